@@ -1,0 +1,176 @@
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { UsageError } from "../errors.ts";
+
+/**
+ * Every setting Airlock reads from the environment, validated in one place.
+ * Format problems in *any* variable are reported together; whether a variable is
+ * *required* depends on the command and is checked by `requireSettings`.
+ */
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === "" ? undefined : v));
+
+const url = (what: string) =>
+  optionalString.refine((v) => v === undefined || URL.canParse(v), {
+    message: `must be a URL (${what})`,
+  });
+
+const positiveInt = (what: string) =>
+  optionalString
+    .refine((v) => v === undefined || /^[1-9][0-9]*$/.test(v), {
+      message: `must be a positive integer (${what})`,
+    })
+    .transform((v) => (v === undefined ? undefined : Number(v)));
+
+const boolFlag = optionalString
+  .refine((v) => v === undefined || /^(1|0|true|false|yes|no)$/i.test(v), {
+    message: "must be one of true/false/1/0/yes/no",
+  })
+  .transform((v) => (v === undefined ? undefined : /^(1|true|yes)$/i.test(v)));
+
+const envSchema = z.object({
+  APP_ID: positiveInt("the GitHub App's numeric id"),
+  PRIVATE_KEY: optionalString,
+  PRIVATE_KEY_PATH: optionalString,
+  WEBHOOK_SECRET: optionalString,
+  GITHUB_API_URL: url("GitHub's REST API, e.g. https://api.github.com or https://ghe.example/api/v3"),
+  DATABASE_URL: optionalString.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), {
+    message: "must be a postgres:// or postgresql:// URL (unset it to use the embedded database)",
+  }),
+  AIRLOCK_DATA_DIR: optionalString,
+  DOCKER_HOST: optionalString,
+  OPENAI_API_KEY: optionalString,
+  OPENAI_BASE_URL: url("an OpenAI-compatible API base, e.g. http://localhost:11434/v1"),
+  ANTHROPIC_API_KEY: optionalString,
+  ANTHROPIC_BASE_URL: url("an Anthropic-compatible API base"),
+  AIRLOCK_TOKEN_SECRET: optionalString.refine((v) => v === undefined || v.length >= 32, {
+    message: "must be at least 32 characters (generate one with: openssl rand -hex 32)",
+  }),
+  AIRLOCK_RUNNER_ID: optionalString,
+  AIRLOCK_LOG_LEVEL: optionalString.refine(
+    (v) => v === undefined || ["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(v),
+    { message: "must be one of fatal, error, warn, info, debug, trace, silent" },
+  ),
+  AIRLOCK_AGENT_IMAGE: optionalString,
+  AIRLOCK_SANDBOX_RUNTIME: optionalString,
+  AIRLOCK_MAX_MEMORY_MB: positiveInt("operator ceiling for a sandbox's memory, in MiB"),
+  AIRLOCK_MAX_CPUS: optionalString
+    .refine((v) => v === undefined || (/^[0-9]+(\.[0-9]+)?$/.test(v) && Number(v) > 0), {
+      message: "must be a positive number of CPUs, e.g. 2 or 0.5",
+    })
+    .transform((v) => (v === undefined ? undefined : Number(v))),
+  AIRLOCK_MAX_PIDS: positiveInt("operator ceiling for a sandbox's process count"),
+  AIRLOCK_MAX_TIMEOUT_S: positiveInt("operator ceiling for a sandbox's deadline, in seconds"),
+  PORT: positiveInt("the HTTP port for `airlock app` / `airlock up`"),
+  AIRLOCK_ALLOW_UNSAFE_NO_SECCOMP: boolFlag,
+});
+
+type RawSettings = z.infer<typeof envSchema>;
+
+export interface Settings {
+  github: {
+    appId: number | undefined;
+    privateKey: string | undefined;
+    webhookSecret: string | undefined;
+    apiUrl: string;
+  };
+  databaseUrl: string | undefined;
+  dataDir: string;
+  dockerHost: string | undefined;
+  openai: { apiKey: string | undefined; baseUrl: string };
+  anthropic: { apiKey: string | undefined; baseUrl: string };
+  tokenSecret: string | undefined;
+  runnerId: string | undefined;
+  logLevel: string;
+  port: number;
+  sandboxCeiling: { memoryMb: number; cpus: number; pids: number; timeoutS: number };
+}
+
+/** Parse and validate the environment. Throws a UsageError listing every problem at once. */
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const parsed = envSchema.safeParse(env);
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      problems.push(`${String(issue.path[0] ?? "environment")}: ${issue.message}`);
+    }
+  }
+  const raw: RawSettings | undefined = parsed.success ? parsed.data : undefined;
+  let privateKey: string | undefined;
+  if (raw?.PRIVATE_KEY !== undefined) {
+    // Env files often carry the PEM with literal "\n".
+    privateKey = raw.PRIVATE_KEY.replace(/\\n/g, "\n");
+  } else if (raw?.PRIVATE_KEY_PATH !== undefined) {
+    try {
+      privateKey = readFileSync(raw.PRIVATE_KEY_PATH, "utf8");
+    } catch (error) {
+      problems.push(`PRIVATE_KEY_PATH: cannot read ${raw.PRIVATE_KEY_PATH} (${(error as Error).message})`);
+    }
+  }
+  if (privateKey !== undefined && !privateKey.includes("PRIVATE KEY-----")) {
+    problems.push(
+      `${raw?.PRIVATE_KEY !== undefined ? "PRIVATE_KEY" : "PRIVATE_KEY_PATH"}: must be a PEM private key (-----BEGIN ... PRIVATE KEY-----)`,
+    );
+  }
+  if (problems.length > 0 || raw === undefined) {
+    throw new UsageError(`invalid environment:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  }
+  return {
+    github: {
+      appId: raw.APP_ID,
+      privateKey,
+      webhookSecret: raw.WEBHOOK_SECRET,
+      apiUrl: (raw.GITHUB_API_URL ?? "https://api.github.com").replace(/\/+$/, ""),
+    },
+    databaseUrl: raw.DATABASE_URL,
+    dataDir: raw.AIRLOCK_DATA_DIR ?? ".airlock",
+    dockerHost: raw.DOCKER_HOST,
+    openai: { apiKey: raw.OPENAI_API_KEY, baseUrl: raw.OPENAI_BASE_URL ?? "https://api.openai.com/v1" },
+    anthropic: {
+      apiKey: raw.ANTHROPIC_API_KEY,
+      baseUrl: raw.ANTHROPIC_BASE_URL ?? "https://api.anthropic.com",
+    },
+    tokenSecret: raw.AIRLOCK_TOKEN_SECRET,
+    runnerId: raw.AIRLOCK_RUNNER_ID,
+    logLevel: raw.AIRLOCK_LOG_LEVEL ?? "info",
+    port: raw.PORT ?? 3000,
+    sandboxCeiling: {
+      memoryMb: raw.AIRLOCK_MAX_MEMORY_MB ?? 4096,
+      cpus: raw.AIRLOCK_MAX_CPUS ?? 2,
+      pids: raw.AIRLOCK_MAX_PIDS ?? 512,
+      timeoutS: raw.AIRLOCK_MAX_TIMEOUT_S ?? 3600,
+    },
+  };
+}
+
+const requirable = {
+  APP_ID: (s: Settings) => s.github.appId,
+  PRIVATE_KEY: (s: Settings) => s.github.privateKey,
+  WEBHOOK_SECRET: (s: Settings) => s.github.webhookSecret,
+  AIRLOCK_TOKEN_SECRET: (s: Settings) => s.tokenSecret,
+  DATABASE_URL: (s: Settings) => s.databaseUrl,
+} as const;
+
+const hints: Record<keyof typeof requirable, string> = {
+  APP_ID: "the GitHub App's id, from its settings page",
+  PRIVATE_KEY: "set PRIVATE_KEY (PEM text) or PRIVATE_KEY_PATH (a .pem file) from the App's settings page",
+  WEBHOOK_SECRET: "the webhook secret entered when the App was registered",
+  AIRLOCK_TOKEN_SECRET: "at least 32 random characters (openssl rand -hex 32); signs run tokens",
+  DATABASE_URL: "a postgres:// URL",
+};
+
+/** Check that a command's required settings are present; names every missing one at once. */
+export function requireSettings(
+  settings: Settings,
+  names: readonly (keyof typeof requirable)[],
+  command: string,
+): void {
+  const missing = names.filter((n) => requirable[n](settings) === undefined);
+  if (missing.length > 0) {
+    throw new UsageError(
+      `${command} needs these environment variables:\n${missing.map((n) => `  - ${n}: ${hints[n]}`).join("\n")}`,
+    );
+  }
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs (if missing) and starts what Airlock's tests need on a Debian host without
+# systemd: Docker (Debian's docker.io) and PostgreSQL (Debian's postgresql).
+# Idempotent: a second run finds both up and returns at once.
+# Prints the test database URL on its last line: TEST_DATABASE_URL=...
+set -euo pipefail
+
+need=()
+command -v dockerd >/dev/null || need+=(docker.io)
+[ -x /usr/bin/pg_ctlcluster ] || need+=(postgresql)
+command -v debootstrap >/dev/null || need+=(debootstrap)
+command -v nginx >/dev/null || need+=(nginx-light)
+command -v git >/dev/null || need+=(git)
+if [ "${#need[@]}" -gt 0 ]; then
+  echo "installing: ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >/dev/null
+  apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# --- Docker -----------------------------------------------------------------
+if ! docker info >/dev/null 2>&1; then
+  echo "starting dockerd"
+  mkdir -p /var/log
+  nohup dockerd >/var/log/airlock-dockerd.log 2>&1 &
+  for _ in $(seq 1 60); do
+    docker info >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  docker info >/dev/null 2>&1 || { echo "dockerd did not start:" >&2; tail -n 30 /var/log/airlock-dockerd.log >&2; exit 1; }
+fi
+echo "docker $(docker version -f '{{.Server.Version}}') up"
+
+# --- PostgreSQL ---------------------------------------------------------------
+version=$(ls /usr/lib/postgresql | sort -V | tail -n1)
+if ! pg_lsclusters -h 2>/dev/null | awk '{print $2}' | grep -qx main; then
+  pg_createcluster "$version" main >/dev/null
+fi
+if ! pg_lsclusters -h | awk '$2=="main"{print $4}' | grep -qx online; then
+  echo "starting postgresql $version"
+  pg_ctlcluster "$version" main start
+fi
+port=$(pg_lsclusters -h | awk '$2=="main"{print $3}')
+su postgres -c "psql -p $port -qtAc \"select 1 from pg_roles where rolname='airlock'\"" | grep -q 1 ||
+  su postgres -c "psql -p $port -qc \"create role airlock login superuser password 'airlock'\""
+su postgres -c "psql -p $port -qtAc \"select 1 from pg_database where datname='airlock_test'\"" | grep -q 1 ||
+  su postgres -c "psql -p $port -qc 'create database airlock_test owner airlock'"
+echo "postgresql $version up on port $port"
+echo "TEST_DATABASE_URL=postgres://airlock:airlock@127.0.0.1:$port/airlock_test"

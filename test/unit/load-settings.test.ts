@@ -1,0 +1,62 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { UsageError } from "../../core/errors.ts";
+import { loadSettings, requireSettings } from "../../core/settings/load-settings.ts";
+
+describe("loadSettings", () => {
+  it("gives defaults for an empty environment", () => {
+    const s = loadSettings({});
+    assert.equal(s.github.apiUrl, "https://api.github.com");
+    assert.equal(s.databaseUrl, undefined);
+    assert.equal(s.dataDir, ".airlock");
+    assert.equal(s.port, 3000);
+  });
+
+  it("reports every bad variable at once, each by name", () => {
+    assert.throws(
+      () =>
+        loadSettings({
+          APP_ID: "abc",
+          DATABASE_URL: "mysql://x",
+          GITHUB_API_URL: "not a url",
+          AIRLOCK_TOKEN_SECRET: "short",
+          AIRLOCK_MAX_CPUS: "-1",
+        }),
+      (error: unknown) => {
+        assert.ok(error instanceof UsageError);
+        for (const name of [
+          "APP_ID",
+          "DATABASE_URL",
+          "GITHUB_API_URL",
+          "AIRLOCK_TOKEN_SECRET",
+          "AIRLOCK_MAX_CPUS",
+        ]) {
+          assert.match(error.message, new RegExp(`${name}: `), `${name} named`);
+        }
+        return true;
+      },
+    );
+  });
+
+  it("rejects a private key that is not PEM and never echoes it", () => {
+    assert.throws(
+      () => loadSettings({ PRIVATE_KEY: "hunter2-secret-value" }),
+      (error: unknown) =>
+        error instanceof UsageError &&
+        /PRIVATE_KEY: must be a PEM/.test(error.message) &&
+        !error.message.includes("hunter2"),
+    );
+  });
+
+  it("names each missing required variable with a hint", () => {
+    const s = loadSettings({ WEBHOOK_SECRET: "x" });
+    assert.throws(
+      () => requireSettings(s, ["APP_ID", "PRIVATE_KEY", "WEBHOOK_SECRET"], "airlock app"),
+      (error: unknown) =>
+        error instanceof UsageError &&
+        /APP_ID/.test(error.message) &&
+        /PRIVATE_KEY/.test(error.message) &&
+        !/WEBHOOK_SECRET/.test(error.message),
+    );
+  });
+});
