@@ -8,6 +8,8 @@ export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 export interface Database {
   db: Db;
   kind: "postgres" | "pglite";
+  /** The connection URL (postgres only). Contains the password: never log it. */
+  url?: string;
   /** Where the data lives, with any password removed: safe to log. */
   describe: string;
   close(): Promise<void>;
@@ -41,6 +43,7 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<D
     return {
       db: drizzle(client, { schema }) as unknown as Db,
       kind: "postgres",
+      url: options.url,
       describe: `postgres ${url.host}${url.pathname}`,
       close: () => client.end({ timeout: 5 }),
     };
