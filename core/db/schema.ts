@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import {
   bigserial,
+  boolean,
   index,
   integer,
   jsonb,
@@ -66,3 +67,66 @@ export const runEvents = pgTable(
 );
 export type RunEvent = typeof runEvents.$inferSelect;
 export type NewRunEvent = typeof runEvents.$inferInsert;
+
+/**
+ * One row per proxied LLM request (DESIGN §5), written before the run may finish.
+ * Bodies are stored after redaction. `priced` is false when the model had no price:
+ * its tokens are recorded and the cost is flagged, never silently zero.
+ */
+export const llmCalls = pgTable(
+  "llm_calls",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    runId: text("run_id")
+      .notNull()
+      .references(() => runs.id, { onDelete: "cascade" }),
+    attempt: integer("attempt").notNull(),
+    provider: text("provider").notNull(),
+    model: text("model"),
+    endpoint: text("endpoint").notNull(),
+    stream: boolean("stream").notNull().default(false),
+    status: integer("status").notNull(),
+    error: text("error"),
+    startedAt: timestamp("started_at", { withTimezone: true }).notNull(),
+    latencyMs: integer("latency_ms").notNull(),
+    ttfbMs: integer("ttfb_ms"),
+    inputTokens: integer("input_tokens").notNull().default(0),
+    outputTokens: integer("output_tokens").notNull().default(0),
+    cacheCreationTokens: integer("cache_creation_tokens").notNull().default(0),
+    cacheReadTokens: integer("cache_read_tokens").notNull().default(0),
+    costUsd: numeric("cost_usd", { precision: 18, scale: 10 }).notNull().default("0"),
+    priced: boolean("priced").notNull().default(true),
+    clientAborted: boolean("client_aborted").notNull().default(false),
+    upstreamAttempts: integer("upstream_attempts").notNull().default(1),
+    requestBody: text("request_body"),
+    responseBody: text("response_body"),
+  },
+  (t) => [index("llm_calls_run_idx").on(t.runId, t.id)],
+);
+export type LlmCall = typeof llmCalls.$inferSelect;
+export type NewLlmCall = typeof llmCalls.$inferInsert;
+
+/**
+ * The audit ledger (DESIGN §8): per run, a hash chain. Each entry stores the previous
+ * entry's hash, its own hash over (seq, prevHash, type, data, at) and an HMAC of that
+ * hash keyed with the operator's secret, so a rewritten chain cannot be re-signed.
+ */
+export const auditEvents = pgTable(
+  "audit_events",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    runId: text("run_id")
+      .notNull()
+      .references(() => runs.id, { onDelete: "cascade" }),
+    seq: integer("seq").notNull(),
+    at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
+    type: text("type").notNull(),
+    data: jsonb("data").$type<Record<string, unknown>>().notNull().default({}),
+    prevHash: text("prev_hash").notNull(),
+    hash: text("hash").notNull(),
+    hmac: text("hmac").notNull(),
+  },
+  (t) => [uniqueIndex("audit_events_run_seq_idx").on(t.runId, t.seq)],
+);
+export type AuditEvent = typeof auditEvents.$inferSelect;
+export type NewAuditEvent = typeof auditEvents.$inferInsert;
