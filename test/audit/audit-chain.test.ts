@@ -1,0 +1,295 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { sql } from "drizzle-orm";
+import { appendAuditEvent } from "../../core/audit/append-audit-event.ts";
+import { auditHead } from "../../core/audit/audit-head.ts";
+import { exportAuditChain } from "../../core/audit/export-audit-chain.ts";
+import { GENESIS_HASH, hashAuditEntry, signAuditHash } from "../../core/audit/hash-audit-entry.ts";
+import { verifyAuditChain, verifyAuditEntries } from "../../core/audit/verify-audit-chain.ts";
+import type { Database } from "../../core/db/open-database.ts";
+import { ensureRun } from "../../core/db/runs.ts";
+import { newRunId } from "../../core/ids.ts";
+import { testDatabaseKinds } from "../helpers/test-databases.ts";
+
+const secret = "test-audit-secret-0123456789abcdef0123456789";
+
+async function collectLines(lines: AsyncIterable<string>): Promise<string[]> {
+  const all: string[] = [];
+  for await (const line of lines) all.push(line);
+  return all;
+}
+
+for (const kind of testDatabaseKinds()) {
+  describe(`audit ledger on ${kind.name}`, { skip: kind.skip }, () => {
+    let database: Database;
+    before(async () => {
+      database = await kind.open();
+    });
+    after(async () => {
+      await database?.close();
+    });
+
+    /** A run with `count` entries; entry i has data {i, …} and a distinct ms timestamp. */
+    async function seedChain(count: number): Promise<string> {
+      const runId = newRunId();
+      await ensureRun(database.db, { id: runId, kind: "manual" });
+      for (let i = 1; i <= count; i++) {
+        await appendAuditEvent(database.db, {
+          runId,
+          type: i === 1 ? "run.started" : "llm.call",
+          data: { i, zeta: "last", alpha: { y: [i, { d: 1, c: 2 }], b: null }, mid: "x" },
+          secret,
+          at: new Date(Date.UTC(2026, 10, 22, 4, 0, 0, 100 + i)),
+        });
+      }
+      return runId;
+    }
+
+    async function execute(query: ReturnType<typeof sql>): Promise<void> {
+      await database.db.execute(query);
+    }
+
+    it("appends seq 1..N linked from the genesis hash, and the chain verifies", async () => {
+      const runId = await seedChain(6);
+      const result0 = await database.db.execute(
+        sql`select seq, prev_hash, hash, to_char(at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') as at_ms,
+              jsonb_typeof(data) as data_type
+            from audit_events where run_id = ${runId} order by seq`,
+      );
+      // postgres.js returns the rows as an array, PGlite as `{ rows }`.
+      const list = (Array.isArray(result0) ? result0 : (result0 as { rows: unknown[] }).rows) as {
+        seq: number;
+        prev_hash: string;
+        hash: string;
+        at_ms: string;
+        data_type: string;
+      }[];
+      assert.deepEqual(
+        list.map((r) => Number(r.seq)),
+        [1, 2, 3, 4, 5, 6],
+      );
+      assert.equal(list[0]?.prev_hash, GENESIS_HASH);
+      for (let i = 1; i < list.length; i++) assert.equal(list[i]?.prev_hash, list[i - 1]?.hash);
+      // Stored as a jsonb object (not a double-encoded string), at exactly the given millisecond.
+      assert.ok(list.every((r) => r.data_type === "object"));
+      assert.equal(list[2]?.at_ms, "2026-11-22T04:00:00.103000");
+
+      const result = await verifyAuditChain(database.db, runId, secret);
+      assert.deepEqual(result, { ok: true, count: 6, head: list[5]?.hash });
+      assert.equal(await auditHead(database.db, runId), list[5]?.hash);
+    });
+
+    it("verifies although Postgres reorders the keys of stored jsonb", async () => {
+      const runId = await seedChain(1);
+      const [row] = await collectLines(exportAuditChain(database.db, runId));
+      const readBack = await database.db.query.auditEvents.findFirst({
+        where: (t, { eq }) => eq(t.runId, runId),
+      });
+      // jsonb orders keys by length: the read-back order differs from the written one.
+      assert.deepEqual(Object.keys(readBack?.data ?? {}), ["i", "mid", "zeta", "alpha"]);
+      assert.ok(row);
+      assert.equal((await verifyAuditChain(database.db, runId, secret)).ok, true);
+    });
+
+    it("names a changed row by position (hash mismatch)", async () => {
+      const runId = await seedChain(6);
+      await execute(
+        sql`update audit_events set data = jsonb_set(data, '{mid}', '"y"') where run_id = ${runId} and seq = 4`,
+      );
+      const result = await verifyAuditChain(database.db, runId, secret);
+      assert.equal(result.ok, false);
+      assert.equal(!result.ok && result.position, 4);
+      assert.match(!result.ok ? result.reason : "", /hash mismatch/);
+    });
+
+    it("names a changed timestamp or type by position", async () => {
+      const runId = await seedChain(4);
+      await execute(
+        sql`update audit_events set at = at + interval '1 millisecond' where run_id = ${runId} and seq = 2`,
+      );
+      const timeResult = await verifyAuditChain(database.db, runId, secret);
+      assert.deepEqual(timeResult.ok ? undefined : [timeResult.position, /hash/.test(timeResult.reason)], [
+        2,
+        true,
+      ]);
+
+      const other = await seedChain(4);
+      await execute(sql`update audit_events set type = 'llm.retry' where run_id = ${other} and seq = 3`);
+      const typeResult = await verifyAuditChain(database.db, other, secret);
+      assert.equal(typeResult.ok ? 0 : typeResult.position, 3);
+    });
+
+    it("names a deleted row by position, and a deleted-then-renumbered tail too", async () => {
+      const runId = await seedChain(6);
+      await execute(sql`delete from audit_events where run_id = ${runId} and seq = 3`);
+      const gap = await verifyAuditChain(database.db, runId, secret);
+      assert.equal(gap.ok, false);
+      assert.equal(!gap.ok && gap.position, 3);
+      assert.match(!gap.ok ? gap.reason : "", /found seq 4 where seq 3 belongs/);
+
+      await execute(sql`update audit_events set seq = seq - 1 where run_id = ${runId} and seq > 3`);
+      const renumbered = await verifyAuditChain(database.db, runId, secret);
+      assert.equal(!renumbered.ok && renumbered.position, 3);
+      assert.match(!renumbered.ok ? renumbered.reason : "", /prev_hash does not match the hash of entry 2/);
+    });
+
+    it("names two swapped rows by the first position", async () => {
+      const runId = await seedChain(6);
+      await execute(sql`update audit_events set seq = -4 where run_id = ${runId} and seq = 4`);
+      await execute(sql`update audit_events set seq = 4 where run_id = ${runId} and seq = 5`);
+      await execute(sql`update audit_events set seq = 5 where run_id = ${runId} and seq = -4`);
+      const result = await verifyAuditChain(database.db, runId, secret);
+      assert.equal(result.ok, false);
+      assert.equal(!result.ok && result.position, 4);
+      assert.match(!result.ok ? result.reason : "", /prev_hash/);
+    });
+
+    it("catches a forged tail whose hashes were all recomputed without the secret (hmac)", async () => {
+      const runId = await seedChain(6);
+      const rows = await database.db.query.auditEvents.findMany({
+        where: (t, { eq }) => eq(t.runId, runId),
+        orderBy: (t, { asc }) => [asc(t.seq)],
+      });
+      // The forger edits entry 5 and re-chains 5..6 with a guessed key, so every sha256 link holds.
+      let prevHash = rows[3]!.hash;
+      for (const row of rows.slice(4)) {
+        const data = row.seq === 5 ? { ...row.data, mid: "forged" } : row.data;
+        const hash = hashAuditEntry({ runId, seq: row.seq, at: row.at, type: row.type, data, prevHash });
+        const hmac = signAuditHash("guessed-secret-guessed-secret-guessed", hash);
+        await execute(
+          sql`update audit_events set data = ${JSON.stringify(data)}::jsonb, prev_hash = ${prevHash},
+                hash = ${hash}, hmac = ${hmac} where run_id = ${runId} and seq = ${row.seq}`,
+        );
+        prevHash = hash;
+      }
+      const result = await verifyAuditChain(database.db, runId, secret);
+      assert.equal(result.ok, false);
+      assert.equal(!result.ok && result.position, 5);
+      assert.match(!result.ok ? result.reason : "", /hmac mismatch/);
+      // A wrong key fails on the very first entry.
+      const wrongKey = await verifyAuditChain(database.db, runId, "guessed-secret-guessed-secret-guessed");
+      assert.equal(!wrongKey.ok && wrongKey.position, 1);
+    });
+
+    it("catches a truncated tail against the published head, and refuses an empty ledger", async () => {
+      const runId = await seedChain(5);
+      const head = await auditHead(database.db, runId);
+      assert.deepEqual(await verifyAuditChain(database.db, runId, secret, { expectedHead: head }), {
+        ok: true,
+        count: 5,
+        head,
+      });
+      await execute(sql`delete from audit_events where run_id = ${runId} and seq = 5`);
+      assert.equal((await verifyAuditChain(database.db, runId, secret)).ok, true);
+      const truncated = await verifyAuditChain(database.db, runId, secret, { expectedHead: head });
+      assert.equal(!truncated.ok && truncated.position, 5);
+      assert.match(!truncated.ok ? truncated.reason : "", /never reaches the expected head/);
+
+      const empty = newRunId();
+      await ensureRun(database.db, { id: empty, kind: "manual" });
+      const none = await verifyAuditChain(database.db, empty, secret);
+      assert.equal(!none.ok && none.position, 1);
+      assert.equal(await auditHead(database.db, empty), undefined);
+    });
+
+    it("serializes 50 concurrent appends to one run into seq 1..50 with an intact chain", async () => {
+      const runId = newRunId();
+      await ensureRun(database.db, { id: runId, kind: "manual" });
+      const started = performance.now();
+      const appended = await Promise.all(
+        Array.from({ length: 50 }, (_, n) =>
+          appendAuditEvent(database.db, { runId, type: "llm.call", data: { n }, secret }),
+        ),
+      );
+      const ms = performance.now() - started;
+      assert.deepEqual(
+        appended.map((e) => e.seq).sort((a, b) => a - b),
+        Array.from({ length: 50 }, (_, i) => i + 1),
+      );
+      const result = await verifyAuditChain(database.db, runId, secret);
+      assert.equal(result.ok && result.count, 50);
+      // Every payload landed exactly once.
+      const lines = await collectLines(exportAuditChain(database.db, runId));
+      assert.deepEqual(
+        lines.map((l) => (JSON.parse(l) as { data: { n: number } }).data.n).sort((a, b) => a - b),
+        Array.from({ length: 50 }, (_, i) => i),
+      );
+      console.log(`# ${kind.name}: 50 concurrent appends in ${ms.toFixed(0)} ms`);
+    });
+
+    it("refuses to append to an unknown run and keeps a non-object out", async () => {
+      await assert.rejects(
+        appendAuditEvent(database.db, { runId: newRunId(), type: "run.started", secret }),
+        (error: Error & { code?: string }) => error.code === "unknown_run",
+      );
+      const runId = newRunId();
+      await ensureRun(database.db, { id: runId, kind: "manual" });
+      await assert.rejects(
+        appendAuditEvent(database.db, {
+          runId,
+          type: "x",
+          data: { n: 1n } as Record<string, unknown>,
+          secret,
+        }),
+        (error: Error & { code?: string }) => error.code === "audit_invalid_event",
+      );
+      // undefined values are dropped before hashing, as jsonb would drop them.
+      await appendAuditEvent(database.db, { runId, type: "x", data: { a: undefined, b: 1 }, secret });
+      assert.equal((await verifyAuditChain(database.db, runId, secret)).ok, true);
+    });
+
+    it("exports N JSON lines in stable field order that re-verify away from the database", async () => {
+      const runId = await seedChain(7);
+      const lines = await collectLines(exportAuditChain(database.db, runId));
+      assert.equal(lines.length, 7);
+      const parsed = lines.map(
+        (l) =>
+          JSON.parse(l) as {
+            runId: string;
+            seq: number;
+            at: string;
+            type: string;
+            data: Record<string, unknown>;
+            prevHash: string;
+            hash: string;
+            hmac: string;
+          },
+      );
+      assert.deepEqual(Object.keys(parsed[0]!), [
+        "runId",
+        "seq",
+        "at",
+        "type",
+        "data",
+        "prevHash",
+        "hash",
+        "hmac",
+      ]);
+      assert.deepEqual(Object.keys(parsed[0]!.data), ["alpha", "i", "mid", "zeta"]);
+      assert.equal(parsed[1]?.at, "2026-11-22T04:00:00.102Z");
+      // A line round-trips: parse then stringify gives the same bytes.
+      assert.deepEqual(
+        parsed.map((p) => JSON.stringify(p)),
+        lines,
+      );
+      const entries = parsed.map((p) => ({ ...p, at: new Date(p.at) }));
+      assert.deepEqual(verifyAuditEntries(runId, entries, secret), {
+        ok: true,
+        count: 7,
+        head: parsed[6]?.hash,
+      });
+      entries[2]!.data = { ...entries[2]!.data, i: 99 };
+      const changed = verifyAuditEntries(runId, entries, secret);
+      assert.equal(!changed.ok && changed.position, 3);
+      // The run id is hashed: the same entries do not verify as another run's.
+      assert.equal(
+        verifyAuditEntries(
+          "rother",
+          parsed.map((p) => ({ ...p, at: new Date(p.at) })),
+          secret,
+        ).ok,
+        false,
+      );
+    });
+  });
+}
