@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { AirlockError, UsageError } from "../core/errors.ts";
 import { createCliContext } from "./cli-context.ts";
 import { registerMigrateCommand } from "./commands/migrate-command.ts";
+import { registerImagesCommand } from "./commands/images-command.ts";
 import { registerAuditCommand } from "./commands/audit-command.ts";
 
 /** Build the program: one register function per command file. */
@@ -20,6 +21,7 @@ export function buildProgram(ctx: ReturnType<typeof createCliContext>): Command 
       writeErr: (s) => ctx.stderr.write(s),
     });
   registerMigrateCommand(program, ctx);
+  registerImagesCommand(program, ctx);
   registerAuditCommand(program, ctx);
   return program;
 }

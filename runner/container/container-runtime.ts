@@ -65,6 +65,8 @@ export interface BuildImageOptions {
   onProgress?: (line: string) => void;
   /** Build with the engine's default network (package installs); default true. */
   network?: boolean;
+  /** Ignore the engine's layer cache (`--no-cache`). */
+  noCache?: boolean;
 }
 
 export interface AttachedStreams {

@@ -152,6 +152,7 @@ export function createDockerContainerRuntime(options: DockerRuntimeOptions): Con
           networkmode: opts.network === false ? "none" : "default",
           rm: true,
           forcerm: true,
+          nocache: opts.noCache ?? false,
         });
         let failure: string | undefined;
         await new Promise<void>((resolve, reject) => {

@@ -9,7 +9,9 @@ const socketPath = process.env.AIRLOCK_BRIDGE_SOCKET || "/run/airlock/llm.sock";
 const port = Number(process.env.AIRLOCK_BRIDGE_PORT || "4000");
 
 if (!Number.isInteger(port) || port < 1 || port > 65535) {
-  process.stderr.write(`airlock bridge: AIRLOCK_BRIDGE_PORT must be 1-65535, got ${process.env.AIRLOCK_BRIDGE_PORT}\n`);
+  process.stderr.write(
+    `airlock bridge: AIRLOCK_BRIDGE_PORT must be 1-65535, got ${process.env.AIRLOCK_BRIDGE_PORT}\n`,
+  );
   process.exit(2);
 }
 
