@@ -1,0 +1,188 @@
+import { eq, sql } from "drizzle-orm";
+import type { Db } from "../../core/db/open-database.ts";
+import { llmCalls, runEvents, runs } from "../../core/db/schema.ts";
+import type { RunState } from "../../core/run-states.ts";
+import { parseUsdToUnits } from "./usage.ts";
+
+/**
+ * The proxy's per-run budget account. The database is the source of truth when a run is
+ * first seen (sums over its llm_calls); after that, spending and reservations are kept
+ * in this process so that check-and-reserve is one synchronous step: 200 parallel
+ * requests cannot all see the same remaining budget and overshoot it together.
+ *
+ * Limitation: two proxy processes serving the same run each keep their own account, so
+ * the overshoot bound becomes one reservation per process. The runner serves each run
+ * on its own socket from one process; the shared TCP proxy should be a single process.
+ */
+export interface RunAccount {
+  runId: string;
+  state: RunState;
+  attempt: number;
+  budgetUnits: number | undefined;
+  budgetTokens: number | undefined;
+  spentUnits: number;
+  spentTokens: number;
+  reservedUnits: number;
+  reservedTokens: number;
+  inflight: number;
+  softThresholdRecorded: boolean;
+  refreshedAt: number;
+  refreshing: Promise<RunAccount | undefined> | undefined;
+}
+
+export interface Reservation {
+  account: RunAccount;
+  units: number;
+  tokens: number;
+  settled: boolean;
+}
+
+export type ReserveResult =
+  { ok: true; reservation: Reservation } | { ok: false; limit: "usd" | "tokens" | "concurrency" };
+
+export interface RunLedgerOptions {
+  db: Db;
+  now: () => number;
+  /** How long a run's state and budget are trusted before being re-read (ms). */
+  cacheTtlMs: number;
+  softThreshold: number;
+  maxConcurrentPerRun: number;
+}
+
+export interface RunLedger {
+  /** The run's account, re-read from the database when stale; undefined if the run is unknown. Throws when the database cannot be read. */
+  load(runId: string, force?: boolean): Promise<RunAccount | undefined>;
+  /** Count the call against the run's concurrency limit and, when `checkBudget`, its budgets. */
+  reserve(
+    account: RunAccount,
+    estimate: { units: number; tokens: number },
+    checkBudget?: boolean,
+  ): ReserveResult;
+  /** Release the reservation and book the actual spend; true when this spend crossed the soft threshold for the first time. */
+  settle(reservation: Reservation, actual: { units: number; tokens: number }): boolean;
+}
+
+/** Tokens as budgeted: OpenAI's input already contains its cached tokens, Anthropic's does not. */
+const totalTokensSql = sql<string>`coalesce(sum(${llmCalls.inputTokens} + ${llmCalls.outputTokens} + case when ${llmCalls.endpoint} like '/v1/messages%' then ${llmCalls.cacheCreationTokens} + ${llmCalls.cacheReadTokens} else 0 end), 0)::text`;
+
+export function createRunLedger(options: RunLedgerOptions): RunLedger {
+  const accounts = new Map<string, RunAccount>();
+
+  async function read(runId: string, existing: RunAccount | undefined): Promise<RunAccount | undefined> {
+    if (existing) {
+      const [row] = await options.db
+        .select({
+          state: runs.state,
+          attempt: runs.attempt,
+          budgetUsd: runs.budgetUsd,
+          budgetTokens: runs.budgetTokens,
+        })
+        .from(runs)
+        .where(eq(runs.id, runId));
+      if (!row) {
+        accounts.delete(runId);
+        return undefined;
+      }
+      existing.state = row.state;
+      existing.attempt = row.attempt;
+      existing.budgetUnits = row.budgetUsd === null ? undefined : parseUsdToUnits(row.budgetUsd);
+      existing.budgetTokens = row.budgetTokens ?? undefined;
+      existing.refreshedAt = options.now();
+      return existing;
+    }
+    const [row] = await options.db
+      .select({
+        state: runs.state,
+        attempt: runs.attempt,
+        budgetUsd: runs.budgetUsd,
+        budgetTokens: runs.budgetTokens,
+        spentUsd: sql<string>`(select coalesce(sum(${llmCalls.costUsd}), 0)::text from ${llmCalls} where ${llmCalls.runId} = ${runs.id})`,
+        spentTokens: sql<string>`(select ${totalTokensSql} from ${llmCalls} where ${llmCalls.runId} = ${runs.id})`,
+        softRecorded: sql<number>`(select count(*)::int from ${runEvents} where ${runEvents.runId} = ${runs.id} and ${runEvents.type} = 'budget.soft_threshold')`,
+      })
+      .from(runs)
+      .where(eq(runs.id, runId));
+    if (!row) return undefined;
+    // A concurrent first load may have finished while we waited; keep the one in the map.
+    const raced = accounts.get(runId);
+    if (raced) return raced;
+    const account: RunAccount = {
+      runId,
+      state: row.state,
+      attempt: row.attempt,
+      budgetUnits: row.budgetUsd === null ? undefined : parseUsdToUnits(row.budgetUsd),
+      budgetTokens: row.budgetTokens ?? undefined,
+      spentUnits: parseUsdToUnits(row.spentUsd),
+      spentTokens: Number(row.spentTokens),
+      reservedUnits: 0,
+      reservedTokens: 0,
+      inflight: 0,
+      softThresholdRecorded: Number(row.softRecorded) > 0,
+      refreshedAt: options.now(),
+      refreshing: undefined,
+    };
+    accounts.set(runId, account);
+    return account;
+  }
+
+  return {
+    async load(runId, force = false) {
+      const existing = accounts.get(runId);
+      if (existing && !force && options.now() - existing.refreshedAt < options.cacheTtlMs) return existing;
+      if (existing?.refreshing) return existing.refreshing;
+      const pending = read(runId, existing);
+      if (existing) {
+        existing.refreshing = pending;
+        try {
+          return await pending;
+        } finally {
+          existing.refreshing = undefined;
+        }
+      }
+      return pending;
+    },
+    reserve(account, estimate, checkBudget = true) {
+      if (account.inflight >= options.maxConcurrentPerRun) return { ok: false, limit: "concurrency" };
+      // Admit while any budget is left unreserved: the overshoot is at most this one reservation.
+      if (
+        checkBudget &&
+        account.budgetUnits !== undefined &&
+        account.spentUnits + account.reservedUnits >= account.budgetUnits
+      ) {
+        return { ok: false, limit: "usd" };
+      }
+      if (
+        checkBudget &&
+        account.budgetTokens !== undefined &&
+        account.spentTokens + account.reservedTokens >= account.budgetTokens
+      ) {
+        return { ok: false, limit: "tokens" };
+      }
+      account.inflight += 1;
+      account.reservedUnits += estimate.units;
+      account.reservedTokens += estimate.tokens;
+      return {
+        ok: true,
+        reservation: { account, units: estimate.units, tokens: estimate.tokens, settled: false },
+      };
+    },
+    settle(reservation, actual) {
+      if (reservation.settled) return false;
+      reservation.settled = true;
+      const account = reservation.account;
+      account.inflight -= 1;
+      account.reservedUnits -= reservation.units;
+      account.reservedTokens -= reservation.tokens;
+      account.spentUnits += actual.units;
+      account.spentTokens += actual.tokens;
+      if (account.softThresholdRecorded) return false;
+      const crossed =
+        (account.budgetUnits !== undefined &&
+          account.spentUnits >= account.budgetUnits * options.softThreshold) ||
+        (account.budgetTokens !== undefined &&
+          account.spentTokens >= account.budgetTokens * options.softThreshold);
+      if (crossed) account.softThresholdRecorded = true;
+      return crossed;
+    },
+  };
+}
