@@ -3,6 +3,8 @@ import { Command, CommanderError } from "commander";
 import { AirlockError, UsageError } from "../core/errors.ts";
 import { createCliContext } from "./cli-context.ts";
 import { registerMigrateCommand } from "./commands/migrate-command.ts";
+import { registerProxyCommand } from "./commands/proxy-command.ts";
+import { registerTokenCommand } from "./commands/token-command.ts";
 import { registerSandboxCommand } from "./commands/sandbox-command.ts";
 import { registerImagesCommand } from "./commands/images-command.ts";
 import { registerAuditCommand } from "./commands/audit-command.ts";
@@ -22,6 +24,8 @@ export function buildProgram(ctx: ReturnType<typeof createCliContext>): Command 
       writeErr: (s) => ctx.stderr.write(s),
     });
   registerMigrateCommand(program, ctx);
+  registerProxyCommand(program, ctx);
+  registerTokenCommand(program, ctx);
   registerSandboxCommand(program, ctx);
   registerImagesCommand(program, ctx);
   registerAuditCommand(program, ctx);

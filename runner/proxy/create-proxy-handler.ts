@@ -122,8 +122,8 @@ const droppedRequestHeaders = new Set([
 const passedResponseHeader =
   /^(content-type|request-id|x-request-id|openai-|anthropic-|x-ratelimit-|retry-after)/;
 
-const budgetRaiseHint =
-  "an operator can raise it with: airlock token --run <run> --budget-usd <X> --budget-tokens <N>, or in the run's budget settings";
+const budgetRaiseHint = (runId: string) =>
+  `an operator raises it with: airlock token --run ${runId} --budget-usd <amount> --budget-tokens <n>`;
 
 /**
  * The metered LLM proxy as a plain node:http handler (DESIGN §5). Per request: verify the
@@ -521,8 +521,8 @@ async function handleRequest(ctx: HandlerContext, req: IncomingMessage, res: Ser
       reserved.limit === "concurrency"
         ? `run ${account.runId} already has ${ctx.budgetPolicy.maxConcurrentPerRun} requests in flight, the per-run concurrency limit; wait for one to finish`
         : reserved.limit === "usd"
-          ? `run ${account.runId} has spent its USD budget (${formatCostUnits(account.spentUnits)} of ${formatCostUnits(account.budgetUnits ?? 0)} USD); ${budgetRaiseHint}`
-          : `run ${account.runId} has spent its token budget (${account.spentTokens} of ${account.budgetTokens ?? 0} tokens); ${budgetRaiseHint}`;
+          ? `run ${account.runId} has spent its USD budget (${formatCostUnits(account.spentUnits)} of ${formatCostUnits(account.budgetUnits ?? 0)} USD); ${budgetRaiseHint(account.runId)}`
+          : `run ${account.runId} has spent its token budget (${account.spentTokens} of ${account.budgetTokens ?? 0} tokens); ${budgetRaiseHint(account.runId)}`;
     refuseRecorded(
       429,
       reserved.limit === "concurrency" ? "rate_limit" : "budget",

@@ -1,0 +1,101 @@
+import { readFile } from "node:fs/promises";
+import type { Command } from "commander";
+import { parse as parseYaml } from "yaml";
+import { UsageError } from "../../core/errors.ts";
+import { requireSettings } from "../../core/settings/load-settings.ts";
+import type { ProxyUpstreams } from "../../runner/proxy/choose-upstreams.ts";
+import { defaultPriceTable, parsePriceFile, type PriceTable } from "../../runner/proxy/price-table.ts";
+import { serveProxyOnPort } from "../../runner/proxy/serve-proxy.ts";
+import type { CliContext } from "../cli-context.ts";
+
+interface ProxyOptions {
+  port: string;
+  host: string;
+  maxConcurrency: string;
+}
+
+async function loadPrices(path: string | undefined): Promise<PriceTable> {
+  if (!path) return defaultPriceTable;
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    throw new UsageError(`AIRLOCK_PRICES_FILE: cannot read ${path} (${(error as Error).message})`, {
+      cause: error,
+    });
+  }
+  let data: unknown;
+  try {
+    data = parseYaml(text);
+  } catch (error) {
+    throw new UsageError(`AIRLOCK_PRICES_FILE: ${path} is not JSON or YAML (${(error as Error).message})`, {
+      cause: error,
+    });
+  }
+  try {
+    return { ...defaultPriceTable, ...parsePriceFile(data, `AIRLOCK_PRICES_FILE ${path}`) };
+  } catch (error) {
+    throw new UsageError((error as Error).message, { cause: error });
+  }
+}
+
+export function registerProxyCommand(program: Command, ctx: CliContext): void {
+  program
+    .command("proxy")
+    .description("serve the metered LLM proxy on TCP (shared-proxy mode, benchmarks); /metrics beside it")
+    .requiredOption("--port <n>", "TCP port")
+    .option("--host <address>", "address to listen on", "127.0.0.1")
+    .option("--max-concurrency <n>", "requests of one run in flight at once", "256")
+    .action(async (options: ProxyOptions) => {
+      const port = Number(options.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) {
+        throw new UsageError(`--port must be a TCP port number, got ${options.port}`);
+      }
+      const maxConcurrentPerRun = Number(options.maxConcurrency);
+      if (!Number.isInteger(maxConcurrentPerRun) || maxConcurrentPerRun < 1) {
+        throw new UsageError(`--max-concurrency must be a positive integer, got ${options.maxConcurrency}`);
+      }
+      const settings = ctx.settings();
+      requireSettings(settings, ["AIRLOCK_TOKEN_SECRET"], "airlock proxy");
+      const upstreams: ProxyUpstreams = {};
+      if (settings.openai.apiKey || ctx.env.OPENAI_BASE_URL) upstreams.openai = settings.openai;
+      if (settings.anthropic.apiKey || ctx.env.ANTHROPIC_BASE_URL) upstreams.anthropic = settings.anthropic;
+      if (!upstreams.openai && !upstreams.anthropic) {
+        throw new UsageError(
+          "airlock proxy has no upstream to forward to: set OPENAI_API_KEY (and OPENAI_BASE_URL for an OpenAI-compatible server such as Ollama or vLLM) and/or ANTHROPIC_API_KEY",
+        );
+      }
+      const prices = await loadPrices(ctx.env.AIRLOCK_PRICES_FILE);
+      const logger = ctx.logger({ component: "proxy" });
+      const database = await ctx.openMigratedDatabase();
+      let served: Awaited<ReturnType<typeof serveProxyOnPort>>;
+      try {
+        served = await serveProxyOnPort({
+          port,
+          host: options.host,
+          db: database.db,
+          tokenSecret: settings.tokenSecret!,
+          upstreams,
+          prices,
+          logger,
+          budget: { maxConcurrentPerRun },
+        });
+      } catch (error) {
+        await database.close();
+        throw error;
+      }
+      ctx.stdout.write(
+        `airlock proxy listening on http://${served.host}:${served.port} (upstreams: ${Object.keys(upstreams).join(", ")}; audit: ${database.describe})\n`,
+      );
+      await new Promise<void>((resolve) => {
+        process.once("SIGINT", resolve);
+        process.once("SIGTERM", resolve);
+      });
+      logger.info("stopping: flushing call records");
+      try {
+        await served.close();
+      } finally {
+        await database.close();
+      }
+    });
+}
