@@ -67,7 +67,11 @@ describe("escape: network", { concurrency: 2 }, () => {
   });
 
   escapeCase(h, "network", "list network interfaces", "only lo", async ({ sandbox, observe }) => {
-    const { result, stdout } = await sandbox.run(["sh", "-c", "ls /sys/class/net; echo ---; cat /proc/net/dev"]);
+    const { result, stdout } = await sandbox.run([
+      "sh",
+      "-c",
+      "ls /sys/class/net; echo ---; cat /proc/net/dev",
+    ]);
     assert.equal(result.exitCode, 0);
     const [sysfs = "", procfs = ""] = stdout.split("---");
     const sysNames = sysfs.split(/\s+/).filter(Boolean);
@@ -78,56 +82,92 @@ describe("escape: network", { concurrency: 2 }, () => {
   });
 
   for (const address of hostAddresses("IPv4")) {
-    escapeCase(h, "network", `TCP to host ${address}:<listener>`, "no route", async ({ sandbox, observe }) => {
-      const { result, stdout } = await sandbox.run([probe, "tcp4", address, String(port)]);
-      observe(stdout.trim());
-      assert.equal(result.exitCode, 3, stdout);
-      assertNoRoute(stdout);
-      assert.equal(tcpConnections, 0, "the host listener saw a connection");
-    });
-    escapeCase(h, "network", `UDP to host ${address}:<listener>`, "no route", async ({ sandbox, observe }) => {
-      const { result, stdout } = await sandbox.run([probe, "udp4", address, String(port)]);
-      observe(stdout.trim());
-      assert.equal(result.exitCode, 3, stdout);
-      assertNoRoute(stdout);
-      assert.equal(udpDatagrams, 0, "the host socket received a datagram");
-    });
+    escapeCase(
+      h,
+      "network",
+      `TCP to host ${address}:<listener>`,
+      "no route",
+      async ({ sandbox, observe }) => {
+        const { result, stdout } = await sandbox.run([probe, "tcp4", address, String(port)]);
+        observe(stdout.trim());
+        assert.equal(result.exitCode, 3, stdout);
+        assertNoRoute(stdout);
+        assert.equal(tcpConnections, 0, "the host listener saw a connection");
+      },
+    );
+    escapeCase(
+      h,
+      "network",
+      `UDP to host ${address}:<listener>`,
+      "no route",
+      async ({ sandbox, observe }) => {
+        const { result, stdout } = await sandbox.run([probe, "udp4", address, String(port)]);
+        observe(stdout.trim());
+        assert.equal(result.exitCode, 3, stdout);
+        assertNoRoute(stdout);
+        assert.equal(udpDatagrams, 0, "the host socket received a datagram");
+      },
+    );
   }
 
   for (const address of hostAddresses("IPv6")) {
-    escapeCase(h, "network", `IPv6 TCP and UDP to host [${address}]`, "no route", async ({ sandbox, observe }) => {
-      for (const mode of ["tcp6", "udp6"]) {
-        const { result, stdout } = await sandbox.run([probe, mode, address, String(port)]);
-        observe(`${mode}: ${stdout.trim()}`);
-        assert.equal(result.exitCode, 3, stdout);
-        assertNoRoute(stdout);
-      }
-      assert.equal(tcpConnections + udpDatagrams, 0, "the host listener saw traffic");
-    });
+    escapeCase(
+      h,
+      "network",
+      `IPv6 TCP and UDP to host [${address}]`,
+      "no route",
+      async ({ sandbox, observe }) => {
+        for (const mode of ["tcp6", "udp6"]) {
+          const { result, stdout } = await sandbox.run([probe, mode, address, String(port)]);
+          observe(`${mode}: ${stdout.trim()}`);
+          assert.equal(result.exitCode, 3, stdout);
+          assertNoRoute(stdout);
+        }
+        assert.equal(tcpConnections + udpDatagrams, 0, "the host listener saw traffic");
+      },
+    );
   }
 
-  escapeCase(h, "network", "IPv6 TCP to the IPv4-mapped host address", "no route", async ({ sandbox, observe }) => {
-    const address = `::ffff:${hostAddresses("IPv4")[0]}`;
-    const { result, stdout } = await sandbox.run([probe, "tcp6", address, String(port)]);
-    observe(stdout.trim());
-    assert.equal(result.exitCode, 3, stdout);
-    assertNoRoute(stdout);
-  });
+  escapeCase(
+    h,
+    "network",
+    "IPv6 TCP to the IPv4-mapped host address",
+    "no route",
+    async ({ sandbox, observe }) => {
+      const address = `::ffff:${hostAddresses("IPv4")[0]}`;
+      const { result, stdout } = await sandbox.run([probe, "tcp6", address, String(port)]);
+      observe(stdout.trim());
+      assert.equal(result.exitCode, 3, stdout);
+      assertNoRoute(stdout);
+    },
+  );
 
-  escapeCase(h, "network", "TCP to the docker0 gateway 172.17.0.1:<listener>", "no route", async ({ sandbox, observe }) => {
-    const { result, stdout } = await sandbox.run([probe, "tcp4", "172.17.0.1", String(port)]);
-    observe(stdout.trim());
-    assert.equal(result.exitCode, 3, stdout);
-    assertNoRoute(stdout);
-    assert.equal(tcpConnections, 0);
-  });
+  escapeCase(
+    h,
+    "network",
+    "TCP to the docker0 gateway 172.17.0.1:<listener>",
+    "no route",
+    async ({ sandbox, observe }) => {
+      const { result, stdout } = await sandbox.run([probe, "tcp4", "172.17.0.1", String(port)]);
+      observe(stdout.trim());
+      assert.equal(result.exitCode, 3, stdout);
+      assertNoRoute(stdout);
+      assert.equal(tcpConnections, 0);
+    },
+  );
 
-  escapeCase(h, "network", `cloud metadata ${metadataAddress}:80 (TCP)`, "no route", async ({ sandbox, observe }) => {
-    const { result, stdout } = await sandbox.run([probe, "tcp4", metadataAddress, "80"]);
-    observe(stdout.trim());
-    assert.equal(result.exitCode, 3, stdout);
-    assertNoRoute(stdout);
-  });
+  escapeCase(
+    h,
+    "network",
+    `cloud metadata ${metadataAddress}:80 (TCP)`,
+    "no route",
+    async ({ sandbox, observe }) => {
+      const { result, stdout } = await sandbox.run([probe, "tcp4", metadataAddress, "80"]);
+      observe(stdout.trim());
+      assert.equal(result.exitCode, 3, stdout);
+      assertNoRoute(stdout);
+    },
+  );
 
   escapeCase(h, "network", "ICMP echo (raw and datagram sockets)", "denied", async ({ sandbox, observe }) => {
     const gateway = "172.17.0.1";
@@ -154,48 +194,66 @@ describe("escape: network", { concurrency: 2 }, () => {
     assert.equal(stdout.trim(), "");
   });
 
-  escapeCase(h, "network", "reach a listener in another sandbox", "unreachable", async ({ sandbox, observe }) => {
-    let listening!: () => void;
-    const isListening = new Promise<void>((resolve) => (listening = resolve));
-    let listenerOutput = "";
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        listenerOutput += chunk.toString();
-        if (listenerOutput.includes("listening")) listening();
-        callback();
-      },
-    });
-    const listenerRun = sandbox.run([probe, "listen4", "8080", "6"], { stdout: sink });
-    await Promise.race([isListening, listenerRun.then(() => assert.fail(`listener ended early: ${listenerOutput}`))]);
-    const listenerRunId = sandbox.runIds[0]!;
-    const [listener] = await h().runtime.listContainers({ "airlock.run-id": listenerRunId });
-    assert.ok(listener, "the listening sandbox is running");
-    const raw = (await h().runtime.inspectContainer(listener.id)).raw as {
-      HostConfig: { NetworkMode: string };
-      NetworkSettings: { IPAddress: string; Networks: Record<string, { IPAddress: string }> | null };
-    };
-    const networks = raw.NetworkSettings.Networks ?? {};
-    const addresses = [raw.NetworkSettings.IPAddress, ...Object.values(networks).map((n) => n.IPAddress)];
-    observe(`listener: NetworkMode ${raw.HostConfig.NetworkMode}, networks [${Object.keys(networks).join(",")}]`);
-    assert.equal(raw.HostConfig.NetworkMode, "none");
-    assert.deepEqual(
-      Object.keys(networks).filter((name) => name !== "none"),
-      [],
-    );
-    assert.deepEqual(addresses.filter(Boolean), [], "the listening sandbox has an address others could reach");
-    // The other sandbox's loopback is its own: the same port there is closed.
-    const attacker = await sandbox.run([probe, "tcp4", "127.0.0.1", "8080"]);
-    observe(`from a second sandbox to 127.0.0.1:8080: ${attacker.stdout.trim()}`);
-    assert.match(attacker.stdout, /^connect errno=ECONNREFUSED$/m);
-    const listenerResult = await listenerRun;
-    assert.equal(listenerResult.result.exitCode, 3);
-    assert.match(listenerOutput, /no connection/);
-  });
+  escapeCase(
+    h,
+    "network",
+    "reach a listener in another sandbox",
+    "unreachable",
+    async ({ sandbox, observe }) => {
+      let listening!: () => void;
+      const isListening = new Promise<void>((resolve) => (listening = resolve));
+      let listenerOutput = "";
+      const sink = new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          listenerOutput += chunk.toString();
+          if (listenerOutput.includes("listening")) listening();
+          callback();
+        },
+      });
+      const listenerRun = sandbox.run([probe, "listen4", "8080", "6"], { stdout: sink });
+      await Promise.race([
+        isListening,
+        listenerRun.then(() => assert.fail(`listener ended early: ${listenerOutput}`)),
+      ]);
+      const listenerRunId = sandbox.runIds[0]!;
+      const [listener] = await h().runtime.listContainers({ "airlock.run-id": listenerRunId });
+      assert.ok(listener, "the listening sandbox is running");
+      const raw = (await h().runtime.inspectContainer(listener.id)).raw as {
+        HostConfig: { NetworkMode: string };
+        NetworkSettings: { IPAddress: string; Networks: Record<string, { IPAddress: string }> | null };
+      };
+      const networks = raw.NetworkSettings.Networks ?? {};
+      const addresses = [raw.NetworkSettings.IPAddress, ...Object.values(networks).map((n) => n.IPAddress)];
+      observe(
+        `listener: NetworkMode ${raw.HostConfig.NetworkMode}, networks [${Object.keys(networks).join(",")}]`,
+      );
+      assert.equal(raw.HostConfig.NetworkMode, "none");
+      assert.deepEqual(
+        Object.keys(networks).filter((name) => name !== "none"),
+        [],
+      );
+      assert.deepEqual(
+        addresses.filter(Boolean),
+        [],
+        "the listening sandbox has an address others could reach",
+      );
+      // The other sandbox's loopback is its own: the same port there is closed.
+      const attacker = await sandbox.run([probe, "tcp4", "127.0.0.1", "8080"]);
+      observe(`from a second sandbox to 127.0.0.1:8080: ${attacker.stdout.trim()}`);
+      assert.match(attacker.stdout, /^connect errno=ECONNREFUSED$/m);
+      const listenerResult = await listenerRun;
+      assert.equal(listenerResult.result.exitCode, 3);
+      assert.match(listenerOutput, /no connection/);
+    },
+  );
 });
 
 function assertNoRoute(stdout: string): void {
   const errno = /errno=(\w+)/.exec(stdout)?.[1];
-  assert.ok(errno !== undefined && noRoute.includes(errno), `expected one of ${noRoute.join("/")}, got: ${stdout}`);
+  assert.ok(
+    errno !== undefined && noRoute.includes(errno),
+    `expected one of ${noRoute.join("/")}, got: ${stdout}`,
+  );
 }
 
 async function waitFor(condition: () => boolean, timeoutMs = 2000): Promise<void> {
