@@ -157,9 +157,8 @@ export async function runSandboxed(opts: RunSandboxedOptions): Promise<SandboxRe
         endedAt = performance.now();
         await output.finished(streamDrainTimeoutMs);
       }
-      if (started) {
-        const state = await runtime.inspectContainer(containerId);
-        if (reason === undefined && state.oomKilled) reason = "oom_killed";
+      if (started && reason === undefined && (await wasOomKilled(runtime, containerId, exitCode))) {
+        reason = "oom_killed";
       }
       const result: SandboxResult = {
         exitCode,
@@ -192,6 +191,24 @@ export async function runSandboxed(opts: RunSandboxedOptions): Promise<SandboxRe
     opts.signal?.removeEventListener("abort", onAbort);
     await Promise.all(kills);
     await removeSandbox(runtime, containerId, log);
+  }
+}
+
+/**
+ * The engine records an OOM kill from a separate event that can land just after the exit
+ * it caused; an exit by SIGKILL the runner did not send is re-checked briefly so a memory
+ * bomb is not reported as an ordinary exit.
+ */
+async function wasOomKilled(
+  runtime: ContainerRuntime,
+  containerId: string,
+  exitCode: number | null,
+): Promise<boolean> {
+  const attempts = exitCode === 137 ? 5 : 1;
+  for (let attempt = 1; ; attempt += 1) {
+    if ((await runtime.inspectContainer(containerId)).oomKilled) return true;
+    if (attempt >= attempts) return false;
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
