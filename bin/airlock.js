@@ -8,5 +8,8 @@ if (major < 22 || (major === 22 && minor < 18)) {
   );
   process.exit(2);
 }
-const { main } = await import("../cli/main.ts");
+// Cache compiled code between runs (start-up is part of every `sandbox exec`).
+(await import("node:module")).enableCompileCache?.();
+// `airlock sandbox …` loads only its own command: see cli/sandbox-main.ts.
+const { main } = await import(process.argv[2] === "sandbox" ? "../cli/sandbox-main.ts" : "../cli/main.ts");
 process.exitCode = await main(process.argv.slice(2));

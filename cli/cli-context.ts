@@ -1,6 +1,5 @@
 import type { Writable } from "node:stream";
-import { openDatabase, type Database } from "../core/db/open-database.ts";
-import { migrateDatabase } from "../core/db/migrate-database.ts";
+import type { Database } from "../core/db/open-database.ts";
 import { createLogger, type Logger } from "../core/logger.ts";
 import { loadSettings, type Settings } from "../core/settings/load-settings.ts";
 
@@ -32,6 +31,12 @@ export function createCliContext(env: NodeJS.ProcessEnv, stdout: Writable, stder
       return createLogger(context.settings().logLevel, bindings);
     },
     async openMigratedDatabase() {
+      // Loaded on use: the database drivers cost hundreds of ms of start-up that commands
+      // without a database (sandbox exec, --help) should not pay.
+      const [{ openDatabase }, { migrateDatabase }] = await Promise.all([
+        import("../core/db/open-database.ts"),
+        import("../core/db/migrate-database.ts"),
+      ]);
       const s = context.settings();
       const database = await openDatabase({ url: s.databaseUrl, dataDir: s.dataDir });
       try {
