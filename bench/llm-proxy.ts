@@ -1,0 +1,623 @@
+/**
+ * Benchmark of the metered LLM proxy (issue 3), run by hand, not a test:
+ *
+ *   node bench/llm-proxy.ts [--quick] [--profile <dir>]
+ *
+ * Three paths to the same scripted upstream, side by side in one run, all on loopback:
+ *   direct   — the load generator talks to the upstream itself;
+ *   nginx    — Debian's nginx as a reverse proxy (proxy_buffering off, keep-alive upstream);
+ *   airlock  — `node bin/airlock.js proxy --port N` in a child process, audit rows going to
+ *              the Postgres at BENCH_DATABASE_URL (default: TEST_DATABASE_URL).
+ * The upstream, nginx and Airlock each run in their own process; this process only
+ * generates load. Every request, connection and child is bounded and stopped at the end.
+ *
+ * `--profile <dir>` starts Airlock under `node --cpu-prof` and leaves the profile there.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { once } from "node:events";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { Client, Pool, type Dispatcher } from "undici";
+
+const repoRoot = resolve(import.meta.dirname, "..");
+const args = process.argv.slice(2);
+const quick = args.includes("--quick");
+const profileIndex = args.indexOf("--profile");
+const profileDir = profileIndex >= 0 ? args[profileIndex + 1] : undefined;
+const databaseUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
+if (!databaseUrl) {
+  process.stderr.write(
+    "Set BENCH_DATABASE_URL (or TEST_DATABASE_URL) to a Postgres the benchmark may write llm_calls rows to.\n",
+  );
+  process.exit(2);
+}
+
+const goals = {
+  addedP50Ms: 1,
+  addedP99Ms: 3,
+  rate: 1500,
+  rateShareOfNginx: 0.5,
+  streams: 256,
+};
+
+interface Target {
+  name: "direct" | "nginx" | "airlock";
+  origin: string;
+  headers: Record<string, string>;
+}
+
+const children: ChildProcess[] = [];
+/** Requests sent per path: every one sent to Airlock must leave an llm_calls row. */
+const sentCount = new Map<string, number>();
+function countSent(target: Target) {
+  sentCount.set(target.name, (sentCount.get(target.name) ?? 0) + 1);
+}
+const cleanups: Array<() => void> = [];
+
+// ---- helpers -------------------------------------------------------------------------
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  await new Promise<void>((done) => server.close(() => done()));
+  return port;
+}
+
+async function waitForPort(
+  port: number,
+  timeoutMs: number,
+  child: ChildProcess,
+  name: string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode} before listening`);
+    const ok = await new Promise<boolean>((done) => {
+      const socket = connect(port, "127.0.0.1");
+      socket.once("connect", () => {
+        socket.destroy();
+        done(true);
+      });
+      socket.once("error", () => done(false));
+    });
+    if (ok) return;
+    await sleep(50);
+  }
+  throw new Error(`${name} did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`);
+}
+
+function sleep(ms: number) {
+  return new Promise<void>((done) => setTimeout(done, ms));
+}
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[index]!;
+}
+
+function median(values: number[]): number {
+  return quantile(
+    [...values].sort((a, b) => a - b),
+    0.5,
+  );
+}
+
+function sorted(values: number[]) {
+  return [...values].sort((a, b) => a - b);
+}
+
+function airlockCli(cliArgs: string[], env: NodeJS.ProcessEnv): string {
+  const result = spawnSync(process.execPath, [join(repoRoot, "bin/airlock.js"), ...cliArgs], {
+    env,
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  if (result.status !== 0) {
+    throw new Error(`airlock ${cliArgs.join(" ")} failed (${result.status}): ${result.stderr}`);
+  }
+  return result.stdout;
+}
+
+// ---- the three servers -----------------------------------------------------------------
+
+async function startUpstream(keys: { openai: string; anthropic: string }): Promise<string> {
+  const child = spawn(process.execPath, [join(repoRoot, "bench/start-scripted-upstream.ts")], {
+    stdio: ["pipe", "pipe", "inherit"],
+    env: { ...process.env, BENCH_OPENAI_KEY: keys.openai, BENCH_ANTHROPIC_KEY: keys.anthropic },
+  });
+  children.push(child);
+  const lines = createInterface({ input: child.stdout! });
+  const [line] = (await Promise.race([
+    once(lines, "line"),
+    sleep(15_000).then(() => {
+      throw new Error("the scripted upstream did not start within 15 s");
+    }),
+  ])) as [string];
+  return (JSON.parse(line) as { url: string }).url;
+}
+
+async function startNginx(upstreamUrl: string): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), "airlock-bench-nginx-"));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const port = await freePort();
+  const upstream = new URL(upstreamUrl);
+  const conf = `
+daemon off;
+master_process off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  upstream llm {
+    server ${upstream.host};
+    keepalive 256;
+    keepalive_requests 100000;
+  }
+  server {
+    listen 127.0.0.1:${port};
+    keepalive_requests 100000;
+    location / {
+      proxy_pass http://llm;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+      proxy_request_buffering off;
+    }
+  }
+}
+`;
+  writeFileSync(join(dir, "nginx.conf"), conf);
+  const child = spawn("nginx", ["-p", dir, "-c", join(dir, "nginx.conf")], {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  children.push(child);
+  await waitForPort(port, 10_000, child, "nginx");
+  return `http://127.0.0.1:${port}`;
+}
+
+async function startAirlock(upstreamUrl: string, keys: { openai: string; anthropic: string }) {
+  const runId = `bench${Date.now().toString(36)}`;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATABASE_URL: databaseUrl,
+    OPENAI_BASE_URL: `${upstreamUrl}/v1`,
+    OPENAI_API_KEY: keys.openai,
+    ANTHROPIC_BASE_URL: upstreamUrl,
+    ANTHROPIC_API_KEY: keys.anthropic,
+    AIRLOCK_TOKEN_SECRET: randomBytes(32).toString("hex"),
+    AIRLOCK_LOG_LEVEL: "warn",
+  };
+  airlockCli(["migrate"], env);
+  const token = airlockCli(["token", "--run", runId, "--ttl", "3600"], env).trim().split("\n").at(-1)!.trim();
+  const port = await freePort();
+  const nodeArgs = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, join(repoRoot, "bin/airlock.js"), "proxy", "--port", String(port)],
+    {
+      env,
+      stdio: ["ignore", "ignore", "inherit"],
+    },
+  );
+  children.push(child);
+  await waitForPort(port, 20_000, child, "airlock proxy");
+  return { origin: `http://127.0.0.1:${port}`, token, runId, child };
+}
+
+// ---- requests ----------------------------------------------------------------------------
+
+function chatBody(script: string | undefined, stream: boolean): string {
+  const content = script ? `Say something. [[script:${script}]]` : "Say something.";
+  return JSON.stringify({
+    model: "gpt-4o-mini",
+    max_tokens: 64,
+    messages: [{ role: "user", content }],
+    ...(stream ? { stream: true } : {}),
+  });
+}
+
+const plainBody = chatBody(undefined, false);
+
+async function timedRequest(dispatcher: Dispatcher, target: Target, body: string): Promise<number> {
+  const started = performance.now();
+  countSent(target);
+  const response = await dispatcher.request({
+    origin: target.origin,
+    path: "/v1/chat/completions",
+    method: "POST",
+    headers: target.headers,
+    body,
+    headersTimeout: 10_000,
+    bodyTimeout: 10_000,
+  });
+  await response.body.text();
+  if (response.statusCode !== 200) throw new Error(`${target.name}: HTTP ${response.statusCode}`);
+  return performance.now() - started;
+}
+
+/** (1) Added latency at concurrency 1: rounds of requests, paths interleaved request by request. */
+async function measureLatency(targets: Target[]) {
+  const clients = new Map(targets.map((t) => [t.name, new Client(t.origin, { pipelining: 1 })]));
+  const rounds = quick ? 3 : 7;
+  const perRound = 25;
+  const samples = new Map<string, number[][]>(targets.map((t) => [t.name, []]));
+  try {
+    for (let i = 0; i < 15; i += 1) {
+      for (const t of targets) await timedRequest(clients.get(t.name)!, t, plainBody);
+    }
+    for (let round = 0; round < rounds; round += 1) {
+      const current = new Map<string, number[]>(targets.map((t) => [t.name, []]));
+      for (let i = 0; i < perRound; i += 1) {
+        // Rotate the order so that no path always runs right after another.
+        for (let k = 0; k < targets.length; k += 1) {
+          const t = targets[(i + k) % targets.length]!;
+          current.get(t.name)!.push(await timedRequest(clients.get(t.name)!, t, plainBody));
+        }
+      }
+      for (const t of targets) samples.get(t.name)!.push(current.get(t.name)!);
+    }
+  } finally {
+    await Promise.all([...clients.values()].map((c) => c.close()));
+  }
+  const direct = samples.get("direct")!;
+  const result = new Map<string, { p50: number; p99: number; addedP50: number; addedP99: number }>();
+  for (const t of targets) {
+    const mine = samples.get(t.name)!;
+    const roundMedians = mine.map((r) => median(r));
+    const addedPerRound = mine.map((r, i) => median(r) - median(direct[i]!));
+    const all = sorted(mine.flat());
+    const allDirect = sorted(direct.flat());
+    result.set(t.name, {
+      p50: median(roundMedians),
+      p99: quantile(all, 0.99),
+      addedP50: median(addedPerRound),
+      addedP99: quantile(all, 0.99) - quantile(allDirect, 0.99),
+    });
+  }
+  return result;
+}
+
+interface RateStep {
+  rate: number;
+  sent: number;
+  errors: number;
+  p99: number;
+  ok: boolean;
+}
+
+/** One open-loop step: requests are due on a fixed schedule; latency counts from when each was due. */
+async function runRateStep(target: Target, rate: number, seconds: number): Promise<RateStep> {
+  const pool = new Pool(target.origin, { connections: 64, pipelining: 1 });
+  const latencies: number[] = [];
+  let errors = 0;
+  let sent = 0;
+  const total = Math.round(rate * seconds);
+  const started = performance.now();
+  const inflight = new Set<Promise<void>>();
+  try {
+    while (sent < total) {
+      const now = performance.now();
+      const due = Math.min(total, Math.floor(((now - started) / 1000) * rate) + 1);
+      for (; sent < due; sent += 1) {
+        const dueAt = started + (sent / rate) * 1000;
+        countSent(target);
+        const p = pool
+          .request({
+            origin: target.origin,
+            path: "/v1/chat/completions",
+            method: "POST",
+            headers: target.headers,
+            body: plainBody,
+            headersTimeout: 10_000,
+            bodyTimeout: 10_000,
+          })
+          .then(async (response) => {
+            await response.body.text();
+            if (response.statusCode !== 200) errors += 1;
+            else latencies.push(performance.now() - dueAt);
+          })
+          .catch(() => {
+            errors += 1;
+          });
+        inflight.add(p);
+        void p.finally(() => inflight.delete(p));
+      }
+      await new Promise((done) => setTimeout(done, 1));
+    }
+    await Promise.all(inflight);
+  } finally {
+    await pool.close();
+  }
+  const p99 = quantile(sorted(latencies), 0.99);
+  return { rate, sent, errors, p99, ok: p99 < 50 && errors / sent < 0.001 };
+}
+
+/** (2) The highest rate at 64 connections with p99 < 50 ms and < 0.1 % errors. */
+async function measureRate(target: Target) {
+  const steps = quick
+    ? [500, 1000, 2000, 3000]
+    : [500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 5000, 6000, 7000, 8000];
+  const seconds = quick ? 2 : 3;
+  const results: RateStep[] = [];
+  let best = 0;
+  for (const rate of steps) {
+    await sleep(500);
+    const step = await runRateStep(target, rate, seconds);
+    results.push(step);
+    process.stderr.write(
+      `  ${target.name} ${rate}/s: p99 ${step.p99.toFixed(1)} ms, errors ${step.errors}/${step.sent}${step.ok ? "" : "  ✗"}\n`,
+    );
+    if (!step.ok) break;
+    best = rate;
+  }
+  return { best, capped: best === steps.at(-1), results };
+}
+
+async function readStream(
+  dispatcher: Dispatcher,
+  target: Target,
+  script: string,
+): Promise<{ ttfb: number; maxGap: number; complete: boolean }> {
+  const started = performance.now();
+  countSent(target);
+  const response = await dispatcher.request({
+    origin: target.origin,
+    path: "/v1/chat/completions",
+    method: "POST",
+    headers: target.headers,
+    body: chatBody(script, true),
+    headersTimeout: 10_000,
+    bodyTimeout: 10_000,
+  });
+  let ttfb = Number.NaN;
+  let last = performance.now();
+  let maxGap = 0;
+  let tail = "";
+  for await (const chunk of response.body) {
+    const now = performance.now();
+    if (Number.isNaN(ttfb)) ttfb = now - started;
+    else maxGap = Math.max(maxGap, now - last);
+    last = now;
+    tail = (tail + (chunk as Buffer).toString("utf8")).slice(-64);
+  }
+  return { ttfb, maxGap, complete: response.statusCode === 200 && tail.includes("data: [DONE]") };
+}
+
+/** (3a) Added time to first byte of a stream, concurrency 1, interleaved. */
+async function measureTtfb(targets: Target[]) {
+  const clients = new Map(targets.map((t) => [t.name, new Client(t.origin, { pipelining: 1 })]));
+  const ttfbs = new Map<string, number[]>(targets.map((t) => [t.name, []]));
+  try {
+    for (let i = 0; i < 10; i += 1)
+      for (const t of targets) await readStream(clients.get(t.name)!, t, "ttfb");
+    for (let i = 0; i < (quick ? 25 : 75); i += 1) {
+      for (const t of targets) {
+        const r = await readStream(clients.get(t.name)!, t, "ttfb");
+        if (!r.complete) throw new Error(`${t.name}: the short stream did not complete`);
+        ttfbs.get(t.name)!.push(r.ttfb);
+      }
+    }
+  } finally {
+    await Promise.all([...clients.values()].map((c) => c.close()));
+  }
+  const direct = median(ttfbs.get("direct")!);
+  return new Map(
+    targets.map((t) => [
+      t.name,
+      { ttfb: median(ttfbs.get(t.name)!), added: median(ttfbs.get(t.name)!) - direct },
+    ]),
+  );
+}
+
+/** (3b) How many concurrent streams (64 chunks, 20 ms apart) are held with no gap over 200 ms. */
+async function measureStreams(target: Target) {
+  const levels = quick ? [64, 256] : [32, 64, 128, 256];
+  let held = 0;
+  const details: string[] = [];
+  for (const n of levels) {
+    await sleep(300);
+    const pool = new Pool(target.origin, { connections: n, pipelining: 1 });
+    try {
+      const results = await Promise.all(
+        Array.from({ length: n }, () =>
+          readStream(pool, target, "stream64").catch(() => ({
+            ttfb: Number.NaN,
+            maxGap: Infinity,
+            complete: false,
+          })),
+        ),
+      );
+      const worstGap = Math.max(...results.map((r) => r.maxGap));
+      const incomplete = results.filter((r) => !r.complete).length;
+      details.push(`${n}: max gap ${worstGap.toFixed(0)} ms, incomplete ${incomplete}`);
+      process.stderr.write(
+        `  ${target.name} ${n} streams: max gap ${worstGap.toFixed(0)} ms, incomplete ${incomplete}\n`,
+      );
+      if (worstGap > 200 || incomplete > 0) break;
+      held = n;
+    } finally {
+      await pool.close();
+    }
+  }
+  return { held, details };
+}
+
+async function countAuditRows(runId: string): Promise<{ rows: number; close: () => Promise<void> }> {
+  const { default: postgres } = await import("postgres");
+  const sql = postgres(databaseUrl!, { max: 1, onnotice: () => {} });
+  const [row] = await sql<{ n: string }[]>`select count(*)::text as n from llm_calls where run_id = ${runId}`;
+  return {
+    rows: Number(row?.n ?? 0),
+    close: async () => {
+      await sql`delete from runs where id = ${runId}`;
+      await sql.end({ timeout: 5 });
+    },
+  };
+}
+
+// ---- main ----------------------------------------------------------------------------------
+
+function fmt(value: number, digits = 2) {
+  return Number.isFinite(value) ? value.toFixed(digits) : "—";
+}
+
+async function main() {
+  const keys = {
+    openai: `bench-openai-${randomBytes(8).toString("hex")}`,
+    anthropic: `bench-anthropic-${randomBytes(8).toString("hex")}`,
+  };
+  const upstreamUrl = await startUpstream(keys);
+  const nginxUrl = await startNginx(upstreamUrl);
+  const airlock = await startAirlock(upstreamUrl, keys);
+  const json = { "content-type": "application/json" };
+  const targets: Target[] = [
+    { name: "direct", origin: upstreamUrl, headers: { ...json, authorization: `Bearer ${keys.openai}` } },
+    { name: "nginx", origin: nginxUrl, headers: { ...json, authorization: `Bearer ${keys.openai}` } },
+    {
+      name: "airlock",
+      origin: airlock.origin,
+      headers: { ...json, authorization: `Bearer ${airlock.token}` },
+    },
+  ];
+
+  process.stderr.write("(1) latency at concurrency 1…\n");
+  const latency = await measureLatency(targets);
+
+  process.stderr.write("(2) rate at 64 connections…\n");
+  const rates = new Map<string, Awaited<ReturnType<typeof measureRate>>>();
+  for (const t of targets) {
+    const r = await measureRate(t);
+    rates.set(t.name, r);
+  }
+
+  process.stderr.write("(3) streaming…\n");
+  const ttfb = await measureTtfb(targets);
+  const streams = new Map<string, Awaited<ReturnType<typeof measureStreams>>>();
+  for (const t of targets) streams.set(t.name, await measureStreams(t));
+
+  // Let the proxy's batched audit writes land, then check that every call has its row.
+  await sleep(2000);
+  const audit = await countAuditRows(airlock.runId);
+
+  const a = latency.get("airlock")!;
+  const n = latency.get("nginx")!;
+  const rateAirlock = rates.get("airlock")!;
+  const rateNginx = rates.get("nginx")!;
+  const rateDirect = rates.get("direct")!;
+  const capped = (r: { best: number; capped: boolean }) => `${r.best}${r.capped ? "+" : ""}`;
+  const pass = (ok: boolean) => (ok ? "✓" : "✗");
+  const rows: string[][] = [
+    ["figure", "direct", "nginx", "airlock", "goal (airlock)", ""],
+    [
+      "c=1 p50 latency, median of 7 round medians (ms)",
+      fmt(latency.get("direct")!.p50),
+      fmt(n.p50),
+      fmt(a.p50),
+      "",
+      "",
+    ],
+    [
+      "c=1 added p50 vs direct (ms)",
+      "",
+      fmt(n.addedP50),
+      fmt(a.addedP50),
+      `≤ ${goals.addedP50Ms}`,
+      pass(a.addedP50 <= goals.addedP50Ms),
+    ],
+    [
+      "c=1 added p99 vs direct (ms)",
+      "",
+      fmt(n.addedP99),
+      fmt(a.addedP99),
+      `≤ ${goals.addedP99Ms}`,
+      pass(a.addedP99 <= goals.addedP99Ms),
+    ],
+    [
+      "max rate, 64 conns, p99<50ms, <0.1% err (req/s)",
+      capped(rateDirect),
+      capped(rateNginx),
+      capped(rateAirlock),
+      `≥ ${goals.rate} and ≥ ${goals.rateShareOfNginx}× nginx`,
+      pass(rateAirlock.best >= goals.rate && rateAirlock.best >= goals.rateShareOfNginx * rateNginx.best),
+    ],
+    [
+      "stream time to first byte, median (ms)",
+      fmt(ttfb.get("direct")!.ttfb),
+      fmt(ttfb.get("nginx")!.ttfb),
+      fmt(ttfb.get("airlock")!.ttfb),
+      "",
+      "",
+    ],
+    [
+      "stream added TTFB vs direct (ms)",
+      "",
+      fmt(ttfb.get("nginx")!.added),
+      fmt(ttfb.get("airlock")!.added),
+      "",
+      "",
+    ],
+    [
+      "concurrent streams held (64×20ms, no gap >200ms)",
+      String(streams.get("direct")!.held),
+      String(streams.get("nginx")!.held),
+      String(streams.get("airlock")!.held),
+      `${goals.streams}`,
+      pass(streams.get("airlock")!.held >= goals.streams),
+    ],
+    [
+      "llm_calls rows / requests sent to airlock",
+      "",
+      "",
+      `${audit.rows} / ${sentCount.get("airlock") ?? 0}`,
+      "all",
+      "",
+    ],
+  ];
+  await audit.close();
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
+  const out = [
+    line(rows[0]!),
+    `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`,
+    ...rows.slice(1).map(line),
+  ];
+  process.stdout.write(
+    `\nLLM proxy benchmark — ${new Date().toISOString()}, node ${process.version}, ${(await import("node:os")).cpus().length} CPUs, loopback\n` +
+      `(streams: counted while all complete with every inter-chunk gap ≤ 200 ms; "+" = the generator's top step, not a limit found)\n\n` +
+      `${out.join("\n")}\n`,
+  );
+}
+
+async function stopChildren() {
+  for (const child of children.reverse()) {
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    child.kill("SIGTERM");
+    const exited = await Promise.race([once(child, "exit").then(() => true), sleep(5000).then(() => false)]);
+    if (!exited) child.kill("SIGKILL");
+  }
+  for (const cleanup of cleanups) cleanup();
+}
+
+try {
+  await main();
+} catch (error) {
+  process.stderr.write(`benchmark failed: ${(error as Error).stack ?? String(error)}\n`);
+  process.exitCode = 1;
+} finally {
+  await stopChildren();
+}
