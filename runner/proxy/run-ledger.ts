@@ -1,6 +1,6 @@
 import { eq, sql } from "drizzle-orm";
 import type { Db } from "../../core/db/open-database.ts";
-import { llmCalls, runEvents, runs } from "../../core/db/schema.ts";
+import { runs } from "../../core/db/schema.ts";
 import type { RunState } from "../../core/run-states.ts";
 import { parseUsdToUnits } from "./usage.ts";
 
@@ -62,8 +62,18 @@ export interface RunLedger {
   settle(reservation: Reservation, actual: { units: number; tokens: number }): boolean;
 }
 
+// Written out in full: drizzle drops table qualifiers inside a single-table select, and
+// the correlated subqueries need them.
 /** Tokens as budgeted: OpenAI's input already contains its cached tokens, Anthropic's does not. */
-const totalTokensSql = sql<string>`coalesce(sum(${llmCalls.inputTokens} + ${llmCalls.outputTokens} + case when ${llmCalls.endpoint} like '/v1/messages%' then ${llmCalls.cacheCreationTokens} + ${llmCalls.cacheReadTokens} else 0 end), 0)::text`;
+const spentTokensSql = sql.raw(
+  `(select coalesce(sum(c.input_tokens + c.output_tokens + case when c.endpoint like '/v1/messages%' then c.cache_creation_tokens + c.cache_read_tokens else 0 end), 0)::text from llm_calls c where c.run_id = runs.id)`,
+);
+const spentUsdSql = sql.raw(
+  `(select coalesce(sum(c.cost_usd), 0)::text from llm_calls c where c.run_id = runs.id)`,
+);
+const softRecordedSql = sql.raw(
+  `(select count(*)::int from run_events e where e.run_id = runs.id and e.type = 'budget.soft_threshold')`,
+);
 
 export function createRunLedger(options: RunLedgerOptions): RunLedger {
   const accounts = new Map<string, RunAccount>();
@@ -96,9 +106,9 @@ export function createRunLedger(options: RunLedgerOptions): RunLedger {
         attempt: runs.attempt,
         budgetUsd: runs.budgetUsd,
         budgetTokens: runs.budgetTokens,
-        spentUsd: sql<string>`(select coalesce(sum(${llmCalls.costUsd}), 0)::text from ${llmCalls} where ${llmCalls.runId} = ${runs.id})`,
-        spentTokens: sql<string>`(select ${totalTokensSql} from ${llmCalls} where ${llmCalls.runId} = ${runs.id})`,
-        softRecorded: sql<number>`(select count(*)::int from ${runEvents} where ${runEvents.runId} = ${runs.id} and ${runEvents.type} = 'budget.soft_threshold')`,
+        spentUsd: sql<string>`${spentUsdSql}`,
+        spentTokens: sql<string>`${spentTokensSql}`,
+        softRecorded: sql<number>`${softRecordedSql}`,
       })
       .from(runs)
       .where(eq(runs.id, runId));
