@@ -36,9 +36,28 @@ debootstrap --variant=minbase "$suite" "$work/rootfs" "$mirror" >"$work/debootst
   tail -n 30 "$work/debootstrap.log" >&2
   exit 1
 }
-# Trim what a slim image leaves out; apt lists are fetched again by the Dockerfiles.
-rm -rf "$work/rootfs/var/lib/apt/lists/"* "$work/rootfs/var/cache/apt/"*.bin "$work/rootfs/usr/share/doc/"* "$work/rootfs/usr/share/man/"*
-tar -C "$work/rootfs" -c . | docker import \
+# Trim what Debian's own slim image leaves out, and keep later installs from adding it
+# back (the same dpkg excludes the slim image carries). Copyright files stay. apt lists
+# and downloaded packages go: the Dockerfiles run apt-get update themselves.
+root="$work/rootfs"
+cat >"$root/etc/dpkg/dpkg.cfg.d/docker-slim" <<'EOF_DPKG'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/groff/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/lintian/*
+path-exclude /usr/share/linda/*
+path-exclude /usr/share/locale/*
+path-include /usr/share/locale/locale.alias
+EOF_DPKG
+find "$root/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete 2>/dev/null || true
+find "$root/usr/share/doc" -mindepth 1 -type d -empty -delete 2>/dev/null || true
+find "$root/usr/share/locale" -mindepth 1 -maxdepth 1 -not -name locale.alias -exec rm -rf {} + 2>/dev/null || true
+rm -rf "$root/var/lib/apt/lists/"* "$root/var/cache/apt/"*.bin "$root/var/cache/apt/archives/"*.deb \
+  "$root/usr/share/man/"* "$root/usr/share/info/"* "$root/usr/share/groff/"* "$root/usr/share/lintian/"* \
+  "$root/var/log/"*.log "$root/var/cache/debconf/"*-old
+tar -C "$root" -c . | docker import \
   --change 'CMD ["bash"]' \
   --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
   - "$tag" >/dev/null
