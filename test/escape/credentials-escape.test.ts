@@ -156,7 +156,18 @@ describe("escape: credentials", { concurrency: 2 }, () => {
         "env; for f in /proc/[0-9]*/environ; do tr '\\0' '\\n' < \"$f\"; done 2>/dev/null; echo dump-complete";
       const child = spawn(
         process.execPath,
-        ["bin/airlock.js", "sandbox", "exec", "--image", h().image, "--", "sh", "-c", script],
+        [
+          "bin/airlock.js",
+          "sandbox",
+          "exec",
+          "--image",
+          h().image,
+          ...(h().needsInit ? ["--init"] : []),
+          "--",
+          "sh",
+          "-c",
+          script,
+        ],
         {
           cwd: repoRoot,
           env: { ...process.env, AIRLOCK_LOG_LEVEL: "error" },

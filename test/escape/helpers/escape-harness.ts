@@ -32,6 +32,8 @@ export const escapeCeiling: SandboxCeiling = { memoryMb: 2048, cpus: 2, pids: 10
 export interface EscapeHarness {
   runtime: ContainerRuntime;
   image: string;
+  /** The image has no init of its own (plain Debian): ask for the engine's. */
+  needsInit: boolean;
   runnerId: string;
   /** Host folder mounted at /workspace; compiled probes live in /workspace/probes. */
   workspaceDir: string;
@@ -54,6 +56,7 @@ export async function createEscapeHarness(probes: string[] = []): Promise<Escape
   const runtime = createDockerContainerRuntime({ logger });
   await runtime.ping();
   const image = (await runtime.inspectImage(preferredImage)) !== undefined ? preferredImage : fallbackImage;
+  const runnerId = `escape-${randomBytes(4).toString("hex")}`;
   const workspaceDir = await mkdtemp(join(tmpdir(), "airlock-escape-"));
   await mkdir(join(workspaceDir, "probes"));
   await Promise.all(
@@ -72,9 +75,22 @@ export async function createEscapeHarness(probes: string[] = []): Promise<Escape
   return {
     runtime,
     image,
-    runnerId: `escape-${randomBytes(4).toString("hex")}`,
+    needsInit: image === fallbackImage,
+    runnerId,
     workspaceDir,
-    close: () => rm(workspaceDir, { recursive: true, force: true }),
+    async close() {
+      await rm(workspaceDir, { recursive: true, force: true });
+      // Nothing this file started may outlive it.
+      const left = await runtime.listContainers({
+        [sandboxLabelKeys.managed]: "true",
+        [sandboxLabelKeys.runnerId]: runnerId,
+      });
+      assert.deepEqual(
+        left.map((c) => c.id),
+        [],
+        `containers of runner ${runnerId} were left behind`,
+      );
+    },
   };
 }
 
@@ -133,6 +149,7 @@ export function createCaseSandbox(harness: EscapeHarness) {
       runtime: harness.runtime,
       logger: createLogger("silent"),
       image: harness.image,
+      init: harness.needsInit,
       argv,
       limits: { timeoutS: 30, ...options.limits },
       ceiling: escapeCeiling,
