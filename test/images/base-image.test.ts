@@ -10,6 +10,7 @@ import { createLogger } from "../../core/logger.ts";
 import { createDockerContainerRuntime } from "../../runner/container/docker-container-runtime.ts";
 import { baseImageRef } from "../../runner/images/base-image-ref.ts";
 import { buildBaseImage, type BuiltImage } from "../../runner/images/build-base-image.ts";
+import { ensureBaseImage } from "../../runner/images/ensure-base-image.ts";
 
 const execFileAsync = promisify(execFile);
 
@@ -108,6 +109,13 @@ describe("airlock/base image", () => {
       "the build should report cache hits",
     );
     assert.ok(again.durationMs < 30_000, `a cached rebuild took ${again.durationMs} ms`);
+  });
+
+  it("ensureBaseImage returns the built image without building again", async () => {
+    const lines: string[] = [];
+    const image = await ensureBaseImage(runtime, { onProgress: (l) => lines.push(l) });
+    assert.equal(image.id, built.image.id);
+    assert.deepEqual(lines, []);
   });
 
   it("runs as uid/gid 1001 in /workspace with tini as PID 1", async () => {
