@@ -14,9 +14,10 @@ export interface ModelPrice {
 export type PriceTable = Readonly<Record<string, ModelPrice>>;
 
 /**
- * List prices as published by OpenAI and Anthropic (standard tier). A model id matches
- * the longest key it starts with, so dated ids (`gpt-4o-2024-08-06`,
- * `claude-sonnet-4-5-20250929`) find their family.
+ * List prices as published by OpenAI and Anthropic (standard tier). A key also prices its
+ * dated snapshots and `-latest` alias (`gpt-4o-2024-08-06`, `claude-sonnet-4-5-20250929`),
+ * but nothing else: `claude-opus-4-6` is not `claude-opus-4`, and a newer model than this
+ * table knows is flagged unpriced rather than guessed.
  */
 export const defaultPriceTable: PriceTable = {
   "gpt-5": { input: 1.25, cacheRead: 0.125, output: 10 },
@@ -33,8 +34,10 @@ export const defaultPriceTable: PriceTable = {
   "o3-mini": { input: 1.1, cacheRead: 0.55, output: 4.4 },
   "o4-mini": { input: 1.1, cacheRead: 0.275, output: 4.4 },
   "claude-opus-4": { input: 15, output: 75, cacheWrite: 18.75, cacheRead: 1.5 },
+  "claude-opus-4-1": { input: 15, output: 75, cacheWrite: 18.75, cacheRead: 1.5 },
   "claude-opus-4-5": { input: 5, output: 25, cacheWrite: 6.25, cacheRead: 0.5 },
   "claude-sonnet-4": { input: 3, output: 15, cacheWrite: 3.75, cacheRead: 0.3 },
+  "claude-sonnet-4-5": { input: 3, output: 15, cacheWrite: 3.75, cacheRead: 0.3 },
   "claude-3-7-sonnet": { input: 3, output: 15, cacheWrite: 3.75, cacheRead: 0.3 },
   "claude-3-5-sonnet": { input: 3, output: 15, cacheWrite: 3.75, cacheRead: 0.3 },
   "claude-haiku-4-5": { input: 1, output: 5, cacheWrite: 1.25, cacheRead: 0.1 },
@@ -42,7 +45,9 @@ export const defaultPriceTable: PriceTable = {
   "claude-3-haiku": { input: 0.25, output: 1.25, cacheWrite: 0.3, cacheRead: 0.03 },
 };
 
-/** Find a model's price: exact id first, then the longest key the id starts with. */
+const snapshotSuffix = /^-([0-9]{4}-?[0-9]{2}-?[0-9]{2}|latest)$/;
+
+/** Find a model's price: the exact id, or a key followed by a snapshot date or `-latest`. */
 export function findModelPrice(
   table: PriceTable,
   model: string | undefined,
@@ -52,7 +57,13 @@ export function findModelPrice(
   if (exact) return { key: model, price: exact };
   let best: string | undefined;
   for (const key of Object.keys(table)) {
-    if (model.startsWith(key) && (best === undefined || key.length > best.length)) best = key;
+    if (
+      model.startsWith(key) &&
+      snapshotSuffix.test(model.slice(key.length)) &&
+      (best === undefined || key.length > best.length)
+    ) {
+      best = key;
+    }
   }
   return best === undefined ? undefined : { key: best, price: table[best]! };
 }

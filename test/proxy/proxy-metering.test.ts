@@ -208,7 +208,7 @@ for (const kind of testDatabaseKinds()) {
       const anthropic = h.anthropic(token);
       for (const script of ["cached-an", "two-deltas", "repeats"]) {
         const params = {
-          model: "claude-sonnet-4-5",
+          model: "claude-sonnet-4-20250514",
           max_tokens: 256,
           messages: [{ role: "user" as const, content: `[[script:${script}]]` }],
         };
@@ -281,7 +281,7 @@ for (const kind of testDatabaseKinds()) {
       const { runId, token } = await h.newRun({ budgetTokens: 1 });
       const before = h.upstream.countTokensCalls;
       const counted = await h.anthropic(token).messages.countTokens({
-        model: "claude-sonnet-4-5",
+        model: "claude-sonnet-4-20250514",
         messages: [{ role: "user", content: "count me [[script:five]]" }],
       });
       assert.equal(counted.input_tokens, 40);
@@ -293,7 +293,7 @@ for (const kind of testDatabaseKinds()) {
       );
       // A second count still passes: count_tokens consumed nothing of the 1-token budget.
       await h.anthropic(token).messages.countTokens({
-        model: "claude-sonnet-4-5",
+        model: "claude-sonnet-4-20250514",
         messages: [{ role: "user", content: "again" }],
       });
       const rows = await h.rows(runId);
