@@ -40,7 +40,7 @@ function runSuite(resultsFile: string): { status: number; seconds: number } {
 }
 
 function readRows(resultsFile: string): Row[] {
-  let text = "";
+  let text: string;
   try {
     text = readFileSync(resultsFile, "utf8");
   } catch {

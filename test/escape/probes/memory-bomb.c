@@ -8,6 +8,6 @@ int main(void) {
     char *p = malloc(1 << 20);
     if (p == NULL) { printf("malloc failed at %ld MiB\n", mib); return 4; }
     memset(p, 0xa5, 1 << 20);
-    if (mib % 64 == 0) printf("%ld MiB\n", mib);
+    if (mib % 16 == 0) printf("%ld MiB\n", mib);
   }
 }
