@@ -57,10 +57,11 @@ export interface ProxyHarness {
 
 export async function startProxyHarness(
   kind: TestDatabaseKind,
-  overrides: Partial<ProxyDeps> = {},
+  overrides: Partial<ProxyDeps> | ((upstream: ScriptedUpstream) => Partial<ProxyDeps>) = {},
   database?: Database,
 ): Promise<ProxyHarness> {
   const upstream = await startScriptedUpstream();
+  const extra = typeof overrides === "function" ? overrides(upstream) : overrides;
   const db = database ?? (await kind.open());
   const { logger, lines } = createCapturingLogger();
   const registry = new Registry();
@@ -75,7 +76,7 @@ export async function startProxyHarness(
     retry: { maxRetries: 2, baseDelayMs: 5, maxDelayMs: 200 },
     logger,
     metrics: registry,
-    ...overrides,
+    ...extra,
   });
   const url = `http://127.0.0.1:${proxy.port}`;
   return {
