@@ -236,17 +236,15 @@ for (const kind of testDatabaseKinds()) {
         }
       }
       const anthropicController = new AbortController();
-      const anthropicStream = await h
-        .anthropic(token)
-        .messages.create(
-          {
-            model: "claude-haiku-4-5",
-            max_tokens: 50,
-            messages: [{ role: "user", content: "[[script:slow-stream]]" }],
-            stream: true,
-          },
-          { signal: anthropicController.signal },
-        );
+      const anthropicStream = await h.anthropic(token).messages.create(
+        {
+          model: "claude-haiku-4-5",
+          max_tokens: 50,
+          messages: [{ role: "user", content: "[[script:slow-stream]]" }],
+          stream: true,
+        },
+        { signal: anthropicController.signal },
+      );
       seen = 0;
       for await (const event of anthropicStream) {
         void event;

@@ -1,0 +1,134 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { createStreamMeter, readJsonUsage } from "../../runner/proxy/meter-usage.ts";
+import { defaultPriceTable, findModelPrice, parsePriceFile } from "../../runner/proxy/price-table.ts";
+import {
+  computeCostUnits,
+  countTotalTokens,
+  formatCostUnits,
+  parseUsdToUnits,
+} from "../../runner/proxy/usage.ts";
+
+describe("price table and cost arithmetic", () => {
+  it("matches exact ids and dated snapshots, never a newer sibling", () => {
+    assert.equal(findModelPrice(defaultPriceTable, "gpt-4o-mini-2024-07-18")?.key, "gpt-4o-mini");
+    assert.equal(findModelPrice(defaultPriceTable, "gpt-4o-2024-08-06")?.key, "gpt-4o");
+    assert.equal(findModelPrice(defaultPriceTable, "claude-sonnet-4-5-20250929")?.key, "claude-sonnet-4-5");
+    assert.equal(findModelPrice(defaultPriceTable, "claude-3-7-sonnet-latest")?.key, "claude-3-7-sonnet");
+    assert.equal(findModelPrice(defaultPriceTable, "o3-mini")?.key, "o3-mini");
+    assert.equal(findModelPrice(defaultPriceTable, "claude-opus-4-6"), undefined);
+    assert.equal(findModelPrice(defaultPriceTable, "gpt-4o-evil"), undefined);
+    assert.equal(findModelPrice(defaultPriceTable, undefined), undefined);
+  });
+
+  it("costs exactly, in 1e-10 USD units, cache tokens at their own prices", () => {
+    const anthropic = {
+      inputTokens: 1000,
+      outputTokens: 200,
+      cacheCreationTokens: 300,
+      cacheReadTokens: 400,
+      inputIncludesCache: false,
+    };
+    // 1000·3 + 200·15 + 300·3.75 + 400·0.30 = 3000 + 3000 + 1125 + 120 = 7245 USD per million tokens.
+    assert.equal(
+      formatCostUnits(computeCostUnits(anthropic, defaultPriceTable["claude-sonnet-4"]!)),
+      "0.0072450000",
+    );
+    assert.equal(countTotalTokens(anthropic), 1900);
+    const openai = {
+      inputTokens: 1000,
+      outputTokens: 200,
+      cacheCreationTokens: 0,
+      cacheReadTokens: 400,
+      inputIncludesCache: true,
+    };
+    // 600·2.5 + 400·1.25 + 200·10 = 1500 + 500 + 2000 = 4000.
+    assert.equal(formatCostUnits(computeCostUnits(openai, defaultPriceTable["gpt-4o"]!)), "0.0040000000");
+    assert.equal(countTotalTokens(openai), 1200);
+    assert.equal(parseUsdToUnits("1.5"), 15_000_000_000);
+    assert.equal(parseUsdToUnits("0.000001"), 10_000);
+    assert.equal(formatCostUnits(parseUsdToUnits("12.3456789012")), "12.3456789012");
+    assert.throws(() => parseUsdToUnits("-1"), /USD amount/);
+  });
+
+  it("validates an operator's price file with a message naming the problem", () => {
+    assert.deepEqual(parsePriceFile({ "llama3.1": { input: 0, output: 0 } }, "prices.yml"), {
+      "llama3.1": { input: 0, output: 0 },
+    });
+    assert.throws(
+      () => parsePriceFile({ m: { input: -1, output: 2 } }, "prices.yml"),
+      /prices\.yml.*\n.*m\.input/s,
+    );
+    assert.throws(() => parsePriceFile({ m: { input: 1, outptu: 2 } }, "prices.yml"), /prices\.yml/);
+  });
+});
+
+describe("stream meter", () => {
+  const chunk = (o: unknown) => `data: ${JSON.stringify(o)}\n\n`;
+
+  it("reassembles events split anywhere across chunks, CRLF included, and strips the injected usage chunk", () => {
+    const stream =
+      chunk({ id: "1", choices: [{ index: 0, delta: { content: "héllo" } }] }).replace(/\n/g, "\r\n") +
+      chunk({ id: "1", choices: [{ index: 0, delta: {}, finish_reason: "stop" }] }) +
+      chunk({
+        id: "1",
+        choices: [],
+        usage: { prompt_tokens: 7, completion_tokens: 2, prompt_tokens_details: { cached_tokens: 3 } },
+      }) +
+      "data: [DONE]\n\n";
+    const bytes = Buffer.from(stream);
+    for (const size of [1, 2, 3, 7, 50, bytes.length]) {
+      const meter = createStreamMeter("openai-chat", true);
+      let out = "";
+      for (let i = 0; i < bytes.length; i += size) out += meter.push(bytes.subarray(i, i + size)).toString();
+      out += meter.end();
+      assert.deepEqual(
+        [meter.usage.inputTokens, meter.usage.outputTokens, meter.usage.cacheReadTokens],
+        [7, 2, 3],
+        `size ${size}`,
+      );
+      assert.ok(!out.includes("usage"), `size ${size}`);
+      assert.ok(out.includes("héllo") && out.endsWith("data: [DONE]\n\n"), `size ${size}`);
+    }
+  });
+
+  it("passes bytes through untouched when the client asked for usage itself", () => {
+    const stream = Buffer.from(chunk({ choices: [], usage: { prompt_tokens: 1, completion_tokens: 1 } }));
+    const meter = createStreamMeter("openai-chat", false);
+    assert.equal(meter.push(stream), stream);
+    assert.equal(meter.end(), "");
+    assert.equal(meter.usage.inputTokens, 1);
+  });
+
+  it("takes Anthropic output from the last cumulative message_delta, never a sum", () => {
+    const events = [
+      `event: message_start\ndata: ${JSON.stringify({ type: "message_start", message: { model: "claude-x", usage: { input_tokens: 9, cache_creation_input_tokens: 2, cache_read_input_tokens: 4, output_tokens: 1 } } })}\n\n`,
+      `event: ping\ndata: {"type":"ping"}\n\n`,
+      `event: message_delta\ndata: ${JSON.stringify({ type: "message_delta", usage: { output_tokens: 5 } })}\n\n`,
+      `event: message_delta\ndata: ${JSON.stringify({ type: "message_delta", usage: { output_tokens: 8 } })}\n\n`,
+    ].join("");
+    const meter = createStreamMeter("anthropic-messages", false);
+    meter.push(Buffer.from(events));
+    meter.end();
+    assert.deepEqual(meter.usage, {
+      inputTokens: 9,
+      outputTokens: 8,
+      cacheCreationTokens: 2,
+      cacheReadTokens: 4,
+      inputIncludesCache: false,
+    });
+    assert.equal(meter.model, "claude-x");
+  });
+
+  it("reads non-streamed usage of each format", () => {
+    assert.equal(
+      readJsonUsage("openai-responses", { usage: { input_tokens: 3, output_tokens: 4 } })?.outputTokens,
+      4,
+    );
+    assert.equal(readJsonUsage("openai-chat", { choices: [] }), undefined);
+    assert.equal(
+      readJsonUsage("anthropic-messages", { usage: { input_tokens: -5, output_tokens: 2 } })?.inputTokens,
+      0,
+    );
+  });
+});

@@ -1,0 +1,59 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { redactSecrets } from "../../runner/proxy/redact-secrets.ts";
+import { mintRunToken } from "../../runner/proxy/run-token.ts";
+
+describe("redactSecrets", () => {
+  it("removes literal secrets, keys, bearer tokens, private keys, run tokens and credential fields", () => {
+    const runToken = mintRunToken({
+      runId: "r1",
+      attempt: 0,
+      expiresAt: 2_000_000_000,
+      secret: "s".repeat(32),
+    });
+    const literal = "operator-literal-secret-value";
+    const text = JSON.stringify({
+      messages: [
+        {
+          content: [
+            `token ${runToken}`,
+            `openai sk-proj-abcdefghijklmnopqrstuvwx`,
+            `anthropic sk-ant-api03-abcdefghijklmnopqrstuvwxyz`,
+            `Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.payload.sig`,
+            `github ghp_abcdefghijklmnopqrstuvwxyz0123456789`,
+            `aws AKIAABCDEFGHIJKLMNOP`,
+            `-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk\n-----END OPENSSH PRIVATE KEY-----`,
+            `literal ${literal}`,
+          ].join("\n"),
+        },
+      ],
+      api_key: "plain-looking-value",
+      password: "hunter2hunter2",
+    });
+    const out = redactSecrets(text, [literal]);
+    for (const secret of [
+      runToken,
+      "sk-proj-abcdefghijklmnopqrstuvwx",
+      "sk-ant-api03",
+      "eyJhbGciOiJIUzI1NiJ9",
+      "ghp_abcdef",
+      "AKIAABCDEFGHIJKLMNOP",
+      "b3BlbnNzaC1rZXk",
+      literal,
+      "plain-looking-value",
+      "hunter2hunter2",
+    ]) {
+      assert.ok(!out.includes(secret), `${secret} was redacted`);
+    }
+    // Still valid JSON, ordinary words kept.
+    const parsed = JSON.parse(out) as { messages: { content: string }[] };
+    assert.match(parsed.messages[0]!.content, /^token \[REDACTED\]/);
+    assert.match(parsed.messages[0]!.content, /openai \[REDACTED\]/);
+  });
+
+  it("leaves text without secrets alone", () => {
+    const text =
+      '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Tokenize the 3.5.2 release notes"}]}';
+    assert.equal(redactSecrets(text, ["short"]), text);
+  });
+});

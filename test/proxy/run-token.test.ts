@@ -1,0 +1,57 @@
+import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
+import { describe, it } from "node:test";
+import { mintRunToken, verifyRunToken } from "../../runner/proxy/run-token.ts";
+
+const secret = "unit-test-secret-0123456789abcdefghijklmnop";
+
+describe("run tokens", () => {
+  it("has the exact format <runId>.<attempt>.<expiry>.<unpadded base64url HMAC-SHA256>", () => {
+    const token = mintRunToken({ runId: "r1abc", attempt: 2, expiresAt: 1_900_000_000, secret });
+    const expectedSig = createHmac("sha256", secret).update("r1abc.2.1900000000").digest("base64url");
+    assert.equal(token, `r1abc.2.1900000000.${expectedSig}`);
+    assert.ok(!expectedSig.includes("="));
+    assert.deepEqual(verifyRunToken(token, secret, 1_800_000_000), {
+      ok: true,
+      runId: "r1abc",
+      attempt: 2,
+      expiresAt: 1_900_000_000,
+    });
+  });
+
+  it("refuses expired, forged, tampered and malformed tokens", () => {
+    const token = mintRunToken({ runId: "run-1", attempt: 0, expiresAt: 1000, secret });
+    assert.deepEqual(verifyRunToken(token, secret, 1000), { ok: false, reason: "expired" });
+    assert.deepEqual(verifyRunToken(token, `${secret}x`, 10), { ok: false, reason: "bad_signature" });
+    const sig = token.split(".")[3]!;
+    assert.deepEqual(verifyRunToken(`run-2.0.1000.${sig}`, secret, 10), {
+      ok: false,
+      reason: "bad_signature",
+    });
+    assert.deepEqual(verifyRunToken(`run-1.0.99999.${sig}`, secret, 10), {
+      ok: false,
+      reason: "bad_signature",
+    });
+    const flipped = sig.slice(0, -1) + (sig.endsWith("A") ? "B" : "A");
+    assert.deepEqual(verifyRunToken(`run-1.0.1000.${flipped}`, secret, 10), {
+      ok: false,
+      reason: "bad_signature",
+    });
+    for (const bad of [
+      "",
+      "a.b.c",
+      `run.1.0.1000.${sig}`,
+      `run-1.-1.1000.${sig}`,
+      `${token}=`,
+      `RUN.0.1000.${sig}`,
+      `run-1.0.1000.${sig}.x`,
+    ]) {
+      assert.equal(verifyRunToken(bad, secret, 10).ok, false, bad);
+    }
+  });
+
+  it("refuses to mint for a run id with a dot or an invalid attempt", () => {
+    assert.throws(() => mintRunToken({ runId: "a.b", attempt: 0, expiresAt: 1, secret }), /does not match/);
+    assert.throws(() => mintRunToken({ runId: "ab", attempt: -1, expiresAt: 1, secret }), /attempt/);
+  });
+});
