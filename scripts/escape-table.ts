@@ -22,6 +22,7 @@ const rowSchema = z.object({
   result: z.enum(["pass", "FAIL"]),
   observed: z.string(),
   durationMs: z.number(),
+  order: z.number(),
 });
 type Row = z.infer<typeof rowSchema>;
 
@@ -53,7 +54,7 @@ function readRows(resultsFile: string): Row[] {
   const rank = (area: string) => (areaOrder.includes(area) ? areaOrder.indexOf(area) : areaOrder.length);
   return rows
     .map((row, index) => ({ row, index }))
-    .sort((a, b) => rank(a.row.area) - rank(b.row.area) || a.index - b.index)
+    .sort((a, b) => rank(a.row.area) - rank(b.row.area) || a.row.order - b.row.order || a.index - b.index)
     .map((x) => x.row);
 }
 

@@ -1,7 +1,8 @@
 // Escape suite, privilege (issue 2, DESIGN §4): non-root, no capabilities, no new
 // privileges, our seccomp profile, read-only rootfs, noexec /tmp, no Docker socket.
 import assert from "node:assert/strict";
-import { chmod, chown, copyFile } from "node:fs/promises";
+import { chmod, chown, copyFile, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe } from "node:test";
 import { escapeCase } from "./helpers/escape-case.ts";
@@ -148,13 +149,13 @@ describe("escape: privilege", { concurrency: 2 }, () => {
   escapeCase(
     h,
     "privilege",
-    "copy a binary to /tmp and execute it",
+    "copy a binary to /tmp (and $HOME) and execute it",
     "Permission denied (noexec)",
     async ({ sandbox, observe }) => {
       const { result, stdout } = await sandbox.run([
         "sh",
         "-c",
-        "cp /workspace/probes/whoami-probe /tmp/w && chmod 755 /tmp/w && /workspace/probes/whoami-probe && /tmp/w; echo exit=$?; grep ' /tmp ' /proc/mounts",
+        'cp /workspace/probes/whoami-probe /tmp/w && chmod 755 /tmp/w && /workspace/probes/whoami-probe && /tmp/w; echo exit=$?; cp /tmp/w "$HOME/w" && "$HOME/w"; echo home_exit=$?; grep \' /tmp \' /proc/mounts',
       ]);
       assert.equal(result.exitCode, 0);
       observe(`${/exit=\d+/.exec(stdout)?.[0] ?? ""}; ${/ \/tmp \S+ (\S+)/.exec(stdout)?.[1] ?? ""}`);
@@ -162,8 +163,41 @@ describe("escape: privilege", { concurrency: 2 }, () => {
       assert.match(stdout, /^uid=1001 euid=1001/m);
       assert.equal((stdout.match(/^uid=/gm) ?? []).length, 1, "the copy in /tmp ran");
       assert.match(stdout, /^exit=126$/m);
+      // $HOME is the other writable tmpfs; it must not be a way around /tmp's noexec.
+      assert.match(stdout, /^home_exit=126$/m);
       assert.match(stdout, / \/tmp tmpfs \S*noexec/);
       assert.match(stdout, / \/tmp tmpfs \S*nosuid/);
+    },
+  );
+
+  escapeCase(
+    h,
+    "privilege",
+    "plant a file in, or replace the socket of, /run/airlock (the proxy's socket dir)",
+    "EROFS",
+    async ({ sandbox, observe }) => {
+      const socketDir = await mkdtemp(join(tmpdir(), "airlock-escape-sock-"));
+      try {
+        await writeFile(join(socketDir, "llm.sock"), "");
+        // World-writable on the host on purpose: only the read-only mount may stop the writes.
+        await chmod(socketDir, 0o777);
+        const { result, stdout } = await sandbox.run(
+          [
+            "sh",
+            "-c",
+            "ls /run/airlock; touch /run/airlock/planted 2>&1; rm -f /run/airlock/llm.sock 2>&1; ln -s /etc/passwd /run/airlock/x 2>&1; true",
+          ],
+          { socketDir },
+        );
+        assert.equal(result.exitCode, 0);
+        observe(stdout.trim().split("\n").slice(1).join("; "));
+        // Control: the folder really is the one mounted.
+        assert.match(stdout, /^llm\.sock$/m);
+        assert.equal((stdout.match(/Read-only file system/g) ?? []).length, 3, stdout);
+        assert.deepEqual(await readdir(socketDir), ["llm.sock"]);
+      } finally {
+        await rm(socketDir, { recursive: true, force: true });
+      }
     },
   );
 

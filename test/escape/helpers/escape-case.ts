@@ -9,6 +9,8 @@ export interface EscapeRow {
   result: "pass" | "FAIL";
   observed: string;
   durationMs: number;
+  /** Definition order within its file, so the table reads in the order the cases are written. */
+  order: number;
 }
 
 export interface CaseContext {
@@ -29,6 +31,7 @@ export function escapeCase(
   expected: string,
   body: (ctx: CaseContext) => Promise<void>,
 ): void {
+  const order = (defined += 1);
   test(`${area}: ${attack} → ${expected}`, async () => {
     const started = Date.now();
     const observed: string[] = [];
@@ -40,6 +43,7 @@ export function escapeCase(
       result,
       observed: [...observed, ...(extra ? [extra] : [])].join("; "),
       durationMs: Date.now() - started,
+      order,
     });
     try {
       await body({ sandbox, observe: (text) => observed.push(text) });
@@ -52,6 +56,8 @@ export function escapeCase(
     recordRow(row("pass"));
   });
 }
+
+let defined = 0;
 
 function recordRow(row: EscapeRow): void {
   const file = process.env.AIRLOCK_ESCAPE_RESULTS;

@@ -59,18 +59,26 @@ export async function createEscapeHarness(probes: string[] = []): Promise<Escape
   const runnerId = `escape-${randomBytes(4).toString("hex")}`;
   const workspaceDir = await mkdtemp(join(tmpdir(), "airlock-escape-"));
   await mkdir(join(workspaceDir, "probes"));
-  await Promise.all(
-    probes.map((name) =>
-      execFileAsync("gcc", [
-        "-static",
-        "-O2",
-        "-o",
-        join(workspaceDir, "probes", name),
-        join(probesDir, `${name}.c`),
-        "-lpthread",
-      ]),
-    ),
-  );
+  try {
+    await Promise.all(
+      probes.map((name) =>
+        execFileAsync("gcc", [
+          "-static",
+          "-O2",
+          "-o",
+          join(workspaceDir, "probes", name),
+          join(probesDir, `${name}.c`),
+          "-lpthread",
+        ]),
+      ),
+    );
+  } catch (error) {
+    throw new Error(
+      `compiling the escape probes (test/escape/probes/*.c) needs gcc and a static libc on the host ` +
+        `(Debian: apt-get install gcc libc6-dev): ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
   await chownTree(workspaceDir, sandboxUid);
   return {
     runtime,
@@ -127,7 +135,7 @@ export function createBoundedSink(maxBytes = 1024 * 1024): Writable & { text(): 
 }
 
 export type SandboxCallOptions = Partial<
-  Pick<RunSandboxedOptions, "limits" | "env" | "signal" | "stdout" | "stderr" | "killGraceMs">
+  Pick<RunSandboxedOptions, "limits" | "env" | "signal" | "stdout" | "stderr" | "killGraceMs" | "socketDir">
 > & {
   /** Default true: mount the harness workspace at /workspace. */
   workspace?: boolean;
@@ -156,6 +164,7 @@ export function createCaseSandbox(harness: EscapeHarness) {
       runId,
       runnerId: harness.runnerId,
       workspaceDir: options.workspace === false ? undefined : harness.workspaceDir,
+      socketDir: options.socketDir,
       env: options.env,
       stdout: options.stdout ?? stdout,
       stderr: options.stderr ?? stderr,
