@@ -17,6 +17,7 @@ export function registerAuditCommand(program: Command, ctx: CliContext): void {
 
   audit
     .command("verify")
+    .summary("check a run's chain; names the first bad entry")
     .description(
       "recompute a run's chain: exit 0 and print its head when intact, exit 1 naming the first bad " +
         "entry (changed, deleted, reordered or forged), exit 2 when the run is unknown.\n" +
@@ -50,6 +51,7 @@ export function registerAuditCommand(program: Command, ctx: CliContext): void {
 
   audit
     .command("export")
+    .summary("write a run's ledger as JSONL")
     .description("write a run's ledger as JSON lines, one entry per line in seq order (stdout by default)")
     .argument("<run>", "run id")
     .option("-o, --output <file>", "write to this file instead of stdout (replaced if it exists)")

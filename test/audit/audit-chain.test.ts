@@ -196,11 +196,15 @@ for (const kind of testDatabaseKinds()) {
       const runId = newRunId();
       await ensureRun(database.db, { id: runId, kind: "manual" });
       const started = performance.now();
-      const appended = await Promise.all(
+      // allSettled: every append finishes before the assertions, so a failure cannot leave queries running.
+      const settled = await Promise.allSettled(
         Array.from({ length: 50 }, (_, n) =>
           appendAuditEvent(database.db, { runId, type: "llm.call", data: { n }, secret }),
         ),
       );
+      const failures = settled.flatMap((s) => (s.status === "rejected" ? [String(s.reason)] : []));
+      assert.deepEqual(failures, []);
+      const appended = settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
       const ms = performance.now() - started;
       assert.deepEqual(
         appended.map((e) => e.seq).sort((a, b) => a - b),

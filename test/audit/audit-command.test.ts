@@ -1,0 +1,166 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { sql } from "drizzle-orm";
+import { appendAuditEvent } from "../../core/audit/append-audit-event.ts";
+import { auditHead } from "../../core/audit/audit-head.ts";
+import { verifyAuditEntries, type StoredAuditEntry } from "../../core/audit/verify-audit-chain.ts";
+import { migrateDatabase } from "../../core/db/migrate-database.ts";
+import { openDatabase, type Database } from "../../core/db/open-database.ts";
+import { ensureRun } from "../../core/db/runs.ts";
+import { newRunId } from "../../core/ids.ts";
+import { testDatabaseKinds } from "../helpers/test-databases.ts";
+
+const secret = "test-audit-cli-secret-0123456789abcdef01234567";
+const bin = join(import.meta.dirname, "..", "..", "bin", "airlock.js");
+
+interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    // Only what the command needs: the test's own DATABASE_URL or secret must not leak in.
+    const child = spawn(process.execPath, [bin, ...args], {
+      env: { PATH: process.env.PATH ?? "", AIRLOCK_LOG_LEVEL: "silent", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+      timeout: 120_000,
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/**
+ * The database as the child process sees it. PGlite is one process's file: the test
+ * closes its handle before each CLI call (`release`) and reopens it after.
+ */
+interface CliDatabase {
+  env: Record<string, string>;
+  withDb<T>(use: (database: Database) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+async function openCliDatabase(kind: ReturnType<typeof testDatabaseKinds>[number]): Promise<CliDatabase> {
+  if (kind.name === "postgres") {
+    const database = await kind.open();
+    return {
+      env: { DATABASE_URL: process.env.TEST_DATABASE_URL ?? "" },
+      withDb: (use) => use(database),
+      close: () => database.close(),
+    };
+  }
+  const dataDir = await mkdtemp(join(tmpdir(), "airlock-audit-cli-"));
+  return {
+    env: { AIRLOCK_DATA_DIR: dataDir },
+    async withDb(use) {
+      const database = await openDatabase({ dataDir });
+      try {
+        await migrateDatabase(database);
+        return await use(database);
+      } finally {
+        await database.close();
+      }
+    },
+    close: () => rm(dataDir, { recursive: true, force: true }),
+  };
+}
+
+for (const kind of testDatabaseKinds()) {
+  describe(`airlock audit on ${kind.name}`, { skip: kind.skip }, () => {
+    let cliDb: CliDatabase;
+    let env: Record<string, string>;
+    const runId = newRunId();
+    let head: string | undefined;
+    before(async () => {
+      cliDb = await openCliDatabase(kind);
+      env = { ...cliDb.env, AIRLOCK_TOKEN_SECRET: secret };
+      head = await cliDb.withDb(async ({ db }) => {
+        await ensureRun(db, { id: runId, kind: "local", agent: "builtin" });
+        for (const type of ["run.started", "llm.call", "llm.call", "container.exited", "relay.pushed"]) {
+          await appendAuditEvent(db, { runId, type, data: { type, note: "é ✓" }, secret });
+        }
+        return auditHead(db, runId);
+      });
+    });
+    after(async () => {
+      await cliDb?.close();
+    });
+
+    it("verify prints the entry count and head and exits 0", async () => {
+      const result = await runCli(["audit", "verify", runId], env);
+      assert.equal(result.stderr, "");
+      assert.equal(result.code, 0);
+      assert.equal(result.stdout, `ok: 5 entries, head ${head}\n`);
+      const pinned = await runCli(["audit", "verify", runId, "--head", head ?? ""], env);
+      assert.equal(pinned.code, 0);
+    });
+
+    it("export writes the JSONL to stdout and to --output, and the lines re-verify", async () => {
+      const toStdout = await runCli(["audit", "export", runId], env);
+      assert.equal(toStdout.code, 0, toStdout.stderr);
+      const lines = toStdout.stdout.trimEnd().split("\n");
+      assert.equal(lines.length, 5);
+      const entries = lines.map((l) => {
+        const p = JSON.parse(l) as Omit<StoredAuditEntry, "at"> & { at: string };
+        return { ...p, at: new Date(p.at) };
+      });
+      assert.deepEqual(
+        entries.map((e) => e.type),
+        ["run.started", "llm.call", "llm.call", "container.exited", "relay.pushed"],
+      );
+      assert.deepEqual(verifyAuditEntries(runId, entries, secret), { ok: true, count: 5, head });
+
+      const dir = await mkdtemp(join(tmpdir(), "airlock-audit-export-"));
+      try {
+        const file = join(dir, "ledger.jsonl");
+        const toFile = await runCli(["audit", "export", runId, "--output", file], env);
+        assert.equal(toFile.code, 0, toFile.stderr);
+        assert.equal(toFile.stdout, "");
+        assert.match(toFile.stderr, /exported 5 entries/);
+        assert.equal(await readFile(file, "utf8"), toStdout.stdout);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+
+    it("unknown run: exit 2 with a clear message; missing secret: exit 2 naming the variable", async () => {
+      const unknown = await runCli(["audit", "verify", "rnosuchrun"], env);
+      assert.equal(unknown.code, 2);
+      assert.match(unknown.stderr, /no run rnosuchrun in this database/);
+      const unknownExport = await runCli(["audit", "export", "rnosuchrun"], env);
+      assert.equal(unknownExport.code, 2);
+      assert.equal(unknownExport.stdout, "");
+
+      const noSecret = await runCli(["audit", "verify", runId], cliDb.env);
+      assert.equal(noSecret.code, 2);
+      assert.match(noSecret.stderr, /AIRLOCK_TOKEN_SECRET/);
+    });
+
+    it("a wrong secret or a tampered row: exit 1 naming the first bad position", async () => {
+      const wrongSecret = await runCli(["audit", "verify", runId], {
+        ...cliDb.env,
+        AIRLOCK_TOKEN_SECRET: "another-secret-another-secret-another-secret",
+      });
+      assert.equal(wrongSecret.code, 1);
+      assert.match(wrongSecret.stderr, /fails at position 1: hmac mismatch/);
+
+      await cliDb.withDb(({ db }) =>
+        db.execute(sql`delete from audit_events where run_id = ${runId} and seq = 3`),
+      );
+      const broken = await runCli(["audit", "verify", runId], env);
+      assert.equal(broken.code, 1);
+      assert.equal(broken.stdout, "");
+      assert.match(broken.stderr, /audit ledger of run \S+ fails at position 3: found seq 4/);
+    });
+  });
+}
