@@ -53,12 +53,16 @@ describe("escape: resources", { concurrency: 1 }, () => {
       const match = /fork failed after (\d+) children errno=(\w+)/.exec(stdout);
       const worst = Math.max(...latencies);
       observe(
-        `${match?.[0] ?? stdout.trim()}; host spawned \`true\` ${latencies.length}× during it, worst ${worst.toFixed(0)} ms`,
+        `${match?.[0] ?? stdout.trim()}, pids.current ${/pids\.current=(\d+)/.exec(stdout)?.[1] ?? "?"}; host spawned \`true\` ${latencies.length}× during it, worst ${worst.toFixed(0)} ms`,
       );
       assert.ok(match, `the bomb reported no fork failure: ${stdout}`);
       const children = Number(match[1]);
       assert.equal(match[2], "EAGAIN");
-      assert.ok(children >= 8 && children < 64, `children: ${children}`);
+      assert.ok(children >= 1 && children < 64, `children: ${children}`);
+      // The cgroup's own view: at the limit, never past it.
+      const current = Number(/pids\.current=(\d+)/.exec(stdout)?.[1]);
+      assert.equal(/pids\.max=(\S+)/.exec(stdout)?.[1], "64", stdout);
+      assert.ok(current <= 64 && current >= 60, `pids.current ${current}`);
       assert.equal(result.reason, "deadline");
       assert.ok(latencies.length >= 10, `host samples: ${latencies.length}`);
       assert.ok(worst < 2000, `the host took ${worst.toFixed(0)} ms to start a process`);

@@ -2,7 +2,8 @@
 // denials the escape suite relies on are pinned here, and the everyday tools an agent needs
 // (node, git, sh, npm when the image has it) must keep working under it.
 import assert from "node:assert/strict";
-import { readFile } from "node:fs/promises";
+import { cp, readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { defaultSeccompProfilePath } from "../../runner/sandbox/load-seccomp-profile.ts";
 import { escapeCase } from "./helpers/escape-case.ts";
@@ -191,17 +192,31 @@ describe("seccomp profile: everyday tools still work", { concurrency: 2 }, () =>
   escapeCase(
     h,
     "seccomp",
-    "npm --version under the profile (when the image has npm)",
-    "works",
+    "npm --version, init, pkg set, test (a script) under the profile",
+    "work",
     async ({ sandbox, observe }) => {
-      const { result, stdout, stderr } = await sandbox.run([
-        "sh",
-        "-c",
-        "command -v npm >/dev/null || { echo no-npm; exit 0; }; npm --version",
-      ]);
-      observe(stdout.trim() === "no-npm" ? "image has no npm (not checked)" : `npm ${stdout.trim()}`);
+      // The base image ships node without npm; the host's npm (pure JS) is copied into the
+      // workspace so the profile is still checked against it. Skipped only when neither has one.
+      const hostNpm = "/usr/lib/node_modules/npm";
+      const hasHostNpm = await stat(join(hostNpm, "bin/npm-cli.js")).then(
+        () => true,
+        () => false,
+      );
+      if (hasHostNpm) await cp(hostNpm, join(h().workspaceDir, "npm"), { recursive: true });
+      const script = [
+        'if command -v npm >/dev/null; then npm() { command npm "$@"; };',
+        'elif [ -f /workspace/npm/bin/npm-cli.js ] && command -v node >/dev/null; then npm() { node /workspace/npm/bin/npm-cli.js "$@"; };',
+        "else echo no-npm; exit 0; fi",
+        "set -e; npm --version; cd /tmp; mkdir p; cd p; npm init -y >/dev/null; npm pkg set scripts.test='node -e \"console.log(6*7)\"'; npm test --silent",
+      ].join("\n");
+      const { result, stdout, stderr } = await sandbox.run(["sh", "-c", script]);
+      observe(
+        stdout.trim() === "no-npm"
+          ? "no npm in the image or on the host (not checked)"
+          : `npm ${stdout.trim().split("\n")[0] ?? ""}${hasHostNpm ? " (the host's, copied in)" : ""}`,
+      );
       assert.equal(result.exitCode, 0, stderr);
-      assert.match(stdout.trim(), /^(no-npm|\d+\.\d+\.\d+)$/);
+      if (stdout.trim() !== "no-npm") assert.match(stdout, /^\d+\.\d+\.\d+\n42\n$/);
     },
   );
 });
