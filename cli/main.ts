@@ -9,6 +9,7 @@ import { registerTokenCommand } from "./commands/token-command.ts";
 import { registerSandboxCommand } from "./commands/sandbox-command.ts";
 import { registerImagesCommand } from "./commands/images-command.ts";
 import { registerAuditCommand } from "./commands/audit-command.ts";
+import { registerAgentsCommand } from "./commands/agents-command.ts";
 
 /** Build the program: one register function per command file. */
 export function buildProgram(ctx: ReturnType<typeof createCliContext>): Command {
@@ -19,6 +20,7 @@ export function buildProgram(ctx: ReturnType<typeof createCliContext>): Command 
   registerSandboxCommand(program, ctx);
   registerImagesCommand(program, ctx);
   registerAuditCommand(program, ctx);
+  registerAgentsCommand(program, ctx);
   return program;
 }
 

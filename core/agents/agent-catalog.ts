@@ -1,0 +1,17 @@
+import type { AgentDefinition } from "./agent-definition.ts";
+
+/**
+ * The agents Airlock can run, in the order `airlock agents` lists them. Adding an agent
+ * is one entry here plus its folder under `agent-images/`.
+ */
+export const agentCatalog: readonly AgentDefinition[] = Object.freeze([
+  Object.freeze({
+    id: "builtin",
+    title: "Airlock's builtin coding agent (OpenAI-compatible tool calling)",
+    image: { repository: "airlock/builtin", contextDir: "builtin", dockerfile: "Dockerfile" },
+    command: Object.freeze(["node", "/opt/airlock-agent/agent/main.ts"]),
+    api: "openai" as const,
+    defaultLimits: Object.freeze({ memoryMb: 2048, cpus: 1, pids: 256, timeoutS: 1800 }),
+    defaultModel: "gpt-4.1-mini",
+  }),
+]);
