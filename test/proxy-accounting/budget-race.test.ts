@@ -138,7 +138,8 @@ for (const kind of testDatabaseKinds()) {
     let harness: ProxyHarness;
     before(async () => {
       harness = await startProxyHarness(kind, { proxy: { budget: { maxConcurrentPerRun: 4 } } });
-      harness.upstream.define("hold", { chunks: 2, inputTokens: 5, firstByteDelayMs: 300 });
+      // Held long enough that all 10 requests are in flight together even on a loaded machine.
+      harness.upstream.define("hold", { chunks: 2, inputTokens: 5, firstByteDelayMs: 1500 });
     });
     after(async () => {
       await harness.close();

@@ -18,7 +18,7 @@ import { runBounded, startProxyHarness, type ProxyHarness } from "./start-proxy-
  * upstream declared.
  *
  * Aborts are placed so the answer is well defined: the client aborts after the third
- * content chunk of a slow stream (30 chunks, 10 ms apart), long before the final usage
+ * content chunk of a slow stream (50 chunks, 20 ms apart), a second before the final usage
  * event. What the upstream declared by then — for Anthropic, message_start's input, cache
  * and output_tokens: 1; for OpenAI, nothing — is exactly what the row must hold.
  */
@@ -39,7 +39,7 @@ const scripts: Record<string, Script> = {
   },
   "oa-flaky": { chunks: 3, inputTokens: 42, faults: [{ kind: "status", status: 503 }, { kind: "reset" }] },
   "oa-early": { chunks: 9, inputTokens: 61, alwaysFault: { kind: "end-early", afterChunks: 4 } },
-  "oa-slow": { chunks: 30, chunkDelayMs: 10, inputTokens: 77 },
+  "oa-slow": { chunks: 50, chunkDelayMs: 20, inputTokens: 77 },
   resp: { chunks: 6, inputTokens: 140, cacheReadTokens: 64 },
   "an-plain": { chunks: 5, inputTokens: 120, cacheCreationTokens: 30, cacheReadTokens: 200 },
   "an-deltas": { chunks: 8, inputTokens: 64, outputTokens: 21, messageDeltas: 3 },
@@ -62,7 +62,7 @@ const scripts: Record<string, Script> = {
     cacheReadTokens: 3,
     alwaysFault: { kind: "stream-error", afterChunks: 2 },
   },
-  "an-slow": { chunks: 30, chunkDelayMs: 10, inputTokens: 66, cacheCreationTokens: 5 },
+  "an-slow": { chunks: 50, chunkDelayMs: 20, inputTokens: 66, cacheCreationTokens: 5 },
 };
 
 type Kind =
