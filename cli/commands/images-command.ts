@@ -1,9 +1,9 @@
-import { readdirSync, existsSync } from "node:fs";
-import { join } from "node:path";
 import type { Command } from "commander";
-import { UsageError } from "../../core/errors.ts";
+import { agentCatalog } from "../../core/agents/agent-catalog.ts";
+import type { AgentDefinition } from "../../core/agents/agent-definition.ts";
+import { getAgent } from "../../core/agents/get-agent.ts";
 import { createDockerContainerRuntime } from "../../runner/container/docker-container-runtime.ts";
-import { locateAgentImagesDir } from "../../runner/images/base-image-ref.ts";
+import { buildAgentImage } from "../../runner/images/build-agent-image.ts";
 import { buildBaseImage } from "../../runner/images/build-base-image.ts";
 import type { CliContext } from "../cli-context.ts";
 
@@ -18,56 +18,66 @@ export function registerImagesCommand(program: Command, ctx: CliContext): void {
   images
     .command("build")
     .description(
-      "build airlock/base:<VERSION> from agent-images/base (and, with --agent, an agent's image).\n" +
-        "Node is fetched on this host with npm into agent-images/base/.context/ (once, then cached).\n" +
+      "build airlock/base:<VERSION> from agent-images/base and the agents' images on top of it.\n" +
+        "Without --agent: the base image, then every agent of the catalog (airlock agents).\n" +
+        "With --agent <id>: that agent's image, airlock/<id>:<content tag> and :latest, building the\n" +
+        "base first only when it is missing; --agent base builds the base image alone.\n" +
+        "Node and the agents' npm packages are fetched on this host with npm into each folder's\n" +
+        ".context/ (once, then cached); the agent builds themselves need no network.\n" +
         "A rebuild with nothing changed takes every layer from Docker's cache.\n" +
         "Without a registry, first create the base image with scripts/build-offline-base.sh.",
     )
-    .option("--agent <id>", "also build this agent's image (agent ids are folders of agent-images/)")
-    .option("--base-image <ref>", "the image to build FROM (default: the Dockerfile's ARG BASE_IMAGE)")
+    .option("--agent <id>", "build only this agent's image (see airlock agents), or base")
+    .option("--base-image <ref>", "the image the base is built FROM (default: its Dockerfile's ARG BASE_IMAGE)")
     .option("--no-cache", "rebuild every layer instead of reusing Docker's cache")
     .addHelpText(
       "after",
       "\nExamples:\n" +
         "  airlock images build\n" +
+        "  airlock images build --agent builtin\n" +
         "  airlock images build --no-cache\n" +
         "  airlock images build --base-image debian:bookworm-slim\n" +
         "Docker is reached through DOCKER_HOST (default: /var/run/docker.sock).",
     )
     .action(async (flags: BuildFlags) => {
-      if (flags.agent !== undefined) assertKnownAgent(flags.agent);
+      // Checked before Docker is touched: a typo fails fast with the list of agents.
+      const agents: AgentDefinition[] =
+        flags.agent === undefined ? [...agentCatalog] : flags.agent === "base" ? [] : [getAgent(flags.agent)];
+      const buildBase = flags.agent === undefined || flags.agent === "base";
       const settings = ctx.settings();
       const runtime = createDockerContainerRuntime({
         dockerHost: settings.dockerHost,
         logger: ctx.logger({ command: "images build" }),
       });
-      const built = await buildBaseImage(runtime, {
-        ...(flags.baseImage ? { baseImage: flags.baseImage } : {}),
-        noCache: !flags.cache,
-        onProgress: (line) => ctx.stderr.write(`  ${line}\n`),
-      });
-      const seconds = (built.durationMs / 1000).toFixed(1);
-      const megabytes = (built.image.sizeBytes / 1e6).toFixed(0);
-      const reuse = built.stepsRun === 0 ? "every step from cache" : `${built.stepsRun} steps run`;
-      ctx.stdout.write(
-        `built ${built.ref} (${built.image.id}, ${megabytes} MB) in ${seconds} s, ${reuse}\n` +
-          `tagged ${built.contentRef}\n`,
-      );
+      const onProgress = (line: string) => ctx.stderr.write(`  ${line}\n`);
+      const reuse = (steps: number) => (steps === 0 ? "every step from cache" : `${steps} steps run`);
+
+      if (buildBase) {
+        const built = await buildBaseImage(runtime, {
+          ...(flags.baseImage ? { baseImage: flags.baseImage } : {}),
+          noCache: !flags.cache,
+          onProgress,
+        });
+        ctx.stdout.write(
+          `built ${built.ref} (${built.image.id}, ${megabytes(built.image.sizeBytes)} MB) in ${seconds(built.durationMs)} s, ` +
+            `${reuse(built.stepsRun)}\ntagged ${built.contentRef}\n`,
+        );
+      }
+      for (const agent of agents) {
+        const built = await buildAgentImage(runtime, { agent, noCache: !flags.cache, onProgress });
+        if (built.builtBase) ctx.stdout.write(`built the missing base image ${built.baseImage.id}\n`);
+        ctx.stdout.write(
+          `built ${built.ref} (${built.image.id}, ${megabytes(built.image.sizeBytes)} MB) in ${seconds(built.durationMs)} s, ` +
+            `${reuse(built.stepsRun)}\ntagged ${built.latestRef}\n`,
+        );
+      }
     });
 }
 
-/** Per-agent images arrive with the agent runtimes; until then only `base` exists. */
-function assertKnownAgent(agent: string): void {
-  const dir = locateAgentImagesDir();
-  const agents = readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && e.name !== "base" && existsSync(join(dir, e.name, "Dockerfile")))
-    .map((e) => e.name);
-  if (agent === "base") return;
-  if (!agents.includes(agent)) {
-    throw new UsageError(
-      `unknown agent "${agent}": agent-images/ has no ${agent}/Dockerfile` +
-        (agents.length > 0 ? ` (agents: ${agents.join(", ")})` : " (only the base image exists so far)"),
-    );
-  }
-  throw new UsageError(`building agent images (--agent ${agent}) is not supported yet; run without --agent`);
+function seconds(ms: number): string {
+  return (ms / 1000).toFixed(1);
+}
+
+function megabytes(bytes: number): string {
+  return (bytes / 1e6).toFixed(0);
 }

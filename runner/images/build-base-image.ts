@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { ContainerRuntime, ImageInfo } from "../container/container-runtime.ts";
 import { BASE_IMAGE_REPOSITORY, locateAgentImagesDir, readBaseImageVersion } from "./base-image-ref.ts";
+import { assertEngineReachable } from "./assert-engine-reachable.ts";
 import { ImageBuildError } from "./image-build-error.ts";
 import { prepareBaseContext } from "./prepare-base-context.ts";
 
@@ -90,17 +91,4 @@ export async function buildBaseImage(
     );
   }
   return { ref, contentRef, image, stepsRun, durationMs: Date.now() - started };
-}
-
-async function assertEngineReachable(runtime: ContainerRuntime): Promise<void> {
-  try {
-    await runtime.ping();
-  } catch (error) {
-    throw new ImageBuildError(
-      "Docker is not reachable. Start it (e.g. `sudo systemctl start docker`, or `sudo dockerd &` " +
-        "where there is no systemd) and check that this user may use its socket, or set DOCKER_HOST " +
-        `to where it listens. (${(error as Error).message})`,
-      { cause: error },
-    );
-  }
 }

@@ -1,13 +1,7 @@
-import { createHash } from "node:crypto";
-import { execFile } from "node:child_process";
-import { createReadStream } from "node:fs";
-import { mkdir, mkdtemp, readdir, rename, rm, stat } from "node:fs/promises";
-import { join } from "node:path";
-import { promisify } from "node:util";
 import { z } from "zod";
-import { ImageBuildError } from "./image-build-error.ts";
+import { fetchNpmPackage } from "./fetch-npm-package.ts";
 
-const execFileAsync = promisify(execFile);
+export { computeIntegrity } from "./fetch-npm-package.ts";
 
 /** `agent-images/base/node-package.json`: the Node build baked into the base image. */
 export const nodePackageSchema = z.object({
@@ -26,80 +20,12 @@ export interface FetchNodePackageOptions {
   npmCommand?: string;
 }
 
-/**
- * Returns the path of `<name>-<version>.tgz` in cacheDir, fetching it with the host's
- * npm when missing. Every use checks the pinned integrity, so a truncated download or a
- * swapped file in the cache never reaches an image.
- */
+/** The pinned Node build for the base image: {@link fetchNpmPackage} with its pin file named. */
 export async function fetchNodePackage(options: FetchNodePackageOptions): Promise<string> {
-  const { pkg, cacheDir } = options;
-  const progress = options.onProgress ?? (() => {});
-  const fileName = `${pkg.name}-${pkg.version}.tgz`;
-  const target = join(cacheDir, fileName);
-  await mkdir(cacheDir, { recursive: true });
-
-  if (await isFile(target)) {
-    if ((await computeIntegrity(target)) === pkg.integrity) {
-      progress(`node: using cached ${fileName}`);
-      return target;
-    }
-    progress(`node: cached ${fileName} does not match its pinned integrity; fetching it again`);
-    await rm(target, { force: true });
-  }
-
-  progress(`node: fetching ${pkg.name}@${pkg.version} with npm (about 50 MB, cached afterwards)`);
-  // Packed into a private folder, then renamed: a half-written file is never at `target`.
-  const staging = await mkdtemp(join(cacheDir, ".fetch-"));
-  try {
-    const npm = options.npmCommand ?? "npm";
-    try {
-      await execFileAsync(
-        npm,
-        ["pack", `${pkg.name}@${pkg.version}`, "--pack-destination", staging, "--silent"],
-        { timeout: 10 * 60_000, maxBuffer: 16 * 1024 * 1024 },
-      );
-    } catch (error) {
-      const stderr = String((error as { stderr?: unknown }).stderr ?? "").trim();
-      throw new ImageBuildError(
-        `could not fetch ${pkg.name}@${pkg.version} with \`${npm} pack\`` +
-          `${stderr ? `: ${stderr.split("\n").slice(-3).join(" ")}` : ""}. ` +
-          `Check that npm is installed and can reach its registry, or place ${fileName} in ${cacheDir} yourself.`,
-        { cause: error },
-      );
-    }
-    const fetched = join(staging, fileName);
-    if (!(await isFile(fetched))) {
-      const found = await readdir(staging);
-      throw new ImageBuildError(
-        `npm pack did not produce ${fileName} (found: ${found.join(", ") || "nothing"})`,
-      );
-    }
-    const integrity = await computeIntegrity(fetched);
-    if (integrity !== pkg.integrity) {
-      throw new ImageBuildError(
-        `${fileName} from npm has integrity ${integrity}, but agent-images/base/node-package.json pins ` +
-          `${pkg.integrity}. Refusing to build with it; update the pin only if this release is the one you meant.`,
-      );
-    }
-    await rename(fetched, target);
-    progress(`node: fetched ${fileName}`);
-    return target;
-  } finally {
-    await rm(staging, { recursive: true, force: true });
-  }
-}
-
-/** npm's `sha512-<base64>` integrity of a file. */
-export async function computeIntegrity(path: string): Promise<string> {
-  const hash = createHash("sha512");
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return `sha512-${hash.digest("base64")}`;
-}
-
-async function isFile(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isFile();
-  } catch {
-    return false;
-  }
+  return fetchNpmPackage({
+    ...options,
+    pinFile: "agent-images/base/node-package.json",
+    label: "node",
+    sizeHint: "about 50 MB, cached afterwards",
+  });
 }
