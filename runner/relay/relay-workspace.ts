@@ -60,6 +60,8 @@ export const airlockIdentity: CommitIdentity = { name: "Airlock", email: "airloc
 
 const maxListedRefusals = 500;
 
+const gitSpecialNames = new Set([".gitmodules", ".gitattributes", ".gitignore", ".mailmap"]);
+
 type Candidate = {
   path: string;
   change: FileChange["change"];
@@ -246,8 +248,9 @@ async function collectCandidates(
         refuse(entry, "symlink target is not valid UTF-8");
         continue;
       }
-      if ((path.split("/").pop() ?? "").toLowerCase().startsWith(".git")) {
-        refuse(entry, "a .git* file (.gitmodules, .gitattributes…) may not be a symlink");
+      // git itself refuses these as symlinks: a clone would read them from outside the tree.
+      if (gitSpecialNames.has((path.split("/").pop() ?? "").toLowerCase())) {
+        refuse(entry, "a .gitmodules, .gitattributes, .gitignore or .mailmap may not be a symlink");
         continue;
       }
       const resolved = await resolveLinkInTree(input.workspace, path, text);
