@@ -29,7 +29,9 @@ export function registerAgentsCommand(program: Command, ctx: CliContext): void {
       const header = ["ID", "API", "IMAGE", "DEFAULT LIMITS", "DEFAULT MODEL", "TITLE"];
       const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
       for (const row of [header, ...rows]) {
-        ctx.stdout.write(`${row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ")}\n`);
+        ctx.stdout.write(
+          `${row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ")}\n`,
+        );
       }
     });
 }

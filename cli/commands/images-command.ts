@@ -28,7 +28,10 @@ export function registerImagesCommand(program: Command, ctx: CliContext): void {
         "Without a registry, first create the base image with scripts/build-offline-base.sh.",
     )
     .option("--agent <id>", "build only this agent's image (see airlock agents), or base")
-    .option("--base-image <ref>", "the image the base is built FROM (default: its Dockerfile's ARG BASE_IMAGE)")
+    .option(
+      "--base-image <ref>",
+      "the image the base is built FROM (default: its Dockerfile's ARG BASE_IMAGE)",
+    )
     .option("--no-cache", "rebuild every layer instead of reusing Docker's cache")
     .addHelpText(
       "after",

@@ -59,7 +59,9 @@ export async function fetchNpmPackage(options: FetchNpmPackageOptions): Promise<
     await rm(target, { force: true });
   }
 
-  progress(`${label}: fetching ${pkg.name}@${pkg.version} with npm${options.sizeHint ? ` (${options.sizeHint})` : ""}`);
+  progress(
+    `${label}: fetching ${pkg.name}@${pkg.version} with npm${options.sizeHint ? ` (${options.sizeHint})` : ""}`,
+  );
   // Packed into a private folder, then renamed: a half-written file is never at `target`.
   const staging = await mkdtemp(join(cacheDir, ".fetch-"));
   try {

@@ -58,7 +58,9 @@ export async function prepareAgentContext(options: PrepareAgentContextOptions): 
   }
   const parsed = pinsSchema.safeParse(pinJson);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"} ${i.message}`).join("; ");
+    const problems = parsed.error.issues
+      .map((i) => `${i.path.join(".") || "(root)"} ${i.message}`)
+      .join("; ");
     throw new ImageBuildError(`${pinPath} is invalid: ${problems}`);
   }
   const packages = parsed.data;
@@ -76,8 +78,12 @@ export async function prepareAgentContext(options: PrepareAgentContextOptions): 
         ...(options.npmCommand ? { npmCommand: options.npmCommand } : {}),
       }),
     );
-    packageBuildArgs[`${pkg.name.replace(/^@/, "").replace(/[^A-Za-z0-9]+/g, "_").toUpperCase()}_VERSION`] =
-      pkg.version;
+    packageBuildArgs[
+      `${pkg.name
+        .replace(/^@/, "")
+        .replace(/[^A-Za-z0-9]+/g, "_")
+        .toUpperCase()}_VERSION`
+    ] = pkg.version;
   }
   if (packages.length > 0) await pruneContextCache(cacheDir, keep);
 
@@ -120,7 +126,8 @@ async function listFiles(path: string): Promise<string[]> {
     const child = join(path, entry.name);
     if (entry.isDirectory()) files.push(...(await listFiles(child)));
     else if (entry.isFile()) files.push(child);
-    else throw new ImageBuildError(`${child}: only plain files and folders belong in an agent's image folder`);
+    else
+      throw new ImageBuildError(`${child}: only plain files and folders belong in an agent's image folder`);
   }
   return files;
 }

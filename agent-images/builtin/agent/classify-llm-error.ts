@@ -36,7 +36,8 @@ export function classifyLlmError(error: unknown): LlmErrorClass {
   }
   if (error instanceof APIError) {
     const status = error.status;
-    const budget = status === 429 && (error.code === "budget_exceeded" || error.type === "insufficient_quota");
+    const budget =
+      status === 429 && (error.code === "budget_exceeded" || error.type === "insufficient_quota");
     const retryAfter = Number(error.headers?.get("retry-after"));
     return {
       retryable: !budget && (status === 429 || status === undefined || status >= 500),

@@ -21,11 +21,16 @@ export type ToolOutcome = { kind: "result"; text: string; ok: boolean } | { kind
  * a refused path, a missing file, a failing command — comes back as a result it can read;
  * only the agent's own bugs would throw.
  */
-export async function executeToolCall(ctx: ToolContext, name: string, rawArguments: string): Promise<ToolOutcome> {
+export async function executeToolCall(
+  ctx: ToolContext,
+  name: string,
+  rawArguments: string,
+): Promise<ToolOutcome> {
   let args: Record<string, unknown>;
   try {
     const parsed: unknown = JSON.parse(rawArguments === "" ? "{}" : rawArguments);
-    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("not an object");
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
+      throw new Error("not an object");
     args = parsed as Record<string, unknown>;
   } catch {
     return { kind: "result", ok: false, text: `error: the arguments of ${name} must be a JSON object` };
@@ -71,7 +76,7 @@ function ok(text: string): ToolOutcome {
 
 /** A short, secret-free description of a call for the step log. */
 export function describeToolCall(name: string, rawArguments: string): string {
-  let args: Record<string, unknown> = {};
+  let args: Record<string, unknown>;
   try {
     args = JSON.parse(rawArguments) as Record<string, unknown>;
   } catch {

@@ -25,7 +25,9 @@ async function main(): Promise<number> {
   try {
     task = (await readFile(config.taskPath, "utf8")).trim();
   } catch (error) {
-    log(`cannot read the task at ${config.taskPath} (${(error as NodeJS.ErrnoException).code ?? "error"}); the runner writes it before starting the agent`);
+    log(
+      `cannot read the task at ${config.taskPath} (${(error as NodeJS.ErrnoException).code ?? "error"}); the runner writes it before starting the agent`,
+    );
     return agentExitCodes.setup;
   }
   if (task === "") {

@@ -38,7 +38,9 @@ export function readAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
   try {
     new URL(baseUrl);
   } catch {
-    throw new AgentConfigError(`OPENAI_BASE_URL must be a URL such as http://127.0.0.1:4000/v1, got "${baseUrl}"`);
+    throw new AgentConfigError(
+      `OPENAI_BASE_URL must be a URL such as http://127.0.0.1:4000/v1, got "${baseUrl}"`,
+    );
   }
   const apiKey = env.OPENAI_API_KEY;
   if (!apiKey) throw new AgentConfigError("OPENAI_API_KEY is not set (in Airlock it is the run token)");
@@ -56,7 +58,13 @@ export function readAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
     bridgeUrl: `http://127.0.0.1:${bridgePort}`,
     runCommandLimits: {
       ...defaultRunCommandLimits,
-      outputCapBytes: integer(env, "AIRLOCK_COMMAND_OUTPUT_CAP", defaultRunCommandLimits.outputCapBytes, 256, 1 << 20),
+      outputCapBytes: integer(
+        env,
+        "AIRLOCK_COMMAND_OUTPUT_CAP",
+        defaultRunCommandLimits.outputCapBytes,
+        256,
+        1 << 20,
+      ),
     },
   };
 }

@@ -111,7 +111,8 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
         const path = (JSON.parse(call.function.arguments) as { path: string }).path;
         changed.add(path);
       }
-      if (!outcome.ok) log(`step ${step}/${options.maxSteps}: ${call.function.name} ${firstLine(outcome.text)}`);
+      if (!outcome.ok)
+        log(`step ${step}/${options.maxSteps}: ${call.function.name} ${firstLine(outcome.text)}`);
       messages.push({ role: "tool", tool_call_id: call.id, content: outcome.text });
     }
   }
@@ -137,7 +138,9 @@ async function createWithRetries(
       if (!problem.retryable || attempt >= options.llmRetries) throw error;
       const delayMs = Math.min(
         30_000,
-        problem.retryAfterS !== undefined ? problem.retryAfterS * 1000 : options.retryBaseDelayMs * 2 ** attempt,
+        problem.retryAfterS !== undefined
+          ? problem.retryAfterS * 1000
+          : options.retryBaseDelayMs * 2 ** attempt,
       );
       options.log(`LLM call failed, retrying in ${(delayMs / 1000).toFixed(1)} s: ${problem.message}`);
       await new Promise((resolve) => setTimeout(resolve, delayMs));
@@ -152,7 +155,13 @@ async function finish(
   summary: string,
 ): Promise<AgentResult> {
   await writeSummary(options.tools.workspaceRoot, summary);
-  return { outcome: "finished", exitCode: agentExitCodes.finished, steps, summary, changedFiles: [...changed] };
+  return {
+    outcome: "finished",
+    exitCode: agentExitCodes.finished,
+    steps,
+    summary,
+    changedFiles: [...changed],
+  };
 }
 
 async function endEarly(

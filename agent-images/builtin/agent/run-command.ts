@@ -84,9 +84,9 @@ export async function runCommand(
   return [
     `${status}, ${seconds} s`,
     `--- stdout${stdout.note()} ---`,
-    stdout.text(),
+    stdout.text().replace(/\n$/, ""),
     `--- stderr${stderr.note()} ---`,
-    stderr.text(),
+    stderr.text().replace(/\n$/, ""),
   ].join("\n");
 }
 

@@ -1,9 +1,18 @@
 import type { ChatCompletionFunctionTool } from "openai/resources/chat/completions";
 
-function tool(name: string, description: string, properties: object, required: string[]): ChatCompletionFunctionTool {
+function tool(
+  name: string,
+  description: string,
+  properties: object,
+  required: string[],
+): ChatCompletionFunctionTool {
   return {
     type: "function",
-    function: { name, description, parameters: { type: "object", properties, required, additionalProperties: false } },
+    function: {
+      name,
+      description,
+      parameters: { type: "object", properties, required, additionalProperties: false },
+    },
   };
 }
 

@@ -1,0 +1,101 @@
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { describe, it } from "node:test";
+import { main } from "../../cli/main.ts";
+import { agentCatalog } from "../../core/agents/agent-catalog.ts";
+import { getAgent } from "../../core/agents/get-agent.ts";
+import { UsageError } from "../../core/errors.ts";
+import { computeAgentImageTag } from "../../runner/images/agent-image-tag.ts";
+import { locateAgentImagesDir } from "../../runner/images/base-image-ref.ts";
+
+async function runCli(argv: string[], env: NodeJS.ProcessEnv = {}) {
+  const chunks = { out: [] as string[], err: [] as string[] };
+  const sink = (into: string[]) =>
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        into.push(chunk.toString());
+        done();
+      },
+    });
+  const code = await main(argv, { AIRLOCK_LOG_LEVEL: "silent", ...env }, sink(chunks.out), sink(chunks.err));
+  return { code, stdout: chunks.out.join(""), stderr: chunks.err.join("") };
+}
+
+describe("agent catalog", () => {
+  it("has the builtin agent first, speaking the OpenAI API", () => {
+    const first = agentCatalog[0];
+    assert.equal(first?.id, "builtin");
+    assert.equal(first.api, "openai");
+    assert.deepEqual(first.command, ["node", "/opt/airlock-agent/agent/main.ts"]);
+    assert.equal(getAgent("builtin"), first);
+  });
+
+  it("fails on an unknown id with a usage error naming every known id", () => {
+    assert.throws(
+      () => getAgent("claude-cod"),
+      (error: unknown) =>
+        error instanceof UsageError &&
+        error.code === "usage" &&
+        error.message === 'unknown agent "claude-cod"; known agents: builtin (see `airlock agents`)',
+    );
+    const two = [...agentCatalog, { ...agentCatalog[0]!, id: "other" }];
+    assert.throws(() => getAgent("x", two), /known agents: builtin, other/);
+  });
+
+  it("every entry names an image folder that exists and an id that can name an image", () => {
+    const ids = new Set<string>();
+    const imagesDir = locateAgentImagesDir();
+    for (const agent of agentCatalog) {
+      assert.ok(!ids.has(agent.id), `duplicate id ${agent.id}`);
+      ids.add(agent.id);
+      assert.equal(agent.image.repository, `airlock/${agent.id}`);
+      assert.ok(existsSync(join(imagesDir, agent.image.contextDir, agent.image.dockerfile)), agent.id);
+      assert.match(
+        computeAgentImageTag(agent.id, `sha256:${"0".repeat(64)}`, []),
+        /^airlock\/[a-z0-9_-]+:[0-9a-f]{64}$/,
+      );
+      for (const limit of Object.values(agent.defaultLimits)) assert.ok(limit > 0);
+      assert.ok(agent.defaultModel.length > 0);
+    }
+  });
+
+  it("the builtin agent's command points at a file of its image folder", () => {
+    const builtin = getAgent("builtin");
+    const script = builtin.command[1]!;
+    const inRepo = script.replace(
+      "/opt/airlock-agent/",
+      join(locateAgentImagesDir(), builtin.image.contextDir, "/"),
+    );
+    assert.ok(existsSync(inRepo), `${script} has no source at ${inRepo}`);
+  });
+});
+
+describe("airlock agents", () => {
+  it("lists id, api, image, limits and title", async () => {
+    const r = await runCli(["agents"]);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trimEnd().split("\n");
+    assert.match(lines[0]!, /^ID\s+API\s+IMAGE\s+DEFAULT LIMITS\s+DEFAULT MODEL\s+TITLE$/);
+    assert.equal(lines.length, 1 + agentCatalog.length);
+    assert.match(
+      lines[1]!,
+      /^builtin\s+openai\s+airlock\/builtin:<content tag>\s+2048 MB, 1 cpu, 256 pids, 1800 s\s+gpt-4\.1-mini\s+Airlock's builtin/,
+    );
+  });
+
+  it("prints the catalog as JSON", async () => {
+    const r = await runCli(["agents", "--json"]);
+    assert.equal(r.code, 0);
+    assert.deepEqual(JSON.parse(r.stdout), JSON.parse(JSON.stringify(agentCatalog)));
+  });
+
+  it("airlock images build --agent rejects an unknown agent with the list, before touching Docker", async () => {
+    const r = await runCli(["images", "build", "--agent", "nope"], {
+      DOCKER_HOST: "unix:///nonexistent/docker.sock",
+    });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /unknown agent "nope"; known agents: builtin/);
+  });
+});
