@@ -49,7 +49,12 @@ describe("git relay against a hostile workspace", () => {
   beforeEach(async () => {
     runCount += 1;
     baseDir = join(root, `run-${runCount}`);
-    checkout = await prepareRunCheckout({ repo: remote, runId: `run_${runCount}`, baseDir, logger: silentLogger });
+    checkout = await prepareRunCheckout({
+      repo: remote,
+      runId: `run_${runCount}`,
+      baseDir,
+      logger: silentLogger,
+    });
   });
 
   async function relay(policy: RelayPolicy = defaultPolicy): Promise<RelayResult> {
@@ -91,7 +96,14 @@ describe("git relay against a hostile workspace", () => {
       join(gitDir, "config"),
       `[core]\n\tfsmonitor = ${script}\n\thooksPath = ${checkout.workspace}/.git/hooks\n\tsshCommand = ${script}\n[diff]\n\texternal = ${script}\n`,
     );
-    for (const name of ["pre-commit", "post-commit", "pre-push", "reference-transaction", "post-checkout", "post-index-change"]) {
+    for (const name of [
+      "pre-commit",
+      "post-commit",
+      "pre-push",
+      "reference-transaction",
+      "post-checkout",
+      "post-index-change",
+    ]) {
       await writeFile(join(gitDir, "hooks", name), `#!/bin/sh\nexec ${hook}\n`);
       await chmod(join(gitDir, "hooks", name), 0o755);
     }
@@ -127,7 +139,10 @@ describe("git relay against a hostile workspace", () => {
     ] as const) {
       git(checkout.hostClone, ["config", key, value]);
     }
-    await writeFile(join(checkout.workspace, ".gitattributes"), "* filter=evil diff=evil merge=evil text eol=crlf\n");
+    await writeFile(
+      join(checkout.workspace, ".gitattributes"),
+      "* filter=evil diff=evil merge=evil text eol=crlf\n",
+    );
     await writeFile(join(checkout.workspace, "README.md"), "# Demo\nline two\n");
     const result = await relay();
     await pushBranch({ hostClone: checkout.hostClone, remote, branch: result.branch, logger: silentLogger });
@@ -156,10 +171,16 @@ describe("git relay against a hostile workspace", () => {
     assert.deepEqual(result.filesChanged, [{ path: "src/readme-link", change: "added" }]);
     const tree = listTree(checkout.hostClone, result.commit ?? "");
     assert.equal(tree.get("src/readme-link")?.mode, "120000");
-    assert.equal(git(checkout.hostClone, ["cat-file", "blob", `${result.commit}:src/readme-link`]), "../README.md");
+    assert.equal(
+      git(checkout.hostClone, ["cat-file", "blob", `${result.commit}:src/readme-link`]),
+      "../README.md",
+    );
     const passwd = await readFile("/etc/passwd", "utf8");
     const blobs = git(checkout.hostClone, ["cat-file", "--batch-all-objects", "--batch"]);
-    assert.ok(!blobs.includes(passwd.split("\n")[0] ?? "root:"), "/etc/passwd content reached the object store");
+    assert.ok(
+      !blobs.includes(passwd.split("\n")[0] ?? "root:"),
+      "/etc/passwd content reached the object store",
+    );
     assert.ok(!committedPaths(result).some((p) => p.startsWith("evil/") || p === "passwd"));
   });
 
@@ -224,7 +245,7 @@ describe("git relay against a hostile workspace", () => {
   it("holds back workflow and Airlock config changes unless the policy allows them", async () => {
     const ws = checkout.workspace;
     await writeFile(join(ws, ".github/workflows/ci.yml"), "on: push\njobs: { steal: {} }\n");
-    await execFileSync("rm", [join(ws, ".github/workflows/release.yml")]);
+    execFileSync("rm", [join(ws, ".github/workflows/release.yml")]);
     await writeFile(join(ws, ".github/airlock.yml"), "allowWorkflowChanges: true\n");
     await mkdir(join(ws, ".github/airlock"));
     await writeFile(join(ws, ".github/airlock/capabilities.yml"), "packages: [curl]\n");
@@ -233,21 +254,34 @@ describe("git relay against a hostile workspace", () => {
     const held = await relay();
     assert.deepEqual(
       held.heldBack.map((h) => h.path),
-      [".github/airlock.yml", ".github/airlock/capabilities.yml", ".github/workflows/ci.yml", ".github/workflows/release.yml"],
+      [
+        ".github/airlock.yml",
+        ".github/airlock/capabilities.yml",
+        ".github/workflows/ci.yml",
+        ".github/workflows/release.yml",
+      ],
     );
     assert.deepEqual(held.filesChanged, [
       { path: ".github/CODEOWNERS", change: "modified" },
       { path: "src/app.js", change: "modified" },
     ]);
     const heldTree = listTree(checkout.hostClone, held.commit ?? "");
-    assert.equal(heldTree.get(".github/workflows/ci.yml")?.oid, git(remote, ["rev-parse", "main:.github/workflows/ci.yml"]).trim());
+    assert.equal(
+      heldTree.get(".github/workflows/ci.yml")?.oid,
+      git(remote, ["rev-parse", "main:.github/workflows/ci.yml"]).trim(),
+    );
     assert.ok(heldTree.has(".github/workflows/release.yml"));
     assert.ok(!heldTree.has(".github/airlock.yml"));
 
     await removeRunCheckout(baseDir);
     runCount += 1;
     baseDir = join(root, `run-${runCount}`);
-    checkout = await prepareRunCheckout({ repo: remote, runId: `run_${runCount}`, baseDir, logger: silentLogger });
+    checkout = await prepareRunCheckout({
+      repo: remote,
+      runId: `run_${runCount}`,
+      baseDir,
+      logger: silentLogger,
+    });
     await writeFile(join(checkout.workspace, ".github/workflows/ci.yml"), "on: push\njobs: { lint: {} }\n");
     const allowed = await relay({ ...defaultPolicy, allowWorkflowChanges: true });
     assert.deepEqual(allowed.heldBack, []);
@@ -255,7 +289,7 @@ describe("git relay against a hostile workspace", () => {
   });
 
   it("holds back replacing .github with a symlink and keeps its files", async () => {
-    await execFileSync("rm", ["-r", join(checkout.workspace, ".github")]);
+    execFileSync("rm", ["-r", join(checkout.workspace, ".github")]);
     await symlink("src", join(checkout.workspace, ".github"));
     const result = await relay();
     assert.ok(result.heldBack.some((h) => h.path === ".github"));

@@ -57,7 +57,7 @@ export async function createSourceRepo(dir: string, files: Record<string, Source
 
 /** A bare copy of `source`, as a server would hold it. */
 export function createBareRemote(source: string, dir: string): string {
-  git(dirname(dir), ["clone", "--quiet", "--bare", source, dir]);
+  git(dirname(source), ["clone", "--quiet", "--bare", source, dir]);
   return dir;
 }
 
