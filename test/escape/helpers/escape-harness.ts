@@ -27,7 +27,13 @@ const probesDir = fileURLToPath(new URL("../probes/", import.meta.url));
 const sandboxUid = 1001;
 
 /** Generous enough that every case can ask for what it needs; the cases ask for less. */
-export const escapeCeiling: SandboxCeiling = { memoryMb: 2048, cpus: 2, pids: 1024, timeoutS: 120 };
+export const escapeCeiling: SandboxCeiling = {
+  memoryMb: 2048,
+  cpus: 2,
+  pids: 1024,
+  timeoutS: 120,
+  outputCapBytes: 1024 * 1024 * 1024,
+};
 
 export interface EscapeHarness {
   runtime: ContainerRuntime;
