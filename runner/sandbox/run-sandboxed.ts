@@ -133,6 +133,8 @@ export async function runSandboxed(opts: RunSandboxedOptions): Promise<SandboxRe
   }
   const onAbort = () => end("cancelled");
   opts.signal?.addEventListener("abort", onAbort, { once: true });
+  // A cancel that arrived while the engine was creating the container has no listener to hear it.
+  if (opts.signal?.aborted) end("cancelled");
 
   try {
     const streams = await runtime.attachContainer(containerId, { stdin: false });

@@ -44,7 +44,7 @@ async function run(
 ): Promise<SandboxResult & { out: string; err: string; runId: string }> {
   const stdout = collector();
   const stderr = collector();
-  const runId = newRunId();
+  const runId = overrides.runId ?? newRunId();
   const result = await runSandboxed({
     runtime,
     logger,
