@@ -227,7 +227,6 @@ function toCreateOptions(spec: ContainerSpec): Docker.ContainerCreateOptions {
     OpenStdin: spec.openStdin ?? false,
     StdinOnce: spec.openStdin ?? false,
     Tty: false,
-    NetworkDisabled: spec.networkMode === "none",
     HostConfig: {
       ReadonlyRootfs: spec.readonlyRootfs,
       CapDrop: spec.capDrop,
