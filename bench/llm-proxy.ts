@@ -30,6 +30,11 @@ const profileIndex = args.indexOf("--profile");
 const profileDir = profileIndex >= 0 ? args[profileIndex + 1] : undefined;
 const pathsIndex = args.indexOf("--paths");
 /** `--paths direct,nginx` measures a subset (the table shows — for the rest); direct is always measured. */
+const onlyIndex = args.indexOf("--only");
+/** `--only streams` (or latency, rate, streams, comma-separated) runs a subset of the measurements, e.g. to profile one. */
+const sections = new Set(
+  onlyIndex >= 0 ? (args[onlyIndex + 1] ?? "").split(",") : ["latency", "rate", "streams"],
+);
 const paths = new Set(
   pathsIndex >= 0 ? ["direct", ...(args[pathsIndex + 1] ?? "").split(",")] : ["direct", "nginx", "airlock"],
 );
@@ -498,8 +503,8 @@ async function countAuditRows(runId: string): Promise<{ rows: number; close: () 
 
 // ---- main ----------------------------------------------------------------------------------
 
-function fmt(value: number, digits = 2) {
-  return Number.isFinite(value) ? value.toFixed(digits) : "—";
+function fmt(value: number | undefined, digits = 2) {
+  return value !== undefined && Number.isFinite(value) ? value.toFixed(digits) : "—";
 }
 
 async function main() {
@@ -536,14 +541,14 @@ async function main() {
   }
 
   process.stderr.write("(1) latency at concurrency 1…\n");
-  const latency = await measureLatency(targets);
+  const latency = sections.has("latency") ? await measureLatency(targets) : new Map<string, never>();
   process.stderr.write("(2) rate at 64 connections…\n");
   const rates = new Map<string, Awaited<ReturnType<typeof measureRate>>>();
-  for (const t of targets) rates.set(t.name, await measureRate(t));
+  if (sections.has("rate")) for (const t of targets) rates.set(t.name, await measureRate(t));
   process.stderr.write("(3) streaming…\n");
-  const ttfb = await measureTtfb(targets);
+  const ttfb = sections.has("streams") ? await measureTtfb(targets) : new Map<string, never>();
   const streams = new Map<string, Awaited<ReturnType<typeof measureStreams>>>();
-  for (const t of targets) streams.set(t.name, await measureStreams(t));
+  if (sections.has("streams")) for (const t of targets) streams.set(t.name, await measureStreams(t));
 
   let auditCell = "—";
   if (airlock) {
@@ -561,23 +566,26 @@ async function main() {
     names.map((name) => (skipDirect && name === "direct" ? "" : cell(name, value)));
   const a = latency.get("airlock");
   const rateOf = (name: string) => rates.get(name)?.best ?? Number.NaN;
-  const rateCell = (name: string) => `${rates.get(name)!.best}${rates.get(name)!.capped ? "+" : ""}`;
+  const rateCell = (name: string) => {
+    const r = rates.get(name);
+    return r ? `${r.best}${r.capped ? "+" : ""}` : "—";
+  };
   const pass = (ok: boolean | undefined) => (ok === undefined ? "" : ok ? "✓" : "✗");
   const airlockRate = rateOf("airlock");
   const nginxRate = rateOf("nginx");
   const rows: string[][] = [
     ["figure", "direct", "nginx", "airlock", "goal (airlock)", "met"],
-    ["c=1 latency: median of 7 round medians (ms)", ...per((n) => fmt(latency.get(n)!.p50, 3)), "", ""],
-    ["c=1 latency p99 (ms)", ...per((n) => fmt(latency.get(n)!.p99, 3)), "", ""],
+    ["c=1 latency: median of 7 round medians (ms)", ...per((n) => fmt(latency.get(n)?.p50, 3)), "", ""],
+    ["c=1 latency p99 (ms)", ...per((n) => fmt(latency.get(n)?.p99, 3)), "", ""],
     [
       "c=1 added p50 vs direct (ms)",
-      ...per((n) => fmt(latency.get(n)!.addedP50, 3), true),
+      ...per((n) => fmt(latency.get(n)?.addedP50, 3), true),
       `≤ ${goals.addedP50Ms}`,
       pass(a && a.addedP50 <= goals.addedP50Ms),
     ],
     [
       "c=1 added p99 vs direct (ms)",
-      ...per((n) => fmt(latency.get(n)!.addedP99, 3), true),
+      ...per((n) => fmt(latency.get(n)?.addedP99, 3), true),
       `≤ ${goals.addedP99Ms}`,
       pass(a && a.addedP99 <= goals.addedP99Ms),
     ],
@@ -586,7 +594,7 @@ async function main() {
       ...per(rateCell),
       `≥ ${goals.rate}, ≥ ${goals.rateShareOfNginx}× nginx`,
       pass(
-        a
+        rates.has("airlock")
           ? airlockRate >= goals.rate &&
               (Number.isNaN(nginxRate) || airlockRate >= goals.rateShareOfNginx * nginxRate)
           : undefined,
@@ -594,17 +602,17 @@ async function main() {
     ],
     [
       "proxy CPU per request during (2) (ms)",
-      ...per((n) => fmt(rates.get(n)!.cpuMsPerRequest, 3), true),
+      ...per((n) => fmt(rates.get(n)?.cpuMsPerRequest, 3), true),
       "",
       "",
     ],
-    ["stream time to first byte, median (ms)", ...per((n) => fmt(ttfb.get(n)!.ttfb, 3)), "", ""],
-    ["stream added TTFB vs direct (ms)", ...per((n) => fmt(ttfb.get(n)!.added, 3), true), "", ""],
+    ["stream time to first byte, median (ms)", ...per((n) => fmt(ttfb.get(n)?.ttfb, 3)), "", ""],
+    ["stream added TTFB vs direct (ms)", ...per((n) => fmt(ttfb.get(n)?.added, 3), true), "", ""],
     [
       "concurrent streams held (64 chunks × 20 ms, no gap > 200 ms)",
-      ...per((n) => String(streams.get(n)!.held)),
+      ...per((n) => String(streams.get(n)?.held ?? "—")),
       `${goals.streams}`,
-      pass(a ? streams.get("airlock")!.held >= goals.streams : undefined),
+      pass(streams.has("airlock") ? streams.get("airlock")!.held >= goals.streams : undefined),
     ],
     ["llm_calls rows / requests sent to airlock", "", "", auditCell, "equal", ""],
   ];

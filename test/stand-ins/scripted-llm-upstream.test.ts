@@ -343,6 +343,56 @@ describe("scripted LLM upstream, read by the official SDKs", () => {
     });
   });
 
+  it("faults: reset, 500/503, delay before the first byte, slow and early-ending streams", async () => {
+    upstream.reset();
+    upstream.define("reset", { alwaysFault: { kind: "reset" } });
+    upstream.define("s500", { alwaysFault: { kind: "status", status: 500 } });
+    upstream.define("s503", { alwaysFault: { kind: "status", status: 503 } });
+    upstream.define("late", { firstByteDelayMs: 200, chunks: 2 });
+    upstream.define("drip", { chunks: 5, chunkDelayMs: 60 });
+    upstream.define("early", { chunks: 10, alwaysFault: { kind: "end-early", afterChunks: 3 } });
+    upstream.define("cut", { chunks: 10, alwaysFault: { kind: "reset-mid-stream", afterChunks: 3 } });
+    const ask = (script: string, stream = false) =>
+      fetch(`${upstream.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${scriptedUpstreamDefaults.openaiApiKey}`,
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({
+          model: "gpt-4o-mini",
+          stream,
+          ...(stream ? { stream_options: { include_usage: true } } : {}),
+          messages: [{ role: "user", content: `[[script:${script}]]` }],
+        }),
+      });
+    await assert.rejects(ask("reset"));
+    const e500 = await ask("s500");
+    assert.equal(e500.status, 500);
+    assert.equal(((await e500.json()) as { error: { type: string } }).error.type, "server_error");
+    assert.equal((await ask("s503")).status, 503);
+
+    let started = performance.now();
+    const late = await ask("late");
+    assert.ok(performance.now() - started >= 190, "headers came after the scripted delay");
+    await late.text();
+
+    started = performance.now();
+    const drip = await ask("drip", true);
+    const arrivals: number[] = [];
+    for await (const _ of drip.body!) arrivals.push(performance.now() - started);
+    assert.ok(arrivals.at(-1)! >= 5 * 55, `a 5 × 60 ms stream ended after ${arrivals.at(-1)} ms`);
+
+    const early = await (await ask("early", true)).text();
+    assert.equal(early.match(/"content":" ?w\d"/g)?.length, 3);
+    assert.ok(!early.includes("[DONE]") && !early.includes('"usage":{'));
+
+    const cut = await ask("cut", true);
+    await assert.rejects(cut.text());
+    // Only the completed drip and late exchanges declared usage; faults declare none.
+    assert.equal(upstream.totals.openai.calls, 2);
+  });
+
   it("refuses wrong keys, missing anthropic-version and unknown routes, and lists them", async () => {
     upstream.reset();
     const wrong = new OpenAI({ baseURL: `${upstream.url}/v1`, apiKey: "sk-wrong", maxRetries: 0 });
