@@ -76,12 +76,14 @@ function ok(text: string): ToolOutcome {
 
 /** A short, secret-free description of a call for the step log. */
 export function describeToolCall(name: string, rawArguments: string): string {
-  let args: Record<string, unknown>;
+  let parsed: unknown;
   try {
-    args = JSON.parse(rawArguments) as Record<string, unknown>;
+    parsed = JSON.parse(rawArguments);
   } catch {
     return `${name} (unparsable arguments)`;
   }
+  if (parsed === null || typeof parsed !== "object") return `${name} (arguments not an object)`;
+  const args = parsed as Record<string, unknown>;
   const short = (value: unknown) => {
     const text = typeof value === "string" ? value : JSON.stringify(value);
     const line = (text ?? "").replace(/\s+/g, " ");
