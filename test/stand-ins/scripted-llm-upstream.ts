@@ -235,7 +235,18 @@ export async function startScriptedUpstream(
 
   const server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
     void handle(req, res).catch((error: unknown) => {
-      // A bug in the stand-in must fail the test, not hang it.
+      // A bug in the stand-in must fail the test, not hang it: visible in `unexpected`, connection cut.
+      upstream.unexpected.push({
+        at: Date.now(),
+        method: req.method ?? "",
+        path: req.url ?? "",
+        headers: req.headers,
+        body: undefined,
+        provider: undefined,
+        script: undefined,
+        status: 0,
+        problem: `stand-in failed: ${error instanceof Error ? error.message : String(error)}`,
+      });
       res.destroy(error instanceof Error ? error : new Error(String(error)));
     });
   });
@@ -849,7 +860,15 @@ function startSse(res: http.ServerResponse) {
 async function write(res: http.ServerResponse, text: string): Promise<boolean> {
   if (res.destroyed || res.writableEnded) return false;
   if (!res.write(text)) {
-    await Promise.race([once(res, "drain"), once(res, "close")]);
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        res.off("drain", done);
+        res.off("close", done);
+        resolve();
+      };
+      res.on("drain", done);
+      res.on("close", done);
+    });
   }
   return !res.destroyed;
 }
