@@ -60,6 +60,8 @@ export const airlockIdentity: CommitIdentity = { name: "Airlock", email: "airloc
 
 const maxListedRefusals = 500;
 
+const hashConcurrency = 8;
+
 const gitSpecialNames = new Set([".gitmodules", ".gitattributes", ".gitignore", ".mailmap"]);
 
 type Candidate = {
@@ -206,6 +208,8 @@ async function collectCandidates(
     kept.add(entry.path);
     noDescend.add(entry.path);
   };
+  const hashing = new Set<Promise<void>>();
+  let hashFailure: unknown;
   let walked = 0;
   for await (const entry of walkWorkspace(input.workspace, (e) => !noDescend.has(e.path))) {
     walked += 1;
@@ -279,29 +283,43 @@ async function collectCandidates(
     const size = entry.stats.size;
     const mode = (entry.stats.mode & 0o100) !== 0 ? "100755" : "100644";
     const sameSizeBlob = before !== undefined && before.size === size && before.mode !== "120000";
-    let knownOid: string | undefined;
     if (sameSizeBlob && size > policy.maxFileBytes) {
       // Comparing would mean reading a file the policy says is too big: the base version stays.
       kept.add(path);
       continue;
     }
-    if (sameSizeBlob) {
-      const read = await readWorkspaceFile(entry.absolutePath, entry.stats, algorithm);
-      if (!read.ok) {
-        refuse(entry, read.reason);
-        continue;
-      }
-      if (read.oid === before.oid && mode === before.mode) continue;
-      if (read.oid === before.oid) knownOid = read.oid;
+    const change = before === undefined ? "added" : "modified";
+    if (!sameSizeBlob) {
+      candidates.push({ path, change, mode, size, oid: undefined, source: { kind: "file", entry } });
+      continue;
     }
-    candidates.push({
-      path,
-      change: before === undefined ? "added" : "modified",
-      mode,
-      size: knownOid === undefined ? size : 0,
-      oid: knownOid,
-      source: { kind: "file", entry },
-    });
+    // Same size as the base blob: only the content can tell. Hashed a few at a time.
+    if (hashing.size >= hashConcurrency) await Promise.race(hashing);
+    const job = readWorkspaceFile(entry.absolutePath, entry.stats, algorithm)
+      .then((read) => {
+        if (!read.ok) {
+          refused.push({ path, reason: read.reason });
+          kept.add(path);
+        } else if (read.oid !== before.oid) {
+          candidates.push({ path, change, mode, size, oid: undefined, source: { kind: "file", entry } });
+        } else if (mode !== before.mode) {
+          candidates.push({ path, change, mode, size: 0, oid: read.oid, source: { kind: "file", entry } });
+        }
+      })
+      .catch((error: unknown) => {
+        hashFailure ??= error;
+      });
+    const tracked = job.finally(() => hashing.delete(tracked));
+    hashing.add(tracked);
+  }
+  await Promise.all(hashing);
+  if (hashFailure !== undefined) {
+    throw new RelayError(
+      "Could not read a workspace file to compare it with the base; nothing was committed.",
+      {
+        cause: hashFailure,
+      },
+    );
   }
   for (const [path, entry] of base) {
     if (entry.mode === "160000" || seen.has(path) || hasKeptAncestor(path, kept)) continue;

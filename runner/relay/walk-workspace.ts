@@ -39,27 +39,35 @@ export async function* walkWorkspace(
     if (dir === undefined) break;
     const names = (await readdir(dir.absolute, { encoding: "buffer" })).sort(Buffer.compare);
     const children: { absolute: string; relative: string; invalid: boolean }[] = [];
-    for (const raw of names) {
-      let name: string;
-      let invalid = dir.invalid;
+    // lstat a directory's entries a few at a time: a large tree is mostly waiting on the disk.
+    const decoded = names.map((raw) => {
       try {
-        name = utf8.decode(raw);
+        return { raw, name: utf8.decode(raw), invalid: dir.invalid };
       } catch {
-        name = raw.toString("latin1");
-        invalid = true;
+        return { raw, name: raw.toString("latin1"), invalid: true };
       }
-      const absolute = Buffer.concat([Buffer.from(`${dir.absolute}/`), raw]);
-      const stats = await lstat(absolute);
-      const entry: WorkspaceEntry = {
-        path: dir.relative === "" ? name : `${dir.relative}/${name}`,
-        absolutePath: invalid ? absolute.toString("latin1") : join(dir.absolute, name),
-        kind: kindOf(stats),
-        stats,
-        invalidName: invalid,
-      };
-      yield entry;
-      if (entry.kind === "directory" && !invalid && enter(entry)) {
-        children.push({ absolute: entry.absolutePath, relative: entry.path, invalid });
+    });
+    for (let start = 0; start < decoded.length; start += 32) {
+      const batch = decoded.slice(start, start + 32);
+      const stats = await Promise.all(
+        batch.map(({ raw }) => lstat(Buffer.concat([Buffer.from(`${dir.absolute}/`), raw]))),
+      );
+      for (const [i, { raw, name, invalid }] of batch.entries()) {
+        const stat = stats[i];
+        if (stat === undefined) continue;
+        const entry: WorkspaceEntry = {
+          path: dir.relative === "" ? name : `${dir.relative}/${name}`,
+          absolutePath: invalid
+            ? Buffer.concat([Buffer.from(`${dir.absolute}/`), raw]).toString("latin1")
+            : join(dir.absolute, name),
+          kind: kindOf(stat),
+          stats: stat,
+          invalidName: invalid,
+        };
+        yield entry;
+        if (entry.kind === "directory" && !invalid && enter(entry)) {
+          children.push({ absolute: entry.absolutePath, relative: entry.path, invalid });
+        }
       }
     }
     // Reversed so the stack pops them in name order.

@@ -133,6 +133,85 @@ describe("git relay round trip", () => {
     });
   }
 
+  it("replaces a file by a directory and back, and relays a mode-only change", async () => {
+    const baseDir = join(root, "run-shapes");
+    const checkout = await prepareRunCheckout({
+      repo: source,
+      runId: "run_shapes",
+      baseDir,
+      logger: silentLogger,
+    });
+    const ws = checkout.workspace;
+    await rm(join(ws, "README.md"));
+    await mkdir(join(ws, "README.md"));
+    await writeFile(join(ws, "README.md/index.md"), "now a folder\n");
+    await rm(join(ws, "src"), { recursive: true });
+    await writeFile(join(ws, "src"), "now a file\n");
+    await chmod(join(ws, "docs/kept.md"), 0o755);
+    const result = await relayWorkspace({
+      hostClone: checkout.hostClone,
+      workspace: ws,
+      runId: "run_shapes",
+      branch: "airlock/run_shapes",
+      message: { subject: "Reshape", body: "" },
+      trailers: { "Airlock-Run": "run_shapes" },
+      policy: defaultPolicy,
+      logger: silentLogger,
+    });
+    assert.deepEqual(result.filesChanged, [
+      { path: "README.md", change: "deleted" },
+      { path: "README.md/index.md", change: "added" },
+      { path: "docs/kept.md", change: "modified" },
+      { path: "src", change: "added" },
+      { path: "src/app.js", change: "deleted" },
+      { path: "src/util.js", change: "deleted" },
+    ]);
+    const tree = listTree(checkout.hostClone, result.commit ?? "");
+    assert.equal(tree.get("docs/kept.md")?.mode, "100755");
+    assert.equal(tree.get("docs/kept.md")?.oid, git(source, ["rev-parse", "HEAD:docs/kept.md"]).trim());
+    assert.equal(git(checkout.hostClone, ["cat-file", "blob", `${result.commit}:src`]), "now a file\n");
+    assert.ok(!tree.has("README.md") && tree.has("README.md/index.md"));
+    await removeRunCheckout(baseDir);
+  });
+
+  it("keeps submodules as they are and refuses files written into them", async () => {
+    const withSubmodule = await createSourceRepo(join(root, "with-submodule"), { "README.md": "# Demo\n" });
+    const pinned = git(withSubmodule, ["rev-parse", "HEAD"]).trim();
+    git(withSubmodule, ["update-index", "--add", "--cacheinfo", `160000,${pinned},vendor/lib`]);
+    git(withSubmodule, ["commit", "--quiet", "-m", "Add a submodule"]);
+    const baseDir = join(root, "run-submodule");
+    const checkout = await prepareRunCheckout({
+      repo: withSubmodule,
+      runId: "run_sub",
+      baseDir,
+      logger: silentLogger,
+    });
+    await writeFile(join(checkout.workspace, "vendor/lib/injected.js"), "evil\n");
+    await writeFile(join(checkout.workspace, "README.md"), "# Demo 2\n");
+    const result = await relayWorkspace({
+      hostClone: checkout.hostClone,
+      workspace: checkout.workspace,
+      runId: "run_sub",
+      branch: "airlock/run_sub",
+      message: { subject: "Edit", body: "" },
+      trailers: { "Airlock-Run": "run_sub" },
+      policy: defaultPolicy,
+      logger: silentLogger,
+    });
+    assert.deepEqual(result.filesChanged, [{ path: "README.md", change: "modified" }]);
+    assert.deepEqual(result.refused, [
+      {
+        path: "vendor/lib/injected.js",
+        reason: "inside submodule vendor/lib, which the relay does not change",
+      },
+    ]);
+    assert.deepEqual(listTree(checkout.hostClone, result.commit ?? "").get("vendor/lib"), {
+      mode: "160000",
+      oid: pinned,
+    });
+    await removeRunCheckout(baseDir);
+  });
+
   it("commits nothing when the workspace is unchanged, and honours a ref", async () => {
     git(source, ["tag", "v1"]);
     const baseDir = join(root, "run-unchanged");
