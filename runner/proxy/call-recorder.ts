@@ -93,6 +93,15 @@ function toColumns(row: NewLlmCall, secrets: readonly (string | undefined)[]): R
   };
 }
 
+/** SQLSTATE class 23: the row itself is refused (foreign key, not null…); retrying will not help. */
+function isIntegrityViolation(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && /^23[0-9A-Z]{3}$/.test(code)) return true;
+  }
+  return false;
+}
+
 export function createCallRecorder(options: CallRecorderOptions): CallRecorder {
   const batchSize = options.batchSize ?? 200;
   const maxRetryDelayMs = options.maxRetryDelayMs ?? 2000;
@@ -106,6 +115,16 @@ export function createCallRecorder(options: CallRecorderOptions): CallRecorder {
   let failures = 0;
   let closed = false;
   let retryTimer: NodeJS.Timeout | undefined;
+  // After a batch is refused for its content, write that many rows one at a time so one
+  // bad row (its run deleted meanwhile) cannot hold every other row back forever.
+  let isolate = 0;
+
+  function markWritten(count: number): void {
+    written += count;
+    for (let i = waiters.length - 1; i >= 0; i--) {
+      if (waiters[i]!.target <= written) waiters.splice(i, 1)[0]!.resolve();
+    }
+  }
 
   function schedule(delayMs: number): void {
     if (writing || closed) return;
@@ -116,7 +135,7 @@ export function createCallRecorder(options: CallRecorderOptions): CallRecorder {
 
   function writeBatch(): void {
     retryTimer = undefined;
-    const batch = queue.splice(0, batchSize);
+    const batch = queue.splice(0, isolate > 0 ? 1 : batchSize);
     if (batch.length === 0) {
       writing = false;
       return;
@@ -126,14 +145,28 @@ export function createCallRecorder(options: CallRecorderOptions): CallRecorder {
       () => {
         healthy = true;
         failures = 0;
-        written += batch.length;
-        for (let i = waiters.length - 1; i >= 0; i--) {
-          if (waiters[i]!.target <= written) waiters.splice(i, 1)[0]!.resolve();
-        }
+        isolate = Math.max(0, isolate - batch.length);
+        markWritten(batch.length);
         writing = false;
         if (queue.length > 0) schedule(0);
       },
       (error: unknown) => {
+        if (isIntegrityViolation(error)) {
+          writing = false;
+          if (batch.length > 1) {
+            queue.unshift(...batch);
+            isolate = batch.length;
+          } else {
+            options.logger.error(
+              { runId: batch[0]!.row.runId, err: { message: (error as Error).message } },
+              "the database refused an llm_calls row for its content (was the run deleted?); row dropped",
+            );
+            isolate = Math.max(0, isolate - 1);
+            markWritten(1);
+          }
+          if (queue.length > 0) schedule(0);
+          return;
+        }
         healthy = false;
         failures += 1;
         queue.unshift(...batch);

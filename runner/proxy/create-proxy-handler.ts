@@ -374,8 +374,17 @@ async function handleRequest(ctx: HandlerContext, req: IncomingMessage, res: Ser
 
   // 2. The run's account. A database we cannot read is a database we cannot record to.
   let account: RunAccount | undefined;
+  if (!ctx.recorder.healthy) {
+    refuse(
+      503,
+      "unavailable",
+      "database",
+      "the Airlock proxy cannot write to its audit database and serves no call it cannot record; retry later",
+    );
+    return;
+  }
   try {
-    account = await ctx.ledger.load(verified.runId, !ctx.recorder.healthy);
+    account = await ctx.ledger.load(verified.runId);
   } catch (error) {
     ctx.deps.logger.error(
       { runId: verified.runId, err: { message: (error as Error).message } },

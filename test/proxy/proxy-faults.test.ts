@@ -57,7 +57,8 @@ for (const kind of testDatabaseKinds()) {
       });
       h.upstream.define("reset-once", { chunks: 2, inputTokens: 10, faults: [{ kind: "reset" }] });
       h.upstream.define("down", { alwaysFault: { kind: "status", status: 500 } });
-      h.upstream.define("sluggish", { firstByteDelayMs: 1000, chunks: 2 });
+      // Far beyond the 300 ms first-byte timeout: timers in a loaded test process fire late.
+      h.upstream.define("sluggish", { firstByteDelayMs: 4000, chunks: 2 });
       h.upstream.define("busy-long", { faults: [{ kind: "status", status: 429, retryAfterSeconds: 30 }] });
       h.upstream.define("slow-stream", { chunks: 30, chunkDelayMs: 30, inputTokens: 12 });
       backup.define("down", { chunks: 3, inputTokens: 11 });
@@ -281,28 +282,44 @@ for (const kind of testDatabaseKinds()) {
       const res = await fetch(`${h.url}/metrics`);
       assert.equal(res.status, 200);
       const text = await res.text();
+      const shown = text
+        .split("\n")
+        .filter(
+          (l) => l.startsWith("airlock_llm_calls_total") || l.startsWith("airlock_llm_upstream_errors_total"),
+        )
+        .join("\n");
       assert.ok(
         metricValue(text, 'airlock_llm_calls_total{provider="openai",model="gpt-4o-mini",status="200"}') >= 2,
+        shown,
       );
       assert.ok(
         metricValue(text, 'airlock_llm_calls_total{provider="backup",model="gpt-4o-mini",status="200"}') >= 2,
+        shown,
       );
       assert.ok(
         metricValue(text, 'airlock_llm_tokens_total{provider="openai",model="gpt-4o-mini",kind="input"}') >=
           20,
+        shown,
       );
-      assert.ok(metricValue(text, 'airlock_llm_cost_usd_total{provider="openai",model="gpt-4o-mini"}') > 0);
+      assert.ok(
+        metricValue(text, 'airlock_llm_cost_usd_total{provider="openai",model="gpt-4o-mini"}') > 0,
+        shown,
+      );
       assert.ok(
         metricValue(text, 'airlock_llm_upstream_errors_total{provider="openai",reason="http_503"}') >= 1,
+        shown,
       );
       assert.ok(
         metricValue(text, 'airlock_llm_upstream_errors_total{provider="openai",reason="timeout"}') >= 3,
+        shown,
       );
       assert.ok(
         metricValue(text, 'airlock_llm_proxy_latency_seconds_count{provider="openai",stream="false"}') >= 2,
+        shown,
       );
       assert.ok(
         metricValue(text, 'airlock_llm_proxy_ttfb_seconds_count{provider="openai",stream="false"}') >= 2,
+        shown,
       );
       const health = await fetch(`${h.url}/healthz`);
       assert.deepEqual(await health.json(), { database: "ok", queuedRows: 0 });
