@@ -176,6 +176,31 @@ describe("the builtin agent in its image, through the real proxy", () => {
     assert.ok(again.durationMs < 15_000, `warm rebuild took ${again.durationMs} ms`);
     const latest = await runtime.inspectImage(built.latestRef);
     assert.equal(latest?.id, built.image.id);
+
+    // The agent (uid 1001) must not be able to rewrite its own code or SDK.
+    const out = collector();
+    const probe = await runSandboxed({
+      runtime,
+      logger,
+      image: built.ref,
+      argv: [
+        "sh",
+        "-c",
+        "id -u; stat -c '%u %a %n' /opt/airlock-agent/agent/main.ts /opt/airlock-agent/node_modules/openai/index.mjs; " +
+          "ls /opt/airlock-agent/node_modules/openai/src 2>&1 | head -1; node --version",
+      ],
+      ceiling,
+      runId: newRunId(),
+      runnerId,
+      stdout: out,
+    });
+    assert.equal(probe.exitCode, 0);
+    const lines = out.text().trim().split("\n");
+    assert.equal(lines[0], "1001");
+    assert.match(lines[1]!, /^0 644 \/opt\/airlock-agent\/agent\/main\.ts$/);
+    assert.match(lines[2]!, /^0 644 \/opt\/airlock-agent\/node_modules\/openai\/index\.mjs$/);
+    assert.match(lines[3]!, /No such file or directory/);
+    assert.match(lines[4]!, /^v24\./);
   });
 
   it("writes a file, edits another, runs a command and finishes (exit 0)", async () => {

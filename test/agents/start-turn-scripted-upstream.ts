@@ -6,7 +6,8 @@ import type { AddressInfo } from "node:net";
  * different script at each turn. The stand-in picks its script from the marker in the
  * LAST user message, which stays the task for a whole tool-calling conversation; this
  * rewrites `[[script:NAME]]` there to `[[script:NAME.<turn>]]`, where turn is the number
- * of assistant messages so far (0 for the first call). Everything else — path, headers,
+ * of assistant messages so far (0 for the first call). When the agent adds a user message of
+ * its own (a reminder), the marker is moved to it. Everything else — path, headers,
  * status, body — passes unchanged, so the stand-in stays the strict judge of requests.
  */
 export async function startTurnScriptedUpstream(
@@ -14,6 +15,7 @@ export async function startTurnScriptedUpstream(
 ): Promise<{ url: string; turns: number[]; close(): Promise<void> }> {
   const target = new URL(upstreamUrl);
   const turns: number[] = [];
+  const marker = /\[\[script:([A-Za-z0-9_-]+)\]\]/;
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -23,13 +25,14 @@ export async function startTurnScriptedUpstream(
         const json = JSON.parse(body.toString("utf8")) as { messages?: { role: string; content: unknown }[] };
         if (Array.isArray(json.messages)) {
           const turn = json.messages.filter((m) => m.role === "assistant").length;
-          const lastUser = json.messages.findLast((m) => m.role === "user");
-          if (lastUser && typeof lastUser.content === "string") {
+          const users = json.messages.filter((m) => m.role === "user" && typeof m.content === "string");
+          const marked = users.findLast((m) => marker.test(m.content as string));
+          const lastUser = users.at(-1);
+          if (marked && lastUser) {
             turns.push(turn);
-            lastUser.content = lastUser.content.replace(
-              /\[\[script:([A-Za-z0-9_-]+)\]\]/,
-              (_all, name: string) => `[[script:${name}.${turn}]]`,
-            );
+            const name = marker.exec(marked.content as string)![1]!;
+            marked.content = (marked.content as string).replace(marker, "");
+            lastUser.content = `${lastUser.content as string} [[script:${name}.${turn}]]`;
             body = Buffer.from(JSON.stringify(json));
           }
         }
