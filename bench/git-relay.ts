@@ -21,7 +21,8 @@ const env = {
   GIT_COMMITTER_NAME: "b",
   GIT_COMMITTER_EMAIL: "b@example.com",
 };
-const git = (args: string[]) => execFileSync("git", args, { cwd: join(root, "source"), env });
+const git = (args: string[]) =>
+  execFileSync("git", ["-c", "gc.auto=0", ...args], { cwd: join(root, "source"), env });
 try {
   for (let i = 0; i < files; i += 1) {
     const dir = join(root, "source", `d${i % 200}`);
@@ -81,5 +82,5 @@ try {
   }
   process.stdout.write(`${JSON.stringify(figures)}\n`);
 } finally {
-  await rm(root, { recursive: true, force: true });
+  await rm(root, { recursive: true, force: true, maxRetries: 3 });
 }

@@ -18,5 +18,5 @@ export async function removeRunCheckout(baseDir: string): Promise<void> {
       `Refusing to remove ${baseDir}: it has no ${runCheckoutMarker} file, so it is not a run folder.`,
     );
   }
-  await rm(baseDir, { recursive: true, force: true });
+  await rm(baseDir, { recursive: true, force: true, maxRetries: 3 });
 }

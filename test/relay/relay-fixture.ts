@@ -16,7 +16,7 @@ export const defaultPolicy: RelayPolicy = {
 
 /** git for the test's own fixtures, isolated from the machine's config like the code under test. */
 export function git(cwd: string, args: string[], input?: string): string {
-  return execFileSync("git", args, {
+  return execFileSync("git", ["-c", "gc.auto=0", ...args], {
     cwd,
     input,
     encoding: "utf8",
