@@ -73,6 +73,12 @@ export interface AttachedStreams {
   stdout: Readable;
   stderr: Readable;
   stdin: Writable | undefined;
+  /**
+   * Close the connection to the engine. Needed when the container is removed without
+   * having run: the engine then never ends the attach, and the open socket would keep
+   * the process alive.
+   */
+  close(): void;
 }
 
 export interface ContainerRuntime {

@@ -73,7 +73,12 @@ export function createDockerContainerRuntime(options: DockerRuntimeOptions): Con
           stdout.destroy(error as Error);
           stderr.destroy(error as Error);
         });
-        return { stdout, stderr, stdin: stdin ? (stream as unknown as Writable) : undefined };
+        return {
+          stdout,
+          stderr,
+          stdin: stdin ? (stream as unknown as Writable) : undefined,
+          close: () => (stream as unknown as Writable).destroy(),
+        };
       }),
 
     startContainer: (id) =>

@@ -184,6 +184,7 @@ export async function runSandboxed(opts: RunSandboxedOptions): Promise<SandboxRe
       return result;
     } finally {
       output.detach();
+      streams.close();
       streams.stdout.destroy();
       streams.stderr.destroy();
     }
