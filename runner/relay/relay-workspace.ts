@@ -1,4 +1,4 @@
-import { mkdtemp, readlink, rm, writeFile } from "node:fs/promises";
+import { lstat, mkdtemp, readlink, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { z } from "zod";
 import type { Logger } from "../../core/logger.ts";
@@ -99,6 +99,10 @@ function hasKeptAncestor(path: string, kept: ReadonlySet<string>): boolean {
  */
 export async function relayWorkspace(input: RelayWorkspaceInput): Promise<RelayResult> {
   const policy = relayPolicySchema.parse(input.policy);
+  const root = await lstat(input.workspace).catch(() => undefined);
+  if (root === undefined || !root.isDirectory()) {
+    throw new RelayError(`The workspace ${input.workspace} is not a directory (a symlink is not accepted).`);
+  }
   const logger = input.logger.child({ runId: input.runId, branch: input.branch });
   const gitDir = join(input.hostClone, ".git");
   const git = await openGitRunner({ logger });

@@ -3,6 +3,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { prepareRunCheckout } from "../../runner/relay/prepare-run-checkout.ts";
+import { fillOperatorCredentials } from "../../runner/relay/fill-operator-credentials.ts";
 import { pushBranch } from "../../runner/relay/push-branch.ts";
 import { RelayError } from "../../runner/relay/relay-error.ts";
 import { relayWorkspace } from "../../runner/relay/relay-workspace.ts";
@@ -171,5 +172,43 @@ describe("git relay credentials over HTTP", () => {
       "the failing server never saw the credentials",
     );
     await assertCleanClone(checkout.hostClone);
+  });
+
+  it("asks the operator's own credential helper, and nothing else", async () => {
+    const operatorConfig = join(root, "operator.gitconfig");
+    await writeFile(
+      operatorConfig,
+      `[credential]\n\thelper = "!f() { test \\"$1\\" = get && printf 'username=${username}\\\\npassword=${password}\\\\n'; }; f"\n`,
+    );
+    const env = {
+      PATH: process.env.PATH,
+      HOME: root,
+      GIT_CONFIG_GLOBAL: operatorConfig,
+      GIT_CONFIG_NOSYSTEM: "1",
+    };
+    const filled = await fillOperatorCredentials({
+      remote: `${server.url}/repo.git`,
+      logger: silentLogger,
+      env,
+    });
+    assert.deepEqual(filled, { username, password });
+    const checkout = await prepareRunCheckout({
+      repo: `${server.url}/repo.git`,
+      runId: "run_operator",
+      baseDir: join(root, "run-operator"),
+      credentials: filled,
+      logger: silentLogger,
+    });
+    await assertCleanClone(checkout.hostClone);
+    const none = await fillOperatorCredentials({
+      remote: `${server.url}/repo.git`,
+      logger: silentLogger,
+      env: { ...env, GIT_CONFIG_GLOBAL: "/dev/null" },
+    });
+    assert.equal(none, undefined);
+    assert.equal(
+      await fillOperatorCredentials({ remote: join(root, "source"), logger: silentLogger, env }),
+      undefined,
+    );
   });
 });
