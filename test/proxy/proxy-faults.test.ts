@@ -221,61 +221,68 @@ for (const kind of testDatabaseKinds()) {
     });
 
     it("a client abort mid-stream cancels the upstream and still records the usage seen", async () => {
-      const { runId, token } = await h.newRun();
-      const before = { ...h.upstream.totals.anthropic };
-      const openaiBefore = { ...h.upstream.totals.openai };
-      const controller = new AbortController();
-      const stream = await h
-        .openai(token)
-        .chat.completions.create({ ...chat("slow-stream"), stream: true }, { signal: controller.signal });
-      let seen = 0;
-      for await (const chunk of stream) {
-        void chunk;
-        if (++seen === 3) {
-          controller.abort();
-          break;
+      // An upstream of its own: the timed-out requests of earlier tests may still answer late.
+      const a = await startProxyHarness(kind, {}, h.database);
+      try {
+        a.upstream.define("slow-stream", { chunks: 30, chunkDelayMs: 30, inputTokens: 12 });
+        const { runId, token } = await a.newRun();
+        const before = { ...a.upstream.totals.anthropic };
+        const openaiBefore = { ...a.upstream.totals.openai };
+        const controller = new AbortController();
+        const stream = await a
+          .openai(token)
+          .chat.completions.create({ ...chat("slow-stream"), stream: true }, { signal: controller.signal });
+        let seen = 0;
+        for await (const chunk of stream) {
+          void chunk;
+          if (++seen === 3) {
+            controller.abort();
+            break;
+          }
         }
-      }
-      const anthropicController = new AbortController();
-      const anthropicStream = await h.anthropic(token).messages.create(
-        {
-          model: "claude-haiku-4-5",
-          max_tokens: 50,
-          messages: [{ role: "user", content: "[[script:slow-stream]]" }],
-          stream: true,
-        },
-        { signal: anthropicController.signal },
-      );
-      seen = 0;
-      for await (const event of anthropicStream) {
-        void event;
-        if (++seen === 4) {
-          anthropicController.abort();
-          break;
+        const anthropicController = new AbortController();
+        const anthropicStream = await a.anthropic(token).messages.create(
+          {
+            model: "claude-haiku-4-5",
+            max_tokens: 50,
+            messages: [{ role: "user", content: "[[script:slow-stream]]" }],
+            stream: true,
+          },
+          { signal: anthropicController.signal },
+        );
+        seen = 0;
+        for await (const event of anthropicStream) {
+          void event;
+          if (++seen === 4) {
+            anthropicController.abort();
+            break;
+          }
         }
+        // Had the upstream not been cancelled, it would finish within 1 s and declare usage.
+        await new Promise((r) => setTimeout(r, 1200));
+        assert.equal(
+          a.upstream.totals.openai.calls,
+          openaiBefore.calls,
+          "the OpenAI stream was cancelled before its usage",
+        );
+        // message_start declares 1 output token (as the real API does); no message_delta followed.
+        assert.equal(a.upstream.totals.anthropic.outputTokens - before.outputTokens, 1);
+        const rows = await a.rows(runId);
+        assert.deepEqual(
+          rows.map((r) => [r.status, r.stream, r.clientAborted, r.inputTokens, r.outputTokens]),
+          [
+            [200, true, true, 0, 0],
+            [200, true, true, 12, 1],
+          ],
+        );
+        assert.equal(
+          a.upstream.totals.anthropic.inputTokens - before.inputTokens,
+          12,
+          "the ledger equals what the upstream declared",
+        );
+      } finally {
+        await a.close();
       }
-      // Had the upstream not been cancelled, it would finish within 1 s and declare usage.
-      await new Promise((r) => setTimeout(r, 1200));
-      assert.equal(
-        h.upstream.totals.openai.calls,
-        openaiBefore.calls,
-        "the OpenAI stream was cancelled before its usage",
-      );
-      // message_start declares 1 output token (as the real API does); no message_delta followed.
-      assert.equal(h.upstream.totals.anthropic.outputTokens - before.outputTokens, 1);
-      const rows = await h.rows(runId);
-      assert.deepEqual(
-        rows.map((r) => [r.status, r.stream, r.clientAborted, r.inputTokens, r.outputTokens]),
-        [
-          [200, true, true, 0, 0],
-          [200, true, true, 12, 1],
-        ],
-      );
-      assert.equal(
-        h.upstream.totals.anthropic.inputTokens - before.inputTokens,
-        12,
-        "the ledger equals what the upstream declared",
-      );
     });
 
     it("counts calls, tokens, cost, latency, upstream errors on /metrics", async () => {
