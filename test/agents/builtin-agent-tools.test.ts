@@ -180,8 +180,10 @@ describe("builtin agent tools", () => {
     });
 
     it("runs an argv without a shell", async () => {
-      const out = await runCommand(root, { command: ["echo", "$HOME;", "no shell"] });
+      const out = await runCommand(root, { argv: ["echo", "$HOME;", "no shell"] });
       assert.match(out, /--- stdout ---\n\$HOME; no shell\n/);
+      await assert.rejects(runCommand(root, { command: "ls", argv: ["ls"] }), /not both/);
+      await assert.rejects(runCommand(root, {}), /give command, a shell string/);
     });
 
     it("caps output, keeping the head and the tail", async () => {
@@ -226,7 +228,7 @@ describe("builtin agent tools", () => {
 
     it("refuses a cwd outside the workspace and a missing program", async () => {
       await assert.rejects(runCommand(root, { command: "ls", cwd: "../outside" }), /outside the workspace/);
-      await assert.rejects(runCommand(root, { command: ["no-such-program-xyz"] }), /command not found/);
+      await assert.rejects(runCommand(root, { argv: ["no-such-program-xyz"] }), /command not found/);
     });
   });
 

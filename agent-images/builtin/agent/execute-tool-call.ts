@@ -95,7 +95,7 @@ export function describeToolCall(name: string, rawArguments: string): string {
     case "edit_file":
       return `edit_file ${short(args.path)}`;
     case "run_command":
-      return `run_command ${short(args.command)}`;
+      return `run_command ${short(args.command ?? args.argv)}`;
     case "request_capability":
       return `request_capability ${short(args.kind)}:${short(args.name)}`;
     case "finish":

@@ -24,16 +24,20 @@ export const defaultRunCommandLimits: RunCommandLimits = {
 const withheldEnv = /^(OPENAI_API_KEY|ANTHROPIC_API_KEY|ANTHROPIC_AUTH_TOKEN|AIRLOCK_RUN_TOKEN)$/;
 
 /**
- * Run a command inside the sandbox: a string goes to `/bin/sh -c`, an array is an argv.
+ * Run a command inside the sandbox: `command` (a string) goes to `/bin/sh -c`, `argv` (or an
+ * array given as `command`) runs without a shell.
  * The whole process group is killed at the timeout; output is capped per stream.
  */
 export async function runCommand(
   root: string,
-  args: { command?: unknown; timeout_s?: unknown; cwd?: unknown },
+  args: { command?: unknown; argv?: unknown; timeout_s?: unknown; cwd?: unknown },
   limits: RunCommandLimits = defaultRunCommandLimits,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<string> {
-  const argv = toArgv(args.command);
+  if (args.command !== undefined && args.argv !== undefined) {
+    throw new ToolError("give either command (a shell string) or argv (an array), not both");
+  }
+  const argv = toArgv(args.argv ?? args.command);
   const timeoutS = args.timeout_s === undefined ? limits.defaultTimeoutS : args.timeout_s;
   if (typeof timeoutS !== "number" || !(timeoutS > 0) || timeoutS > limits.maxTimeoutS) {
     throw new ToolError(`timeout_s must be a number of seconds from 1 to ${limits.maxTimeoutS}`);
@@ -99,7 +103,9 @@ function toArgv(command: unknown): string[] {
     if ((command[0] as string) === "") throw new ToolError("command[0] must name a program");
     return command as string[];
   }
-  throw new ToolError('command must be a shell string ("npm test") or a non-empty array of strings');
+  throw new ToolError(
+    'give command, a shell string such as "npm test", or argv, a non-empty array such as ["npm", "test"]',
+  );
 }
 
 function killGroup(pid: number | undefined): void {

@@ -58,16 +58,15 @@ export const toolDefinitions: ChatCompletionFunctionTool[] = [
   ),
   tool(
     "run_command",
-    "Run a command in the sandbox (no network). A string runs with /bin/sh -c; an array is argv. Returns exit code, stdout and stderr (capped).",
+    "Run a command in the sandbox (no network) and get its exit code, stdout and stderr (capped). " +
+      "Give either `command`, a shell string run with /bin/sh -c, or `argv`, a program and its arguments.",
     {
-      command: {
-        anyOf: [{ type: "string" }, { type: "array", items: { type: "string" } }],
-        description: 'e.g. "npm test" or ["git", "status"]',
-      },
+      command: { type: "string", description: 'Shell command, e.g. "npm test 2>&1 | tail -50"' },
+      argv: { type: "array", items: { type: "string" }, description: 'e.g. ["git", "diff", "--stat"]' },
       cwd: { type: "string", description: 'Folder relative to /workspace; default "."' },
       timeout_s: { type: "number", description: "Seconds before the command is killed; default 120" },
     },
-    ["command"],
+    [],
   ),
   tool(
     "request_capability",
