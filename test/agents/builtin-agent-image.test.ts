@@ -5,6 +5,7 @@ import { join, relative } from "node:path";
 import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { eq } from "drizzle-orm";
+import { main } from "../../cli/main.ts";
 import { getAgent } from "../../core/agents/get-agent.ts";
 import type { Database } from "../../core/db/open-database.ts";
 import { ensureRun } from "../../core/db/runs.ts";
@@ -201,6 +202,24 @@ describe("the builtin agent in its image, through the real proxy", () => {
     assert.match(lines[2]!, /^0 644 \/opt\/airlock-agent\/node_modules\/openai\/index\.mjs$/);
     assert.match(lines[3]!, /No such file or directory/);
     assert.match(lines[4]!, /^v24\./);
+  });
+
+  it("airlock images build --agent builtin prints the content tag and reuses the cache", async () => {
+    const out = collector();
+    const err = collector();
+    const code = await main(
+      ["images", "build", "--agent", "builtin"],
+      { AIRLOCK_LOG_LEVEL: "silent" },
+      out,
+      err,
+    );
+    assert.equal(code, 0, err.text());
+    assert.equal(
+      out.text().replace(/ in \d+\.\d s,/, " in <s> s,"),
+      `built ${built.ref} (${built.image.id}, ${(built.image.sizeBytes / 1e6).toFixed(0)} MB) in <s> s, ` +
+        `every step from cache\ntagged airlock/builtin:latest\n`,
+    );
+    assert.doesNotMatch(out.text(), /airlock\/base:/, "an existing base image is not rebuilt for --agent");
   });
 
   it("writes a file, edits another, runs a command and finishes (exit 0)", async () => {
