@@ -777,7 +777,14 @@ function finishCall(ctx: HandlerContext, call: CallRecord): void {
   const tokens = countTotalTokens(usage);
   const hasUsage = tokens > 0;
   if (call.reservation) {
-    const crossed = ctx.ledger.settle(call.reservation, { units: priced.costUnits, tokens });
+    // OpenAI declares usage only at the end of a stream: an agent that hangs up just before
+    // it would spend without paying. The provider still bills us, so the budget is charged
+    // the reservation (the row keeps the zero the provider declared to us).
+    const unmetered = call.clientAborted && billable && tokens === 0;
+    const charge = unmetered
+      ? { units: call.reservation.units, tokens: call.reservation.tokens }
+      : { units: priced.costUnits, tokens };
+    const crossed = ctx.ledger.settle(call.reservation, charge);
     if (crossed) {
       const account = call.account;
       ctx.recorder.track(

@@ -122,6 +122,43 @@ for (const kind of testDatabaseKinds()) {
       assert.deepEqual(rows.map((r) => r.status).sort(), [200, 200, 200, 429]);
     });
 
+    it("charges the reservation when a client hangs up before any usage was declared", async () => {
+      const { runId, token } = await h.newRun({ budgetTokens: 1000 });
+      const openai = h.openai(token);
+      const controller = new AbortController();
+      const stream = await openai.chat.completions.create(
+        {
+          model: "gpt-4o-mini",
+          messages: [{ role: "user", content: "[[script:huge-input]]" }],
+          stream: true,
+        },
+        { signal: controller.signal },
+      );
+      for await (const chunk of stream) {
+        void chunk;
+        controller.abort();
+        break;
+      }
+      // Wait until the proxy has seen the hang-up and settled the call.
+      for (let i = 0; i < 100 && (await h.rows(runId)).length === 0; i++)
+        await new Promise((r) => setTimeout(r, 20));
+      // The reservation (body bytes / 4 + 4096 default output tokens) now counts as spent.
+      const refused = await ask(openai).then(
+        () => assert.fail("served after an unmetered abort used up the budget"),
+        (error: unknown) => error,
+      );
+      assert.ok(refused instanceof OpenAI.RateLimitError);
+      assert.match(refused.message, /token budget/);
+      const rows = await h.rows(runId);
+      assert.deepEqual(
+        rows.map((r) => [r.clientAborted, r.inputTokens, r.outputTokens, r.status]),
+        [
+          [true, 0, 0, 200],
+          [false, 0, 0, 429],
+        ],
+      );
+    });
+
     it("cuts a stream only when it passes the hard ceiling", async () => {
       const { runId, token } = await h.newRun({ budgetTokens: 20 });
       const anthropic = h.anthropic(token);
