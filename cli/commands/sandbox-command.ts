@@ -90,7 +90,12 @@ async function execInSandbox(ctx: CliContext, argv: string[], flags: RawSandboxE
       `airlock: ${name} lowered to the operator ceiling (${limits[name]}); see airlock sandbox exec --help\n`,
     );
   }
-  const runtime = createDockerContainerRuntime({ dockerHost: settings.dockerHost, logger });
+  const runId = newRunId();
+  // Bound here so the adapter's own lines carry the run id next to the container id.
+  const runtime = createDockerContainerRuntime({
+    dockerHost: settings.dockerHost,
+    logger: logger.child({ runId }),
+  });
   // Leftovers of earlier `sandbox exec` processes that died (SIGKILL, crash) before their
   // finally ran; containers of live siblings are kept.
   const reaping = reapContainers({
@@ -119,7 +124,7 @@ async function execInSandbox(ctx: CliContext, argv: string[], flags: RawSandboxE
       argv,
       limits,
       ceiling,
-      runId: newRunId(),
+      runId,
       runnerId: sandboxExecRunnerId,
       workspaceDir: options.workspaceDir,
       stdout: ctx.stdout,
