@@ -27,6 +27,8 @@ export type GitRunOptions = {
 export type GitResult = { stdout: Buffer; stderr: string; exitCode: number };
 
 export type GitRunner = {
+  /** The throwaway HOME of this runner's commands; removed by close(). */
+  home: string;
   run(args: readonly string[], options?: GitRunOptions): Promise<GitResult>;
   /** For streaming output (git archive); the caller owns the process. */
   spawn(args: readonly string[], options?: GitRunOptions): ChildProcessByStdio<Writable, Readable, Readable>;
@@ -155,6 +157,7 @@ export async function openGitRunner(opts: { logger: Logger; gitCommand?: string 
   }
 
   return {
+    home,
     run,
     spawn: spawnGit,
     async close() {

@@ -7,6 +7,7 @@ import { gitCredentialsSchema, type GitCredentials } from "./git-credentials.ts"
 import { openGitRunner, type GitAuth, type GitRunner } from "./git-runner.ts";
 import { parseGitRemote, type GitRemote } from "./parse-git-remote.ts";
 import { RelayError } from "./relay-error.ts";
+import { trustLocalRepository } from "./trust-local-repository.ts";
 import { airlockIdentity } from "./relay-workspace.ts";
 
 export type PrepareRunCheckoutInput = {
@@ -73,8 +74,10 @@ export async function prepareRunCheckout(input: PrepareRunCheckoutInput): Promis
     logger.info({ remoteKind: remote.kind }, "cloning the repository into the host clone");
     // --no-local: a local source is read through the pack protocol, not by copying or
     // hard-linking its .git (whose symlinks a crafted repository could aim elsewhere).
+    const cloneEnv = remote.kind === "path" ? await trustLocalRepository(git, remote.location) : undefined;
     await git.run(["clone", "--no-checkout", "--no-local", "--quiet", "--", remote.location, hostClone], {
       auth,
+      env: cloneEnv,
     });
     const gitDir = join(hostClone, ".git");
     await writeFile(join(gitDir, "info", "attributes"), neutralAttributes);

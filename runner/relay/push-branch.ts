@@ -4,6 +4,7 @@ import { assertBranchName } from "./assert-branch-name.ts";
 import { gitCredentialsSchema, type GitCredentials } from "./git-credentials.ts";
 import { openGitRunner } from "./git-runner.ts";
 import { parseGitRemote } from "./parse-git-remote.ts";
+import { trustLocalRepository } from "./trust-local-repository.ts";
 
 export type PushBranchInput = {
   hostClone: string;
@@ -40,12 +41,10 @@ export async function pushBranch(input: PushBranchInput): Promise<{ remoteRef: s
       .toString()
       .trim();
     logger.info({ commit, remoteKind: remote.kind }, "pushing the run branch");
+    const env = remote.kind === "path" ? await trustLocalRepository(git, remote.location) : undefined;
     await git.run(
       ["push", "--porcelain", "--no-verify", "--quiet", "--", remote.location, `${commit}:${ref}`],
-      {
-        gitDir,
-        auth,
-      },
+      { gitDir, auth, env },
     );
     logger.info({ commit }, "pushed the run branch");
     return { remoteRef: ref, commit };

@@ -75,6 +75,10 @@ type Candidate = {
   source: { kind: "file"; entry: WorkspaceEntry } | { kind: "symlink"; target: Buffer } | { kind: "none" };
 };
 
+function byPath(a: { path: string }, b: { path: string }): number {
+  return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
+}
+
 function isUnder(path: string, root: string): boolean {
   return path === root || path.startsWith(`${root}/`);
 }
@@ -128,7 +132,7 @@ export async function relayWorkspace(input: RelayWorkspaceInput): Promise<RelayR
     const heldBack: PathReport[] = [];
     const accepted: Candidate[] = [];
     let totalBytes = 0;
-    for (const candidate of candidates.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
+    for (const candidate of candidates.sort(byPath)) {
       const { path } = candidate;
       if (!policy.allowWorkflowChanges && isProtectedPath(path)) {
         heldBack.push({
@@ -171,7 +175,7 @@ export async function relayWorkspace(input: RelayWorkspaceInput): Promise<RelayR
       filesChanged:
         commit === undefined ? [] : updates.map((u) => ({ path: u.update.path, change: u.change })),
       heldBack,
-      refused: refused.slice(0, maxListedRefusals),
+      refused: refused.sort(byPath).slice(0, maxListedRefusals),
       refusedOmitted: Math.max(0, refused.length - maxListedRefusals),
     };
     logger.info(

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { chmod, lstat, readFile, rm, stat, unlink, writeFile, mkdir, access } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -209,6 +210,39 @@ describe("git relay round trip", () => {
       mode: "160000",
       oid: pinned,
     });
+    await removeRunCheckout(baseDir);
+  });
+
+  it("clones from and pushes to a local repository owned by another user (the runner runs as root)", async () => {
+    const foreign = await createSourceRepo(join(root, "foreign"), { "README.md": "# Theirs\n" });
+    execFileSync("chown", ["-R", "1000:1000", foreign]);
+    const baseDir = join(root, "run-foreign");
+    const checkout = await prepareRunCheckout({
+      repo: foreign,
+      runId: "run_foreign",
+      baseDir,
+      logger: silentLogger,
+    });
+    assert.equal(await readFile(join(checkout.workspace, "README.md"), "utf8"), "# Theirs\n");
+    await writeFile(join(checkout.workspace, "README.md"), "# Ours\n");
+    const result = await relayWorkspace({
+      hostClone: checkout.hostClone,
+      workspace: checkout.workspace,
+      runId: "run_foreign",
+      branch: "airlock/run_foreign",
+      message: { subject: "Edit theirs", body: "" },
+      trailers: { "Airlock-Run": "run_foreign" },
+      policy: defaultPolicy,
+      logger: silentLogger,
+    });
+    await pushBranch({
+      hostClone: checkout.hostClone,
+      remote: foreign,
+      branch: "airlock/run_foreign",
+      logger: silentLogger,
+    });
+    execFileSync("chown", ["-R", "0:0", foreign]);
+    assert.equal(git(foreign, ["rev-parse", "refs/heads/airlock/run_foreign"]).trim(), result.commit);
     await removeRunCheckout(baseDir);
   });
 
