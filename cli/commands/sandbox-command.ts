@@ -1,8 +1,8 @@
 import type { Command } from "commander";
-import { UsageError } from "../../core/errors.ts";
 import { baseImageRef } from "../../runner/images/base-image-ref.ts";
 import { defaultCeilingExtras, defaultSandboxLimits } from "../../runner/sandbox/sandbox-limits.ts";
 import type { SandboxEndReason } from "../../runner/sandbox/run-sandboxed.ts";
+import { SandboxError } from "../../runner/sandbox/sandbox-error.ts";
 import type { CliContext } from "../cli-context.ts";
 import { parseSandboxExecOptions, type RawSandboxExecFlags } from "../parse-sandbox-exec-options.ts";
 
@@ -132,8 +132,13 @@ async function execInSandbox(ctx: CliContext, argv: string[], flags: RawSandboxE
       signal: controller.signal,
     }).catch((error: unknown) => {
       if (error instanceof Error && error.name === "ContainerRuntimeError") {
-        throw new UsageError(
-          `${error.message}\n  Is the Docker engine running and reachable (DOCKER_HOST=${settings.dockerHost ?? "unset, local socket"})?`,
+        // No HTTP status: the engine never answered. With one, the engine refused (e.g. the
+        // image's command does not exist) and its own message says why.
+        const unreachable = (error as { statusCode?: number }).statusCode === undefined;
+        throw new SandboxError(
+          unreachable
+            ? `${error.message}\n  Is the Docker engine running and reachable (DOCKER_HOST=${settings.dockerHost ?? "unset: the local socket"})?`
+            : error.message,
           { cause: error },
         );
       }

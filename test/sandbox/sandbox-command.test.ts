@@ -108,6 +108,17 @@ describe("airlock sandbox exec (real Docker)", () => {
     assert.match(noCommand.stderr, /missing required argument 'command'/);
   });
 
+  it("says how to fix an unreachable Docker engine", async () => {
+    const result = await airlock(["sandbox", "exec", "--", "true"], {
+      env: { DOCKER_HOST: "unix:///nonexistent/docker.sock" },
+    });
+    assert.equal(result.code, 1);
+    assert.match(
+      result.stderr,
+      /Is the Docker engine running and reachable \(DOCKER_HOST=unix:\/\/\/nonexistent/,
+    );
+  });
+
   it("exits 124 with a reason at the deadline", async () => {
     const result = await airlock([
       "sandbox",
