@@ -88,6 +88,7 @@ describe("the builtin agent in its image, through the real proxy", () => {
     files: Record<string, string>;
     env?: Record<string, string>;
     budgetTokens?: number;
+    timeoutS?: number;
   }): Promise<{
     result: SandboxResult;
     out: string;
@@ -149,7 +150,7 @@ describe("the builtin agent in its image, through the real proxy", () => {
         logger,
         image: built.ref,
         argv: [...agent.command],
-        limits: { ...agent.defaultLimits, timeoutS: 120 },
+        limits: { ...agent.defaultLimits, timeoutS: options.timeoutS ?? 120 },
         ceiling,
         runId,
         runnerId,
@@ -336,5 +337,20 @@ describe("the builtin agent in its image, through the real proxy", () => {
     );
     assert.match(summary, /Files it changed so far \(a partial result\):\n- partial\.txt/);
     assert.match(r.err, /step 2\/40: LLM API error 429 \(budget_exceeded\)/);
+  });
+
+  it("at the sandbox deadline, SIGTERM reaches the agent: exit 143 and a summary of the partial work", async () => {
+    upstream.define("late.0", call("write_file", { path: "first.txt", content: "1\n" }));
+    upstream.define("late.1", { firstByteDelayMs: 8000, text: "too late" });
+    const r = await runAgent({ script: "late", files: {}, timeoutS: 4 });
+    assert.equal(r.result.reason, "deadline", r.err);
+    assert.equal(r.result.exitCode, 143, r.err);
+    assert.ok(
+      r.result.durationMs < 8000,
+      `took ${r.result.durationMs} ms: the agent did not stop on SIGTERM`,
+    );
+    const summary = await readFile(join(r.workspace, ".airlock/summary.md"), "utf8");
+    assert.match(summary, /it was stopped \(SIGTERM: the run's deadline passed or it was cancelled\)/);
+    assert.match(summary, /- first\.txt/);
   });
 });

@@ -30,7 +30,10 @@ describe("builtin agent loop", () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  async function run(script: string, options: { apiKey?: string; maxSteps?: number } = {}) {
+  async function run(
+    script: string,
+    options: { apiKey?: string; maxSteps?: number; signal?: AbortSignal } = {},
+  ) {
     const log: string[] = [];
     const result = await runAgent({
       client: new OpenAI({
@@ -50,6 +53,7 @@ describe("builtin agent loop", () => {
         runCommandLimits: defaultRunCommandLimits,
       },
       log: (line) => log.push(line),
+      ...(options.signal ? { signal: options.signal } : {}),
     });
     return { result, log };
   }
@@ -114,5 +118,22 @@ describe("builtin agent loop", () => {
       result.summary,
       /stopped before finishing: the LLM endpoint refused the call \(LLM API error 401/,
     );
+  });
+
+  it("stops mid-call when told to (SIGTERM), exit 143, with the changes so far in its summary", async () => {
+    upstream.define("stop.0", {
+      toolCall: { name: "write_file", arguments: JSON.stringify({ path: "./a/../b.txt", content: "b" }) },
+    });
+    upstream.define("stop.1", { firstByteDelayMs: 5000, text: "too late" });
+    const controller = new AbortController();
+    const started = Date.now();
+    setTimeout(() => controller.abort(), 300);
+    const { result } = await run("stop", { signal: controller.signal });
+    assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
+    assert.equal(result.outcome, "stopped");
+    assert.equal(result.exitCode, 143);
+    assert.deepEqual(result.changedFiles, ["b.txt"]);
+    assert.match(result.summary, /stopped before finishing: it was stopped \(SIGTERM/);
+    assert.match(result.summary, /Steps taken: 1\./);
   });
 });

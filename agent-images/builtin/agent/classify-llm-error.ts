@@ -8,6 +8,8 @@ export const agentExitCodes = {
   budgetExhausted: 3,
   maxSteps: 4,
   setup: 5,
+  /** 128 + SIGTERM, as a shell reports a process ended by it. */
+  stopped: 143,
 } as const;
 
 export interface LlmErrorClass {

@@ -2,6 +2,7 @@ import { editFile } from "./edit-file.ts";
 import { listFiles } from "./list-files.ts";
 import { readFile } from "./read-file.ts";
 import { requestCapability } from "./request-capability.ts";
+import { resolveWorkspacePath } from "./resolve-workspace-path.ts";
 import { runCommand, type RunCommandLimits } from "./run-command.ts";
 import { ToolError } from "./tool-error.ts";
 import { writeFile } from "./write-file.ts";
@@ -12,9 +13,13 @@ export interface ToolContext {
   bridgeUrl: string;
   apiKey: string;
   runCommandLimits: RunCommandLimits;
+  /** Aborted when the agent is told to stop: a running command is killed. */
+  signal?: AbortSignal;
 }
 
-export type ToolOutcome = { kind: "result"; text: string; ok: boolean } | { kind: "finish"; summary: string };
+export type ToolOutcome =
+  /** `changed`: the workspace path a successful write or edit changed. */
+  { kind: "result"; text: string; ok: boolean; changed?: string } | { kind: "finish"; summary: string };
 
 /**
  * Run one tool call. Every failure the model could do something about — bad arguments,
@@ -42,11 +47,11 @@ export async function executeToolCall(
       case "read_file":
         return ok(await readFile(ctx.workspaceRoot, args));
       case "write_file":
-        return ok(await writeFile(ctx.workspaceRoot, args));
+        return changedFile(ctx, args, await writeFile(ctx.workspaceRoot, args));
       case "edit_file":
-        return ok(await editFile(ctx.workspaceRoot, args));
+        return changedFile(ctx, args, await editFile(ctx.workspaceRoot, args));
       case "run_command":
-        return ok(await runCommand(ctx.workspaceRoot, args, ctx.runCommandLimits));
+        return ok(await runCommand(ctx.workspaceRoot, args, ctx.runCommandLimits, process.env, ctx.signal));
       case "request_capability":
         return ok(await requestCapability(ctx.bridgeUrl, ctx.apiKey, args));
       case "finish":
@@ -72,6 +77,15 @@ export async function executeToolCall(
 
 function ok(text: string): ToolOutcome {
   return { kind: "result", ok: true, text };
+}
+
+function changedFile(ctx: ToolContext, args: Record<string, unknown>, text: string): ToolOutcome {
+  return {
+    kind: "result",
+    ok: true,
+    text,
+    changed: resolveWorkspacePath(ctx.workspaceRoot, String(args.path)).relative,
+  };
 }
 
 /** A short, secret-free description of a call for the step log. */

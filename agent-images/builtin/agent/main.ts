@@ -42,6 +42,10 @@ async function main(): Promise<number> {
     maxRetries: 0,
     timeout: config.llmTimeoutS * 1000,
   });
+  // tini forwards the sandbox's SIGTERM (deadline, cancel) here: stop, and say so in the summary.
+  const stop = new AbortController();
+  process.once("SIGTERM", () => stop.abort());
+  process.once("SIGINT", () => stop.abort());
   const result = await runAgent({
     client,
     model: config.model,
@@ -54,8 +58,10 @@ async function main(): Promise<number> {
       bridgeUrl: config.bridgeUrl,
       apiKey: config.apiKey,
       runCommandLimits: config.runCommandLimits,
+      signal: stop.signal,
     },
     log,
+    signal: stop.signal,
   });
   log(`${result.outcome} after ${result.steps} steps (exit ${result.exitCode})`);
   process.stdout.write(result.summary.endsWith("\n") ? result.summary : `${result.summary}\n`);

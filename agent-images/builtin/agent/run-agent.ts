@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import type OpenAI from "openai";
 import type {
   ChatCompletion,
@@ -22,9 +23,11 @@ export interface RunAgentOptions {
   tools: ToolContext;
   /** One line per step; never given the key. */
   log: (line: string) => void;
+  /** Aborted on SIGTERM (the run's deadline, a cancel): the agent stops and explains. */
+  signal?: AbortSignal;
 }
 
-export type AgentOutcome = "finished" | "max_steps" | "budget_exhausted" | "api_error";
+export type AgentOutcome = "finished" | "max_steps" | "budget_exhausted" | "api_error" | "stopped";
 
 export interface AgentResult {
   outcome: AgentOutcome;
@@ -51,7 +54,17 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
   const changed = new Set<string>();
   let textOnlyReplies = 0;
 
+  const stopped = (steps: number) =>
+    endEarly(
+      options,
+      "stopped",
+      steps,
+      changed,
+      "it was stopped (SIGTERM: the run's deadline passed or it was cancelled)",
+    );
+
   for (let step = 1; step <= options.maxSteps; step++) {
+    if (options.signal?.aborted) return stopped(step - 1);
     let completion: ChatCompletion;
     try {
       completion = await createWithRetries(options, {
@@ -61,6 +74,7 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
         tool_choice: "auto",
       });
     } catch (error) {
+      if (options.signal?.aborted) return stopped(step - 1);
       const problem = classifyLlmError(error);
       log(`step ${step}/${options.maxSteps}: ${problem.message}`);
       const outcome: AgentOutcome = problem.budgetExhausted ? "budget_exhausted" : "api_error";
@@ -107,14 +121,12 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
     for (const call of calls) {
       const outcome = await executeToolCall(options.tools, call.function.name, call.function.arguments);
       if (outcome.kind === "finish") return finish(options, step, changed, outcome.summary);
-      if (outcome.ok && (call.function.name === "write_file" || call.function.name === "edit_file")) {
-        const path = (JSON.parse(call.function.arguments) as { path: string }).path;
-        changed.add(path);
-      }
+      if (outcome.ok && outcome.changed !== undefined) changed.add(outcome.changed);
       if (!outcome.ok)
         log(`step ${step}/${options.maxSteps}: ${call.function.name} ${firstLine(outcome.text)}`);
       messages.push({ role: "tool", tool_call_id: call.id, content: outcome.text });
     }
+    if (options.signal?.aborted) return stopped(step);
   }
   log(`stopped: reached the step limit (${options.maxSteps}) without finish`);
   return endEarly(
@@ -132,7 +144,7 @@ async function createWithRetries(
 ): Promise<ChatCompletion> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await options.client.chat.completions.create(params);
+      return await options.client.chat.completions.create(params, { signal: options.signal ?? null });
     } catch (error) {
       const problem = classifyLlmError(error);
       if (!problem.retryable || attempt >= options.llmRetries) throw error;
@@ -143,7 +155,8 @@ async function createWithRetries(
           : options.retryBaseDelayMs * 2 ** attempt,
       );
       options.log(`LLM call failed, retrying in ${(delayMs / 1000).toFixed(1)} s: ${problem.message}`);
-      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      await sleep(delayMs, undefined, { signal: options.signal }).catch(() => {});
+      if (options.signal?.aborted) throw error;
     }
   }
 }
@@ -181,12 +194,12 @@ async function endEarly(
       : "It had not changed any file.",
   ].join("\n");
   await writeSummary(options.tools.workspaceRoot, summary).catch(() => {});
-  const exitCode =
-    outcome === "max_steps"
-      ? agentExitCodes.maxSteps
-      : outcome === "budget_exhausted"
-        ? agentExitCodes.budgetExhausted
-        : agentExitCodes.apiError;
+  const exitCode = {
+    max_steps: agentExitCodes.maxSteps,
+    budget_exhausted: agentExitCodes.budgetExhausted,
+    api_error: agentExitCodes.apiError,
+    stopped: agentExitCodes.stopped,
+  }[outcome];
   return { outcome, exitCode, steps, summary, changedFiles: files };
 }
 

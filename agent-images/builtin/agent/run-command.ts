@@ -33,6 +33,7 @@ export async function runCommand(
   args: { command?: unknown; argv?: unknown; timeout_s?: unknown; cwd?: unknown },
   limits: RunCommandLimits = defaultRunCommandLimits,
   env: NodeJS.ProcessEnv = process.env,
+  signal?: AbortSignal,
 ): Promise<string> {
   if (args.command !== undefined && args.argv !== undefined) {
     throw new ToolError("give either command (a shell string) or argv (an array), not both");
@@ -63,16 +64,21 @@ export async function runCommand(
         timedOut = true;
         killGroup(child.pid);
       }, timeoutS * 1000);
+      const onAbort = () => killGroup(child.pid);
+      signal?.addEventListener("abort", onAbort, { once: true });
       child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
       child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
+      const signalOff = () => signal?.removeEventListener("abort", onAbort);
       child.on("error", (error: NodeJS.ErrnoException) => {
         clearTimeout(timer);
+        signalOff();
         if (error.code === "ENOENT") reject(new ToolError(`${argv[0]}: command not found in the sandbox`));
         else if (error.code === "EACCES") reject(new ToolError(`${argv[0]}: permission denied`));
         else reject(error);
       });
       child.on("close", (code, signal) => {
         clearTimeout(timer);
+        signalOff();
         // Children the command left behind would keep running past the tool call.
         killGroup(child.pid);
         resolve({ code, signal, timedOut });
