@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import type { GitRunner } from "./git-runner.ts";
 import { RelayError } from "./relay-error.ts";
 
@@ -32,13 +32,10 @@ export async function exportCommitFiles(
     // tar exiting early surfaces through its exit code.
   });
   archive.stdout.pipe(tar.stdin);
-  const exited = (child: {
-    on(e: "close", l: (code: number | null) => void): unknown;
-    on(e: "error", l: (err: Error) => void): unknown;
-  }) =>
+  const exited = (child: ChildProcess) =>
     new Promise<number>((resolve, reject) => {
       child.on("error", reject);
-      child.on("close", (code) => resolve(code ?? 1));
+      child.on("close", (code: number | null) => resolve(code ?? 1));
     });
   const [archiveCode, tarCode] = await Promise.all([exited(archive), exited(tar)]).catch((error: unknown) => {
     throw new RelayError("Could not run git archive or tar on the host; are both installed?", {

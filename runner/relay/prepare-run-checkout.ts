@@ -8,7 +8,7 @@ import { openGitRunner, type GitAuth, type GitRunner } from "./git-runner.ts";
 import { parseGitRemote, type GitRemote } from "./parse-git-remote.ts";
 import { RelayError } from "./relay-error.ts";
 import { trustLocalRepository } from "./trust-local-repository.ts";
-import { airlockIdentity } from "./relay-workspace.ts";
+import { airlockIdentity } from "./write-relay-commit.ts";
 
 export type PrepareRunCheckoutInput = {
   /** A local path or a git URL (`--repo`). */

@@ -6,6 +6,9 @@ export type TreeUpdate =
 
 export type CommitIdentity = { name: string; email: string };
 
+/** Author and committer of relay commits unless the caller names another (a GitHub App's bot). */
+export const airlockIdentity: CommitIdentity = { name: "Airlock", email: "airlock@users.noreply.github.com" };
+
 /**
  * Builds the commit from blobs already in the object store: a private index read from
  * the base tree, `update-index --index-info`, `write-tree`, `commit-tree`, then the

@@ -1,0 +1,70 @@
+import { createHash } from "node:crypto";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Candidate, FileChange, PathReport } from "./compare-workspace.ts";
+import type { GitRunner } from "./git-runner.ts";
+import { readWorkspaceFile } from "./read-workspace-file.ts";
+import { RelayError } from "./relay-error.ts";
+import type { TreeUpdate } from "./write-relay-commit.ts";
+
+/** Copies accepted content to a private staging folder and writes it to the host clone's object store. */
+export async function storeWorkspaceBlobs(
+  git: GitRunner,
+  gitDir: string,
+  staging: string,
+  accepted: readonly Candidate[],
+  algorithm: "sha1" | "sha256",
+  refused: PathReport[],
+): Promise<{ update: TreeUpdate; change: FileChange["change"] }[]> {
+  const out: { update: TreeUpdate; change: FileChange["change"] }[] = [];
+  const toHash: { index: number; file: string; expected: string }[] = [];
+  for (const c of accepted) {
+    if (c.source.kind === "none") {
+      out.push({ update: { path: c.path, mode: "0", oid: undefined }, change: c.change });
+      continue;
+    }
+    if (c.oid !== undefined) {
+      out.push({ update: { path: c.path, mode: c.mode, oid: c.oid }, change: c.change });
+      continue;
+    }
+    const file = join(staging, `blob-${toHash.length}`);
+    let expected: string;
+    if (c.source.kind === "symlink") {
+      await writeFile(file, c.source.target, { flag: "wx", mode: 0o600 });
+      expected = createHash(algorithm)
+        .update(`blob ${c.source.target.length}\0`)
+        .update(c.source.target)
+        .digest("hex");
+    } else {
+      const read = await readWorkspaceFile(
+        c.source.entry.absolutePath,
+        c.source.entry.stats,
+        algorithm,
+        file,
+      );
+      if (!read.ok) {
+        refused.push({ path: c.path, reason: read.reason });
+        continue;
+      }
+      expected = read.oid;
+    }
+    toHash.push({ index: out.length, file, expected });
+    out.push({ update: { path: c.path, mode: c.mode, oid: expected }, change: c.change });
+  }
+  if (toHash.length > 0) {
+    const { stdout } = await git.run(["hash-object", "-w", "--no-filters", "--stdin-paths"], {
+      gitDir,
+      input: toHash.map((h) => `${h.file}\n`).join(""),
+    });
+    const oids = stdout.toString().trim().split("\n");
+    toHash.forEach((h, i) => {
+      // Our own hash and git's must agree: a mismatch would mean some conversion ran.
+      if (oids[i] !== h.expected) {
+        throw new RelayError(
+          `git stored ${oids[i] ?? "nothing"} for a file hashed as ${h.expected}; nothing was committed.`,
+        );
+      }
+    });
+  }
+  return out;
+}
