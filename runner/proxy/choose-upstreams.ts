@@ -56,10 +56,20 @@ export function resolveUpstreams(upstreams: ProxyUpstreams): Map<string, Resolve
   return all;
 }
 
-function matches(pattern: string, model: string): boolean {
-  if (!pattern.includes("*")) return pattern === model;
-  const parts = pattern.split("*").map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
-  return new RegExp(`^${parts.join(".*")}$`).test(model);
+export interface CompiledRoutingRule {
+  provider: string;
+  test(model: string): boolean;
+}
+
+/** Compile routing patterns once, when the proxy is built. */
+export function compileRouting(rules: readonly RoutingRule[]): CompiledRoutingRule[] {
+  return rules.map((rule) => {
+    if (!rule.match.includes("*"))
+      return { provider: rule.provider, test: (model: string) => model === rule.match };
+    const parts = rule.match.split("*").map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+    const regex = new RegExp(`^${parts.join(".*")}$`);
+    return { provider: rule.provider, test: (model: string) => regex.test(model) };
+  });
 }
 
 /**
@@ -69,7 +79,7 @@ function matches(pattern: string, model: string): boolean {
  */
 export function chooseUpstreams(
   all: ReadonlyMap<string, ResolvedUpstream>,
-  routing: readonly RoutingRule[],
+  routing: readonly CompiledRoutingRule[],
   fallback: Readonly<Record<string, readonly string[]>>,
   format: WireFormat,
   model: string | undefined,
@@ -77,7 +87,7 @@ export function chooseUpstreams(
   let primary: ResolvedUpstream | undefined;
   for (const rule of routing) {
     const candidate = all.get(rule.provider);
-    if (candidate?.format === format && (model === undefined || matches(rule.match, model))) {
+    if (candidate?.format === format && (model === undefined || rule.test(model))) {
       primary = candidate;
       break;
     }

@@ -10,7 +10,9 @@ import type { Logger } from "../../core/logger.ts";
 import { createCallRecorder, type CallRecorder } from "./call-recorder.ts";
 import {
   chooseUpstreams,
+  compileRouting,
   defaultRouting,
+  type CompiledRoutingRule,
   resolveUpstreams,
   type ProxyUpstreams,
   type ResolvedUpstream,
@@ -135,7 +137,7 @@ const budgetRaiseHint = (runId: string) =>
 export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
   const now = () => deps.clock?.now() ?? Date.now();
   const prices = deps.prices ?? defaultPriceTable;
-  const routing = deps.routing ?? defaultRouting;
+  const routing = compileRouting(deps.routing ?? defaultRouting);
   const fallback = deps.fallback ?? {};
   const retry: RetryPolicy = { maxRetries: 2, baseDelayMs: 250, maxDelayMs: 5_000, ...deps.retry };
   const timeouts: ProxyTimeouts = {
@@ -228,7 +230,7 @@ interface HandlerContext {
   deps: ProxyDeps;
   now: () => number;
   prices: PriceTable;
-  routing: readonly RoutingRule[];
+  routing: readonly CompiledRoutingRule[];
   fallback: Readonly<Record<string, readonly string[]>>;
   retry: RetryPolicy;
   timeouts: ProxyTimeouts;

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import {
+  chooseUpstreams,
+  compileRouting,
+  defaultRouting,
+  resolveUpstreams,
+} from "../../runner/proxy/choose-upstreams.ts";
 import { createStreamMeter, readJsonUsage } from "../../runner/proxy/meter-usage.ts";
 import { defaultPriceTable, findModelPrice, parsePriceFile } from "../../runner/proxy/price-table.ts";
 import {
@@ -130,5 +136,36 @@ describe("stream meter", () => {
       readJsonUsage("anthropic-messages", { usage: { input_tokens: -5, output_tokens: 2 } })?.inputTokens,
       0,
     );
+  });
+});
+
+describe("upstream routing", () => {
+  const all = resolveUpstreams({
+    openai: { baseUrl: "https://openai.invalid/v1", apiKey: "k1" },
+    anthropic: { baseUrl: "https://anthropic.invalid", apiKey: "k2" },
+    extra: {
+      ollama: { baseUrl: "http://127.0.0.1:11434/v1" },
+      vllm: { baseUrl: "http://10.0.0.2:8000/v1/" },
+      "anthropic-mirror": { baseUrl: "https://mirror.invalid", format: "anthropic" },
+    },
+  });
+  const routing = compileRouting([{ match: "llama*", provider: "ollama" }, ...defaultRouting]);
+  const fallback = { openai: ["vllm", "anthropic-mirror"], anthropic: ["anthropic-mirror"] };
+  const names = (format: "openai" | "anthropic", model: string | undefined) =>
+    chooseUpstreams(all, routing, fallback, format, model).map((u) => u.name);
+
+  it("routes by model within the endpoint's wire format, then its same-format fallbacks", () => {
+    assert.deepEqual(names("openai", "llama3.1:8b"), ["ollama"]);
+    assert.deepEqual(names("openai", "gpt-4o"), ["openai", "vllm"]);
+    // A claude model on an OpenAI endpoint cannot go to Anthropic: the proxy does not translate.
+    assert.deepEqual(names("openai", "claude-haiku-4-5"), ["openai", "vllm"]);
+    assert.deepEqual(names("anthropic", "claude-haiku-4-5"), ["anthropic", "anthropic-mirror"]);
+    assert.deepEqual(names("anthropic", "gpt-4o"), ["anthropic", "anthropic-mirror"]);
+    assert.equal(all.get("vllm")?.basePath, "/v1");
+    assert.equal(all.get("anthropic")?.basePath, "");
+  });
+
+  it("refuses a base URL that is not http(s)", () => {
+    assert.throws(() => resolveUpstreams({ openai: { baseUrl: "file:///etc/passwd" } }), /must be http/);
   });
 });
