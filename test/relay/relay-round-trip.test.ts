@@ -38,6 +38,9 @@ async function changeWorkspace(workspace: string): Promise<void> {
   await unlink(join(workspace, "docs/old.md"));
   await writeFile(join(workspace, "scripts/run.sh"), "#!/bin/sh\necho run\n");
   await chmod(join(workspace, "scripts/run.sh"), 0o755);
+  // Airlock's own task file is never relayed.
+  await mkdir(join(workspace, ".airlock"));
+  await writeFile(join(workspace, ".airlock/task.md"), "untrusted task\n");
 }
 
 describe("git relay round trip", () => {
