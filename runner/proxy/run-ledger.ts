@@ -77,6 +77,8 @@ const softRecordedSql = sql.raw(
 
 export function createRunLedger(options: RunLedgerOptions): RunLedger {
   const accounts = new Map<string, RunAccount>();
+  // First loads in progress: a burst of requests for a new run shares one query.
+  const firstLoads = new Map<string, Promise<RunAccount | undefined>>();
 
   async function read(runId: string, existing: RunAccount | undefined): Promise<RunAccount | undefined> {
     if (existing) {
@@ -140,16 +142,20 @@ export function createRunLedger(options: RunLedgerOptions): RunLedger {
       const existing = accounts.get(runId);
       if (existing && !force && options.now() - existing.refreshedAt < options.cacheTtlMs) return existing;
       if (existing?.refreshing) return existing.refreshing;
-      const pending = read(runId, existing);
-      if (existing) {
-        existing.refreshing = pending;
-        try {
-          return await pending;
-        } finally {
-          existing.refreshing = undefined;
-        }
+      if (!existing) {
+        const loading = firstLoads.get(runId);
+        if (loading) return loading;
+        const first = read(runId, undefined).finally(() => firstLoads.delete(runId));
+        firstLoads.set(runId, first);
+        return first;
       }
-      return pending;
+      const pending = read(runId, existing);
+      existing.refreshing = pending;
+      try {
+        return await pending;
+      } finally {
+        existing.refreshing = undefined;
+      }
     },
     reserve(account, estimate, checkBudget = true) {
       if (account.inflight >= options.maxConcurrentPerRun) return { ok: false, limit: "concurrency" };
