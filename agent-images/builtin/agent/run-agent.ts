@@ -89,7 +89,10 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
       log(`step ${step}/${options.maxSteps}: the LLM answered without a choice`);
       return endEarly(options, "api_error", step, changed, "the LLM endpoint answered without any choice");
     }
-    const calls = (message.tool_calls ?? []).filter((c) => c.type === "function");
+    // Some local servers leave tool call ids empty; every tool message must name one.
+    const calls = (message.tool_calls ?? [])
+      .filter((c) => c.type === "function")
+      .map((c, i) => (c.id ? c : { ...c, id: `call_${step}_${i}` }));
     if (calls.length === 0) {
       textOnlyReplies += 1;
       const text = (message.content ?? "").trim();
