@@ -4,6 +4,7 @@ import { parse as parseYaml } from "yaml";
 import { UsageError } from "../../core/errors.ts";
 import { requireSettings } from "../../core/settings/load-settings.ts";
 import type { ProxyUpstreams } from "../../runner/proxy/choose-upstreams.ts";
+import { parseProxyConfig, type ProxyConfig } from "../../runner/proxy/parse-proxy-config.ts";
 import { defaultPriceTable, parsePriceFile, type PriceTable } from "../../runner/proxy/price-table.ts";
 import { serveProxyOnPort } from "../../runner/proxy/serve-proxy.ts";
 import type { CliContext } from "../cli-context.ts";
@@ -14,26 +15,38 @@ interface ProxyOptions {
   maxConcurrency: string;
 }
 
-async function loadPrices(path: string | undefined): Promise<PriceTable> {
-  if (!path) return defaultPriceTable;
+/** Read a JSON or YAML file an environment variable names; undefined when the variable is unset. */
+async function readConfigFile(variable: string, path: string | undefined): Promise<unknown> {
+  if (!path) return undefined;
   let text: string;
   try {
     text = await readFile(path, "utf8");
   } catch (error) {
-    throw new UsageError(`AIRLOCK_PRICES_FILE: cannot read ${path} (${(error as Error).message})`, {
-      cause: error,
-    });
+    throw new UsageError(`${variable}: cannot read ${path} (${(error as Error).message})`, { cause: error });
   }
-  let data: unknown;
   try {
-    data = parseYaml(text);
+    return parseYaml(text) as unknown;
   } catch (error) {
-    throw new UsageError(`AIRLOCK_PRICES_FILE: ${path} is not JSON or YAML (${(error as Error).message})`, {
+    throw new UsageError(`${variable}: ${path} is not JSON or YAML (${(error as Error).message})`, {
       cause: error,
     });
   }
+}
+
+async function loadPrices(path: string | undefined): Promise<PriceTable> {
+  const data = await readConfigFile("AIRLOCK_PRICES_FILE", path);
+  if (data === undefined) return defaultPriceTable;
   try {
     return { ...defaultPriceTable, ...parsePriceFile(data, `AIRLOCK_PRICES_FILE ${path}`) };
+  } catch (error) {
+    throw new UsageError((error as Error).message, { cause: error });
+  }
+}
+
+async function loadProxyConfig(path: string | undefined, env: NodeJS.ProcessEnv): Promise<ProxyConfig> {
+  const data = await readConfigFile("AIRLOCK_PROXY_CONFIG", path);
+  try {
+    return parseProxyConfig(data, `AIRLOCK_PROXY_CONFIG ${path ?? ""}`.trim(), env);
   } catch (error) {
     throw new UsageError((error as Error).message, { cause: error });
   }
@@ -57,12 +70,13 @@ export function registerProxyCommand(program: Command, ctx: CliContext): void {
       }
       const settings = ctx.settings();
       requireSettings(settings, ["AIRLOCK_TOKEN_SECRET"], "airlock proxy");
-      const upstreams: ProxyUpstreams = {};
+      const config = await loadProxyConfig(ctx.env.AIRLOCK_PROXY_CONFIG, ctx.env);
+      const upstreams: ProxyUpstreams = { extra: config.extra };
       if (settings.openai.apiKey || ctx.env.OPENAI_BASE_URL) upstreams.openai = settings.openai;
       if (settings.anthropic.apiKey || ctx.env.ANTHROPIC_BASE_URL) upstreams.anthropic = settings.anthropic;
-      if (!upstreams.openai && !upstreams.anthropic) {
+      if (!upstreams.openai && !upstreams.anthropic && Object.keys(config.extra).length === 0) {
         throw new UsageError(
-          "airlock proxy has no upstream to forward to: set OPENAI_API_KEY (and OPENAI_BASE_URL for an OpenAI-compatible server such as Ollama or vLLM) and/or ANTHROPIC_API_KEY",
+          "airlock proxy has no upstream to forward to: set OPENAI_API_KEY (and OPENAI_BASE_URL for an OpenAI-compatible server such as Ollama or vLLM) and/or ANTHROPIC_API_KEY, or list upstreams in AIRLOCK_PROXY_CONFIG",
         );
       }
       const prices = await loadPrices(ctx.env.AIRLOCK_PRICES_FILE);
@@ -76,6 +90,8 @@ export function registerProxyCommand(program: Command, ctx: CliContext): void {
           db: database.db,
           tokenSecret: settings.tokenSecret!,
           upstreams,
+          ...(config.routing ? { routing: config.routing } : {}),
+          fallback: config.fallback,
           prices,
           logger,
           budget: { maxConcurrentPerRun },
@@ -85,7 +101,7 @@ export function registerProxyCommand(program: Command, ctx: CliContext): void {
         throw error;
       }
       ctx.stdout.write(
-        `airlock proxy listening on http://${served.host}:${served.port} (upstreams: ${Object.keys(upstreams).join(", ")}; audit: ${database.describe})\n`,
+        `airlock proxy listening on http://${served.host}:${served.port} (upstreams: ${[...Object.keys(upstreams).filter((k) => k !== "extra"), ...Object.keys(config.extra)].join(", ")}; audit: ${database.describe})\n`,
       );
       await new Promise<void>((resolve) => {
         process.once("SIGINT", resolve);

@@ -7,6 +7,7 @@ import {
   resolveUpstreams,
 } from "../../runner/proxy/choose-upstreams.ts";
 import { createStreamMeter, readJsonUsage } from "../../runner/proxy/meter-usage.ts";
+import { parseProxyConfig } from "../../runner/proxy/parse-proxy-config.ts";
 import { defaultPriceTable, findModelPrice, parsePriceFile } from "../../runner/proxy/price-table.ts";
 import {
   computeCostUnits,
@@ -167,5 +168,63 @@ describe("upstream routing", () => {
 
   it("refuses a base URL that is not http(s)", () => {
     assert.throws(() => resolveUpstreams({ openai: { baseUrl: "file:///etc/passwd" } }), /must be http/);
+  });
+});
+
+describe("proxy configuration file", () => {
+  it("adds upstreams with keys from named variables, routing and fallback", () => {
+    const config = parseProxyConfig(
+      {
+        upstreams: {
+          ollama: { baseUrl: "http://127.0.0.1:11434/v1" },
+          vllm: { baseUrl: "http://10.0.0.2:8000/v1", apiKeyEnv: "VLLM_KEY" },
+        },
+        routing: [{ match: "llama*", provider: "ollama" }],
+        fallback: { openai: ["vllm"] },
+      },
+      "proxy.yml",
+      { VLLM_KEY: "vllm-key-value" },
+    );
+    assert.deepEqual(config.extra, {
+      ollama: { baseUrl: "http://127.0.0.1:11434/v1", format: "openai", apiKey: undefined },
+      vllm: { baseUrl: "http://10.0.0.2:8000/v1", format: "openai", apiKey: "vllm-key-value" },
+    });
+    assert.deepEqual(config.routing, [{ match: "llama*", provider: "ollama" }]);
+    assert.deepEqual(parseProxyConfig(undefined, "none", {}), {
+      extra: {},
+      routing: undefined,
+      fallback: {},
+    });
+  });
+
+  it("names every problem: unset key variable, unknown upstream, reserved name, bad URL, stray key", () => {
+    assert.throws(
+      () =>
+        parseProxyConfig(
+          {
+            upstreams: {
+              vllm: { baseUrl: "http://x/v1", apiKeyEnv: "MISSING_KEY" },
+              openai: { baseUrl: "http://y/v1" },
+            },
+            routing: [{ match: "*", provider: "nowhere" }],
+            fallback: { openai: ["ghost"] },
+          },
+          "proxy.yml",
+          {},
+        ),
+      (e: Error) =>
+        /MISSING_KEY is not set/.test(e.message) &&
+        /routing\.0\.provider: no upstream named nowhere/.test(e.message) &&
+        /fallback\.openai: no upstream named ghost/.test(e.message) &&
+        /upstreams\.openai: reserved/.test(e.message),
+    );
+    assert.throws(
+      () => parseProxyConfig({ upstreams: { a: { baseUrl: "ftp://x" } } }, "p.yml", {}),
+      /upstreams\.a\.baseUrl/,
+    );
+    assert.throws(
+      () => parseProxyConfig({ upstreams: { a: { baseUrl: "http://x", apiKey: "sk-inline" } } }, "p.yml", {}),
+      /p\.yml/,
+    );
   });
 });

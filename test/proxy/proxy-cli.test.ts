@@ -4,10 +4,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { after, before, describe, it } from "node:test";
+import { eq } from "drizzle-orm";
 import { getRun } from "../../core/db/runs.ts";
+import { llmCalls } from "../../core/db/schema.ts";
 import { newRunId } from "../../core/ids.ts";
 import { openDatabase } from "../../core/db/open-database.ts";
 import { main } from "../../cli/main.ts";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { writeFile } from "node:fs/promises";
+import OpenAI from "openai";
+import { scriptedUpstreamDefaults, startScriptedUpstream } from "../stand-ins/scripted-llm-upstream.ts";
 import { verifyRunToken } from "../../runner/proxy/run-token.ts";
 
 const secret = "cli-test-secret-0123456789abcdefghijklmnop";
@@ -86,5 +93,71 @@ describe("airlock token and airlock proxy commands", () => {
     });
     assert.equal(badPrices.code, 2);
     assert.match(badPrices.err, /AIRLOCK_PRICES_FILE: cannot read/);
+  });
+
+  it("airlock proxy serves on TCP with routing from AIRLOCK_PROXY_CONFIG, /metrics, and flushes rows on SIGTERM", async () => {
+    const upstream = await startScriptedUpstream();
+    const local = await startScriptedUpstream();
+    upstream.define("hi", { chunks: 2, inputTokens: 7 });
+    local.define("hi", { chunks: 3, inputTokens: 9 });
+    const configPath = join(dir, "proxy.yml");
+    await writeFile(
+      configPath,
+      `upstreams:\n  local:\n    baseUrl: ${local.url}/v1\n    apiKeyEnv: LOCAL_KEY\nrouting:\n  - { match: "llama*", provider: local }\n  - { match: "*", provider: openai }\n`,
+    );
+    const runId = newRunId();
+    const minted = await runCli(["token", "--run", runId], env);
+    assert.equal(minted.code, 0, minted.err);
+    const child = spawn(process.execPath, ["bin/airlock.js", "proxy", "--port", "0"], {
+      env: {
+        ...env,
+        OPENAI_API_KEY: scriptedUpstreamDefaults.openaiApiKey,
+        OPENAI_BASE_URL: `${upstream.url}/v1`,
+        LOCAL_KEY: scriptedUpstreamDefaults.openaiApiKey,
+        AIRLOCK_PROXY_CONFIG: configPath,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    try {
+      const [line] = (await once(child.stdout, "data")) as [Buffer];
+      const match = /listening on (http:\/\/127\.0\.0\.1:\d+) \(upstreams: openai, local;/.exec(
+        line.toString(),
+      );
+      assert.ok(match, line.toString() + stderr);
+      const openai = new OpenAI({ baseURL: `${match[1]}/v1`, apiKey: minted.out.trim(), maxRetries: 0 });
+      const viaOpenai = await openai.chat.completions.create({
+        model: "gpt-4o-mini",
+        messages: [{ role: "user", content: "[[script:hi]]" }],
+      });
+      assert.equal(viaOpenai.usage?.prompt_tokens, 7);
+      const viaLocal = await openai.chat.completions.create({
+        model: "llama3.1",
+        messages: [{ role: "user", content: "[[script:hi]]" }],
+      });
+      assert.equal(viaLocal.usage?.prompt_tokens, 9);
+      const metrics = await (await fetch(`${match[1]}/metrics`)).text();
+      assert.match(metrics, /airlock_llm_calls_total\{provider="local",model="unpriced",status="200"\} 1/);
+      child.kill("SIGTERM");
+      const [code] = (await once(child, "exit")) as [number];
+      assert.equal(code, 0, stderr);
+      const database = await openDatabase({ url: env.DATABASE_URL, dataDir: dir });
+      try {
+        const rows = await database.db.select().from(llmCalls).where(eq(llmCalls.runId, runId));
+        assert.deepEqual(rows.map((r) => [r.provider, r.inputTokens]).sort(), [
+          ["local", 9],
+          ["openai", 7],
+        ]);
+      } finally {
+        await database.close();
+      }
+      assert.deepEqual(upstream.unexpected, []);
+      assert.deepEqual(local.unexpected, []);
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+      await upstream.close();
+      await local.close();
+    }
   });
 });
