@@ -7,11 +7,18 @@
 // `docker run --rm --network none <same image> true`, interleaved (alternating which goes
 // first) after two warm-up runs each, then prints p50/p90 of both and the difference.
 // Goal (issue 2): Airlock adds at most 150 ms at p50. Run it on a quiet machine.
+//
+// A third row, `docker run` with Airlock's hardening spelled as docker flags (built from
+// the same policy, runner/sandbox/build-sandbox-spec.ts), splits the difference into what
+// the hardening costs the engine and what Airlock's own process costs.
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
+import { buildSandboxSpec } from "../runner/sandbox/build-sandbox-spec.ts";
+import { defaultSeccompProfilePath } from "../runner/sandbox/load-seccomp-profile.ts";
+import { defaultSandboxLimits } from "../runner/sandbox/sandbox-limits.ts";
 
 const goalMs = 150;
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -42,7 +49,37 @@ const contenders = [
     cmd: "docker",
     args: ["run", "--rm", "--network", "none", image, "true"],
   },
+  {
+    name: "docker run --rm <Airlock's hardening as flags> … true",
+    cmd: "docker",
+    args: ["run", "--rm", ...hardeningFlags(), image, "true"],
+  },
 ];
+
+/** The sandbox policy as docker CLI flags (the CLI reads the seccomp profile from its path). */
+function hardeningFlags() {
+  const spec = buildSandboxSpec({
+    image,
+    argv: ["true"],
+    limits: defaultSandboxLimits,
+    labels: {},
+    seccompProfile: "{}",
+  });
+  return [
+    ...["--user", spec.user, "--network", spec.networkMode, "--pids-limit", String(spec.pidsLimit)],
+    ...["--memory", `${spec.memoryBytes}b`, "--memory-swap", `${spec.memorySwapBytes}b`],
+    ...["--cpus", String(spec.nanoCpus / 1e9), "--log-driver", "none"],
+    ...(spec.readonlyRootfs ? ["--read-only"] : []),
+    ...spec.capDrop.flatMap((cap) => ["--cap-drop", cap]),
+    ...spec.securityOpt.flatMap((opt) => [
+      "--security-opt",
+      opt.startsWith("seccomp=") ? `seccomp=${defaultSeccompProfilePath}` : opt,
+    ]),
+    ...Object.entries(spec.tmpfs).flatMap(([path, options]) => ["--tmpfs", `${path}:${options}`]),
+    ...Object.entries(spec.env).flatMap(([name, value]) => ["--env", `${name}=${value}`]),
+    ...(spec.init ? ["--init"] : []),
+  ];
+}
 
 function timeOnce({ cmd, args, name }) {
   return new Promise((resolve, reject) => {
@@ -69,7 +106,8 @@ for (const contender of contenders) {
   for (let i = 0; i < 2; i += 1) await timeOnce(contender);
 }
 for (let i = 0; i < runs; i += 1) {
-  const order = i % 2 === 0 ? [0, 1] : [1, 0];
+  // Rotate who goes first, so drift in the machine's load spreads over all rows.
+  const order = contenders.map((_, k) => (k + i) % contenders.length);
   for (const index of order) samples[index].push(await timeOnce(contenders[index]));
   process.stderr.write(`\r${i + 1}/${runs}`);
 }
@@ -80,7 +118,9 @@ const stats = samples.map((list) => {
   return { p50: percentile(sorted, 50), p90: percentile(sorted, 90), min: sorted[0] };
 });
 const fmt = (ms) => `${Math.round(ms)} ms`;
-const [airlock, docker] = stats;
+const [airlock, docker, hardened] = stats;
+const row = (label, a, b) =>
+  `| ${label} | ${fmt(a.p50 - b.p50)} | ${fmt(a.p90 - b.p90)} | ${fmt(a.min - b.min)} |`;
 const lines = [
   `image ${image}, ${runs} runs each, interleaved; load average ${loadavg()
     .map((l) => l.toFixed(2))
@@ -91,7 +131,9 @@ const lines = [
   ...contenders.map(
     (c, i) => `| \`${c.name}\` | ${fmt(stats[i].p50)} | ${fmt(stats[i].p90)} | ${fmt(stats[i].min)} |`,
   ),
-  `| **difference** | **${fmt(airlock.p50 - docker.p50)}** | ${fmt(airlock.p90 - docker.p90)} | ${fmt(airlock.min - docker.min)} |`,
+  row("**Airlock adds** (row 1 − row 2)", airlock, docker),
+  row("of which the hardening (row 3 − row 2)", hardened, docker),
+  row("of which Airlock's process (row 1 − row 3)", airlock, hardened),
   "",
   `goal: Airlock adds ≤ ${goalMs} ms at p50 → ${airlock.p50 - docker.p50 <= goalMs ? "met" : "NOT met"}`,
 ];
