@@ -1,0 +1,27 @@
+import { asc, eq } from "drizzle-orm";
+import type { Db } from "../db/open-database.ts";
+import { auditEvents, llmCalls, runs, type AuditEvent, type LlmCall, type Run } from "../db/schema.ts";
+import { AirlockError } from "../errors.ts";
+
+/** Everything a run's summary is computed from: the stored rows, never a process's counters. */
+export interface RunSummaryFacts {
+  run: Run;
+  /** In id order (the order the proxy finished them). */
+  calls: LlmCall[];
+  /** In seq order. */
+  audit: AuditEvent[];
+}
+
+export async function loadRunSummaryFacts(db: Db, runId: string): Promise<RunSummaryFacts> {
+  const [run] = await db.select().from(runs).where(eq(runs.id, runId));
+  if (!run)
+    throw new AirlockError(
+      "unknown_run",
+      `run ${runId} does not exist; check the id (airlock runs are in the runs table)`,
+    );
+  const [calls, audit] = await Promise.all([
+    db.select().from(llmCalls).where(eq(llmCalls.runId, runId)).orderBy(asc(llmCalls.id)),
+    db.select().from(auditEvents).where(eq(auditEvents.runId, runId)).orderBy(asc(auditEvents.seq)),
+  ]);
+  return { run, calls, audit };
+}

@@ -1,0 +1,172 @@
+import type { LlmCall } from "../db/schema.ts";
+import { escapeMarkdown, quoteUntrustedMarkdown } from "./escape-markdown.ts";
+import type { RunSummaryFacts } from "./load-run-summary-facts.ts";
+import { sumRunFigures } from "./sum-run-figures.ts";
+
+/**
+ * The audit summary of a run (DESIGN §8) as markdown: printed by `airlock run`, and the body
+ * the pull request will carry. Every figure comes from the stored rows (llm_calls,
+ * audit_events, runs); the chain head is the hash of the last ledger entry at render time.
+ */
+export function renderRunSummary(facts: RunSummaryFacts): string {
+  const { run, calls, audit } = facts;
+  const figures = sumRunFigures(calls);
+  const last = (type: string) => audit.findLast((e) => e.type === type)?.data;
+  const image = last("image.ready") as { ref?: string; id?: string } | undefined;
+  const exit = last("sandbox.exit") as
+    { reason?: string; exitCode?: number | null; durationMs?: number } | undefined;
+  const committed = last("relay.committed") as RelayCommitted | undefined;
+  const pushed = last("relay.pushed") as { branch?: string; commit?: string } | undefined;
+  const relayNote = (last("relay.skipped") ?? last("relay.failed")) as { reason?: string } | undefined;
+  const agentSummary = (last("agent.summary") as { text?: string } | undefined)?.text;
+  const head = audit.at(-1)?.hash;
+  const outcome = run.state;
+  const partial = outcome === "budget_exhausted" || outcome === "timed_out" || outcome === "failed";
+
+  const lines: string[] = [];
+  lines.push(`## Airlock run \`${run.id}\`: ${outcome}`, "");
+  if (partial && committed?.commit) {
+    lines.push(
+      `> **Partial result.** The run ended ${outcome} (${escapeMarkdown(run.outcomeReason ?? "no reason recorded")}) before the agent finished; the branch holds the files as the agent left them. Review it as unfinished work.`,
+      "",
+    );
+  }
+  const row = (name: string, value: string) => lines.push(`| ${name} | ${value} |`);
+  lines.push("| | |", "| --- | --- |");
+  row("Outcome", `**${outcome}**: ${escapeMarkdown(run.outcomeReason ?? "")}`);
+  row(
+    "Agent",
+    `\`${escapeMarkdown(run.agent ?? "?")}\`` +
+      (image?.id ? `, image \`${escapeMarkdown(image.ref ?? "")}\` (\`${escapeMarkdown(image.id)}\`)` : ""),
+  );
+  if (run.repo) row("Repository", escapeMarkdown(run.repo));
+  row(
+    "Models",
+    figures.models.length === 0
+      ? `none called (asked for \`${escapeMarkdown(run.model ?? "?")}\`)`
+      : figures.models.map((m) => `\`${escapeMarkdown(m.model)}\` (${m.calls})`).join(", "),
+  );
+  row(
+    "LLM calls",
+    `${figures.calls}` + (figures.failedCalls > 0 ? ` (${figures.failedCalls} refused or failed)` : ""),
+  );
+  row(
+    "Tokens",
+    `${count(figures.inputTokens)} in / ${count(figures.outputTokens)} out` +
+      ` (cache: ${count(figures.cacheReadTokens)} read, ${count(figures.cacheCreationTokens)} written)`,
+  );
+  row(
+    "Cost",
+    `$${figures.costUsd}` +
+      (figures.unpricedModels.length > 0
+        ? ` **plus unpriced calls** to ${figures.unpricedModels.map((m) => `\`${escapeMarkdown(m)}\``).join(", ")} (tokens metered, no price known)`
+        : ""),
+  );
+  if (run.budgetUsd !== null || run.budgetTokens !== null) {
+    row(
+      "Budget",
+      [
+        run.budgetUsd !== null ? `$${run.budgetUsd}` : "",
+        run.budgetTokens !== null ? `${count(run.budgetTokens)} tokens` : "",
+      ]
+        .filter(Boolean)
+        .join(", "),
+    );
+  }
+  row(
+    "Duration",
+    `${seconds(run.startedAt, run.finishedAt)}` +
+      (exit?.durationMs !== undefined
+        ? ` (agent ${(exit.durationMs / 1000).toFixed(1)} s, ended: ${escapeMarkdown(exit.reason ?? "?")}, exit code ${String(exit.exitCode ?? "none")})`
+        : ""),
+  );
+  row(
+    "Branch",
+    pushed?.branch
+      ? `\`${escapeMarkdown(pushed.branch)}\` at \`${escapeMarkdown(pushed.commit ?? "")}\``
+      : committed?.commit
+        ? `\`${escapeMarkdown(committed.branch ?? "")}\` at \`${escapeMarkdown(committed.commit)}\` (not pushed)`
+        : `none${relayNote?.reason ? `: ${escapeMarkdown(relayNote.reason)}` : ""}`,
+  );
+  row("Capabilities", "none requested and none granted (capability approval is not wired yet)");
+  row(
+    "Audit chain",
+    head
+      ? `\`${head}\` (${audit.length} entries; check with \`airlock audit verify ${run.id}\`)`
+      : "no entries",
+  );
+  lines.push("");
+
+  const changed = committed?.filesChanged ?? [];
+  lines.push(`### Files changed (${changed.length})`, "");
+  if (changed.length === 0) lines.push("None.");
+  for (const f of changed) lines.push(`- \`${escapeMarkdown(f.path)}\` (${escapeMarkdown(f.change)})`);
+  lines.push("");
+  const heldBack = committed?.heldBack ?? [];
+  const refused = committed?.refused ?? [];
+  const refusedOmitted = committed?.refusedOmitted ?? 0;
+  lines.push(`### Held back or refused (${heldBack.length + refused.length + refusedOmitted})`, "");
+  if (heldBack.length + refused.length + refusedOmitted === 0) lines.push("Nothing.");
+  for (const h of heldBack)
+    lines.push(`- held back: \`${escapeMarkdown(h.path)}\`: ${escapeMarkdown(h.reason)}`);
+  for (const r of refused)
+    lines.push(`- refused: \`${escapeMarkdown(r.path)}\`: ${escapeMarkdown(r.reason)}`);
+  if (refusedOmitted > 0) lines.push(`- and ${refusedOmitted} more refused paths, not listed`);
+  lines.push("");
+
+  if (agentSummary) {
+    lines.push(
+      "### The agent's summary (its own words, unverified)",
+      "",
+      quoteUntrustedMarkdown(agentSummary),
+      "",
+    );
+  }
+
+  lines.push(`<details><summary>Per-call log (${calls.length} LLM calls)</summary>`, "");
+  if (calls.length > 0) {
+    lines.push(
+      "| # | call | model | status | in | out | cache read | cache write | cost USD | ms | note |",
+      "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    );
+    calls.forEach((call, i) => lines.push(callRow(i + 1, call)));
+  } else {
+    lines.push("No LLM calls.");
+  }
+  lines.push("", "</details>", "");
+  return lines.join("\n");
+}
+
+interface RelayCommitted {
+  commit?: string;
+  branch?: string;
+  filesChanged?: { path: string; change: string }[];
+  heldBack?: { path: string; reason: string }[];
+  refused?: { path: string; reason: string }[];
+  refusedOmitted?: number;
+}
+
+function callRow(n: number, call: LlmCall): string {
+  const note = [
+    call.priced ? "" : "unpriced",
+    call.stream ? "stream" : "",
+    call.clientAborted ? "client aborted" : "",
+    call.error ? clip(call.error, 120) : "",
+  ]
+    .filter(Boolean)
+    .join("; ");
+  return `| ${n} | ${call.id} | ${escapeMarkdown(call.model ?? "")} | ${call.status} | ${call.inputTokens} | ${call.outputTokens} | ${call.cacheReadTokens} | ${call.cacheCreationTokens} | ${call.costUsd} | ${call.latencyMs} | ${escapeMarkdown(note)} |`;
+}
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…`;
+}
+
+function count(n: number): string {
+  return n.toLocaleString("en-US");
+}
+
+function seconds(from: Date | null, to: Date | null): string {
+  if (!from || !to) return "unknown";
+  return `${((to.getTime() - from.getTime()) / 1000).toFixed(1)} s`;
+}

@@ -1,0 +1,50 @@
+import type { LlmCall } from "../../core/db/schema.ts";
+import type { SandboxResult } from "../sandbox/run-sandboxed.ts";
+
+export type RunOutcome = "succeeded" | "failed" | "timed_out" | "budget_exhausted" | "cancelled";
+
+/** The builtin agent's exit code for "the proxy refused a call for budget" (agent-images/builtin/README.md). */
+export const agentBudgetExitCode = 3;
+
+/** A row the proxy wrote when it refused a call because the run's budget was spent. */
+export function isBudgetRefusal(call: Pick<LlmCall, "status" | "error">): boolean {
+  return call.status === 429 && (call.error?.startsWith("budget:") ?? false);
+}
+
+/**
+ * How a run ended, from the sandbox's result and the proxy's rows (not from anything the
+ * agent says about itself, except its exit code). A budget refusal in llm_calls counts
+ * even when an agent other than the builtin exits with its own code for it.
+ */
+export function decideRunOutcome(
+  sandbox: Pick<SandboxResult, "reason" | "exitCode" | "limits">,
+  calls: readonly Pick<LlmCall, "status" | "error">[],
+): { outcome: RunOutcome; reason: string } {
+  const refusal = calls.find(isBudgetRefusal);
+  switch (sandbox.reason) {
+    case "deadline":
+      return { outcome: "timed_out", reason: `the deadline of ${sandbox.limits.timeoutS} s passed` };
+    case "cancelled":
+      return { outcome: "cancelled", reason: "cancelled by the operator" };
+    case "oom_killed":
+      return { outcome: "failed", reason: `out of memory (limit ${sandbox.limits.memoryMb} MiB)` };
+    case "output_capped":
+      return {
+        outcome: "failed",
+        reason: `the agent's output passed the cap of ${sandbox.limits.outputCapBytes} bytes`,
+      };
+    case "exited":
+      break;
+  }
+  if (sandbox.exitCode === 0) return { outcome: "succeeded", reason: "the agent finished (exit 0)" };
+  if (sandbox.exitCode === agentBudgetExitCode || refusal !== undefined) {
+    return {
+      outcome: "budget_exhausted",
+      reason:
+        refusal?.error !== undefined && refusal.error !== null
+          ? `the proxy refused a call: ${refusal.error.replace(/^budget: /, "")}`
+          : `the agent reported its budget exhausted (exit ${agentBudgetExitCode})`,
+    };
+  }
+  return { outcome: "failed", reason: `the agent exited with code ${String(sandbox.exitCode)}` };
+}

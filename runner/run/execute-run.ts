@@ -1,0 +1,398 @@
+import { access, chmod, mkdir, rm } from "node:fs/promises";
+import { isAbsolute, join } from "node:path";
+import type { Writable } from "node:stream";
+import { asc, eq } from "drizzle-orm";
+import { agentCatalog } from "../../core/agents/agent-catalog.ts";
+import type { AgentDefinition } from "../../core/agents/agent-definition.ts";
+import { getAgent } from "../../core/agents/get-agent.ts";
+import { appendAuditEvent } from "../../core/audit/append-audit-event.ts";
+import { auditHead } from "../../core/audit/audit-head.ts";
+import type { Db } from "../../core/db/open-database.ts";
+import { insertRun, setRunState } from "../../core/db/runs.ts";
+import { llmCalls, type LlmCall } from "../../core/db/schema.ts";
+import { UsageError } from "../../core/errors.ts";
+import { newRunId } from "../../core/ids.ts";
+import type { Logger } from "../../core/logger.ts";
+import type { RunState } from "../../core/run-states.ts";
+import { loadRunSummaryFacts } from "../../core/summary/load-run-summary-facts.ts";
+import { renderRunSummary } from "../../core/summary/render-run-summary.ts";
+import type { ContainerRuntime } from "../container/container-runtime.ts";
+import { buildAgentImage } from "../images/build-agent-image.ts";
+import type { ProxyUpstreams } from "../proxy/choose-upstreams.ts";
+import type { PriceTable } from "../proxy/price-table.ts";
+import { mintRunToken } from "../proxy/run-token.ts";
+import type { RetryPolicy } from "../proxy/send-upstream.ts";
+import { serveProxyOnSocket, type ServedProxy } from "../proxy/serve-proxy.ts";
+import { prepareRunCheckout, type RunCheckout } from "../relay/prepare-run-checkout.ts";
+import { pushBranch } from "../relay/push-branch.ts";
+import { redactCredentials } from "../relay/redact-credentials.ts";
+import { relayWorkspace, type RelayPolicy, type RelayResult } from "../relay/relay-workspace.ts";
+import { removeRunCheckout } from "../relay/remove-run-checkout.ts";
+import { runSandboxed, type SandboxCeiling, type SandboxResult } from "../sandbox/run-sandboxed.ts";
+import { decideRunOutcome, type RunOutcome } from "./decide-run-outcome.ts";
+import { readAgentSummary } from "./read-agent-summary.ts";
+import { writeTaskFile } from "./write-task-file.ts";
+
+export interface ExecuteRunDeps {
+  db: Db;
+  runtime: ContainerRuntime;
+  logger: Logger;
+  /** AIRLOCK_TOKEN_SECRET: signs the run token and keys the audit HMACs. */
+  tokenSecret: string;
+  /** The proxy's upstreams; the real keys stay here, on the host. */
+  upstreams: ProxyUpstreams;
+  prices?: PriceTable | undefined;
+  /** Absolute. The run's folder is `<dataDir>/runs/<id>/`, its socket `<dataDir>/sockets/<id>/llm.sock`. */
+  dataDir: string;
+  ceiling: SandboxCeiling;
+  runnerId: string;
+  catalog?: readonly AgentDefinition[] | undefined;
+  /** The agent's image, built when missing; default buildAgentImage (Docker's cache makes a rebuild cheap). */
+  ensureImage?: ((agent: AgentDefinition) => Promise<{ ref: string; id: string }>) | undefined;
+  /** Aborting it cancels the run: the sandbox is killed and nothing is relayed. */
+  signal?: AbortSignal | undefined;
+  proxyRetry?: Partial<RetryPolicy> | undefined;
+  relayPolicy?: RelayPolicy | undefined;
+  /** Extra `AIRLOCK_*` settings for the agent (e.g. AIRLOCK_MAX_STEPS); nothing else passes. */
+  agentEnv?: Record<string, string> | undefined;
+  /** Where the agent's own stdout/stderr go (default: dropped; the ledger and summary are the record). */
+  agentStdout?: Writable | undefined;
+  agentStderr?: Writable | undefined;
+}
+
+export interface ExecuteRunInput {
+  /** A local path or a git URL. */
+  repo: string;
+  agent: string;
+  prompt: string;
+  model?: string | undefined;
+  budgetUsd?: number | undefined;
+  budgetTokens?: number | undefined;
+  /** The sandbox deadline; default the agent's, never above the operator's ceiling. */
+  timeoutS?: number | undefined;
+  /** Called at each state change. */
+  onProgress?: ((event: { runId: string; state: RunState }) => void) | undefined;
+  /** Default newRunId(). */
+  runId?: string | undefined;
+}
+
+export interface ExecuteRunResult {
+  runId: string;
+  outcome: RunOutcome;
+  reason: string;
+  summaryMarkdown: string;
+  branch?: string | undefined;
+  commit?: string | undefined;
+  relay?: RelayResult | undefined;
+  sandbox?: SandboxResult | undefined;
+}
+
+/** Time the run token outlives the deadline: the agent's last call may start just before it. */
+const tokenMarginS = 300;
+const defaultRelayPolicy: RelayPolicy = {
+  allowWorkflowChanges: false,
+  maxFiles: 2000,
+  maxFileBytes: 10 * 1024 * 1024,
+  maxTotalBytes: 100 * 1024 * 1024,
+};
+const maxStoredSummaryChars = 16 * 1024;
+
+/**
+ * One whole run without GitHub (issue 4; DESIGN §1 steps 3, 4 and 7):
+ *
+ * 1. Record the run (kind "local"), audit `run.started`.
+ * 2. Prepare: clone into `<dataDir>/runs/<id>/host`, export the workspace, write the task.
+ * 3. Ensure the agent's image; audit `image.ready` with its id.
+ * 4. Serve the proxy on the run's socket with a minted run token (expiry = deadline + margin).
+ * 5. Run the agent sealed; the token is its API key, AIRLOCK_MODEL its model; no host env.
+ * 6. Close the proxy (flushes every llm_calls row), decide the outcome from the sandbox
+ *    result and the proxy's rows; audit one `llm.call` per row (id order), `sandbox.exit`,
+ *    `agent.summary`.
+ * 7. Relay (skipped when cancelled): audit `relay.started`, take the chain head, commit with
+ *    trailers `Airlock-Run` and `Airlock-Audit: <that head>`, audit `relay.committed`, push,
+ *    audit `relay.pushed`. The trailer therefore names the hash of the `relay.started`
+ *    entry: the ledger as it stood when the commit was made; the entries after it record
+ *    the commit and the push, and chain from it.
+ * 8. Remove the run folder (only now that the relay is done) and the socket folder.
+ * 9. Audit `run.finished`, set the final state, render the summary from the stored rows.
+ */
+export async function executeRun(deps: ExecuteRunDeps, input: ExecuteRunInput): Promise<ExecuteRunResult> {
+  const agent = getAgent(input.agent, deps.catalog ?? agentCatalog);
+  if (!isAbsolute(deps.dataDir)) {
+    throw new UsageError(`the data folder "${deps.dataDir}" must be an absolute path`);
+  }
+  if (input.prompt.trim() === "") throw new UsageError('the prompt is empty; pass --prompt "<what to do>"');
+  const { db } = deps;
+  const runId = input.runId ?? newRunId();
+  const log = deps.logger.child({ runId, agent: agent.id });
+  const model = input.model ?? agent.defaultModel;
+  const timeoutS = Math.min(input.timeoutS ?? agent.defaultLimits.timeoutS, deps.ceiling.timeoutS);
+  const repoForRecord = redactCredentials(input.repo, undefined);
+  const audit = (type: string, data: Record<string, unknown>) =>
+    appendAuditEvent(db, { runId, type, data, secret: deps.tokenSecret });
+  const enter = async (state: RunState, data: Record<string, unknown> = {}) => {
+    await setRunState(db, runId, state, data);
+    input.onProgress?.({ runId, state });
+  };
+
+  // 1. Record.
+  await insertRun(db, {
+    id: runId,
+    kind: "local",
+    state: "queued",
+    agent: agent.id,
+    repo: repoForRecord,
+    prompt: input.prompt,
+    model,
+    budgetUsd: input.budgetUsd === undefined ? null : input.budgetUsd.toFixed(6),
+    budgetTokens: input.budgetTokens ?? null,
+  });
+  await audit("run.started", {
+    kind: "local",
+    agent: agent.id,
+    repo: repoForRecord,
+    model,
+    budgetUsd: input.budgetUsd ?? null,
+    budgetTokens: input.budgetTokens ?? null,
+    timeoutS,
+    runner: deps.runnerId,
+  });
+  log.info({ model, timeoutS }, "run recorded");
+
+  const runDir = join(deps.dataDir, "runs", runId);
+  const socketDir = join(deps.dataDir, "sockets", runId);
+  let checkout: RunCheckout | undefined;
+  let outcome: RunOutcome;
+  let reason: string;
+  let sandbox: SandboxResult | undefined;
+  let relay: RelayResult | undefined;
+  let pushed: string | undefined;
+  try {
+    try {
+      // 2. Prepare.
+      await enter("preparing");
+      checkout = await prepareRunCheckout({ repo: input.repo, runId, baseDir: runDir, logger: deps.logger });
+      await writeTaskFile({ workspace: checkout.workspace, prompt: input.prompt });
+      await audit("workspace.prepared", {
+        baseCommit: checkout.baseCommit,
+        defaultBranch: checkout.defaultBranch,
+      });
+
+      // 3. Image.
+      const image = await (deps.ensureImage ?? defaultEnsureImage(deps))(agent);
+      await audit("image.ready", { ref: image.ref, id: image.id });
+
+      // 4. Proxy on the run's socket. The folder is root's and 0755 so the sandbox user can
+      // reach the 0666 socket but cannot replace it with one of its own.
+      await mkdir(socketDir, { recursive: true, mode: 0o755 });
+      await chmod(socketDir, 0o755);
+      const token = mintRunToken({
+        runId,
+        attempt: 0,
+        expiresAt: Math.floor(Date.now() / 1000) + timeoutS + tokenMarginS,
+        secret: deps.tokenSecret,
+      });
+      let proxy: ServedProxy | undefined = await serveProxyOnSocket({
+        socketPath: join(socketDir, "llm.sock"),
+        runId,
+        db,
+        tokenSecret: deps.tokenSecret,
+        upstreams: deps.upstreams,
+        prices: deps.prices,
+        retry: deps.proxyRetry,
+        logger: deps.logger,
+      });
+      try {
+        // 5. The agent, sealed.
+        await enter("running");
+        sandbox = await runSandboxed({
+          runtime: deps.runtime,
+          logger: deps.logger,
+          image: image.ref,
+          argv: [...agent.command],
+          limits: { ...agent.defaultLimits, timeoutS },
+          ceiling: deps.ceiling,
+          runId,
+          runnerId: deps.runnerId,
+          workspaceDir: checkout.workspace,
+          socketDir,
+          env: agentEnvironment(deps.agentEnv, token, model),
+          stdout: deps.agentStdout,
+          stderr: deps.agentStderr,
+          signal: deps.signal,
+        });
+        // 6. Every call committed before anything is decided from the rows.
+        await proxy.close();
+        proxy = undefined;
+      } finally {
+        await proxy?.close();
+      }
+      const calls = await listRunCalls(db, runId);
+      ({ outcome, reason } = decideRunOutcome(sandbox, calls));
+      for (const call of calls) {
+        await audit("llm.call", {
+          id: call.id,
+          provider: call.provider,
+          model: call.model,
+          status: call.status,
+          inputTokens: call.inputTokens,
+          outputTokens: call.outputTokens,
+          cacheReadTokens: call.cacheReadTokens,
+          cacheCreationTokens: call.cacheCreationTokens,
+          costUsd: call.costUsd,
+          priced: call.priced,
+        });
+      }
+      await audit("sandbox.exit", {
+        reason: sandbox.reason,
+        exitCode: sandbox.exitCode,
+        durationMs: sandbox.durationMs,
+        containerId: sandbox.containerId,
+        limits: sandbox.limits,
+      });
+      const agentSummary = await readAgentSummary(checkout.workspace);
+      if (agentSummary !== undefined) {
+        await audit("agent.summary", { text: agentSummary.slice(0, maxStoredSummaryChars) });
+      }
+      log.info({ outcome, reason, calls: calls.length }, "agent ended");
+
+      // 7. Relay, even a partial result: the summary says it is partial. A cancel means the
+      // operator wants it stopped, so nothing is published.
+      if (outcome === "cancelled") {
+        await audit("relay.skipped", { reason: "the run was cancelled" });
+      } else {
+        await enter("publishing");
+        const branch = `airlock/${runId}`;
+        await audit("relay.started", { branch, baseCommit: checkout.baseCommit });
+        const head = await auditHead(db, runId);
+        relay = await relayWorkspace({
+          hostClone: checkout.hostClone,
+          workspace: checkout.workspace,
+          runId,
+          branch,
+          message: {
+            subject: commitSubject(outcome, input.prompt),
+            body: commitBody(outcome, reason, agentSummary),
+          },
+          trailers: { "Airlock-Run": runId, "Airlock-Audit": head ?? "none" },
+          policy: deps.relayPolicy ?? defaultRelayPolicy,
+          logger: deps.logger,
+          ignoredPaths: [".airlock"],
+        });
+        await audit("relay.committed", {
+          branch,
+          commit: relay.commit ?? null,
+          auditHeadInTrailer: head ?? null,
+          filesChanged: relay.filesChanged,
+          heldBack: relay.heldBack,
+          refused: relay.refused,
+          refusedOmitted: relay.refusedOmitted,
+        });
+        if (relay.commit === undefined) {
+          await audit("relay.skipped", { reason: "the agent changed no files that could be relayed" });
+        } else {
+          const result = await pushBranch({
+            hostClone: checkout.hostClone,
+            remote: input.repo,
+            branch,
+            logger: deps.logger,
+          });
+          pushed = branch;
+          await audit("relay.pushed", { branch, commit: result.commit, remoteRef: result.remoteRef });
+        }
+      }
+    } catch (error) {
+      const message = redactCredentials((error as Error).message, undefined);
+      log.error({ err: message }, "run failed");
+      outcome = "failed";
+      reason = relay === undefined && sandbox !== undefined ? `the relay failed: ${message}` : message;
+      await audit(sandbox !== undefined ? "relay.failed" : "run.error", { reason: message }).catch(() => {});
+      await finish(outcome, reason).catch(() => {});
+      throw error;
+    }
+    await finish(outcome, reason);
+  } finally {
+    // 8. Only now is the relay done (or abandoned).
+    if (checkout !== undefined || (await exists(runDir))) {
+      await removeRunCheckout(runDir).catch((error: unknown) =>
+        log.error({ err: (error as Error).message }, "could not remove the run folder"),
+      );
+    }
+    await rm(socketDir, { recursive: true, force: true });
+  }
+
+  // 9. The summary, from the rows.
+  const summaryMarkdown = renderRunSummary(await loadRunSummaryFacts(db, runId));
+  return {
+    runId,
+    outcome,
+    reason,
+    summaryMarkdown,
+    branch: pushed,
+    commit: pushed === undefined ? undefined : relay?.commit,
+    relay,
+    sandbox,
+  };
+
+  async function finish(final: RunOutcome, why: string): Promise<void> {
+    await audit("run.finished", { outcome: final, reason: why });
+    await enter(final, { reason: why });
+    log.info({ outcome: final, reason: why }, "run finished");
+  }
+}
+
+function defaultEnsureImage(deps: ExecuteRunDeps) {
+  return async (agent: AgentDefinition) => {
+    const built = await buildAgentImage(deps.runtime, { agent });
+    return { ref: built.ref, id: built.image.id };
+  };
+}
+
+/**
+ * The container's whole environment. Nothing from the host's: the run token stands in for
+ * both providers' keys, so a real key cannot leak into the sandbox through a forgotten variable.
+ */
+function agentEnvironment(
+  extra: Record<string, string> | undefined,
+  token: string,
+  model: string,
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(extra ?? {})) {
+    if (!/^AIRLOCK_[A-Z0-9_]+$/.test(key)) {
+      throw new UsageError(
+        `agent setting ${key} is not an AIRLOCK_* variable; only those are passed to the agent`,
+      );
+    }
+    env[key] = value;
+  }
+  return { ...env, OPENAI_API_KEY: token, ANTHROPIC_API_KEY: token, AIRLOCK_MODEL: model };
+}
+
+async function listRunCalls(db: Db, runId: string): Promise<LlmCall[]> {
+  return db.select().from(llmCalls).where(eq(llmCalls.runId, runId)).orderBy(asc(llmCalls.id));
+}
+
+function commitSubject(outcome: RunOutcome, prompt: string): string {
+  const first = prompt.trim().split("\n")[0]?.trim() ?? "";
+  const short = first.length > 60 ? `${first.slice(0, 57)}...` : first;
+  return `${outcome === "succeeded" ? "" : `[partial: ${outcome}] `}Airlock: ${short}`;
+}
+
+function commitBody(outcome: RunOutcome, reason: string, agentSummary: string | undefined): string {
+  const parts: string[] = [];
+  if (outcome !== "succeeded") {
+    parts.push(
+      `Partial result: the run ended ${outcome} (${reason}) before the agent finished. These are the files as the agent left them.`,
+    );
+  }
+  parts.push(agentSummary ?? "The agent wrote no summary.");
+  return parts.join("\n\n");
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}

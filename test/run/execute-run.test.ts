@@ -1,0 +1,281 @@
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { access, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { asc, eq } from "drizzle-orm";
+import { getAgent } from "../../core/agents/get-agent.ts";
+import { verifyAuditChain } from "../../core/audit/verify-audit-chain.ts";
+import type { Database } from "../../core/db/open-database.ts";
+import { listRunEvents } from "../../core/db/runs.ts";
+import { auditEvents, llmCalls, runs } from "../../core/db/schema.ts";
+import { createLogger } from "../../core/logger.ts";
+import { sumRunFigures } from "../../core/summary/sum-run-figures.ts";
+import { createDockerContainerRuntime } from "../../runner/container/docker-container-runtime.ts";
+import { buildAgentImage } from "../../runner/images/build-agent-image.ts";
+import { executeRun, type ExecuteRunDeps } from "../../runner/run/execute-run.ts";
+import { testDatabaseKinds } from "../helpers/test-databases.ts";
+import { startTurnScriptedUpstream } from "../agents/start-turn-scripted-upstream.ts";
+import {
+  scriptedUpstreamDefaults,
+  startScriptedUpstream,
+  type ScriptedUpstream,
+} from "../stand-ins/scripted-llm-upstream.ts";
+
+const logger = createLogger("silent");
+const runtime = createDockerContainerRuntime({ logger });
+const tokenSecret = "test-token-secret-execute-run-0123456789abcdef";
+const ceiling = { memoryMb: 2048, cpus: 2, pids: 512, timeoutS: 300 };
+
+function git(cwd: string, ...args: string[]): string {
+  return execFileSync("git", ["-C", cwd, ...args], {
+    encoding: "utf8",
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: "t",
+      GIT_AUTHOR_EMAIL: "t@t",
+      GIT_COMMITTER_NAME: "t",
+      GIT_COMMITTER_EMAIL: "t@t",
+    },
+  }).trim();
+}
+
+function call(name: string, args: Record<string, unknown>) {
+  return { toolCall: { name, arguments: JSON.stringify(args) } };
+}
+
+async function makeRepo(dir: string, files: Record<string, string>): Promise<string> {
+  const repo = join(dir, `repo-${Math.random().toString(36).slice(2)}`);
+  await mkdir(repo, { recursive: true });
+  git(repo, "init", "--quiet", "--initial-branch=main");
+  for (const [path, content] of Object.entries(files)) {
+    await mkdir(join(repo, path, ".."), { recursive: true });
+    await writeFile(join(repo, path), content);
+  }
+  git(repo, "add", "--all");
+  git(repo, "commit", "--quiet", "-m", "base");
+  return repo;
+}
+
+describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", () => {
+  let upstream: ScriptedUpstream;
+  let turns: Awaited<ReturnType<typeof startTurnScriptedUpstream>>;
+  let dir: string;
+  let image: { ref: string; id: string };
+  const databases: Database[] = [];
+
+  before(async () => {
+    const built = await buildAgentImage(runtime, { agent: getAgent("builtin") });
+    image = { ref: built.ref, id: built.image.id };
+    upstream = await startScriptedUpstream();
+    turns = await startTurnScriptedUpstream(upstream.url);
+    dir = await mkdtemp(join(tmpdir(), "airlock-execute-run-"));
+  });
+
+  after(async () => {
+    await turns?.close();
+    await upstream?.close();
+    for (const d of databases) await d.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  async function openDb(): Promise<Database> {
+    const kinds = testDatabaseKinds();
+    // The long run on real Postgres when there is one; PGlite is covered by the budget case.
+    const kind = kinds.find((k) => k.name === "postgres" && k.skip === undefined) ?? kinds[0]!;
+    const database = await kind.open();
+    databases.push(database);
+    return database;
+  }
+
+  function depsFor(database: Database): ExecuteRunDeps {
+    return {
+      db: database.db,
+      runtime,
+      logger,
+      tokenSecret,
+      upstreams: {
+        openai: { baseUrl: `${turns.url}/v1`, apiKey: scriptedUpstreamDefaults.openaiApiKey },
+      },
+      dataDir: join(dir, "data"),
+      ceiling,
+      runnerId: `test-execute-run-${process.pid}`,
+      ensureImage: () => Promise.resolve(image),
+      proxyRetry: { maxRetries: 0 },
+    };
+  }
+
+  it("edits two files and runs a command: the branch holds exactly those changes, trailers name the ledger, figures match the rows", async () => {
+    const database = await openDb();
+    const repo = await makeRepo(dir, {
+      "src/a.js": 'export const a = "alpha";\n',
+      "src/b.js": 'export const b = "beta";\n',
+      "README.md": "# demo\n",
+    });
+    upstream.define("two.0", call("edit_file", { path: "src/a.js", old: "alpha", new: "ALPHA" }));
+    upstream.define("two.1", call("edit_file", { path: "src/b.js", old: "beta", new: "BETA" }));
+    upstream.define("two.2", {
+      ...call("run_command", { argv: ["node", "-e", "console.log(1+1)"] }),
+      inputTokens: 700,
+    });
+    upstream.define("two.3", call("finish", { summary: "Upper-cased the two constants." }));
+    const declaredBefore = { ...upstream.totals.openai };
+    const states: string[] = [];
+
+    const result = await executeRun(depsFor(database), {
+      repo,
+      agent: "builtin",
+      prompt: "Upper-case the constants in src/. [[script:two]]",
+      onProgress: (e) => states.push(e.state),
+    });
+
+    assert.equal(result.outcome, "succeeded", result.summaryMarkdown);
+    assert.deepEqual(states, ["preparing", "running", "publishing", "succeeded"]);
+    assert.equal(result.branch, `airlock/${result.runId}`);
+    assert.deepEqual(upstream.unexpected, []);
+
+    // The branch in the --repo holds exactly the two edits, on top of main.
+    assert.equal(git(repo, "rev-parse", `${result.branch}^`), git(repo, "rev-parse", "main"));
+    assert.equal(git(repo, "rev-parse", result.branch!), result.commit);
+    assert.equal(git(repo, "diff", "--name-status", "main", result.branch!), "M\tsrc/a.js\nM\tsrc/b.js");
+    assert.equal(git(repo, "show", `${result.branch}:src/a.js`), 'export const a = "ALPHA";');
+    const message = git(repo, "log", "-1", "--format=%B", result.branch!);
+    assert.match(
+      message,
+      /^Airlock: Upper-case the constants in src\/\. \[\[script:two\]\]\n\nUpper-cased the two constants\.\n\n/,
+    );
+    const trailers = git(repo, "log", "-1", "--format=%(trailers:only,unfold)", result.branch!);
+    const auditTrailer = /^Airlock-Audit: ([0-9a-f]{64})$/m.exec(trailers)?.[1];
+    assert.match(trailers, new RegExp(`^Airlock-Run: ${result.runId}$`, "m"));
+    assert.ok(auditTrailer, trailers);
+
+    // The ledger verifies; the trailer is the head at commit time: the relay.started entry,
+    // and relay.committed (which records this commit) chains directly from it.
+    const verification = await verifyAuditChain(database.db, result.runId, tokenSecret);
+    assert.equal(verification.ok, true, JSON.stringify(verification));
+    const entries = await database.db
+      .select()
+      .from(auditEvents)
+      .where(eq(auditEvents.runId, result.runId))
+      .orderBy(asc(auditEvents.seq));
+    const atTrailer = entries.findIndex((e) => e.hash === auditTrailer);
+    assert.equal(entries[atTrailer]?.type, "relay.started");
+    assert.equal(entries[atTrailer + 1]?.type, "relay.committed");
+    assert.equal(entries[atTrailer + 1]?.prevHash, auditTrailer);
+    assert.equal(entries[atTrailer + 1]?.data.commit, result.commit);
+    if (verification.ok) assert.equal(verification.head, entries.at(-1)?.hash);
+    assert.deepEqual(
+      entries.map((e) => e.type),
+      [
+        "run.started",
+        "workspace.prepared",
+        "image.ready",
+        "llm.call",
+        "llm.call",
+        "llm.call",
+        "llm.call",
+        "sandbox.exit",
+        "agent.summary",
+        "relay.started",
+        "relay.committed",
+        "relay.pushed",
+        "run.finished",
+      ],
+    );
+
+    // Figures: the rows, the ledger, the summary and what the upstream declared agree.
+    const rows = await database.db
+      .select()
+      .from(llmCalls)
+      .where(eq(llmCalls.runId, result.runId))
+      .orderBy(asc(llmCalls.id));
+    assert.equal(rows.length, 4);
+    assert.deepEqual(
+      entries.filter((e) => e.type === "llm.call").map((e) => e.data.id),
+      rows.map((r) => r.id),
+    );
+    const figures = sumRunFigures(rows);
+    assert.equal(figures.inputTokens, upstream.totals.openai.inputTokens - declaredBefore.inputTokens);
+    assert.equal(figures.outputTokens, upstream.totals.openai.outputTokens - declaredBefore.outputTokens);
+    assert.ok(figures.inputTokens >= 700);
+    const summary = result.summaryMarkdown;
+    assert.match(summary, new RegExp(`^## Airlock run \`${result.runId}\`: succeeded$`, "m"));
+    assert.match(summary, /^\| LLM calls \| 4 \|$/m);
+    assert.ok(
+      summary.includes(
+        `| Tokens | ${figures.inputTokens.toLocaleString("en-US")} in / ${figures.outputTokens.toLocaleString("en-US")} out (cache: 0 read, 0 written) |`,
+      ),
+      summary,
+    );
+    assert.ok(summary.includes(`| Cost | $${figures.costUsd} |`), summary);
+    assert.notEqual(figures.costUsd, "0.00");
+    assert.match(summary, /\| Models \| `gpt-4\.1-mini` \(4\) \|/);
+    assert.ok(summary.includes(`image \`${image.ref}\` (\`${image.id}\`)`), summary);
+    assert.ok(summary.includes(`| Audit chain | \`${entries.at(-1)!.hash}\` (13 entries;`), summary);
+    assert.match(
+      summary,
+      /### Files changed \(2\)\n\n- `src\/a\.js` \(modified\)\n- `src\/b\.js` \(modified\)/,
+    );
+    assert.match(summary, /<details><summary>Per-call log \(4 LLM calls\)<\/summary>/);
+    for (const row of rows) {
+      assert.ok(
+        summary.includes(`| ${row.id} | gpt-4.1-mini | 200 | ${row.inputTokens} | ${row.outputTokens} |`),
+        summary,
+      );
+    }
+
+    const [run] = await database.db.select().from(runs).where(eq(runs.id, result.runId));
+    assert.equal(run?.state, "succeeded");
+    assert.equal(run?.kind, "local");
+    const events = (await listRunEvents(database.db, result.runId)).map((e) => e.type);
+    assert.deepEqual(
+      events.filter((t) => t.startsWith("state.")),
+      ["state.preparing", "state.running", "state.publishing", "state.succeeded"],
+    );
+    // The host workspace is gone once the relay is done.
+    await assert.rejects(access(join(dir, "data", "runs", result.runId)));
+    await assert.rejects(access(join(dir, "data", "sockets", result.runId)));
+  });
+
+  it("budget exhaustion mid-run ends budget_exhausted and relays the partial result, explained", async () => {
+    const kinds = testDatabaseKinds();
+    const database = await kinds[0]!.open(); // PGlite
+    databases.push(database);
+    const repo = await makeRepo(dir, { "README.md": "# demo\n" });
+    upstream.define("spend.0", {
+      ...call("write_file", { path: "partial.txt", content: "half\n" }),
+      inputTokens: 5000,
+    });
+    upstream.define("spend.1", call("finish", { summary: "never reached" }));
+
+    const result = await executeRun(depsFor(database), {
+      repo,
+      agent: "builtin",
+      prompt: "Do a lot of work. [[script:spend]]",
+      budgetTokens: 1000,
+    });
+
+    assert.equal(result.outcome, "budget_exhausted", result.summaryMarkdown);
+    assert.match(result.reason, /^the proxy refused a call: run \S+ has spent its token budget/);
+    assert.equal(git(repo, "diff", "--name-status", "main", result.branch!), "A\tpartial.txt");
+    assert.match(
+      git(repo, "log", "-1", "--format=%s", result.branch!),
+      /^\[partial: budget_exhausted\] Airlock: /,
+    );
+    const rows = await database.db.select().from(llmCalls).where(eq(llmCalls.runId, result.runId));
+    assert.deepEqual(rows.map((r) => r.status).sort(), [200, 429]);
+    const summary = result.summaryMarkdown;
+    assert.match(summary, /: budget_exhausted$/m);
+    assert.match(
+      summary,
+      /> \*\*Partial result\.\*\* The run ended budget_exhausted \(the proxy refused a call: run \S+ has spent its token budget/,
+    );
+    assert.match(summary, /\| LLM calls \| 2 \(1 refused or failed\) \|/);
+    assert.match(summary, /\| Budget \| 1,000 tokens \|/);
+    assert.match(summary, /the run's LLM budget is exhausted/);
+    assert.match(summary, /- `partial\.txt` \(added\)/);
+    const verification = await verifyAuditChain(database.db, result.runId, tokenSecret);
+    assert.equal(verification.ok, true);
+  });
+});
