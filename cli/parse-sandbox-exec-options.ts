@@ -1,3 +1,4 @@
+import { statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { UsageError } from "../core/errors.ts";
 import type { SandboxLimits } from "../runner/sandbox/sandbox-limits.ts";
@@ -54,7 +55,12 @@ export function parseSandboxExecOptions(
   let workspaceDir: string | undefined;
   if (flags.workspace !== undefined) {
     if (flags.workspace.trim() === "") problems.push("--workspace: needs a folder path");
-    else workspaceDir = isAbsolute(flags.workspace) ? flags.workspace : resolve(cwd, flags.workspace);
+    else {
+      workspaceDir = isAbsolute(flags.workspace) ? flags.workspace : resolve(cwd, flags.workspace);
+      if (!statSync(workspaceDir, { throwIfNoEntry: false })?.isDirectory()) {
+        problems.push(`--workspace ${JSON.stringify(flags.workspace)}: must be an existing folder`);
+      }
+    }
   }
   if (problems.length > 0) {
     throw new UsageError(`sandbox exec: bad options:\n${problems.map((p) => `  - ${p}`).join("\n")}`);

@@ -1,3 +1,4 @@
+import { stat } from "node:fs/promises";
 import { hostname } from "node:os";
 import type { Writable } from "node:stream";
 import type { Logger } from "../../core/logger.ts";
@@ -82,6 +83,8 @@ export async function runSandboxed(opts: RunSandboxedOptions): Promise<SandboxRe
       ownerHost: hostname(),
     }),
   });
+  await requireDirectory(opts.workspaceDir, "workspace");
+  await requireDirectory(opts.socketDir, "socket directory");
   const runtime = opts.runtime;
   const killGraceMs = opts.killGraceMs ?? 5000;
   const empty = { stdoutBytes: 0, stderrBytes: 0, limits };
@@ -194,6 +197,15 @@ export async function runSandboxed(opts: RunSandboxedOptions): Promise<SandboxRe
     opts.signal?.removeEventListener("abort", onAbort);
     await Promise.all(kills);
     await removeSandbox(runtime, containerId, log);
+  }
+}
+
+/** The engine would silently create a missing bind source, owned by root: refuse instead. */
+async function requireDirectory(path: string | undefined, what: string): Promise<void> {
+  if (path === undefined) return;
+  const info = await stat(path).catch(() => undefined);
+  if (!info?.isDirectory()) {
+    throw new SandboxError(`sandbox ${what} ${path} is not an existing directory; create it first`);
   }
 }
 

@@ -218,13 +218,17 @@ describe("runSandboxed (real Docker)", () => {
     assert.equal(result.limits.timeoutS, 10);
   });
 
-  it("refuses to start without its seccomp profile, and names a missing image", async () => {
+  it("refuses to start without its seccomp profile or workspace, and names a missing image", async () => {
     const runId = newRunId();
     await assert.rejects(
       run(["true"], { runId, seccompProfilePath: "/nonexistent/seccomp-profile.json" }),
       (error: unknown) => error instanceof SandboxError && /seccomp profile missing/.test(error.message),
     );
     assert.deepEqual(listContainersByLabel(`airlock.run-id=${runId}`), []);
+    await assert.rejects(
+      run(["true"], { workspaceDir: "/nonexistent/airlock-workspace" }),
+      (error: unknown) => error instanceof SandboxError && /is not an existing directory/.test(error.message),
+    );
     await assert.rejects(
       run(["true"], { image: "airlock/does-not-exist:0.0.0" }),
       (error: unknown) =>

@@ -98,6 +98,14 @@ describe("airlock sandbox exec (real Docker)", () => {
     }
   });
 
+  it("refuses a --workspace that does not exist instead of letting the engine create it", async () => {
+    const missing = join(tmpdir(), `airlock-missing-${process.pid}-${Date.now()}`);
+    const result = await airlock(["sandbox", "exec", ...imageFlags, "--workspace", missing, "--", "true"]);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /--workspace ".*": must be an existing folder/);
+    await assert.rejects(readFile(missing), { code: "ENOENT" });
+  });
+
   it("rejects bad options with exit 2, naming each flag, and starts nothing", async () => {
     const result = await airlock(["sandbox", "exec", "--memory", "5x", "--timeout", "soon", "--", "true"]);
     assert.equal(result.code, 2);
