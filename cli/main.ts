@@ -10,6 +10,7 @@ import { registerSandboxCommand } from "./commands/sandbox-command.ts";
 import { registerImagesCommand } from "./commands/images-command.ts";
 import { registerAuditCommand } from "./commands/audit-command.ts";
 import { registerAgentsCommand } from "./commands/agents-command.ts";
+import { registerRunCommand } from "./commands/run-command.ts";
 
 /** Build the program: one register function per command file. */
 export function buildProgram(ctx: ReturnType<typeof createCliContext>): Command {
@@ -21,6 +22,7 @@ export function buildProgram(ctx: ReturnType<typeof createCliContext>): Command 
   registerImagesCommand(program, ctx);
   registerAuditCommand(program, ctx);
   registerAgentsCommand(program, ctx);
+  registerRunCommand(program, ctx);
   return program;
 }
 

@@ -9,7 +9,7 @@ export function escapeMarkdown(text: string): string {
     text
       // eslint-disable-next-line no-control-regex
       .replace(/[\u0000-\u001f\u007f]+/g, " ")
-      .replace(/[\\`*_{}[\]<>#+!|~&"]/g, (c) =>
+      .replace(/[\\`*_{}[\]<>#+!~&"]/g, (c) =>
         c === "&" ? "&amp;" : c === "<" ? "&lt;" : c === ">" ? "&gt;" : c === '"' ? "&quot;" : `\\${c}`,
       )
   );
@@ -28,4 +28,22 @@ export function quoteUntrustedMarkdown(text: string): string {
     .split(/\r?\n/)
     .map((line) => `> ${line}`.trimEnd())
     .join("\n");
+}
+
+/**
+ * An inline code span for untrusted text (paths, model ids): inside one nothing is markup,
+ * so only the backtick fence and line breaks need handling.
+ */
+export function formatCode(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  const flat = text.replace(/[\u0000-\u001f\u007f]+/g, " ");
+  const longest = Math.max(0, ...[...flat.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = "`".repeat(longest + 1);
+  const pad = longest > 0 || flat.startsWith(" ") || flat.endsWith(" ") ? " " : "";
+  return `${fence}${pad}${flat}${pad}${fence}`;
+}
+
+/** A GFM table cell: a pipe, even inside a code span, ends the cell unless escaped. */
+export function escapeTableCell(text: string): string {
+  return text.replace(/\|/g, "\\|");
 }

@@ -1,5 +1,5 @@
 import type { LlmCall } from "../db/schema.ts";
-import { escapeMarkdown, quoteUntrustedMarkdown } from "./escape-markdown.ts";
+import { escapeMarkdown, escapeTableCell, formatCode, quoteUntrustedMarkdown } from "./escape-markdown.ts";
 import type { RunSummaryFacts } from "./load-run-summary-facts.ts";
 import { sumRunFigures } from "./sum-run-figures.ts";
 
@@ -31,20 +31,20 @@ export function renderRunSummary(facts: RunSummaryFacts): string {
       "",
     );
   }
-  const row = (name: string, value: string) => lines.push(`| ${name} | ${value} |`);
+  const row = (name: string, value: string) => lines.push(`| ${name} | ${escapeTableCell(value)} |`);
   lines.push("| | |", "| --- | --- |");
   row("Outcome", `**${outcome}**: ${escapeMarkdown(run.outcomeReason ?? "")}`);
   row(
     "Agent",
-    `\`${escapeMarkdown(run.agent ?? "?")}\`` +
-      (image?.id ? `, image \`${escapeMarkdown(image.ref ?? "")}\` (\`${escapeMarkdown(image.id)}\`)` : ""),
+    `${formatCode(run.agent ?? "?")}` +
+      (image?.id ? `, image ${formatCode(image.ref ?? "")} (${formatCode(image.id)})` : ""),
   );
   if (run.repo) row("Repository", escapeMarkdown(run.repo));
   row(
     "Models",
     figures.models.length === 0
-      ? `none called (asked for \`${escapeMarkdown(run.model ?? "?")}\`)`
-      : figures.models.map((m) => `\`${escapeMarkdown(m.model)}\` (${m.calls})`).join(", "),
+      ? `none called (asked for ${formatCode(run.model ?? "?")})`
+      : figures.models.map((m) => `${formatCode(m.model)} (${m.calls})`).join(", "),
   );
   row(
     "LLM calls",
@@ -59,7 +59,7 @@ export function renderRunSummary(facts: RunSummaryFacts): string {
     "Cost",
     `$${figures.costUsd}` +
       (figures.unpricedModels.length > 0
-        ? ` **plus unpriced calls** to ${figures.unpricedModels.map((m) => `\`${escapeMarkdown(m)}\``).join(", ")} (tokens metered, no price known)`
+        ? ` **plus unpriced calls** to ${figures.unpricedModels.map((m) => `${formatCode(m)}`).join(", ")} (tokens metered, no price known)`
         : ""),
   );
   if (run.budgetUsd !== null || run.budgetTokens !== null) {
@@ -83,9 +83,9 @@ export function renderRunSummary(facts: RunSummaryFacts): string {
   row(
     "Branch",
     pushed?.branch
-      ? `\`${escapeMarkdown(pushed.branch)}\` at \`${escapeMarkdown(pushed.commit ?? "")}\``
+      ? `${formatCode(pushed.branch)} at ${formatCode(pushed.commit ?? "")}`
       : committed?.commit
-        ? `\`${escapeMarkdown(committed.branch ?? "")}\` at \`${escapeMarkdown(committed.commit)}\` (not pushed)`
+        ? `${formatCode(committed.branch ?? "")} at ${formatCode(committed.commit)} (not pushed)`
         : `none${relayNote?.reason ? `: ${escapeMarkdown(relayNote.reason)}` : ""}`,
   );
   row("Capabilities", "none requested and none granted (capability approval is not wired yet)");
@@ -100,17 +100,15 @@ export function renderRunSummary(facts: RunSummaryFacts): string {
   const changed = committed?.filesChanged ?? [];
   lines.push(`### Files changed (${changed.length})`, "");
   if (changed.length === 0) lines.push("None.");
-  for (const f of changed) lines.push(`- \`${escapeMarkdown(f.path)}\` (${escapeMarkdown(f.change)})`);
+  for (const f of changed) lines.push(`- ${formatCode(f.path)} (${escapeMarkdown(f.change)})`);
   lines.push("");
   const heldBack = committed?.heldBack ?? [];
   const refused = committed?.refused ?? [];
   const refusedOmitted = committed?.refusedOmitted ?? 0;
   lines.push(`### Held back or refused (${heldBack.length + refused.length + refusedOmitted})`, "");
   if (heldBack.length + refused.length + refusedOmitted === 0) lines.push("Nothing.");
-  for (const h of heldBack)
-    lines.push(`- held back: \`${escapeMarkdown(h.path)}\`: ${escapeMarkdown(h.reason)}`);
-  for (const r of refused)
-    lines.push(`- refused: \`${escapeMarkdown(r.path)}\`: ${escapeMarkdown(r.reason)}`);
+  for (const h of heldBack) lines.push(`- held back: ${formatCode(h.path)}: ${escapeMarkdown(h.reason)}`);
+  for (const r of refused) lines.push(`- refused: ${formatCode(r.path)}: ${escapeMarkdown(r.reason)}`);
   if (refusedOmitted > 0) lines.push(`- and ${refusedOmitted} more refused paths, not listed`);
   lines.push("");
 
@@ -155,7 +153,7 @@ function callRow(n: number, call: LlmCall): string {
   ]
     .filter(Boolean)
     .join("; ");
-  return `| ${n} | ${call.id} | ${escapeMarkdown(call.model ?? "")} | ${call.status} | ${call.inputTokens} | ${call.outputTokens} | ${call.cacheReadTokens} | ${call.cacheCreationTokens} | ${call.costUsd} | ${call.latencyMs} | ${escapeMarkdown(note)} |`;
+  return `| ${n} | ${call.id} | ${escapeTableCell(escapeMarkdown(call.model ?? ""))} | ${call.status} | ${call.inputTokens} | ${call.outputTokens} | ${call.cacheReadTokens} | ${call.cacheCreationTokens} | ${call.costUsd} | ${call.latencyMs} | ${escapeTableCell(escapeMarkdown(note))} |`;
 }
 
 function clip(text: string, max: number): string {

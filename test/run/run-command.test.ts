@@ -1,0 +1,115 @@
+import assert from "node:assert/strict";
+import { execFile, execFileSync } from "node:child_process";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+const bin = resolve(import.meta.dirname, "../../bin/airlock.js");
+const secret = "test-token-secret-run-command-0123456789abcdef";
+
+function git(cwd: string, ...args: string[]): string {
+  return execFileSync("git", ["-C", cwd, ...args], { encoding: "utf8" }).trim();
+}
+
+/** The environment of a fresh shell: no LLM keys, nothing of this process's test settings. */
+function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
+    ...extra,
+  };
+}
+
+async function airlock(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { env, cwd, timeout: 240_000 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === "number" ? e.code : -1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
+  }
+}
+
+describe("airlock run (the README's first command) as a child process", () => {
+  let dir: string;
+  let repo: string;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "airlock-run-command-"));
+    repo = join(dir, "my-project");
+    await mkdir(repo);
+    git(repo, "init", "--quiet", "--initial-branch=main");
+    await writeFile(join(repo, "README.md"), "# my project\n");
+    git(repo, "add", "README.md");
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "-m", "first");
+  });
+
+  after(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("with no LLM configured: says so, runs the demo model for real, pushes airlock/<run>, exits 0, and the ledger verifies", async () => {
+    const env = cleanEnv({ AIRLOCK_TOKEN_SECRET: secret });
+    const r = await airlock(
+      ["run", "--repo", repo, "--agent", "builtin", "--prompt", "Add a CONTRIBUTING.md"],
+      env,
+      dir,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /airlock: no LLM configured: using Airlock's scripted demo model/);
+    assert.match(r.stdout, /^> \*\*Note:\*\* no LLM configured: using Airlock's scripted demo model/);
+    const runId = /^## Airlock run `(r[a-z0-9]+)`: succeeded$/m.exec(r.stdout)?.[1];
+    assert.ok(runId, r.stdout);
+    assert.match(r.stdout, /^\| Models \| `airlock-demo` \(3\) \|$/m);
+    assert.match(r.stdout, /^\| LLM calls \| 3 \|$/m);
+    assert.match(r.stdout, /^\| Cost \| \$0\.00 \|$/m);
+    assert.match(r.stdout, /^- `AIRLOCK_DEMO\.md` \(added\)$/m);
+
+    const branch = `airlock/${runId}`;
+    assert.equal(git(repo, "diff", "--name-status", "main", branch), "A\tAIRLOCK_DEMO.md");
+    const demo = git(repo, "show", `${branch}:AIRLOCK_DEMO.md`);
+    assert.match(demo, /scripted demo model/);
+    assert.match(demo, /^> Add a CONTRIBUTING\.md$/m);
+    assert.match(
+      git(repo, "log", "-1", "--format=%(trailers:only,unfold)", branch),
+      new RegExp(`^Airlock-Run: ${runId}$`, "m"),
+    );
+    assert.equal(git(repo, "status", "--porcelain"), "", "the operator's working tree is untouched");
+
+    // The same secret verifies the ledger later, from the same embedded database.
+    const verify = await airlock(["audit", "verify", runId], env, dir);
+    assert.equal(verify.code, 0, verify.stderr + verify.stdout);
+  });
+
+  it("refuses to start without AIRLOCK_TOKEN_SECRET and says how to make one; an unknown agent lists the catalog", async () => {
+    const noSecret = await airlock(
+      ["run", "--repo", repo, "--agent", "builtin", "--prompt", "x"],
+      cleanEnv({}),
+      dir,
+    );
+    assert.equal(noSecret.code, 2);
+    assert.match(noSecret.stderr, /AIRLOCK_TOKEN_SECRET: .*openssl rand -hex 32/);
+    const unknown = await airlock(
+      ["run", "--repo", repo, "--agent", "nope", "--prompt", "x"],
+      cleanEnv({ AIRLOCK_TOKEN_SECRET: secret }),
+      dir,
+    );
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /unknown agent "nope"; known agents: builtin/);
+    const badBudget = await airlock(
+      ["run", "--repo", repo, "--agent", "builtin", "--prompt", "x", "--budget-tokens", "1.5"],
+      cleanEnv({ AIRLOCK_TOKEN_SECRET: secret }),
+      dir,
+    );
+    assert.equal(badBudget.code, 2);
+    assert.match(badBudget.stderr, /--budget-tokens must be a positive integer, got "1\.5"/);
+  });
+});
