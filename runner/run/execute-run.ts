@@ -23,6 +23,8 @@ import type { PriceTable } from "../proxy/price-table.ts";
 import { mintRunToken } from "../proxy/run-token.ts";
 import type { RetryPolicy } from "../proxy/send-upstream.ts";
 import { serveProxyOnSocket, type ServedProxy } from "../proxy/serve-proxy.ts";
+import { fillOperatorCredentials } from "../relay/fill-operator-credentials.ts";
+import type { GitCredentials } from "../relay/git-credentials.ts";
 import { prepareRunCheckout, type RunCheckout } from "../relay/prepare-run-checkout.ts";
 import { pushBranch } from "../relay/push-branch.ts";
 import { redactCredentials } from "../relay/redact-credentials.ts";
@@ -167,11 +169,20 @@ export async function executeRun(deps: ExecuteRunDeps, input: ExecuteRunInput): 
   let sandbox: SandboxResult | undefined;
   let relay: RelayResult | undefined;
   let pushed: string | undefined;
+  let credentials: GitCredentials | undefined;
   try {
     try {
-      // 2. Prepare.
+      // 2. Prepare. An http(s) remote is cloned and pushed as the operator, with the host's
+      // own git credential helper; the credential stays in this process and git's env.
       await enter("preparing");
-      checkout = await prepareRunCheckout({ repo: input.repo, runId, baseDir: runDir, logger: deps.logger });
+      credentials = await fillOperatorCredentials({ remote: input.repo, logger: log });
+      checkout = await prepareRunCheckout({
+        repo: input.repo,
+        runId,
+        baseDir: runDir,
+        credentials,
+        logger: deps.logger,
+      });
       await writeTaskFile({ workspace: checkout.workspace, prompt: input.prompt });
       await audit("workspace.prepared", {
         baseCommit: checkout.baseCommit,
@@ -295,6 +306,7 @@ export async function executeRun(deps: ExecuteRunDeps, input: ExecuteRunInput): 
             hostClone: checkout.hostClone,
             remote: input.repo,
             branch,
+            credentials,
             logger: deps.logger,
           });
           pushed = branch;
@@ -302,7 +314,7 @@ export async function executeRun(deps: ExecuteRunDeps, input: ExecuteRunInput): 
         }
       }
     } catch (error) {
-      const message = redactCredentials((error as Error).message, undefined);
+      const message = redactCredentials((error as Error).message, credentials);
       log.error({ err: message }, "run failed");
       outcome = "failed";
       reason = relay === undefined && sandbox !== undefined ? `the relay failed: ${message}` : message;

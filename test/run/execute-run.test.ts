@@ -278,4 +278,61 @@ describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", ()
     const verification = await verifyAuditChain(database.db, result.runId, tokenSecret);
     assert.equal(verification.ok, true);
   });
+  it("a cancel while the agent runs kills the sandbox, publishes nothing and records cancelled", async () => {
+    const database = await testDatabaseKinds()[0]!.open();
+    databases.push(database);
+    const repo = await makeRepo(dir, { "README.md": "# demo\n" });
+    upstream.define("slow.0", call("write_file", { path: "started.txt", content: "1\n" }));
+    upstream.define("slow.1", { firstByteDelayMs: 20_000, text: "too late" });
+    const controller = new AbortController();
+    const started = Date.now();
+    const result = await executeRun(
+      { ...depsFor(database), signal: controller.signal },
+      {
+        repo,
+        agent: "builtin",
+        prompt: "Work slowly. [[script:slow]]",
+        onProgress: (e) => {
+          if (e.state === "running") setTimeout(() => controller.abort(), 2000);
+        },
+      },
+    );
+    assert.equal(result.outcome, "cancelled", result.summaryMarkdown);
+    assert.ok(Date.now() - started < 15_000, "the cancel did not stop the run promptly");
+    assert.equal(result.branch, undefined);
+    assert.equal(git(repo, "branch", "--list", "airlock/*"), "");
+    assert.match(result.summaryMarkdown, /^\| Branch \| none: the run was cancelled \|$/m);
+    const [row] = await database.db.select().from(runs).where(eq(runs.id, result.runId));
+    assert.equal(row?.state, "cancelled");
+    assert.equal((await verifyAuditChain(database.db, result.runId, tokenSecret)).ok, true);
+    await assert.rejects(access(join(dir, "data", "runs", result.runId)));
+  });
+
+  it("a repository that does not exist fails the run before any container, recorded and verifiable", async () => {
+    const database = await testDatabaseKinds()[0]!.open();
+    databases.push(database);
+    const runId = `rmissing${process.pid}`;
+    await assert.rejects(
+      executeRun(depsFor(database), {
+        repo: join(dir, "no-such-repo"),
+        agent: "builtin",
+        prompt: "x",
+        runId,
+      }),
+      /The repository path .*no-such-repo does not exist/,
+    );
+    const [row] = await database.db.select().from(runs).where(eq(runs.id, runId));
+    assert.equal(row?.state, "failed");
+    assert.match(row?.outcomeReason ?? "", /does not exist/);
+    const types = (
+      await database.db
+        .select()
+        .from(auditEvents)
+        .where(eq(auditEvents.runId, runId))
+        .orderBy(asc(auditEvents.seq))
+    ).map((e) => e.type);
+    assert.deepEqual(types, ["run.started", "run.error", "run.finished"]);
+    assert.equal((await verifyAuditChain(database.db, runId, tokenSecret)).ok, true);
+    await assert.rejects(access(join(dir, "data", "runs", runId)));
+  });
 });
