@@ -123,9 +123,12 @@ async function runCommand(ctx: CliContext, flags: RunFlags): Promise<number> {
   let state = "queued";
   let lastCalls = -1;
   let drawn = false;
+  let stopped = false;
   const draw = async () => {
     if (runId === undefined) return;
     const p = await readRunProgress(database.db, runId);
+    // A read still in flight when the run ended must not redraw over the summary.
+    if (stopped) return;
     const elapsed = ((Date.now() - startedAt) / 1000).toFixed(0);
     const line =
       `run ${runId} ${p.state ?? state} ${elapsed}s · ${p.calls} LLM calls · ` +
@@ -183,6 +186,7 @@ async function runCommand(ctx: CliContext, flags: RunFlags): Promise<number> {
       },
     );
     clearInterval(timer);
+    stopped = true;
     if (drawn) ctx.stderr.write("\r\x1b[2K");
     if (demo) ctx.stdout.write(`> **Note:** ${demoNotice}\n\n`);
     ctx.stdout.write(result.summaryMarkdown);

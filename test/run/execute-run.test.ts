@@ -119,7 +119,11 @@ describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", ()
       ...call("run_command", { argv: ["node", "-e", "console.log(1+1)"] }),
       inputTokens: 700,
     });
-    upstream.define("two.3", call("finish", { summary: "Upper-cased the two constants." }));
+    upstream.define(
+      "two.3",
+      call("write_file", { path: ".github/workflows/evil.yml", content: "on: push\n" }),
+    );
+    upstream.define("two.4", call("finish", { summary: "Upper-cased the two constants." }));
     const declaredBefore = { ...upstream.totals.openai };
     const states: string[] = [];
 
@@ -175,6 +179,7 @@ describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", ()
         "llm.call",
         "llm.call",
         "llm.call",
+        "llm.call",
         "sandbox.exit",
         "agent.summary",
         "relay.started",
@@ -190,7 +195,7 @@ describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", ()
       .from(llmCalls)
       .where(eq(llmCalls.runId, result.runId))
       .orderBy(asc(llmCalls.id));
-    assert.equal(rows.length, 4);
+    assert.equal(rows.length, 5);
     assert.deepEqual(
       entries.filter((e) => e.type === "llm.call").map((e) => e.data.id),
       rows.map((r) => r.id),
@@ -201,7 +206,7 @@ describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", ()
     assert.ok(figures.inputTokens >= 700);
     const summary = result.summaryMarkdown;
     assert.match(summary, new RegExp(`^## Airlock run \`${result.runId}\`: succeeded$`, "m"));
-    assert.match(summary, /^\| LLM calls \| 4 \|$/m);
+    assert.match(summary, /^\| LLM calls \| 5 \|$/m);
     assert.ok(
       summary.includes(
         `| Tokens | ${figures.inputTokens.toLocaleString("en-US")} in / ${figures.outputTokens.toLocaleString("en-US")} out (cache: 0 read, 0 written) |`,
@@ -210,14 +215,18 @@ describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", ()
     );
     assert.ok(summary.includes(`| Cost | $${figures.costUsd} |`), summary);
     assert.notEqual(figures.costUsd, "0.00");
-    assert.match(summary, /\| Models \| `gpt-4\.1-mini` \(4\) \|/);
+    assert.match(summary, /\| Models \| `gpt-4\.1-mini` \(5\) \|/);
     assert.ok(summary.includes(`image \`${image.ref}\` (\`${image.id}\`)`), summary);
-    assert.ok(summary.includes(`| Audit chain | \`${entries.at(-1)!.hash}\` (13 entries;`), summary);
+    assert.ok(summary.includes(`| Audit chain | \`${entries.at(-1)!.hash}\` (14 entries;`), summary);
     assert.match(
       summary,
       /### Files changed \(2\)\n\n- `src\/a\.js` \(modified\)\n- `src\/b\.js` \(modified\)/,
     );
-    assert.match(summary, /<details><summary>Per-call log \(4 LLM calls\)<\/summary>/);
+    assert.match(
+      summary,
+      /### Held back or refused \(1\)\n\n- held back: `\.github\/workflows\/evil\.yml`: added under \.github\/workflows\//,
+    );
+    assert.match(summary, /<details><summary>Per-call log \(5 LLM calls\)<\/summary>/);
     for (const row of rows) {
       assert.ok(
         summary.includes(`| ${row.id} | gpt-4.1-mini | 200 | ${row.inputTokens} | ${row.outputTokens} |`),
