@@ -300,12 +300,15 @@ async function measureLatency(targets: Target[]) {
     const roundMedians = mine.map((r) => median(r));
     const addedPerRound = mine.map((r, i) => median(r) - median(direct[i]!));
     const all = sorted(mine.flat());
-    const allDirect = sorted(direct.flat());
+    // Requests were interleaved, so the i-th proxied request of a round is paired with the i-th direct one:
+    // the p99 of those differences is the tail the proxy adds, and one stall of the direct path cannot
+    // make it negative the way p99(proxied) − p99(direct) can on a shared machine.
+    const pairedAdded = sorted(mine.flatMap((round, r) => round.map((ms, i) => ms - direct[r]![i]!)));
     result.set(t.name, {
       p50: median(roundMedians),
       p99: quantile(all, 0.99),
       addedP50: median(addedPerRound),
-      addedP99: quantile(all, 0.99) - quantile(allDirect, 0.99),
+      addedP99: quantile(pairedAdded, 0.99),
     });
   }
   return result;
@@ -584,7 +587,7 @@ async function main() {
       pass(a && a.addedP50 <= goals.addedP50Ms),
     ],
     [
-      "c=1 added p99 vs direct (ms)",
+      "c=1 added p99 vs direct, paired requests (ms)",
       ...per((n) => fmt(latency.get(n)?.addedP99, 3), true),
       `≤ ${goals.addedP99Ms}`,
       pass(a && a.addedP99 <= goals.addedP99Ms),
