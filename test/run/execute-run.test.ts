@@ -16,6 +16,7 @@ import { createDockerContainerRuntime } from "../../runner/container/docker-cont
 import { buildAgentImage } from "../../runner/images/build-agent-image.ts";
 import { executeRun, type ExecuteRunDeps } from "../../runner/run/execute-run.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
+import { startGitHttpServer } from "../relay/git-http-server.ts";
 import { startTurnScriptedUpstream } from "../agents/start-turn-scripted-upstream.ts";
 import {
   scriptedUpstreamDefaults,
@@ -343,5 +344,47 @@ describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", ()
     assert.deepEqual(types, ["run.started", "run.error", "run.finished"]);
     assert.equal((await verifyAuditChain(database.db, runId, tokenSecret)).ok, true);
     await assert.rejects(access(join(dir, "data", "runs", runId)));
+  });
+  it("a git URL is cloned and pushed with the operator's own credential helper; the secret is stored nowhere", async () => {
+    const database = await testDatabaseKinds()[0]!.open();
+    databases.push(database);
+    const source = await makeRepo(dir, { "README.md": "# over http\n" });
+    const served = join(dir, "served");
+    await mkdir(served, { recursive: true });
+    execFileSync("git", ["clone", "--quiet", "--bare", source, join(served, "repo.git")]);
+    const password = "operator-pass-7f3a9c1e5b";
+    const server = await startGitHttpServer({ projectRoot: served, username: "operator", password });
+    // The operator's global git config names the helper; no repository can choose it.
+    const globalConfig = join(dir, "operator.gitconfig");
+    await writeFile(
+      globalConfig,
+      `[credential]\n\thelper = "!f() { echo username=operator; echo password=${password}; }; f"\n`,
+    );
+    const previous = process.env.GIT_CONFIG_GLOBAL;
+    process.env.GIT_CONFIG_GLOBAL = globalConfig;
+    upstream.define("http.0", call("write_file", { path: "NOTES.md", content: "over http\n" }));
+    upstream.define("http.1", call("finish", { summary: "Wrote NOTES.md." }));
+    try {
+      const result = await executeRun(depsFor(database), {
+        repo: `${server.url}/repo.git`,
+        agent: "builtin",
+        prompt: "Write notes. [[script:http]]",
+      });
+      assert.equal(result.outcome, "succeeded", result.summaryMarkdown);
+      const bare = join(served, "repo.git");
+      assert.equal(git(bare, "diff", "--name-status", "main", result.branch!), "A\tNOTES.md");
+      assert.ok(server.authorizations.some((a) => a.startsWith("Basic ")));
+      const stored = JSON.stringify([
+        await database.db.select().from(runs).where(eq(runs.id, result.runId)),
+        await database.db.select().from(auditEvents).where(eq(auditEvents.runId, result.runId)),
+        await database.db.select().from(llmCalls).where(eq(llmCalls.runId, result.runId)),
+      ]);
+      assert.ok(!stored.includes(password), "the operator's password reached the database");
+      assert.ok(!result.summaryMarkdown.includes(password));
+    } finally {
+      if (previous === undefined) delete process.env.GIT_CONFIG_GLOBAL;
+      else process.env.GIT_CONFIG_GLOBAL = previous;
+      await server.close();
+    }
   });
 });
