@@ -115,7 +115,8 @@ const maxStoredSummaryChars = 16 * 1024;
  *    audit `relay.pushed`. The trailer therefore names the hash of the `relay.started`
  *    entry: the ledger as it stood when the commit was made; the entries after it record
  *    the commit and the push, and chain from it.
- * 8. Remove the run folder (only now that the relay is done) and the socket folder.
+ * 8. Remove the run folder (only now that the relay is done) and the socket folder. When
+ *    publishing fails the run ends failed and the folder is kept: it holds the only copy.
  * 9. Audit `run.finished`, set the final state, render the summary from the stored rows.
  */
 export async function executeRun(deps: ExecuteRunDeps, input: ExecuteRunInput): Promise<ExecuteRunResult> {
@@ -170,6 +171,7 @@ export async function executeRun(deps: ExecuteRunDeps, input: ExecuteRunInput): 
   let relay: RelayResult | undefined;
   let pushed: string | undefined;
   let credentials: GitCredentials | undefined;
+  let keepRunDir = false;
   try {
     try {
       // 2. Prepare. An http(s) remote is cloned and pushed as the operator, with the host's
@@ -315,17 +317,25 @@ export async function executeRun(deps: ExecuteRunDeps, input: ExecuteRunInput): 
       }
     } catch (error) {
       const message = redactCredentials((error as Error).message, credentials);
-      log.error({ err: message }, "run failed");
+      if (sandbox === undefined) {
+        // Before the agent ran there is no work to lose: record the failure and let the
+        // operator see the error itself (a wrong path, Docker not running, a bad image).
+        log.error({ err: message }, "run failed before the agent started");
+        await audit("run.error", { reason: message }).catch(() => {});
+        await finish("failed", message).catch(() => {});
+        throw error;
+      }
+      // The agent's work exists only in the run folder now: keep it for the operator.
+      keepRunDir = true;
       outcome = "failed";
-      reason = relay === undefined && sandbox !== undefined ? `the relay failed: ${message}` : message;
-      await audit(sandbox !== undefined ? "relay.failed" : "run.error", { reason: message }).catch(() => {});
-      await finish(outcome, reason).catch(() => {});
-      throw error;
+      reason = `publishing failed: ${message}; the agent's workspace is kept in ${checkout?.workspace ?? runDir}`;
+      log.error({ err: message, runDir }, "publishing failed; the run folder is kept");
+      await audit("relay.failed", { reason: message, keptIn: runDir });
     }
     await finish(outcome, reason);
   } finally {
-    // 8. Only now is the relay done (or abandoned).
-    if (checkout !== undefined || (await exists(runDir))) {
+    // 8. Only now is the relay done (or abandoned with nothing to lose).
+    if (!keepRunDir && (checkout !== undefined || (await exists(runDir)))) {
       await removeRunCheckout(runDir).catch((error: unknown) =>
         log.error({ err: (error as Error).message }, "could not remove the run folder"),
       );

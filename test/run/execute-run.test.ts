@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { access, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { access, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -384,6 +384,46 @@ describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", ()
     } finally {
       if (previous === undefined) delete process.env.GIT_CONFIG_GLOBAL;
       else process.env.GIT_CONFIG_GLOBAL = previous;
+      await server.close();
+    }
+  });
+  it("a refused push ends the run failed with the summary, and keeps the workspace for the operator", async () => {
+    const database = await testDatabaseKinds()[0]!.open();
+    databases.push(database);
+    const source = await makeRepo(dir, { "README.md": "# refused\n" });
+    const served = join(dir, "served-refusing");
+    await mkdir(served, { recursive: true });
+    execFileSync("git", ["clone", "--quiet", "--bare", source, join(served, "repo.git")]);
+    const server = await startGitHttpServer({
+      projectRoot: served,
+      username: "u",
+      password: "p-refused-1234",
+      failPushes: true,
+    });
+    upstream.define("refused.0", call("write_file", { path: "WORK.md", content: "precious\n" }));
+    upstream.define("refused.1", call("finish", { summary: "Wrote WORK.md." }));
+    try {
+      const result = await executeRun(depsFor(database), {
+        repo: `http://u:p-refused-1234@${server.url.slice("http://".length)}/repo.git`,
+        agent: "builtin",
+        prompt: "Write. [[script:refused]]",
+      });
+      assert.equal(result.outcome, "failed");
+      assert.equal(result.branch, undefined);
+      assert.match(result.reason, /^publishing failed: .*; the agent's workspace is kept in \S+\/workspace$/);
+      assert.ok(!result.reason.includes("p-refused-1234"), result.reason);
+      assert.ok(!result.summaryMarkdown.includes("p-refused-1234"));
+      assert.match(
+        result.summaryMarkdown,
+        /^\| Branch \| `airlock\/\S+` at `[0-9a-f]{40}` \(not pushed\) \|$/m,
+      );
+      const kept = join(dir, "data", "runs", result.runId, "workspace", "WORK.md");
+      assert.equal(await readFile(kept, "utf8"), "precious\n");
+      const [row] = await database.db.select().from(runs).where(eq(runs.id, result.runId));
+      assert.equal(row?.repo?.includes("p-refused-1234"), false);
+      assert.equal((await verifyAuditChain(database.db, result.runId, tokenSecret)).ok, true);
+      await rm(join(dir, "data", "runs", result.runId), { recursive: true, force: true });
+    } finally {
       await server.close();
     }
   });
