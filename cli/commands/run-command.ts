@@ -39,9 +39,9 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
   program
     .command("run")
     .description(
-      "one whole run without GitHub: clone the repository on the host, run the agent sealed with\n" +
-        "the metered proxy as its only door, relay its work to branch airlock/<run> in --repo,\n" +
-        "and print the audit summary (markdown). With no LLM configured (no OPENAI_API_KEY,\n" +
+      "one whole run without GitHub: clone the repository on the host, run the agent sealed with " +
+        "the metered proxy as its only door, relay its work to branch airlock/<run> in --repo, and " +
+        "print the audit summary (markdown). With no LLM configured (no OPENAI_API_KEY, " +
         "OPENAI_BASE_URL or ANTHROPIC_API_KEY) it uses Airlock's scripted demo model and says so.",
     )
     .requiredOption(
@@ -61,7 +61,7 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
       "after",
       "\nExamples:\n" +
         '  airlock run --repo . --agent builtin --prompt "Add a CONTRIBUTING.md"\n' +
-        '  airlock run --repo https://github.com/me/proj.git --agent builtin --prompt "Fix the typo in README" --budget-usd 0.50\n' +
+        '  airlock run --repo https://git.example.com/me/proj.git --agent builtin --prompt "Fix the typo in README" --budget-usd 0.50\n' +
         "Needs AIRLOCK_TOKEN_SECRET (openssl rand -hex 32; keep it: it verifies the audit ledger later)\n" +
         "and Docker. The run is stored in DATABASE_URL, or the embedded database under AIRLOCK_DATA_DIR.",
     )
