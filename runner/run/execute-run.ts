@@ -172,6 +172,7 @@ export async function executeRun(deps: ExecuteRunDeps, input: ExecuteRunInput): 
   let pushed: string | undefined;
   let credentials: GitCredentials | undefined;
   let keepRunDir = false;
+  let recordError: string | undefined;
   try {
     try {
       // 2. Prepare. An http(s) remote is cloned and pushed as the operator, with the host's
@@ -235,13 +236,21 @@ export async function executeRun(deps: ExecuteRunDeps, input: ExecuteRunInput): 
           signal: deps.signal,
         });
         // 6. Every call committed before anything is decided from the rows.
-        await proxy.close();
+        const closing = proxy.close();
         proxy = undefined;
+        await closing.catch((error: unknown) => {
+          recordError = (error as Error).message;
+        });
       } finally {
         await proxy?.close();
       }
       const calls = await listRunCalls(db, runId);
       ({ outcome, reason } = decideRunOutcome(sandbox, calls));
+      if (recordError !== undefined) {
+        // The ledger would be missing calls: the run cannot count as a success.
+        outcome = "failed";
+        reason = `the proxy could not record every LLM call (${recordError})`;
+      }
       for (const call of calls) {
         await audit("llm.call", {
           id: call.id,
