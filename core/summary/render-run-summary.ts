@@ -75,7 +75,8 @@ export function renderRunSummary(facts: RunSummaryFacts): string {
   }
   row(
     "Duration",
-    `${seconds(run.startedAt, run.finishedAt)}` +
+    // From the run's record to its final state: preparing, the agent and publishing.
+    `${seconds(run.createdAt, run.finishedAt)}` +
       (exit?.durationMs !== undefined
         ? ` (agent ${(exit.durationMs / 1000).toFixed(1)} s, ended: ${escapeMarkdown(exit.reason ?? "?")}, exit code ${String(exit.exitCode ?? "none")})`
         : ""),

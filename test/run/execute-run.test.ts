@@ -107,7 +107,7 @@ describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", ()
     };
   }
 
-  it("edits two files and runs a command: the branch holds exactly those changes, trailers name the ledger, figures match the rows", async () => {
+  it("edits two files and runs a command: the branch holds exactly those changes, trailers name the ledger, figures match the rows", async (t) => {
     const database = await openDb();
     const repo = await makeRepo(dir, {
       "src/a.js": 'export const a = "alpha";\n',
@@ -202,6 +202,10 @@ describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", ()
       rows.map((r) => r.id),
     );
     const figures = sumRunFigures(rows);
+    t.diagnostic(
+      `figures: ${rows.length} calls, ${figures.inputTokens} in / ${figures.outputTokens} out tokens, $${figures.costUsd}; ` +
+        `sandbox ${result.sandbox?.durationMs} ms; chain ${entries.length} entries`,
+    );
     assert.equal(figures.inputTokens, upstream.totals.openai.inputTokens - declaredBefore.inputTokens);
     assert.equal(figures.outputTokens, upstream.totals.openai.outputTokens - declaredBefore.outputTokens);
     assert.ok(figures.inputTokens >= 700);
@@ -288,6 +292,36 @@ describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", ()
     const verification = await verifyAuditChain(database.db, result.runId, tokenSecret);
     assert.equal(verification.ok, true);
   });
+  it("a run past its deadline ends timed_out and still relays what the agent wrote, explained", async (t) => {
+    const database = await testDatabaseKinds()[0]!.open();
+    databases.push(database);
+    const repo = await makeRepo(dir, { "README.md": "# demo\n" });
+    upstream.define("late.0", call("write_file", { path: "first.txt", content: "1\n" }));
+    upstream.define("late.1", { firstByteDelayMs: 15_000, text: "too late" });
+    const result = await executeRun(depsFor(database), {
+      repo,
+      agent: "builtin",
+      prompt: "Take long. [[script:late]]",
+      timeoutS: 4,
+    });
+    t.diagnostic(`timed out after ${result.sandbox?.durationMs} ms (agent exit ${result.sandbox?.exitCode})`);
+    assert.equal(result.outcome, "timed_out", result.summaryMarkdown);
+    assert.equal(result.reason, "the deadline of 4 s passed");
+    assert.equal(git(repo, "diff", "--name-status", "main", result.branch!), "A\tfirst.txt");
+    assert.match(
+      result.summaryMarkdown,
+      /> \*\*Partial result\.\*\* The run ended timed_out \(the deadline of 4 s passed\)/,
+    );
+    assert.match(
+      result.summaryMarkdown,
+      /it was stopped \(SIGTERM: the run's deadline passed or it was cancelled\)/,
+    );
+    assert.match(
+      git(repo, "log", "-1", "--format=%B", result.branch!),
+      /^\[partial: timed_out\] Airlock: Take long\./,
+    );
+  });
+
   it("a cancel while the agent runs kills the sandbox, publishes nothing and records cancelled", async () => {
     const database = await testDatabaseKinds()[0]!.open();
     databases.push(database);

@@ -147,7 +147,7 @@ describe("run outcome and summary", () => {
       markdown,
       /^> \*\*Partial result\.\*\* The run ended timed_out \(the deadline of 30 s passed\)/m,
     );
-    assert.match(markdown, /^\| Duration \| 12\.5 s \(agent 30\.1 s, ended: deadline, exit code 143\) \|$/m);
+    assert.match(markdown, /^\| Duration \| 13\.5 s \(agent 30\.1 s, ended: deadline, exit code 143\) \|$/m);
     assert.match(markdown, /^\| Audit chain \| `h6` \(6 entries;/m);
     assert.match(markdown, /\*\*plus unpriced calls\*\* to `evil\\\|<b>model<\/b>`/);
     assert.ok(markdown.includes("- `` </details><img src=x onerror=alert(1)>|`x`.md `` (added)"), markdown);
