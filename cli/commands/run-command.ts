@@ -216,6 +216,9 @@ function parsePositive(value: string | undefined, flag: string, integer: boolean
   return n;
 }
 
+// eslint-disable-next-line no-control-regex
+const controlCharacters = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
 /** The agent's own stderr as log lines; it holds no secret (the agent never sees one). */
 function prefixLines(sink: Writable, prefix: string): Writable {
   let pending = "";
@@ -224,7 +227,8 @@ function prefixLines(sink: Writable, prefix: string): Writable {
       pending += chunk.toString("utf8");
       const lines = pending.split("\n");
       pending = lines.pop() ?? "";
-      for (const line of lines) sink.write(`${prefix}${line}\n`);
+      // The agent's output is untrusted: terminal escape sequences are dropped, not replayed.
+      for (const line of lines) sink.write(`${prefix}${line.replace(controlCharacters, "")}\n`);
       callback();
     },
   });

@@ -89,7 +89,8 @@ export function renderRunSummary(facts: RunSummaryFacts): string {
         ? `${formatCode(committed.branch ?? "")} at ${formatCode(committed.commit)} (not pushed)`
         : `none${relayNote?.reason ? `: ${escapeMarkdown(relayNote.reason)}` : ""}`,
   );
-  row("Capabilities", "none requested and none granted (capability approval is not wired yet)");
+  // Requests are not recorded until the capabilities work lands: claiming "none requested" would be a guess.
+  row("Capabilities", "none granted (requests are not handled yet: the agent is told they are pending)");
   row(
     "Audit chain",
     head
