@@ -1,3 +1,4 @@
+import { access } from "node:fs/promises";
 import { resolve } from "node:path";
 import { Writable } from "node:stream";
 import type { Command } from "commander";
@@ -6,6 +7,7 @@ import { UsageError } from "../../core/errors.ts";
 import { createLogger } from "../../core/logger.ts";
 import { requireSettings } from "../../core/settings/load-settings.ts";
 import { createDockerContainerRuntime } from "../../runner/container/docker-container-runtime.ts";
+import { assertEngineReachable } from "../../runner/images/assert-engine-reachable.ts";
 import { buildAgentImage } from "../../runner/images/build-agent-image.ts";
 import type { ProxyUpstreams } from "../../runner/proxy/choose-upstreams.ts";
 import { defaultPriceTable } from "../../runner/proxy/price-table.ts";
@@ -13,6 +15,7 @@ import type { RunOutcome } from "../../runner/run/decide-run-outcome.ts";
 import { demoModelId, startDemoModel, type DemoModel } from "../../runner/run/demo-model.ts";
 import { executeRun } from "../../runner/run/execute-run.ts";
 import { readRunProgress } from "../../runner/run/read-run-progress.ts";
+import { parseGitRemote } from "../../runner/relay/parse-git-remote.ts";
 import { reapContainers } from "../../runner/sandbox/reap-containers.ts";
 import type { CliContext } from "../cli-context.ts";
 
@@ -82,10 +85,21 @@ async function runCommand(ctx: CliContext, flags: RunFlags): Promise<number> {
     ["AIRLOCK_TOKEN_SECRET"],
     "airlock run (it signs the run token and the audit ledger)",
   );
+  const remote = parseGitRemote(flags.repo);
+  if (remote.kind === "path") {
+    await access(remote.location).catch(() => {
+      throw new UsageError(
+        `--repo ${flags.repo}: no such folder; give the path of a git repository or a git URL`,
+      );
+    });
+  }
   const level = ctx.env.AIRLOCK_LOG_LEVEL ? settings.logLevel : "warn";
   const logger = createLogger(level, { command: "run" });
   const interactive = (ctx.stderr as Writable & { isTTY?: boolean }).isTTY === true;
   const say = (line: string) => ctx.stderr.write(`airlock: ${line}\n`);
+  const runtime = createDockerContainerRuntime({ dockerHost: settings.dockerHost, logger });
+  // No run is recorded for a machine that cannot run one.
+  await assertEngineReachable(runtime);
 
   // 2. The upstream: the operator's LLM, or the scripted demo model, said plainly.
   const upstreams: ProxyUpstreams = {};
@@ -110,7 +124,6 @@ async function runCommand(ctx: CliContext, flags: RunFlags): Promise<number> {
   }
 
   const database = await ctx.openMigratedDatabase();
-  const runtime = createDockerContainerRuntime({ dockerHost: settings.dockerHost, logger });
   const controller = new AbortController();
   const onSignal = () => {
     if (!controller.signal.aborted) say("cancelling: stopping the agent (the run is recorded as cancelled)");

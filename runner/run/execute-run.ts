@@ -329,7 +329,7 @@ export async function executeRun(deps: ExecuteRunDeps, input: ExecuteRunInput): 
       if (sandbox === undefined) {
         // Before the agent ran there is no work to lose: record the failure and let the
         // operator see the error itself (a wrong path, Docker not running, a bad image).
-        log.error({ err: message }, "run failed before the agent started");
+        log.info({ err: message }, "run failed before the agent started");
         await audit("run.error", { reason: message }).catch(() => {});
         await finish("failed", message).catch(() => {});
         throw error;

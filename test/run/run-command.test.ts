@@ -111,5 +111,15 @@ describe("airlock run (the README's first command) as a child process", () => {
     );
     assert.equal(badBudget.code, 2);
     assert.match(badBudget.stderr, /--budget-tokens must be a positive integer, got "1\.5"/);
+    const missing = await airlock(
+      ["run", "--repo", join(dir, "nope"), "--agent", "builtin", "--prompt", "x"],
+      cleanEnv({ AIRLOCK_TOKEN_SECRET: secret }),
+      dir,
+    );
+    assert.equal(missing.code, 2);
+    assert.match(
+      missing.stderr,
+      /--repo \S+nope: no such folder; give the path of a git repository or a git URL/,
+    );
   });
 });
