@@ -278,8 +278,9 @@ export async function executeRun(deps: ExecuteRunDeps, input: ExecuteRunInput): 
       }
       log.info({ outcome, reason, calls: calls.length }, "agent ended");
 
-      // 7. Relay, even a partial result: the summary says it is partial. A cancel means the
-      // operator wants it stopped, so nothing is published.
+      // 7. Relay, even a partial result (budget_exhausted, timed_out, and failed too: what the
+      // agent left is worth a look, and the subject, commit body and summary all say it is
+      // partial). A cancel means the operator wants it stopped, so nothing is published.
       if (outcome === "cancelled") {
         await audit("relay.skipped", { reason: "the run was cancelled" });
       } else {
