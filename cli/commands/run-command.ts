@@ -97,6 +97,13 @@ async function runCommand(ctx: CliContext, flags: RunFlags): Promise<number> {
   const logger = createLogger(level, { command: "run" });
   const interactive = (ctx.stderr as Writable & { isTTY?: boolean }).isTTY === true;
   const say = (line: string) => ctx.stderr.write(`airlock: ${line}\n`);
+  if (process.getuid !== undefined && process.getuid() !== 0) {
+    // prepareRunCheckout hands the workspace to the sandbox user (1001) only as root.
+    say(
+      `warning: running as uid ${process.getuid()}, not root: the workspace stays yours and the ` +
+        "sandboxed agent (uid 1001) cannot write to it; run airlock run as root (e.g. sudo -E)",
+    );
+  }
   const runtime = createDockerContainerRuntime({ dockerHost: settings.dockerHost, logger });
   // No run is recorded for a machine that cannot run one.
   await assertEngineReachable(runtime);
