@@ -373,7 +373,7 @@ async function runRateStep(target: Target, rate: number, seconds: number): Promi
 async function measureRate(target: Target) {
   const steps = quick
     ? [500, 1000, 2000, 3000]
-    : [500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 5000, 6000, 7000, 8000];
+    : [500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 5000, 6000, 7000, 8000, 10000];
   const seconds = quick ? 2 : 3;
   const results: RateStep[] = [];
   let best = 0;
@@ -596,12 +596,14 @@ async function main() {
       "max rate @64 conns, p99<50ms, <0.1% errors (req/s)",
       ...per(rateCell),
       `≥ ${goals.rate}, ≥ ${goals.rateShareOfNginx}× nginx`,
+      // When nginx passed the generator's top step its real limit is unknown: "✓?" says the half-of-nginx
+      // comparison was made against a floor.
       pass(
         rates.has("airlock")
           ? airlockRate >= goals.rate &&
               (Number.isNaN(nginxRate) || airlockRate >= goals.rateShareOfNginx * nginxRate)
           : undefined,
-      ),
+      ) + (rates.get("nginx")?.capped && airlockRate >= goals.rate ? "?" : ""),
     ],
     [
       "proxy CPU per request during (2) (ms)",
