@@ -603,7 +603,12 @@ async function main() {
           ? airlockRate >= goals.rate &&
               (Number.isNaN(nginxRate) || airlockRate >= goals.rateShareOfNginx * nginxRate)
           : undefined,
-      ) + (rates.get("nginx")?.capped && airlockRate >= goals.rate ? "?" : ""),
+      ) +
+        (rates.get("nginx")?.capped &&
+        airlockRate >= goals.rate &&
+        airlockRate >= goals.rateShareOfNginx * nginxRate
+          ? "?"
+          : ""),
     ],
     [
       "proxy CPU per request during (2) (ms)",
