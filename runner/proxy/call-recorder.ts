@@ -66,14 +66,24 @@ const insertPrefix = sql.raw(
   `insert into llm_calls (${columns}) select ${columns} from json_populate_recordset(null::llm_calls,`,
 );
 
+/**
+ * Postgres text cannot hold U+0000, and its JSON-to-text conversion refuses lone
+ * surrogates (SQLSTATE 22P05). Both arrive from agents in malformed bodies; left as they
+ * are, one such row would be refused forever. Keep the evidence, visibly escaped.
+ */
+export function toStorableText(text: string): string {
+  return text.toWellFormed().replaceAll("\u0000", "\\u0000");
+}
+
 function toColumns(row: NewLlmCall, secrets: readonly (string | undefined)[]): Record<string, unknown> {
-  const redact = (text: string | null | undefined) => (text == null ? null : redactSecrets(text, secrets));
+  const redact = (text: string | null | undefined) =>
+    text == null ? null : toStorableText(redactSecrets(text, secrets));
   return {
     run_id: row.runId,
     attempt: row.attempt,
     provider: row.provider,
-    model: row.model ?? null,
-    endpoint: row.endpoint,
+    model: row.model == null ? null : toStorableText(row.model),
+    endpoint: toStorableText(row.endpoint),
     stream: row.stream ?? false,
     status: row.status,
     error: redact(row.error),
@@ -93,11 +103,14 @@ function toColumns(row: NewLlmCall, secrets: readonly (string | undefined)[]): R
   };
 }
 
-/** SQLSTATE class 23: the row itself is refused (foreign key, not null…); retrying will not help. */
+/**
+ * SQLSTATE class 23 (integrity: foreign key, not null…) or 22 (data exception: a value
+ * the column cannot hold): the row itself is refused, and retrying will not help.
+ */
 function isIntegrityViolation(error: unknown): boolean {
   for (let e: unknown = error, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
     const code = (e as { code?: unknown }).code;
-    if (typeof code === "string" && /^23[0-9A-Z]{3}$/.test(code)) return true;
+    if (typeof code === "string" && /^2[23][0-9A-Z]{3}$/.test(code)) return true;
   }
   return false;
 }

@@ -220,6 +220,27 @@ for (const kind of testDatabaseKinds()) {
       );
     });
 
+    it("records bodies holding NUL or a lone surrogate, and keeps serving", async () => {
+      // Postgres text cannot hold U+0000 and refuses lone surrogates: before the fix one such
+      // request made the recorder retry its row forever and the proxy answer 503 to everyone.
+      const { runId, token } = await h.newRun();
+      const auth = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+      const rawNul = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"a\u0000b"';
+      assert.equal((await send(h.url, "/v1/chat/completions", { headers: auth, body: rawNul })).status, 400);
+      const escaped =
+        '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"[[script:ok]] \\u0000 \\ud800"}]}';
+      assert.equal((await send(h.url, "/v1/chat/completions", { headers: auth, body: escaped })).status, 200);
+      const ok = await h.openai(token).chat.completions.create(chat("ok"));
+      assert.equal(ok.choices.length, 1);
+      const rows = await h.rows(runId);
+      assert.deepEqual(
+        rows.map((r) => r.status),
+        [400, 200, 200],
+      );
+      assert.ok(!rows[0]!.requestBody?.includes("\u0000"), "no raw NUL stored");
+      assert.ok(rows[0]!.requestBody?.includes("a\\u0000b"), "the NUL is kept, escaped, as evidence");
+    });
+
     it("a client abort mid-stream cancels the upstream and still records the usage seen", async () => {
       // An upstream of its own: the timed-out requests of earlier tests may still answer late.
       const a = await startProxyHarness(kind, {}, h.database);
