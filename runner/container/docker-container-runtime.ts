@@ -1,6 +1,6 @@
+import "./defer-dockerode-extras.ts";
 import { PassThrough, type Writable } from "node:stream";
 import Docker from "dockerode";
-import tar from "tar-fs";
 import type { Logger } from "../../core/logger.ts";
 import {
   ContainerRuntimeError,
@@ -148,6 +148,8 @@ export function createDockerContainerRuntime(options: DockerRuntimeOptions): Con
       call("build", { tags: opts.tags, dockerfile: opts.dockerfile }, async () => {
         const [first, ...more] = opts.tags;
         if (!first) throw new ContainerRuntimeError("image build needs at least one tag");
+        // Loaded on use: only image builds need it, and every `sandbox exec` pays for imports.
+        const { default: tar } = await import("tar-fs");
         const context = tar.pack(opts.contextDir);
         const stream = await docker.buildImage(context as unknown as NodeJS.ReadableStream, {
           t: first,
