@@ -2,9 +2,6 @@ import { createWriteStream } from "node:fs";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Command } from "commander";
-import { exportAuditChain } from "../../core/audit/export-audit-chain.ts";
-import { verifyAuditChain } from "../../core/audit/verify-audit-chain.ts";
-import { getRun } from "../../core/db/runs.ts";
 import type { Db } from "../../core/db/open-database.ts";
 import { AirlockError, UsageError } from "../../core/errors.ts";
 import { requireSettings } from "../../core/settings/load-settings.ts";
@@ -34,6 +31,7 @@ export function registerAuditCommand(program: Command, ctx: CliContext): void {
       const database = await ctx.openMigratedDatabase();
       try {
         await requireRun(database.db, runId);
+        const { verifyAuditChain } = await import("../../core/audit/verify-audit-chain.ts");
         const result = await verifyAuditChain(database.db, runId, settings.tokenSecret!, {
           expectedHead: options.head,
         });
@@ -59,6 +57,7 @@ export function registerAuditCommand(program: Command, ctx: CliContext): void {
       const database = await ctx.openMigratedDatabase();
       try {
         await requireRun(database.db, runId);
+        const { exportAuditChain } = await import("../../core/audit/export-audit-chain.ts");
         let count = 0;
         const lines = Readable.from(
           (async function* () {
@@ -80,7 +79,9 @@ export function registerAuditCommand(program: Command, ctx: CliContext): void {
     });
 }
 
+// Database modules are loaded on use: drizzle costs every other command ~0.4 s to load.
 async function requireRun(db: Db, runId: string): Promise<void> {
+  const { getRun } = await import("../../core/db/runs.ts");
   if (!(await getRun(db, runId))) {
     throw new UsageError(
       `no run ${runId} in this database (check the id, and DATABASE_URL / AIRLOCK_DATA_DIR)`,

@@ -2,9 +2,6 @@ import type { Command } from "commander";
 import { agentCatalog } from "../../core/agents/agent-catalog.ts";
 import type { AgentDefinition } from "../../core/agents/agent-definition.ts";
 import { getAgent } from "../../core/agents/get-agent.ts";
-import { createDockerContainerRuntime } from "../../runner/container/docker-container-runtime.ts";
-import { buildAgentImage } from "../../runner/images/build-agent-image.ts";
-import { buildBaseImage } from "../../runner/images/build-base-image.ts";
 import type { CliContext } from "../cli-context.ts";
 
 interface BuildFlags {
@@ -48,6 +45,12 @@ export function registerImagesCommand(program: Command, ctx: CliContext): void {
         flags.agent === undefined ? [...agentCatalog] : flags.agent === "base" ? [] : [getAgent(flags.agent)];
       const buildBase = flags.agent === undefined || flags.agent === "base";
       const settings = ctx.settings();
+      // Loaded on use, so that other commands do not pay for the Docker client.
+      const [{ createDockerContainerRuntime }, { buildBaseImage }, { buildAgentImage }] = await Promise.all([
+        import("../../runner/container/docker-container-runtime.ts"),
+        import("../../runner/images/build-base-image.ts"),
+        import("../../runner/images/build-agent-image.ts"),
+      ]);
       const runtime = createDockerContainerRuntime({
         dockerHost: settings.dockerHost,
         logger: ctx.logger({ command: "images build" }),

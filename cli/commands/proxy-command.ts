@@ -1,12 +1,11 @@
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
-import { parse as parseYaml } from "yaml";
 import { UsageError } from "../../core/errors.ts";
 import { requireSettings } from "../../core/settings/load-settings.ts";
 import type { ProxyUpstreams } from "../../runner/proxy/choose-upstreams.ts";
 import { parseProxyConfig, type ProxyConfig } from "../../runner/proxy/parse-proxy-config.ts";
 import { defaultPriceTable, parsePriceFile, type PriceTable } from "../../runner/proxy/price-table.ts";
-import { serveProxyOnPort } from "../../runner/proxy/serve-proxy.ts";
+import type { serveProxyOnPort } from "../../runner/proxy/serve-proxy.ts";
 import type { CliContext } from "../cli-context.ts";
 
 interface ProxyOptions {
@@ -24,6 +23,7 @@ async function readConfigFile(variable: string, path: string | undefined): Promi
   } catch (error) {
     throw new UsageError(`${variable}: cannot read ${path} (${(error as Error).message})`, { cause: error });
   }
+  const { parse: parseYaml } = await import("yaml");
   try {
     return parseYaml(text) as unknown;
   } catch (error) {
@@ -81,10 +81,12 @@ export function registerProxyCommand(program: Command, ctx: CliContext): void {
       }
       const prices = await loadPrices(ctx.env.AIRLOCK_PRICES_FILE);
       const logger = ctx.logger({ component: "proxy" });
+      // Loaded on use, so that other commands do not pay for the proxy's HTTP stack.
+      const { serveProxyOnPort: serve } = await import("../../runner/proxy/serve-proxy.ts");
       const database = await ctx.openMigratedDatabase();
       let served: Awaited<ReturnType<typeof serveProxyOnPort>>;
       try {
-        served = await serveProxyOnPort({
+        served = await serve({
           port,
           host: options.host,
           db: database.db,

@@ -1,10 +1,8 @@
 import type { Command } from "commander";
-import { ensureRun } from "../../core/db/runs.ts";
 import { UsageError } from "../../core/errors.ts";
 import { runIdPattern } from "../../core/ids.ts";
 import { requireSettings } from "../../core/settings/load-settings.ts";
 import { mintRunToken } from "../../runner/proxy/run-token.ts";
-import { updateRunBudget } from "../../runner/proxy/update-run-budget.ts";
 import type { CliContext } from "../cli-context.ts";
 
 interface TokenOptions {
@@ -56,6 +54,11 @@ export function registerTokenCommand(program: Command, ctx: CliContext): void {
       requireSettings(settings, ["AIRLOCK_TOKEN_SECRET"], "airlock token");
       const database = await ctx.openMigratedDatabase();
       try {
+        // Loaded on use: drizzle costs every other command ~0.4 s to load.
+        const [{ ensureRun }, { updateRunBudget }] = await Promise.all([
+          import("../../core/db/runs.ts"),
+          import("../../runner/proxy/update-run-budget.ts"),
+        ]);
         const { run, created } = await ensureRun(database.db, {
           id: options.run,
           kind: "manual",

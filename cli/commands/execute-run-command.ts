@@ -1,0 +1,219 @@
+import { access } from "node:fs/promises";
+import { resolve } from "node:path";
+import { Writable } from "node:stream";
+import { getAgent } from "../../core/agents/get-agent.ts";
+import { UsageError } from "../../core/errors.ts";
+import { createLogger } from "../../core/logger.ts";
+import { requireSettings } from "../../core/settings/load-settings.ts";
+import { createDockerContainerRuntime } from "../../runner/container/docker-container-runtime.ts";
+import { assertEngineReachable } from "../../runner/images/assert-engine-reachable.ts";
+import { buildAgentImage } from "../../runner/images/build-agent-image.ts";
+import type { ProxyUpstreams } from "../../runner/proxy/choose-upstreams.ts";
+import { defaultPriceTable } from "../../runner/proxy/price-table.ts";
+import type { RunOutcome } from "../../runner/run/decide-run-outcome.ts";
+import { demoModelId, startDemoModel, type DemoModel } from "../../runner/run/demo-model.ts";
+import { executeRun } from "../../runner/run/execute-run.ts";
+import { readRunProgress } from "../../runner/run/read-run-progress.ts";
+import { parseGitRemote } from "../../runner/relay/parse-git-remote.ts";
+import { reapContainers } from "../../runner/sandbox/reap-containers.ts";
+import type { CliContext } from "../cli-context.ts";
+
+export interface RunFlags {
+  repo: string;
+  agent: string;
+  prompt: string;
+  model?: string;
+  budgetUsd?: string;
+  budgetTokens?: string;
+  timeout?: string;
+}
+
+/** Non-zero exits name the outcome; 124 and 130 follow timeout(1) and the shells. */
+const exitCodes: Record<RunOutcome, number> = {
+  succeeded: 0,
+  failed: 1,
+  budget_exhausted: 3,
+  timed_out: 124,
+  cancelled: 130,
+};
+
+export async function runCommand(ctx: CliContext, flags: RunFlags): Promise<number> {
+  // 1. Everything an operator can get wrong is checked before Docker or the database is touched.
+  const agent = getAgent(flags.agent);
+  const budgetUsd = parsePositive(flags.budgetUsd, "--budget-usd", false);
+  const budgetTokens = parsePositive(flags.budgetTokens, "--budget-tokens", true);
+  const timeoutS = parsePositive(flags.timeout, "--timeout", true);
+  const settings = ctx.settings();
+  requireSettings(
+    settings,
+    ["AIRLOCK_TOKEN_SECRET"],
+    "airlock run (it signs the run token and the audit ledger)",
+  );
+  const remote = parseGitRemote(flags.repo);
+  if (remote.kind === "path") {
+    await access(remote.location).catch(() => {
+      throw new UsageError(
+        `--repo ${flags.repo}: no such folder; give the path of a git repository or a git URL`,
+      );
+    });
+  }
+  const level = ctx.env.AIRLOCK_LOG_LEVEL ? settings.logLevel : "warn";
+  const logger = createLogger(level, { command: "run" });
+  const interactive = (ctx.stderr as Writable & { isTTY?: boolean }).isTTY === true;
+  const say = (line: string) => ctx.stderr.write(`airlock: ${line}\n`);
+  if (process.getuid !== undefined && process.getuid() !== 0) {
+    // prepareRunCheckout hands the workspace to the sandbox user (1001) only as root.
+    say(
+      `warning: running as uid ${process.getuid()}, not root: the workspace stays yours and the ` +
+        "sandboxed agent (uid 1001) cannot write to it; run airlock run as root (e.g. sudo -E)",
+    );
+  }
+  const runtime = createDockerContainerRuntime({ dockerHost: settings.dockerHost, logger });
+  // No run is recorded for a machine that cannot run one.
+  await assertEngineReachable(runtime);
+
+  // 2. The upstream: the operator's LLM, or the scripted demo model, said plainly.
+  const upstreams: ProxyUpstreams = {};
+  if (settings.openai.apiKey || ctx.env.OPENAI_BASE_URL) upstreams.openai = settings.openai;
+  if (settings.anthropic.apiKey || ctx.env.ANTHROPIC_BASE_URL) upstreams.anthropic = settings.anthropic;
+  let demo: DemoModel | undefined;
+  let model = flags.model;
+  const demoNotice =
+    "no LLM configured: using Airlock's scripted demo model (it does not read your code; it only " +
+    "shows a whole run). Set OPENAI_API_KEY (and OPENAI_BASE_URL for Ollama, vLLM or another " +
+    "OpenAI-compatible server) or ANTHROPIC_API_KEY to use a real model.";
+  if (!upstreams.openai && !upstreams.anthropic) {
+    if (agent.api !== "openai") {
+      throw new UsageError(
+        `agent ${agent.id} speaks the ${agent.api} API and the demo model only speaks OpenAI's; set ANTHROPIC_API_KEY`,
+      );
+    }
+    demo = await startDemoModel();
+    upstreams.openai = { baseUrl: demo.baseUrl, apiKey: demo.apiKey };
+    model ??= demoModelId;
+    say(demoNotice);
+  }
+
+  const database = await ctx.openMigratedDatabase();
+  const controller = new AbortController();
+  const onSignal = () => {
+    if (!controller.signal.aborted) say("cancelling: stopping the agent (the run is recorded as cancelled)");
+    controller.abort();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  const startedAt = Date.now();
+  let runId: string | undefined;
+  let state = "queued";
+  let lastCalls = -1;
+  let drawn = false;
+  let stopped = false;
+  const draw = async () => {
+    if (runId === undefined) return;
+    const p = await readRunProgress(database.db, runId);
+    // A read still in flight when the run ended must not redraw over the summary.
+    if (stopped) return;
+    const elapsed = ((Date.now() - startedAt) / 1000).toFixed(0);
+    const line =
+      `run ${runId} ${p.state ?? state} ${elapsed}s · ${p.calls} LLM calls · ` +
+      `${p.inputTokens} in / ${p.outputTokens} out tokens · $${Number(p.costUsd).toFixed(4)}`;
+    if (interactive) {
+      ctx.stderr.write(`\r\x1b[2K${line}`);
+      drawn = true;
+    } else if (p.calls !== lastCalls) {
+      lastCalls = p.calls;
+      say(line);
+    }
+  };
+  const timer = setInterval(() => void draw().catch(() => {}), 1000);
+  try {
+    // Leftovers of crashed `airlock run` processes on this host (DESIGN §4: the reaper).
+    await reapContainers({ runtime, logger, scope: { deadOwnersOnThisHost: true } }).catch(() => []);
+    const result = await executeRun(
+      {
+        db: database.db,
+        runtime,
+        logger,
+        tokenSecret: settings.tokenSecret!,
+        upstreams,
+        prices: demo ? { ...defaultPriceTable, [demoModelId]: { input: 0, output: 0 } } : undefined,
+        dataDir: resolve(settings.dataDir),
+        ceiling: settings.sandboxCeiling,
+        runnerId: settings.runnerId ?? "local",
+        ensureImage: async (a) => {
+          const built = await buildAgentImage(runtime, {
+            agent: a,
+            onProgress: (line) => {
+              // Docker's step-by-step lines are noise here; `airlock images build` shows them.
+              if (!interactive && !/^\s*(Step \d|--->)/.test(line)) say(`image: ${line}`);
+            },
+          });
+          return { ref: built.ref, id: built.image.id };
+        },
+        signal: controller.signal,
+        agentStderr: interactive ? undefined : prefixLines(ctx.stderr, "agent: "),
+      },
+      {
+        repo: flags.repo,
+        agent: agent.id,
+        prompt: flags.prompt,
+        model,
+        budgetUsd,
+        budgetTokens,
+        timeoutS,
+        onProgress: (event) => {
+          runId = event.runId;
+          state = event.state;
+          if (!interactive) say(`run ${event.runId} ${event.state}`);
+          void draw().catch(() => {});
+        },
+      },
+    );
+    clearInterval(timer);
+    stopped = true;
+    if (drawn) ctx.stderr.write("\r\x1b[2K");
+    if (demo) ctx.stdout.write(`> **Note:** ${demoNotice}\n\n`);
+    ctx.stdout.write(result.summaryMarkdown);
+    if (result.branch) {
+      say(`branch ${result.branch} (${result.commit ?? ""}) pushed to ${flags.repo}`);
+    }
+    if (result.outcome !== "succeeded") {
+      say(`run ${result.runId} ended ${result.outcome}: ${result.reason}`);
+    }
+    if (demo) say(demoNotice);
+    return exitCodes[result.outcome];
+  } finally {
+    clearInterval(timer);
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    await demo?.close();
+    await database.close();
+  }
+}
+
+function parsePositive(value: string | undefined, flag: string, integer: boolean): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(value) || !(n > 0) || (integer && !Number.isInteger(n))) {
+    throw new UsageError(`${flag} must be a positive ${integer ? "integer" : "number"}, got "${value}"`);
+  }
+  return n;
+}
+
+// eslint-disable-next-line no-control-regex
+const controlCharacters = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
+/** The agent's own stderr as log lines; it holds no secret (the agent never sees one). */
+function prefixLines(sink: Writable, prefix: string): Writable {
+  let pending = "";
+  return new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      pending += chunk.toString("utf8");
+      const lines = pending.split("\n");
+      pending = lines.pop() ?? "";
+      // The agent's output is untrusted: terminal escape sequences are dropped, not replayed.
+      for (const line of lines) sink.write(`${prefix}${line.replace(controlCharacters, "")}\n`);
+      callback();
+    },
+  });
+}
