@@ -5,7 +5,7 @@ import { computeAgentImageTag } from "./agent-image-tag.ts";
 import { assertEngineReachable } from "./assert-engine-reachable.ts";
 import { baseImageRef, locateAgentImagesDir } from "./base-image-ref.ts";
 import { buildBaseImage } from "./build-base-image.ts";
-import { ImageBuildError } from "./image-build-error.ts";
+import { buildCheckedImage } from "./build-checked-image.ts";
 import { prepareAgentContext } from "./prepare-agent-context.ts";
 
 export interface BuildAgentImageOptions {
@@ -78,8 +78,7 @@ export async function buildAgentImage(
     .digest("hex");
   progress(`building ${ref} from ${baseRef} (${baseImage.id})${options.noCache ? " without cache" : ""}`);
 
-  let stepsRun = 0;
-  const image = await runtime.buildImage({
+  const { image, stepsRun } = await buildCheckedImage(runtime, {
     contextDir: context.contextDir,
     dockerfile: context.dockerfile,
     tags: [ref, latestRef],
@@ -90,20 +89,11 @@ export async function buildAgentImage(
       BASE_IMAGE: baseImage.id,
       BASE_IMAGE_REF: baseRef,
       IMAGE_VERSION: context.version,
-      CONTENT_DIGEST: contentDigest,
     },
     network: false,
     noCache: options.noCache ?? false,
-    onProgress: (line) => {
-      if (/^ ---> Running in /.test(line)) stepsRun += 1;
-      progress(line);
-    },
+    contentDigest,
+    onProgress: progress,
   });
-  if (image.labels["airlock.content-digest"] !== contentDigest) {
-    throw new ImageBuildError(
-      `built ${ref} but its airlock.content-digest label is ${image.labels["airlock.content-digest"] ?? "missing"}, ` +
-        `expected ${contentDigest}; was it re-tagged by another build at the same time? Run the build again.`,
-    );
-  }
   return { ref, latestRef, image, baseImage, builtBase, stepsRun, durationMs: Date.now() - started };
 }

@@ -3,6 +3,7 @@ import type { ContainerRuntime, ImageInfo } from "../container/container-runtime
 import { BASE_IMAGE_REPOSITORY, locateAgentImagesDir, readBaseImageVersion } from "./base-image-ref.ts";
 import { assertEngineReachable } from "./assert-engine-reachable.ts";
 import { ImageBuildError } from "./image-build-error.ts";
+import { buildCheckedImage } from "./build-checked-image.ts";
 import { prepareBaseContext } from "./prepare-base-context.ts";
 
 export interface BuildBaseImageOptions {
@@ -67,8 +68,7 @@ export async function buildBaseImage(
     `building ${ref} from ${baseImage} (node ${context.node.version})${options.noCache ? " without cache" : ""}`,
   );
 
-  let stepsRun = 0;
-  const image = await runtime.buildImage({
+  const { image, stepsRun } = await buildCheckedImage(runtime, {
     contextDir: context.contextDir,
     dockerfile: context.dockerfile,
     tags: [ref, contentRef],
@@ -76,19 +76,10 @@ export async function buildBaseImage(
       BASE_IMAGE: baseImage,
       NODE_VERSION: context.node.version,
       IMAGE_VERSION: version,
-      CONTENT_DIGEST: contentDigest,
     },
     noCache: options.noCache ?? false,
-    onProgress: (line) => {
-      if (/^ ---> Running in /.test(line)) stepsRun += 1;
-      progress(line);
-    },
+    contentDigest,
+    onProgress: progress,
   });
-  if (image.labels["airlock.content-digest"] !== contentDigest) {
-    throw new ImageBuildError(
-      `built ${ref} but its airlock.content-digest label is ${image.labels["airlock.content-digest"] ?? "missing"}, ` +
-        `expected ${contentDigest}; was ${ref} re-tagged by another build at the same time? Run the build again.`,
-    );
-  }
   return { ref, contentRef, image, stepsRun, durationMs: Date.now() - started };
 }
