@@ -36,6 +36,27 @@ export const runs = pgTable(
     leaseExpiresAt: timestamp("lease_expires_at", { withTimezone: true }),
     outcomeReason: text("outcome_reason"),
     deliveryId: text("delivery_id"),
+    // GitHub runs (kind "github"): where the work comes from and where it goes.
+    installationId: bigint("installation_id", { mode: "number" }),
+    /** The repository's clone_url as GitHub reported it; never built from a host name. */
+    cloneUrl: text("clone_url"),
+    /** Branch the workspace starts from: the default branch, or the PR's branch for a follow-up. */
+    baseRef: text("base_ref"),
+    /** Branch the relay pushes: `airlock/<issue>-<run>`, or the PR's branch for a follow-up. */
+    headBranch: text("head_branch"),
+    prNumber: integer("pr_number"),
+    /** The run this one follows up (a `/airlock` comment on an Airlock pull request). */
+    followUpOf: text("follow_up_of"),
+    requestedBy: text("requested_by"),
+    trigger: jsonb("trigger").$type<RunTrigger>(),
+    /** `.github/airlock.yml` as validated when the run was recorded (RepoConfig). */
+    repoConfig: jsonb("repo_config").$type<Record<string, unknown>>(),
+    /** The issue comment edited in place with the run's progress. */
+    trackingCommentId: bigint("tracking_comment_id", { mode: "number" }),
+    cancelRequestedAt: timestamp("cancel_requested_at", { withTimezone: true }),
+    cancelRequestedBy: text("cancel_requested_by"),
+    /** Set once the result is on GitHub (PR opened or updated, issue told). Until then a finished GitHub run is still the runner's work. */
+    publishedAt: timestamp("published_at", { withTimezone: true }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
     startedAt: timestamp("started_at", { withTimezone: true }),
@@ -43,12 +64,25 @@ export const runs = pgTable(
   },
   (t) => [
     index("runs_claim_idx").on(t.state, t.leaseExpiresAt),
+    index("runs_issue_idx").on(t.repo, t.issueNumber),
     uniqueIndex("runs_delivery_id_idx")
       .on(t.deliveryId)
       .where(sql`${t.deliveryId} is not null`),
   ],
 );
 export type Run = typeof runs.$inferSelect;
+
+/** What started a GitHub run; ids only, never the comment's text (that is in `prompt`, cleaned). */
+export interface RunTrigger {
+  event:
+    "issues.labeled" | "issue_comment.created" | "pull_request_review_comment.created" | "retry" | "reclaim";
+  kind: "label" | "command" | "follow_up" | "retry";
+  sender: string;
+  commentId?: number | undefined;
+  /** The comment is a pull request review comment (reactions go to a different route). */
+  reviewComment?: boolean | undefined;
+}
+
 export type NewRun = typeof runs.$inferInsert;
 
 /** What happened to a run, in order: state changes, sandbox exits, warnings. */
@@ -130,3 +164,18 @@ export const auditEvents = pgTable(
 );
 export type AuditEvent = typeof auditEvents.$inferSelect;
 export type NewAuditEvent = typeof auditEvents.$inferInsert;
+
+/**
+ * Every webhook delivery the app has acted on (`X-GitHub-Delivery`). GitHub redelivers on
+ * timeouts and operators redeliver by hand: a second delivery with the same id does nothing.
+ */
+export const webhookDeliveries = pgTable("webhook_deliveries", {
+  id: text("id").primaryKey(),
+  event: text("event").notNull(),
+  action: text("action"),
+  installationId: bigint("installation_id", { mode: "number" }),
+  repo: text("repo"),
+  receivedAt: timestamp("received_at", { withTimezone: true }).notNull().defaultNow(),
+  runId: text("run_id"),
+});
+export type WebhookDelivery = typeof webhookDeliveries.$inferSelect;
