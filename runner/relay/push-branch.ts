@@ -13,10 +13,12 @@ export type PushBranchInput = {
   branch: string;
   credentials?: GitCredentials | undefined;
   logger: Logger;
+  /** Overwrite the remote branch. Only for a branch Airlock owns (a re-claimed run's `airlock/…`). */
+  force?: boolean | undefined;
 };
 
 /**
- * Pushes `branch` from the host clone, never forced. The remote is passed on the command
+ * Pushes `branch` from the host clone, not forced unless the caller owns the branch. The remote is passed on the command
  * line (not saved as a remote) and credentials travel in that one command's environment
  * as an Authorization header scoped to the remote's origin; neither reaches .git/config,
  * and both are redacted from errors.
@@ -43,7 +45,15 @@ export async function pushBranch(input: PushBranchInput): Promise<{ remoteRef: s
     logger.info({ commit, remoteKind: remote.kind }, "pushing the run branch");
     const env = remote.kind === "path" ? await trustLocalRepository(git, remote.location) : undefined;
     await git.run(
-      ["push", "--porcelain", "--no-verify", "--quiet", "--", remote.location, `${commit}:${ref}`],
+      [
+        "push",
+        "--porcelain",
+        "--no-verify",
+        "--quiet",
+        "--",
+        remote.location,
+        `${input.force === true ? "+" : ""}${commit}:${ref}`,
+      ],
       { gitDir, auth, env },
     );
     logger.info({ commit }, "pushed the run branch");

@@ -31,6 +31,7 @@ import { redactCredentials } from "../relay/redact-credentials.ts";
 import { relayWorkspace, type RelayPolicy, type RelayResult } from "../relay/relay-workspace.ts";
 import { removeRunCheckout } from "../relay/remove-run-checkout.ts";
 import { runSandboxed, type SandboxCeiling, type SandboxResult } from "../sandbox/run-sandboxed.ts";
+import type { SandboxLimits } from "../sandbox/sandbox-limits.ts";
 import { decideRunOutcome, type RunOutcome } from "./decide-run-outcome.ts";
 import { readAgentSummary } from "./read-agent-summary.ts";
 import { writeTaskFile } from "./write-task-file.ts";
@@ -127,16 +128,9 @@ export async function executeRun(deps: ExecuteRunDeps, input: ExecuteRunInput): 
   if (input.prompt.trim() === "") throw new UsageError('the prompt is empty; pass --prompt "<what to do>"');
   const { db } = deps;
   const runId = input.runId ?? newRunId();
-  const log = deps.logger.child({ runId, agent: agent.id });
   const model = input.model ?? agent.defaultModel;
   const timeoutS = Math.min(input.timeoutS ?? agent.defaultLimits.timeoutS, deps.ceiling.timeoutS);
   const repoForRecord = redactCredentials(input.repo, undefined);
-  const audit = (type: string, data: Record<string, unknown>) =>
-    appendAuditEvent(db, { runId, type, data, secret: deps.tokenSecret });
-  const enter = async (state: RunState, data: Record<string, unknown> = {}) => {
-    await setRunState(db, runId, state, data);
-    input.onProgress?.({ runId, state });
-  };
 
   // 1. Record.
   await insertRun(db, {
@@ -150,18 +144,89 @@ export async function executeRun(deps: ExecuteRunDeps, input: ExecuteRunInput): 
     budgetUsd: input.budgetUsd === undefined ? null : input.budgetUsd.toFixed(6),
     budgetTokens: input.budgetTokens ?? null,
   });
-  await audit("run.started", {
-    kind: "local",
-    agent: agent.id,
-    repo: repoForRecord,
-    model,
-    budgetUsd: input.budgetUsd ?? null,
-    budgetTokens: input.budgetTokens ?? null,
-    timeoutS,
-    runner: deps.runnerId,
+  await appendAuditEvent(db, {
+    runId,
+    type: "run.started",
+    secret: deps.tokenSecret,
+    data: {
+      kind: "local",
+      agent: agent.id,
+      repo: repoForRecord,
+      model,
+      budgetUsd: input.budgetUsd ?? null,
+      budgetTokens: input.budgetTokens ?? null,
+      timeoutS,
+      runner: deps.runnerId,
+    },
   });
-  log.info({ model, timeoutS }, "run recorded");
+  deps.logger.info({ runId, agent: agent.id, model, timeoutS }, "run recorded");
+  // An http(s) remote is cloned and pushed as the operator, with the host's own git
+  // credential helper; the credential stays in this process and git's env.
+  let credentials: GitCredentials | undefined;
+  return performRun(deps, {
+    runId,
+    attempt: 0,
+    agent,
+    model,
+    prompt: input.prompt,
+    timeoutS,
+    source: {
+      remote: input.repo,
+      credentials: async () => {
+        credentials ??= await fillOperatorCredentials({ remote: input.repo, logger: deps.logger });
+        return credentials;
+      },
+    },
+    branch: `airlock/${runId}`,
+    onProgress: input.onProgress,
+  });
+}
 
+export interface PerformRunInput {
+  /** A recorded run (its `run.started` or `run.claimed` entry already in the ledger). */
+  runId: string;
+  /** The claim number: run tokens name it, so a token minted for an earlier attempt is refused. */
+  attempt: number;
+  agent: AgentDefinition;
+  model: string;
+  /** The task for `.airlock/task.md`, already cleaned of anything the agent must not see. */
+  prompt: string;
+  /** Already clamped to the operator's ceiling. */
+  timeoutS: number;
+  /** What the repository asks for (`.github/airlock.yml`); runSandboxed clamps it to the ceiling. */
+  limits?: Partial<Pick<SandboxLimits, "memoryMb" | "cpus" | "pids">> | undefined;
+  source: {
+    /** A local path or a git URL. */
+    remote: string;
+    /** Branch to start from; the default branch when absent. */
+    ref?: string | undefined;
+    /** Asked for once per git command that needs them (clone, push), so a short-lived token is fresh. */
+    credentials?: (() => Promise<GitCredentials | undefined>) | undefined;
+  };
+  /** The commit subject's text (default: the prompt's first line). */
+  subject?: string | undefined;
+  /** The branch the relay commits to and pushes. */
+  branch: string;
+  /** Overwrite the remote branch (a re-claimed run's own branch, which an earlier attempt may have pushed). */
+  forcePush?: boolean | undefined;
+  relayPolicy?: RelayPolicy | undefined;
+  onProgress?: ((event: { runId: string; state: RunState }) => void) | undefined;
+}
+
+/**
+ * Steps 2–9 below for a run already recorded: `airlock run` records it just before; a
+ * GitHub run was recorded by the app and claimed by a runner.
+ */
+export async function performRun(deps: ExecuteRunDeps, input: PerformRunInput): Promise<ExecuteRunResult> {
+  const { db } = deps;
+  const { agent, runId, model, timeoutS } = input;
+  const log = deps.logger.child({ runId, agent: agent.id });
+  const audit = (type: string, data: Record<string, unknown>) =>
+    appendAuditEvent(db, { runId, type, data, secret: deps.tokenSecret });
+  const enter = async (state: RunState, data: Record<string, unknown> = {}) => {
+    await setRunState(db, runId, state, data);
+    input.onProgress?.({ runId, state });
+  };
   const runDir = join(deps.dataDir, "runs", runId);
   const socketDir = join(deps.dataDir, "sockets", runId);
   let checkout: RunCheckout | undefined;
@@ -178,9 +243,10 @@ export async function executeRun(deps: ExecuteRunDeps, input: ExecuteRunInput): 
       // 2. Prepare. An http(s) remote is cloned and pushed as the operator, with the host's
       // own git credential helper; the credential stays in this process and git's env.
       await enter("preparing");
-      credentials = await fillOperatorCredentials({ remote: input.repo, logger: log });
+      credentials = await input.source.credentials?.();
       checkout = await prepareRunCheckout({
-        repo: input.repo,
+        repo: input.source.remote,
+        ref: input.source.ref,
         runId,
         baseDir: runDir,
         credentials,
@@ -202,7 +268,7 @@ export async function executeRun(deps: ExecuteRunDeps, input: ExecuteRunInput): 
       await chmod(socketDir, 0o755);
       const token = mintRunToken({
         runId,
-        attempt: 0,
+        attempt: input.attempt,
         expiresAt: Math.floor(Date.now() / 1000) + timeoutS + tokenMarginS,
         secret: deps.tokenSecret,
       });
@@ -224,7 +290,7 @@ export async function executeRun(deps: ExecuteRunDeps, input: ExecuteRunInput): 
           logger: deps.logger,
           image: image.ref,
           argv: [...agent.command],
-          limits: { ...agent.defaultLimits, timeoutS },
+          limits: { ...agent.defaultLimits, ...input.limits, timeoutS },
           ceiling: deps.ceiling,
           runId,
           runnerId: deps.runnerId,
@@ -285,7 +351,7 @@ export async function executeRun(deps: ExecuteRunDeps, input: ExecuteRunInput): 
         await audit("relay.skipped", { reason: "the run was cancelled" });
       } else {
         await enter("publishing");
-        const branch = `airlock/${runId}`;
+        const { branch } = input;
         await audit("relay.started", { branch, baseCommit: checkout.baseCommit });
         const head = await auditHead(db, runId);
         relay = await relayWorkspace({
@@ -294,11 +360,11 @@ export async function executeRun(deps: ExecuteRunDeps, input: ExecuteRunInput): 
           runId,
           branch,
           message: {
-            subject: commitSubject(outcome, input.prompt),
+            subject: commitSubject(outcome, input.subject ?? input.prompt),
             body: commitBody(outcome, reason, agentSummary),
           },
           trailers: { "Airlock-Run": runId, "Airlock-Audit": head ?? "none" },
-          policy: deps.relayPolicy ?? defaultRelayPolicy,
+          policy: input.relayPolicy ?? deps.relayPolicy ?? defaultRelayPolicy,
           logger: deps.logger,
           ignoredPaths: [".airlock"],
         });
@@ -316,9 +382,11 @@ export async function executeRun(deps: ExecuteRunDeps, input: ExecuteRunInput): 
         } else {
           const result = await pushBranch({
             hostClone: checkout.hostClone,
-            remote: input.repo,
+            remote: input.source.remote,
             branch,
-            credentials,
+            // Asked again: an installation token minted for the clone may be close to expiry.
+            credentials: (credentials = (await input.source.credentials?.()) ?? credentials),
+            force: input.forcePush,
             logger: deps.logger,
           });
           pushed = branch;
