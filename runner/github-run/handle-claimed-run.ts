@@ -1,0 +1,224 @@
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
+import { eq } from "drizzle-orm";
+import { agentCatalog } from "../../core/agents/agent-catalog.ts";
+import { getAgent } from "../../core/agents/get-agent.ts";
+import { appendAuditEvent } from "../../core/audit/append-audit-event.ts";
+import { getRun, setRunState } from "../../core/db/runs.ts";
+import { runs, type Run } from "../../core/db/schema.ts";
+import type { GitHubApi, GitHubApp } from "../../core/github/github-api.ts";
+import { isTerminalRunState } from "../../core/run-states.ts";
+import { sandboxLabelKeys } from "../sandbox/sandbox-labels.ts";
+import { performRun, type ExecuteRunDeps } from "../run/execute-run.ts";
+import { readRunProgress } from "../run/read-run-progress.ts";
+import { listRunEvents } from "../../core/db/runs.ts";
+import { parseRepoName } from "./parse-repo-name.ts";
+import { publishGitHubRun } from "./publish-github-run.ts";
+import { renderTrackingComment } from "./render-tracking-comment.ts";
+
+export interface HandleClaimedRunDeps extends Omit<ExecuteRunDeps, "signal"> {
+  githubApp: GitHubApp;
+  /** A run interrupted this many times (its runners died) is failed rather than tried again. */
+  maxAttempts?: number | undefined;
+  /** How often the tracking comment is refreshed while the agent works. */
+  progressIntervalMs?: number | undefined;
+}
+
+interface RepoConfigSnapshot {
+  allowWorkflowChanges?: boolean;
+  limits?: { timeoutS?: number; memoryMb?: number; cpus?: number; pids?: number };
+}
+
+/**
+ * What a runner does with a run it claimed:
+ * 1. Ended but not on GitHub yet (a runner died while publishing, or the app cancelled it
+ *    while queued): publish it.
+ * 2. Cancel requested before it started: record `cancelled`, publish.
+ * 3. Interrupted too often: record `failed`, publish.
+ * 4. Otherwise run it (again, from the start, when an earlier runner died mid-run: its
+ *    container is removed first and its run token no longer names the current attempt),
+ *    then publish.
+ */
+export async function handleClaimedRun(
+  deps: HandleClaimedRunDeps,
+  claimed: Run,
+  signal: AbortSignal,
+): Promise<void> {
+  const { db } = deps;
+  const runId = claimed.id;
+  const log = deps.logger.child({ runId, repo: claimed.repo, attempt: claimed.attempt });
+  const audit = (type: string, data: Record<string, unknown>) =>
+    appendAuditEvent(db, { runId, type, data, secret: deps.tokenSecret });
+  if (claimed.installationId === null) throw new Error(`run ${runId} has no installation id`);
+  const github = deps.githubApp.forInstallation(claimed.installationId);
+  const repo = parseRepoName(claimed.repo);
+
+  if (!isTerminalRunState(claimed.state)) {
+    if (claimed.cancelRequestedAt !== null) {
+      await audit("run.finished", { outcome: "cancelled", reason: "stopped before it started" });
+      await setRunState(db, runId, "cancelled", {
+        reason: `stopped by @${claimed.cancelRequestedBy ?? "a maintainer"} before it started`,
+      });
+    } else if (claimed.attempt > (deps.maxAttempts ?? 3)) {
+      const reason = `the run was interrupted ${claimed.attempt - 1} times (its runner stopped mid-run); it is not tried again`;
+      await audit("run.finished", { outcome: "failed", reason });
+      await setRunState(db, runId, "failed", { reason });
+    } else {
+      try {
+        await executeClaimedRun(deps, claimed, github, signal);
+      } catch (error) {
+        // performRun records a failure before the agent started (clone refused, image
+        // missing); anything else still leaves a run that must end, not hang.
+        const reason = (error as Error).message;
+        log.error({ err: reason }, "the run failed");
+        const current = await getRun(db, runId);
+        if (current && !isTerminalRunState(current.state)) {
+          await audit("run.finished", { outcome: "failed", reason });
+          await setRunState(db, runId, "failed", { reason });
+        }
+      }
+    }
+  }
+  log.info("publishing the run on GitHub");
+  await publishGitHubRun({ db, github, logger: deps.logger }, runId);
+
+  async function executeClaimedRun(
+    d: HandleClaimedRunDeps,
+    run: Run,
+    gh: GitHubApi,
+    abort: AbortSignal,
+  ): Promise<void> {
+    if (run.attempt > 1) {
+      // An earlier runner died mid-run: its container may still be running on this
+      // Docker host, and its run folder and socket are stale.
+      const leftovers = await d.runtime.listContainers({ [sandboxLabelKeys.runId]: runId });
+      for (const c of leftovers) await d.runtime.removeContainer(c.id);
+      await rm(join(d.dataDir, "runs", runId), { recursive: true, force: true });
+      await rm(join(d.dataDir, "sockets", runId), { recursive: true, force: true });
+      await audit("run.reclaimed", {
+        attempt: run.attempt,
+        runner: d.runnerId,
+        removedContainers: leftovers.length,
+      });
+      log.warn(
+        { removedContainers: leftovers.length },
+        "re-claimed a run whose runner stopped; starting it again",
+      );
+    }
+    await audit("run.claimed", { attempt: run.attempt, runner: d.runnerId });
+    const agent = getAgent(run.agent ?? "builtin", d.catalog ?? agentCatalog);
+    const config = (run.repoConfig ?? {}) as RepoConfigSnapshot;
+    const timeoutS = Math.min(config.limits?.timeoutS ?? agent.defaultLimits.timeoutS, d.ceiling.timeoutS);
+    const { timeoutS: _ignored, ...limits } = config.limits ?? {};
+    const model = run.model ?? agent.defaultModel;
+    if (run.cloneUrl === null || run.headBranch === null)
+      throw new Error(`run ${runId} has no clone URL or branch`);
+
+    const trackingId = await ensureTrackingComment(run, gh);
+    const refresh = startProgressUpdates(run, gh, trackingId, model);
+    try {
+      await performRun(
+        { ...d, signal: abort },
+        {
+          runId,
+          attempt: run.attempt,
+          agent,
+          model,
+          prompt: run.prompt ?? "",
+          timeoutS,
+          limits,
+          source: {
+            remote: run.cloneUrl,
+            ref: run.baseRef ?? undefined,
+            // Minted on the host for each clone and push, scoped to this one repository
+            // and to contents:write; it never enters the container (DESIGN §4, §7).
+            credentials: async () => {
+              const minted = await d.githubApp.createInstallationToken(run.installationId!, {
+                repositories: [repo.repo],
+                permissions: { contents: "write" },
+              });
+              return { username: "x-access-token", password: minted.token };
+            },
+          },
+          branch: run.headBranch,
+          // The run's own branch may hold an earlier attempt's commit; a follow-up's branch is
+          // the pull request's, where only fast-forwards are allowed.
+          forcePush: run.followUpOf === null && run.attempt > 1,
+          relayPolicy: {
+            allowWorkflowChanges: config.allowWorkflowChanges === true,
+            maxFiles: 2000,
+            maxFileBytes: 10 * 1024 * 1024,
+            maxTotalBytes: 100 * 1024 * 1024,
+          },
+          onProgress: () => refresh.now(),
+        },
+      );
+    } finally {
+      await refresh.stop();
+    }
+  }
+
+  async function ensureTrackingComment(run: Run, gh: GitHubApi): Promise<number | undefined> {
+    if (run.trackingCommentId !== null) return run.trackingCommentId;
+    const target = run.followUpOf !== null ? (run.prNumber ?? run.issueNumber) : run.issueNumber;
+    if (target === null) return undefined;
+    const progress = await readRunProgress(db, runId);
+    const created = await gh.createIssueComment(
+      repo,
+      target,
+      renderTrackingComment({
+        runId,
+        agent: run.agent ?? "?",
+        model: run.model ?? "?",
+        attempt: run.attempt,
+        progress,
+        elapsedS: (Date.now() - run.createdAt.getTime()) / 1000,
+        softBudgetWarning: false,
+      }),
+    );
+    await db.update(runs).set({ trackingCommentId: created.id }).where(eq(runs.id, runId));
+    return created.id;
+  }
+
+  function startProgressUpdates(run: Run, gh: GitHubApi, commentId: number | undefined, model: string) {
+    let last = "";
+    let chain: Promise<void> = Promise.resolve();
+    const update = () => {
+      if (commentId === undefined) return;
+      chain = chain.then(async () => {
+        try {
+          const [progress, current, events] = await Promise.all([
+            readRunProgress(db, runId),
+            getRun(db, runId),
+            listRunEvents(db, runId),
+          ]);
+          if (current && isTerminalRunState(current.state)) return; // publishing writes the last version
+          const body = renderTrackingComment({
+            runId,
+            agent: run.agent ?? "?",
+            model,
+            attempt: run.attempt,
+            progress,
+            elapsedS: (Date.now() - run.createdAt.getTime()) / 1000,
+            softBudgetWarning: events.some((e) => e.type === "budget.soft_threshold"),
+          });
+          // Elapsed time alone changing is not worth an API call.
+          const key = body.replace(/\| \d+m? ?\d*s \|/, "|");
+          if (key === last) return;
+          last = key;
+          await gh.updateIssueComment(repo, commentId, body);
+        } catch (error) {
+          log.warn({ err: (error as Error).message }, "could not update the tracking comment");
+        }
+      });
+    };
+    const timer = setInterval(update, deps.progressIntervalMs ?? 10_000);
+    return {
+      now: update,
+      async stop() {
+        clearInterval(timer);
+        await chain;
+      },
+    };
+  }
+}

@@ -1,0 +1,169 @@
+import { eq, sql } from "drizzle-orm";
+import type { Db } from "../../core/db/open-database.ts";
+import { appendRunEvent, getRun } from "../../core/db/runs.ts";
+import { runs, type Run } from "../../core/db/schema.ts";
+import type { GitHubApi } from "../../core/github/github-api.ts";
+import type { Logger } from "../../core/logger.ts";
+import { isTerminalRunState } from "../../core/run-states.ts";
+import { loadRunSummaryFacts } from "../../core/summary/load-run-summary-facts.ts";
+import { renderRunSummary } from "../../core/summary/render-run-summary.ts";
+import { readRunProgress } from "../run/read-run-progress.ts";
+import { parseRepoName } from "./parse-repo-name.ts";
+import { renderFailureHelp } from "./render-failure-help.ts";
+import { commentMarker, renderTrackingComment } from "./render-tracking-comment.ts";
+
+/** GitHub refuses bodies over 65,536 characters; the per-call log is what gets cut. */
+const maxBodyChars = 60_000;
+
+export interface PublishedRun {
+  prNumber?: number | undefined;
+  prUrl?: string | undefined;
+  resultCommentUrl: string;
+}
+
+/**
+ * DESIGN §1 step 7, GitHub side, for a run that has ended: opens the draft pull request
+ * "Fixes #N" with the audit summary (or updates it, for a follow-up or a second try),
+ * tells the issue, closes the tracking comment, then marks the run published.
+ *
+ * Safe to repeat: a runner may die half way, and the next one publishes again. The pull
+ * request is found by its branch and the result comment by its marker, so nothing doubles.
+ */
+export async function publishGitHubRun(
+  deps: { db: Db; github: GitHubApi; logger: Logger },
+  runId: string,
+): Promise<PublishedRun> {
+  const { db, github } = deps;
+  const run = await getRun(db, runId);
+  if (!run) throw new Error(`run ${runId} vanished before it was published`);
+  if (!isTerminalRunState(run.state))
+    throw new Error(`run ${runId} is ${run.state}; only ended runs are published`);
+  const log = deps.logger.child({ runId, repo: run.repo });
+  const repo = parseRepoName(run.repo);
+  const facts = await loadRunSummaryFacts(db, runId);
+  const summary = clip(renderRunSummary(facts));
+  const pushed = facts.audit.findLast((e) => e.type === "relay.pushed")?.data as
+    { branch?: string; commit?: string } | undefined;
+  const issueNumber = run.issueNumber ?? undefined;
+  const marker = commentMarker("result", runId);
+
+  let prNumber = run.prNumber ?? undefined;
+  let prUrl: string | undefined;
+  if (pushed?.branch) {
+    if (run.followUpOf !== null && prNumber !== undefined) {
+      prUrl = (await github.getPull(repo, prNumber)).htmlUrl;
+    } else {
+      const existing = await github.findOpenPull(repo, pushed.branch);
+      const body = clip(`${issueNumber !== undefined ? `Fixes #${issueNumber}\n\n` : ""}${summary}`);
+      if (existing) {
+        await github.updatePull(repo, existing.number, { body });
+        ({ number: prNumber, htmlUrl: prUrl } = existing);
+      } else {
+        const title = await pullTitle(github, repo, run);
+        const created = await github.createPull(repo, {
+          title,
+          head: pushed.branch,
+          base: run.baseRef ?? (await github.getRepository(repo)).defaultBranch,
+          body,
+          draft: true,
+        });
+        ({ number: prNumber, htmlUrl: prUrl } = created);
+        log.info({ pr: prNumber }, "opened the draft pull request");
+      }
+      await db.update(runs).set({ prNumber }).where(eq(runs.id, runId));
+    }
+  }
+
+  // The result comment goes where the maintainer is looking: the pull request for a
+  // follow-up, the issue otherwise.
+  const target = run.followUpOf !== null && prNumber !== undefined ? prNumber : (issueNumber ?? prNumber);
+  if (target === undefined)
+    throw new Error(`run ${runId} has neither an issue nor a pull request to report to`);
+  const resultBody = renderResultComment(run, marker, pushed?.branch !== undefined, prNumber, summary);
+  const comments = await github.listIssueComments(repo, target);
+  const earlier = comments.find((c) => c.body.includes(marker));
+  let resultCommentUrl: string;
+  if (earlier) {
+    await github.updateIssueComment(repo, earlier.id, resultBody);
+    resultCommentUrl = `#issuecomment-${earlier.id}`;
+  } else {
+    resultCommentUrl = (await github.createIssueComment(repo, target, resultBody)).htmlUrl;
+  }
+
+  if (run.trackingCommentId !== null) {
+    const progress = await readRunProgress(db, runId);
+    await github
+      .updateIssueComment(
+        repo,
+        run.trackingCommentId,
+        renderTrackingComment({
+          runId,
+          agent: run.agent ?? "?",
+          model: run.model ?? "?",
+          attempt: run.attempt,
+          progress,
+          elapsedS: ((run.finishedAt ?? new Date()).getTime() - run.createdAt.getTime()) / 1000,
+          softBudgetWarning: false,
+          ended: { outcome: run.state, link: prUrl ?? resultCommentUrl },
+        }),
+      )
+      .catch((error: unknown) =>
+        log.warn({ err: (error as Error).message }, "could not close the tracking comment"),
+      );
+  }
+  await db
+    .update(runs)
+    .set({ publishedAt: sql`now()` })
+    .where(eq(runs.id, runId));
+  await appendRunEvent(db, runId, "github.published", { prNumber: prNumber ?? null, prUrl: prUrl ?? null });
+  log.info({ pr: prNumber, outcome: run.state }, "run published on GitHub");
+  return { prNumber, prUrl, resultCommentUrl };
+}
+
+async function pullTitle(
+  github: GitHubApi,
+  repo: { owner: string; repo: string },
+  run: Run,
+): Promise<string> {
+  const partial = run.state === "succeeded" ? "" : `[${run.state}] `;
+  if (run.issueNumber === null) return `${partial}Airlock run ${run.id}`;
+  const issue = await github.getIssue(repo, run.issueNumber);
+  const title = issue.title.length > 200 ? `${issue.title.slice(0, 197)}...` : issue.title;
+  return `${partial}Airlock: ${title}`;
+}
+
+function renderResultComment(
+  run: Run,
+  marker: string,
+  pushed: boolean,
+  prNumber: number | undefined,
+  summary: string,
+): string {
+  const lines = [marker];
+  if (pushed && run.followUpOf !== null) {
+    lines.push(`Airlock run \`${run.id}\` pushed a follow-up commit to this pull request (${run.state}).`);
+  } else if (pushed && prNumber !== undefined) {
+    lines.push(
+      run.state === "succeeded"
+        ? `Airlock run \`${run.id}\` finished: draft pull request #${prNumber}.`
+        : `Airlock run \`${run.id}\` ended **${run.state}** (${run.outcomeReason ?? "no reason recorded"}); its partial work is in draft pull request #${prNumber}. ${renderFailureHelp(run.state)}`,
+    );
+  } else {
+    lines.push(
+      `Airlock run \`${run.id}\` ended **${run.state}** without a pull request.`,
+      "",
+      `Reason (\`${run.state}\`): ${run.outcomeReason ?? "no reason recorded"}`,
+      "",
+      renderFailureHelp(run.state),
+    );
+  }
+  if (run.followUpOf !== null || !pushed) {
+    lines.push("", "<details><summary>Audit summary</summary>", "", summary, "", "</details>");
+  }
+  return clip(lines.join("\n"));
+}
+
+function clip(text: string): string {
+  if (text.length <= maxBodyChars) return text;
+  return `${text.slice(0, maxBodyChars)}\n\n… (cut to fit GitHub's limit; the full record: \`airlock audit export\`)\n\n</details>\n`;
+}

@@ -1,0 +1,46 @@
+import type { RunProgress } from "../run/read-run-progress.ts";
+
+export interface TrackingCommentFacts {
+  runId: string;
+  agent: string;
+  model: string;
+  attempt: number;
+  progress: RunProgress;
+  elapsedS: number;
+  softBudgetWarning: boolean;
+  /** Set when the run has ended: a line saying how, and where the result is. */
+  ended?: { outcome: string; link?: string | undefined } | undefined;
+}
+
+/** Marks Airlock's own comments so a re-published run finds (and edits) them instead of doubling them. */
+export function commentMarker(kind: "tracking" | "result", runId: string): string {
+  return `<!-- airlock:${kind}:${runId} -->`;
+}
+
+/** The one comment edited in place while a run goes: state, elapsed, LLM calls, tokens, cost. */
+export function renderTrackingComment(f: TrackingCommentFacts): string {
+  const p = f.progress;
+  const lines = [
+    commentMarker("tracking", f.runId),
+    `**Airlock run \`${f.runId}\`** · agent \`${f.agent}\` · model \`${f.model}\`${f.attempt > 1 ? ` · attempt ${f.attempt}` : ""}`,
+    "",
+    "| state | elapsed | LLM calls | tokens in / out | cost |",
+    "| --- | ---: | ---: | ---: | ---: |",
+    `| ${f.ended?.outcome ?? p.state ?? "queued"} | ${formatElapsed(f.elapsedS)} | ${p.calls} | ${p.inputTokens.toLocaleString("en-US")} / ${p.outputTokens.toLocaleString("en-US")} | $${Number(p.costUsd).toFixed(4)} |`,
+  ];
+  if (f.softBudgetWarning) {
+    lines.push("", "> [!WARNING]", "> This run has used more than 80% of its budget.");
+  }
+  if (f.ended) {
+    lines.push("", f.ended.link ? `Result: ${f.ended.link}` : "The run has ended; see the comment below.");
+  } else {
+    lines.push("", "Stop it with `/airlock stop`.");
+  }
+  return lines.join("\n");
+}
+
+function formatElapsed(s: number): string {
+  const whole = Math.max(0, Math.round(s));
+  const m = Math.floor(whole / 60);
+  return m > 0 ? `${m}m ${String(whole % 60).padStart(2, "0")}s` : `${whole}s`;
+}
