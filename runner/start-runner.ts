@@ -13,6 +13,7 @@ export interface StartRunnerOptions extends HandleClaimedRunDeps {
   pollMs?: number | undefined;
   /** Runs worked on at once by this process. */
   concurrency?: number | undefined;
+  onRunStart?: ((runId: string) => void) | undefined;
   onRunDone?: ((runId: string) => void) | undefined;
 }
 
@@ -52,6 +53,7 @@ export function startRunner(options: StartRunnerOptions): RunnerService {
       const runLog = log.child({ runId: run.id, attempt: run.attempt });
       runLog.info({ state: run.state }, "claimed a run");
       active.add(run.id);
+      options.onRunStart?.(run.id);
       const abort = new AbortController();
       let cancelRecorded = false;
       const heartbeat = setInterval(() => {

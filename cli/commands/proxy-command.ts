@@ -33,7 +33,7 @@ async function readConfigFile(variable: string, path: string | undefined): Promi
   }
 }
 
-async function loadPrices(path: string | undefined): Promise<PriceTable> {
+export async function loadPrices(path: string | undefined): Promise<PriceTable> {
   const data = await readConfigFile("AIRLOCK_PRICES_FILE", path);
   if (data === undefined) return defaultPriceTable;
   try {

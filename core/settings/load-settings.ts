@@ -64,6 +64,10 @@ const envSchema = z.object({
   AIRLOCK_MAX_PIDS: positiveInt("operator ceiling for a sandbox's process count"),
   AIRLOCK_MAX_TIMEOUT_S: positiveInt("operator ceiling for a sandbox's deadline, in seconds"),
   PORT: positiveInt("the HTTP port for `airlock app` / `airlock up`"),
+  HOST: optionalString,
+  WEBHOOK_PROXY_URL: url("a webhook relay channel for development, e.g. a smee channel URL"),
+  AIRLOCK_LEASE_S: positiveInt("seconds a runner's claim on a run holds without renewal"),
+  AIRLOCK_RUNNER_CONCURRENCY: positiveInt("runs one runner process works on at once"),
   AIRLOCK_ALLOW_UNSAFE_NO_SECCOMP: boolFlag,
 });
 
@@ -85,6 +89,10 @@ export interface Settings {
   runnerId: string | undefined;
   logLevel: string;
   port: number;
+  /** Interface `airlock app` listens on (default all interfaces: GitHub must reach it). */
+  host: string;
+  webhookProxyUrl: string | undefined;
+  runner: { leaseS: number; concurrency: number };
   sandboxCeiling: { memoryMb: number; cpus: number; pids: number; timeoutS: number };
 }
 
@@ -136,6 +144,9 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     runnerId: raw.AIRLOCK_RUNNER_ID,
     logLevel: raw.AIRLOCK_LOG_LEVEL ?? "info",
     port: raw.PORT ?? 3000,
+    host: raw.HOST ?? "0.0.0.0",
+    webhookProxyUrl: raw.WEBHOOK_PROXY_URL,
+    runner: { leaseS: raw.AIRLOCK_LEASE_S ?? 60, concurrency: raw.AIRLOCK_RUNNER_CONCURRENCY ?? 1 },
     sandboxCeiling: {
       memoryMb: raw.AIRLOCK_MAX_MEMORY_MB ?? 4096,
       cpus: raw.AIRLOCK_MAX_CPUS ?? 2,

@@ -1,0 +1,38 @@
+import type { Command } from "commander";
+import type { CliContext } from "../cli-context.ts";
+
+const environmentHelp = `
+Environment (see the README's Configuration section):
+  APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH, WEBHOOK_SECRET   the GitHub App (app, up, runner)
+  GITHUB_API_URL        GitHub's API (default https://api.github.com; GHES: https://<host>/api/v3)
+  DATABASE_URL          Postgres shared by app and runners (unset: embedded database in .airlock/)
+  AIRLOCK_TOKEN_SECRET  signs run tokens and the audit ledger (runner, up)
+  OPENAI_API_KEY / OPENAI_BASE_URL, ANTHROPIC_API_KEY / ANTHROPIC_BASE_URL   the LLM upstreams (runner, up)
+  PORT, HOST            where the app listens (default 0.0.0.0:3000); webhooks at /api/github/webhooks
+  WEBHOOK_PROXY_URL     a smee channel for development
+  AIRLOCK_LEASE_S, AIRLOCK_RUNNER_CONCURRENCY, AIRLOCK_RUNNER_ID   runner tuning`;
+
+/** `airlock up`, `airlock app`, `airlock runner` (DESIGN §3): the long-running services. */
+export function registerServeCommands(program: Command, ctx: CliContext): void {
+  const serve = async (parts: { app: boolean; runner: boolean }) => {
+    const { serveAirlock } = await import("./execute-serve-command.ts");
+    await serveAirlock(ctx, parts);
+  };
+  program
+    .command("up")
+    .description("the GitHub App and a runner in one process (the single-machine default)")
+    .addHelpText("after", environmentHelp)
+    .action(() => serve({ app: true, runner: true }));
+  program
+    .command("app")
+    .description(
+      "the GitHub App alone: webhooks, /healthz, /metrics; without APP_ID it offers the register-a-GitHub-App flow",
+    )
+    .addHelpText("after", environmentHelp)
+    .action(() => serve({ app: true, runner: false }));
+  program
+    .command("runner")
+    .description("a runner alone: claims runs from the database and works them (run several to scale out)")
+    .addHelpText("after", environmentHelp)
+    .action(() => serve({ app: false, runner: true }));
+}
