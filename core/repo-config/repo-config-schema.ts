@@ -1,0 +1,122 @@
+import { z } from "zod";
+import { permissionLevels } from "./permission-levels.ts";
+import type { RepoConfig } from "./repo-config.ts";
+
+export const DEFAULT_AGENT_ID = "builtin";
+export const DEFAULT_BUDGET = Object.freeze({ usd: 2, tokens: 1_000_000 });
+export const DEFAULT_MIN_PERMISSION = "write";
+
+/**
+ * Names what was found without quoting it: problems go back to GitHub in a reply,
+ * and echoing a stranger's value there would let the file write our comment.
+ */
+function describeInput(input: unknown): string {
+  if (input === null) return "an empty value";
+  if (Array.isArray(input)) return "a list";
+  if (typeof input === "object") return "a mapping";
+  if (typeof input === "number" && !Number.isFinite(input)) return "a non-finite number";
+  if (typeof input === "number" && !Number.isInteger(input)) return "a fraction";
+  return `a ${typeof input}`;
+}
+
+/** One message per field, whatever check failed: what is allowed, then what was there. */
+function expect(allowed: string) {
+  return {
+    error: (issue: { input?: unknown; code?: string }) =>
+      issue.code === "invalid_type"
+        ? `must be ${allowed} (found ${describeInput(issue.input)})`
+        : `must be ${allowed}`,
+  };
+}
+
+function strictMapping<Shape extends z.core.$ZodLooseShape>(shape: Shape) {
+  const allowed = Object.keys(shape).join(", ");
+  return z.strictObject(shape, {
+    error: (issue) =>
+      issue.code === "unrecognized_keys"
+        ? `unknown key; allowed here: ${allowed}`
+        : `must be a mapping of ${allowed} (found ${describeInput(issue.input)})`,
+  });
+}
+
+const agentId = z.string(expect("an agent id (a string)"));
+
+/**
+ * `z.int()` would do, but its failure aborts the whole parse, which skips the cross-key
+ * checks below and so hides problems from the one reply the maintainer gets.
+ */
+function wholeNumber(allowed: string) {
+  return z.number(expect(allowed)).refine(Number.isSafeInteger, expect(allowed));
+}
+
+/**
+ * `.github/airlock.yml` as written (snake_case), turned into a fully defaulted
+ * `RepoConfig`. Strict: an unknown key is an error, not ignored, so a typo such as
+ * `min_permision: admin` cannot silently leave the default in force. Whether the
+ * agents exist in this Airlock's catalog is checked by `parseRepoConfig`.
+ */
+export const repoConfigSchema = strictMapping({
+  agents: z
+    .array(agentId, expect("a non-empty list of agent ids"))
+    .min(1, expect("a non-empty list of agent ids"))
+    .optional(),
+  default_agent: agentId.optional(),
+  min_permission: z.enum(permissionLevels, expect(`one of ${permissionLevels.join(", ")}`)).optional(),
+  requester_cannot_approve: z.boolean(expect("true or false")).optional(),
+  allow_workflow_changes: z.boolean(expect("true or false")).optional(),
+  model: z
+    .string(expect("1 to 100 characters of A-Z a-z 0-9 . _ : / -"))
+    .regex(/^[A-Za-z0-9._:/-]{1,100}$/, expect("1 to 100 characters of A-Z a-z 0-9 . _ : / -"))
+    .optional(),
+  budget: strictMapping({
+    usd: z.number(expect("a number greater than 0 and at most 1000")).gt(0).max(1000).optional(),
+    tokens: wholeNumber("a whole number greater than 0").gt(0).optional(),
+  }).optional(),
+  limits: strictMapping({
+    timeout_minutes: z
+      .number(expect(`a number of minutes greater than 0 and at most ${24 * 60}`))
+      .gt(0)
+      .max(24 * 60)
+      .optional(),
+    memory_mb: wholeNumber("a whole number of MiB, at least 64").min(64).optional(),
+    cpus: z.number(expect("a number greater than 0 and at most 64")).gt(0).max(64).optional(),
+    pids: wholeNumber("a whole number, at least 16").min(16).optional(),
+  }).optional(),
+})
+  // `when` makes these run even when another key is wrong, so that every problem is
+  // reported at once; the input is then only partly checked, hence the type guards.
+  .refine(
+    (file) =>
+      typeof file.default_agent !== "string" ||
+      (Array.isArray(file.agents) ? file.agents : [DEFAULT_AGENT_ID]).includes(file.default_agent),
+    { path: ["default_agent"], message: "must be one of the agents listed under agents", when: () => true },
+  )
+  .refine((file) => !Array.isArray(file.agents) || new Set(file.agents).size === file.agents.length, {
+    path: ["agents"],
+    message: "lists the same agent more than once",
+    when: () => true,
+  })
+  .transform((file): RepoConfig => {
+    const agents = file.agents ?? [DEFAULT_AGENT_ID];
+    const limits: RepoConfig["limits"] = {};
+    // Rounded up so that a tiny but valid timeout never becomes 0 s (= no timeout downstream).
+    if (file.limits?.timeout_minutes !== undefined)
+      limits.timeoutS = Math.ceil(file.limits.timeout_minutes * 60);
+    if (file.limits?.memory_mb !== undefined) limits.memoryMb = file.limits.memory_mb;
+    if (file.limits?.cpus !== undefined) limits.cpus = file.limits.cpus;
+    if (file.limits?.pids !== undefined) limits.pids = file.limits.pids;
+    const config: RepoConfig = {
+      agents,
+      defaultAgent: file.default_agent ?? agents[0] ?? DEFAULT_AGENT_ID,
+      minPermission: file.min_permission ?? DEFAULT_MIN_PERMISSION,
+      requesterCannotApprove: file.requester_cannot_approve ?? true,
+      allowWorkflowChanges: file.allow_workflow_changes ?? false,
+      budget: {
+        usd: file.budget?.usd ?? DEFAULT_BUDGET.usd,
+        tokens: file.budget?.tokens ?? DEFAULT_BUDGET.tokens,
+      },
+      limits,
+    };
+    if (file.model !== undefined) config.model = file.model;
+    return config;
+  });
