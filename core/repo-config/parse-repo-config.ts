@@ -43,7 +43,14 @@ export function parseRepoConfig(
   let raw: unknown;
   try {
     // YAML 1.2 core schema, no merge keys: `yes`/`no` stay strings and `<<` is an ordinary (unknown) key.
-    const document = parseDocument(text, { version: "1.2", schema: "core", merge: false, uniqueKeys: true });
+    const document = parseDocument(text, {
+      version: "1.2",
+      schema: "core",
+      merge: false,
+      uniqueKeys: true,
+      // yaml reports odd input through process warnings; a stranger's file must not write to our logs.
+      logLevel: "error",
+    });
     const yamlError = document.errors[0];
     if (yamlError !== undefined) return fail("(yaml)", firstLine(yamlError.message));
     raw = document.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
