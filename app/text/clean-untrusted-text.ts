@@ -17,6 +17,7 @@ const DEFAULT_MAX_CHARS = 8000;
 // filename trick), Unicode tag characters and variation selectors (ASCII smuggled
 // invisibly), Hangul fillers, and C0/C1 controls other than tab and newline (terminal
 // escapes).
+/* eslint-disable no-misleading-character-class -- combining and variation characters are listed on purpose, each to be removed on its own */
 const INVISIBLE = new RegExp(
   "[\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F\\u00AD\\u034F\\u061C\\u115F\\u1160" +
     "\\u17B4\\u17B5\\u180B-\\u180F\\u200B-\\u200F\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u206F\\u3164" +
@@ -24,6 +25,7 @@ const INVISIBLE = new RegExp(
     "\\u{E0000}-\\u{E007F}\\u{E0100}-\\u{E01EF}]",
   "gu",
 );
+/* eslint-enable no-misleading-character-class */
 // An unterminated comment hides everything after it on GitHub, so it is removed to the end.
 const HTML_COMMENT = /<!--[\s\S]*?(?:-->|$)/g;
 const TAG = /<(\/?)([A-Za-z][A-Za-z0-9-]*)(\s[^<>]*)?>/g;
