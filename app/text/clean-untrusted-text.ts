@@ -29,8 +29,11 @@ const INVISIBLE = new RegExp(
 // An unterminated comment hides everything after it on GitHub, so it is removed to the end.
 const HTML_COMMENT = /<!--[\s\S]*?(?:-->|$)/g;
 const TAG = /<(\/?)([A-Za-z][A-Za-z0-9-]*)(\s[^<>]*)?>/g;
-// The lookbehind starts a match at the first `!` of a run only (linear on `!!!!…`).
-const MARKDOWN_IMAGE = /(?<!!)!+\[[^\]\n]*\](?:\([^)\n]*\)|\[[^\]\n]*\])/g;
+// `![alt](url)` and `![alt][ref]`, alt text with at most one level of brackets. The
+// lookbehind starts a match at the first `!` of a run and the label excludes bare `[`, so
+// `!!!!…` and `![![![…` are scanned in linear time.
+const MARKDOWN_IMAGE =
+  /(?<!!)!+\[(?:[^[\]\n]|\[[^[\]\n]*\])*\](?:\([^)\n]*\)|\[(?:[^[\]\n]|\[[^[\]\n]*\])*\])/g;
 // Never rendered: `[//]: # (note)`, `[comment]: <> (note)`, and any other definition, whose label and title are invisible.
 const LINK_REFERENCE_DEFINITION =
   /^ {0,3}\[[^\]\n]+\]:[ \t]*\S+(?:[ \t]+(?:"[^"\n]*"|'[^'\n]*'|\([^)\n]*\)))?[ \t]*(?:\n|$)/gm;
@@ -146,15 +149,18 @@ function findClosingTag(text: string, name: string, from: number): number {
 }
 
 /**
- * Removing markup can join what was around it into new markup (`<<b>b>` → `<b>`). What is
- * left that would still be read as a comment or tag has its `<` escaped, so cleaning the
+ * Removing markup can join what was around it into new markup (`<<b>b>` → `<b>`,
+ * `![a]![b](c)` → `![a][image]`). What is left that would still be read as a comment or
+ * tag gets a space after its `<` (the `<` itself stays, as it bounds what
+ * follows), an image loses its `!`, so cleaning the
  * result again changes nothing and nothing hidden survives.
  */
 function neutralizeLeftoverMarkup(text: string): string {
   return text
-    .replace(/<(?=!--)/g, "&lt;")
+    .replace(MARKDOWN_IMAGE, (image) => image.replace(/^!+/, ""))
+    .replace(/<(?=!--)/g, "< ")
     .replace(TAG, (tag, _slash: string, name: string, attributes: string | undefined) =>
-      HTML_ELEMENTS.has(name.toLowerCase()) || attributes !== undefined ? `&lt;${tag.slice(1)}` : tag,
+      HTML_ELEMENTS.has(name.toLowerCase()) || attributes !== undefined ? `< ${tag.slice(1)}` : tag,
     );
 }
 
