@@ -1,0 +1,19 @@
+import type { AgentDefinition } from "../core/agents/agent-definition.ts";
+import type { Db } from "../core/db/open-database.ts";
+import type { GitHubApi } from "../core/github/github-api.ts";
+import type { Logger } from "../core/logger.ts";
+import type { ProbotOctokit } from "probot";
+
+/** What the webhook handlers need; `airlock app` / `airlock up` build it, tests pass fakes. */
+export interface AirlockAppDeps {
+  db: Db;
+  logger: Logger;
+  /** AIRLOCK_TOKEN_SECRET: keys the audit ledger's HMACs. */
+  tokenSecret: string;
+  /** The agents this Airlock runs (default: the built-in catalog). */
+  catalog?: readonly AgentDefinition[] | undefined;
+  /** The GitHub port for one delivery's installation, from Probot's `context.octokit`. */
+  githubFor: (octokit: ProbotOctokit) => GitHubApi;
+  /** Cap on the task text handed to the agent (default 24,000 characters). */
+  maxTaskChars?: number | undefined;
+}

@@ -1,0 +1,87 @@
+import type { AirlockAppDeps } from "../airlock-app-deps.ts";
+import { agentCatalog } from "../../core/agents/agent-catalog.ts";
+import { answerHelp } from "../flows/answer-help.ts";
+import { continuePullRequest } from "../flows/continue-pull-request.ts";
+import { createDeliveryContext } from "../flows/create-delivery-context.ts";
+import { retryLatestRun } from "../flows/retry-latest-run.ts";
+import { startGitHubRun } from "../flows/start-github-run.ts";
+import { stopGitHubRuns } from "../flows/stop-github-runs.ts";
+import { issueCommentCreatedSchema } from "../payloads/webhook-payload-schemas.ts";
+import { parsePayload } from "../payloads/parse-payload.ts";
+import { findLatestRun } from "../runs/find-latest-run.ts";
+import type { RunScope } from "../runs/run-scope.ts";
+import { buildIssueTask } from "../task/build-issue-task.ts";
+import { parseAirlockCommand } from "../text/parse-airlock-command.ts";
+import type { WebhookDelivery } from "./webhook-delivery.ts";
+
+/**
+ * `issue_comment.created`. A comment that is not an `/airlock` command is ignored entirely
+ * (no record, no reply), so that conversation — and Airlock's own comments — never trigger anything.
+ */
+export async function handleIssueComment(deps: AirlockAppDeps, delivery: WebhookDelivery): Promise<void> {
+  const payload = parsePayload(issueCommentCreatedSchema, delivery.payload, "issue_comment.created");
+  const catalog = deps.catalog ?? agentCatalog;
+  const command = parseAirlockCommand(payload.comment.body ?? "", { agentIds: catalog.map((a) => a.id) });
+  if (command === undefined) return;
+  const ctx = createDeliveryContext(deps, delivery, {
+    action: "created",
+    installationId: payload.installation.id,
+    repository: payload.repository,
+    sender: payload.sender,
+  });
+  const issue = payload.issue;
+  const commentId = payload.comment.id;
+  if (issue.pull_request !== undefined && issue.pull_request !== null) {
+    await continuePullRequest(ctx, {
+      pullNumber: issue.number,
+      command,
+      commentId,
+      event: "issue_comment.created",
+    });
+    return;
+  }
+  const scope: RunScope = { kind: "issue", repo: ctx.repository.fullName, issueNumber: issue.number };
+  const reactTo = { commentId };
+  const trigger = { event: "issue_comment.created" as const, sender: ctx.sender.login, commentId };
+  switch (command.kind) {
+    case "stop":
+      return stopGitHubRuns(ctx, { replyTo: issue.number, reactTo, scope });
+    case "retry":
+      return retryLatestRun(ctx, {
+        replyTo: issue.number,
+        reactTo,
+        scope,
+        latest: await findLatestRun(deps.db, scope),
+        trigger: { ...trigger, kind: "retry" },
+      });
+    case "help":
+    case "feedback":
+      return answerHelp(ctx, issue.number);
+    case "run":
+      return startGitHubRun(ctx, {
+        replyTo: issue.number,
+        reactTo,
+        agent: command.agent,
+        trigger: { ...trigger, kind: "command" },
+        scope,
+        issueNumber: issue.number,
+        buildTask: (config, roleOf) =>
+          buildIssueTask(ctx.github, ctx.repo, {
+            issue: {
+              number: issue.number,
+              title: issue.title,
+              body: issue.body ?? "",
+              author: issue.user.login,
+              authorType: issue.user.type,
+            },
+            minPermission: config.minPermission,
+            roleOf,
+            instructions: command.instructions
+              ? { by: ctx.sender.login, text: command.instructions }
+              : undefined,
+            excludeCommentId: commentId,
+            maxChars: deps.maxTaskChars ?? 24_000,
+          }),
+      });
+  }
+}

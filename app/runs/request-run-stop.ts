@@ -1,0 +1,55 @@
+import { eq, sql } from "drizzle-orm";
+import { appendAuditEvent } from "../../core/audit/append-audit-event.ts";
+import type { Db } from "../../core/db/open-database.ts";
+import { runs } from "../../core/db/schema.ts";
+import { setRunState } from "../../core/db/runs.ts";
+import { findActiveRuns } from "./find-active-runs.ts";
+import { recordDelivery, type DeliveryRecord } from "./record-delivery.ts";
+import { describeRunScope, type RunScope } from "./run-scope.ts";
+
+export type StopOutcome =
+  { kind: "duplicate" } | { kind: "requested"; runIds: string[]; cancelledAtOnce: string[] };
+
+/**
+ * `/airlock stop`: marks every active run of the scope; the runner holding one stops its
+ * container. A run still queued and unclaimed has no runner to tell, so it is cancelled
+ * here and the runner only publishes it.
+ */
+export async function requestRunStop(
+  db: Db,
+  input: { delivery: Omit<DeliveryRecord, "runId">; scope: RunScope; by: string; secret: string },
+): Promise<StopOutcome> {
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${describeRunScope(input.scope)}))`);
+    if (!(await recordDelivery(tx, input.delivery))) return { kind: "duplicate" };
+    const active = await findActiveRuns(tx, input.scope);
+    const cancelledAtOnce: string[] = [];
+    for (const run of active) {
+      await tx
+        .update(runs)
+        .set({
+          cancelRequestedAt: sql`coalesce(${runs.cancelRequestedAt}, now())`,
+          cancelRequestedBy: input.by,
+        })
+        .where(eq(runs.id, run.id));
+      await appendAuditEvent(tx, {
+        runId: run.id,
+        type: "run.cancel_requested",
+        data: { by: input.by },
+        secret: input.secret,
+      });
+      if (run.state === "queued" && run.leaseOwner === null) {
+        const reason = `stopped by @${input.by} before it started`;
+        await appendAuditEvent(tx, {
+          runId: run.id,
+          type: "run.finished",
+          data: { outcome: "cancelled", reason },
+          secret: input.secret,
+        });
+        await setRunState(tx, run.id, "cancelled", { reason });
+        cancelledAtOnce.push(run.id);
+      }
+    }
+    return { kind: "requested", runIds: active.map((r) => r.id), cancelledAtOnce };
+  });
+}
