@@ -152,12 +152,13 @@ function findClosingTag(text: string, name: string, from: number): number {
  * Removing markup can join what was around it into new markup (`<<b>b>` → `<b>`,
  * `![a]![b](c)` → `![a][image]`). What is left that would still be read as a comment or
  * tag gets a space after its `<` (the `<` itself stays, as it bounds what
- * follows), an image loses its `!`, so cleaning the
+ * follows), an image gets a space after its `!`
+ * (removing the `!` could turn the line into a link definition), so cleaning the
  * result again changes nothing and nothing hidden survives.
  */
 function neutralizeLeftoverMarkup(text: string): string {
   return text
-    .replace(MARKDOWN_IMAGE, (image) => image.replace(/^!+/, ""))
+    .replace(MARKDOWN_IMAGE, (image) => image.replace(/^(!+)/, "$1 "))
     .replace(/<(?=!--)/g, "< ")
     .replace(TAG, (tag, _slash: string, name: string, attributes: string | undefined) =>
       HTML_ELEMENTS.has(name.toLowerCase()) || attributes !== undefined ? `< ${tag.slice(1)}` : tag,
