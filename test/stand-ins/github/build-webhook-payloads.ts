@@ -1,0 +1,169 @@
+import { createRequire } from "node:module";
+import type { Installation, Issue, IssueComment, Pull, Repo, ReviewComment } from "./github-state.ts";
+import { renderInstallation, renderLabel, renderNodeId, renderUser } from "./render-github-resources.ts";
+import type { StandInCore } from "./stand-in-core.ts";
+import { viewIssue, viewIssueComment, viewPull, viewRepo, viewReviewComment } from "./stand-in-views.ts";
+
+/**
+ * Webhook payloads that start from GitHub's own examples (`@octokit/webhooks-examples`),
+ * deep-cloned, with every field the stand-in knows overwritten from its state, and the
+ * `installation: {id, node_id}` field GitHub adds for app deliveries (most examples lack it).
+ */
+type Json = Record<string, unknown>;
+type Definition = { name: string; examples: Json[] };
+
+export type WebhookPayloads = {
+  issuesLabeled(opts: { repo: string | Repo; issue: number | Issue; label: string; sender: string }): Json;
+  issueCommentCreated(opts: {
+    repo: string | Repo;
+    issue: number | Issue;
+    comment: number | IssueComment;
+    sender?: string;
+  }): Json;
+  pullRequestReviewCommentCreated(opts: {
+    repo: string | Repo;
+    pull: number | Pull;
+    comment: number | ReviewComment;
+    sender?: string;
+  }): Json;
+  installationCreated(opts: { installation: number | Installation; sender: string }): Json;
+  installationRepositoriesAdded(opts: {
+    installation: number | Installation;
+    repos: (string | Repo)[];
+    sender: string;
+  }): Json;
+};
+
+function loadExamples(): Definition[] {
+  const require = createRequire(import.meta.url);
+  return require("@octokit/webhooks-examples") as Definition[];
+}
+
+function example(definitions: Definition[], name: string, action: string): Json {
+  const found = definitions.find((d) => d.name === name)?.examples.find((e) => e.action === action);
+  if (found === undefined) throw new Error(`@octokit/webhooks-examples has no ${name}.${action} example`);
+  return structuredClone(found);
+}
+
+export function createWebhookPayloads(core: StandInCore): WebhookPayloads {
+  const definitions = loadExamples();
+  const { state } = core;
+  const repoOf = (repo: string | Repo): Repo => {
+    const found = typeof repo === "string" ? state.repos.get(repo.toLowerCase()) : repo;
+    if (found === undefined) throw new Error(`no stand-in repository ${String(repo)}: createRepo it first`);
+    return found;
+  };
+  const issueOf = (repo: Repo, issue: number | Issue): Issue => {
+    if (typeof issue !== "number") return issue;
+    const found = state.issues.find((i) => i.repo === repo.fullName && i.number === issue);
+    if (found === undefined) throw new Error(`no issue ${repo.fullName}#${issue} in the stand-in`);
+    return found;
+  };
+  const installationOf = (installation: number | Installation): Installation => {
+    if (typeof installation !== "number") return installation;
+    const found = state.installations.get(installation);
+    if (found === undefined) throw new Error(`no installation ${installation}: createInstallation it first`);
+    return found;
+  };
+  const installationRef = (id: number) => ({ id, node_id: renderNodeId("IntegrationInstallation", id) });
+  const sender = (login: string) => renderUser(core.urls, core.ensureUser(login));
+  const shortRepo = (repo: Repo) => ({
+    id: repo.id,
+    node_id: renderNodeId("Repository", repo.id),
+    name: repo.name,
+    full_name: repo.fullName,
+    private: repo.private,
+  });
+  const withRepoContext = (payload: Json, repo: Repo, senderLogin: string): Json => {
+    payload.repository = { ...(payload.repository as Json), ...viewRepo(core, repo) };
+    payload.sender = sender(senderLogin);
+    payload.installation = installationRef(repo.installationId);
+    if (repo.owner.type === "Organization") {
+      payload.organization = {
+        ...(payload.organization as Json),
+        login: repo.owner.login,
+        id: repo.owner.id,
+      };
+    } else {
+      delete payload.organization;
+    }
+    return payload;
+  };
+
+  return {
+    issuesLabeled: (opts) => {
+      const repo = repoOf(opts.repo);
+      const issue = issueOf(repo, opts.issue);
+      const label = state.labels.find(
+        (l) => l.repo === repo.fullName && l.name.toLowerCase() === opts.label.toLowerCase(),
+      );
+      if (label === undefined) throw new Error(`label ${opts.label} does not exist in ${repo.fullName}`);
+      const payload = example(definitions, "issues", "labeled");
+      payload.issue = { ...(payload.issue as Json), ...viewIssue(core, issue) };
+      payload.label = renderLabel(core.urls, label);
+      return withRepoContext(payload, repo, opts.sender);
+    },
+
+    issueCommentCreated: (opts) => {
+      const repo = repoOf(opts.repo);
+      const issue = issueOf(repo, opts.issue);
+      const comment =
+        typeof opts.comment === "number" ? state.comments.find((c) => c.id === opts.comment) : opts.comment;
+      if (comment === undefined) throw new Error(`no issue comment ${String(opts.comment)} in the stand-in`);
+      const payload = example(definitions, "issue_comment", "created");
+      const issueJson = { ...(payload.issue as Json), ...viewIssue(core, issue) };
+      if (!issue.isPull) delete issueJson.pull_request;
+      payload.issue = issueJson;
+      payload.comment = { ...(payload.comment as Json), ...viewIssueComment(core, comment) };
+      return withRepoContext(payload, repo, opts.sender ?? comment.user);
+    },
+
+    pullRequestReviewCommentCreated: (opts) => {
+      const repo = repoOf(opts.repo);
+      const pull =
+        typeof opts.pull === "number"
+          ? state.pulls.find((p) => p.repo === repo.fullName && p.number === opts.pull)
+          : opts.pull;
+      if (pull === undefined) throw new Error(`no pull request ${repo.fullName}#${String(opts.pull)}`);
+      const comment =
+        typeof opts.comment === "number"
+          ? state.reviewComments.find((c) => c.id === opts.comment)
+          : opts.comment;
+      if (comment === undefined) throw new Error(`no review comment ${String(opts.comment)} in the stand-in`);
+      const payload = example(definitions, "pull_request_review_comment", "created");
+      const pullJson = viewPull(core, pull, false);
+      payload.pull_request = { ...(payload.pull_request as Json), ...pullJson };
+      payload.comment = { ...(payload.comment as Json), ...viewReviewComment(core, comment) };
+      return withRepoContext(payload, repo, opts.sender ?? comment.user);
+    },
+
+    installationCreated: (opts) => {
+      const installation = installationOf(opts.installation);
+      const payload = example(definitions, "installation", "created");
+      const repos = [...state.repos.values()].filter((r) => r.installationId === installation.id);
+      payload.installation = {
+        ...(payload.installation as Json),
+        ...renderInstallation(core.urls, installation, core.app, "selected"),
+      };
+      payload.repositories = repos.map(shortRepo);
+      payload.sender = sender(opts.sender);
+      delete payload.requester;
+      return payload;
+    },
+
+    installationRepositoriesAdded: (opts) => {
+      const installation = installationOf(opts.installation);
+      const payload = example(definitions, "installation_repositories", "added");
+      payload.installation = {
+        ...(payload.installation as Json),
+        ...renderInstallation(core.urls, installation, core.app, "selected"),
+      };
+      payload.repository_selection = "selected";
+      payload.repositories_added = opts.repos.map((repo) => shortRepo(repoOf(repo)));
+      payload.repositories_removed = [];
+      payload.sender = sender(opts.sender);
+      delete payload.requester;
+      return payload;
+    },
+  };
+}
