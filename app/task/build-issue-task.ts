@@ -24,7 +24,7 @@ export async function buildIssueTask(
   input: BuildIssueTaskInput,
 ): Promise<IssueTask> {
   const comments = (await github.listIssueComments(repo, input.issue.number)).filter(
-    (c) => c.id !== input.excludeCommentId,
+    (c) => c.id !== input.excludeCommentId && c.authorType !== "Bot",
   );
   const trusts = async (login: string, type: string) =>
     type !== "Bot" && meetsPermission(await input.roleOf(login), input.minPermission);

@@ -1,0 +1,124 @@
+import type {
+  GitHubApi,
+  IssueCommentInfo,
+  PullInfo,
+  ReactionContent,
+  ReactionTarget,
+  RepoRef,
+  RepoRole,
+} from "../../core/github/github-api.ts";
+
+export interface FakeGitHubSetup {
+  /** The methods this test expects to be called; any other call fails the test. */
+  expect: (keyof GitHubApi)[];
+  roles?: Record<string, RepoRole>;
+  /** `owner/name:path` → text; a missing key reads as "no such file". */
+  files?: Record<string, string>;
+  /** `owner/name#number` → comments. */
+  issueComments?: Record<string, IssueCommentInfo[]>;
+  /** `owner/name#number` → pull request. */
+  pulls?: Record<string, PullInfo>;
+  /** `owner/name` whose every call fails (one repository's error must not stop the others). */
+  failingRepos?: string[];
+}
+
+export interface FakeGitHub {
+  api: GitHubApi;
+  calls: { method: keyof GitHubApi; repo: string; args: unknown[] }[];
+  /** Calls nobody expected; a test asserts this is empty. */
+  unexpected: string[];
+  comments: { repo: string; issueNumber: number; id: number; body: string }[];
+  reactions: { repo: string; target: ReactionTarget; content: ReactionContent }[];
+  labels: { repo: string; name: string; color: string; description: string }[];
+}
+
+/**
+ * An in-memory GitHubApi that records every call and refuses the ones the test did not
+ * declare: a handler that quietly calls GitHub more (or differently) than it should fails.
+ */
+export function createFakeGitHub(setup: FakeGitHubSetup): FakeGitHub {
+  const fake: FakeGitHub = {
+    api: {} as GitHubApi,
+    calls: [],
+    unexpected: [],
+    comments: [],
+    reactions: [],
+    labels: [],
+  };
+  let nextCommentId = 9_000_000;
+  const name = (repo: RepoRef) => `${repo.owner}/${repo.repo}`;
+  const enter = (method: keyof GitHubApi, repo: RepoRef, args: unknown[]) => {
+    fake.calls.push({ method, repo: name(repo), args });
+    if (!setup.expect.includes(method)) {
+      fake.unexpected.push(`${method}(${name(repo)}, ${JSON.stringify(args)})`);
+      throw new Error(`unexpected GitHub call: ${method}`);
+    }
+    if (setup.failingRepos?.includes(name(repo))) throw new Error(`GitHub is down for ${name(repo)}`);
+  };
+  const refuse = (what: string): never => {
+    fake.unexpected.push(what);
+    throw new Error(`unexpected GitHub call: ${what}`);
+  };
+  fake.api = {
+    async getRepository(repo) {
+      enter("getRepository", repo, []);
+      return refuse("getRepository has no fake data");
+    },
+    async getRole(repo, login) {
+      enter("getRole", repo, [login]);
+      const role = setup.roles?.[login];
+      return role ?? refuse(`getRole for ${login}, whom the test did not declare`);
+    },
+    async readFile(repo, path, ref) {
+      enter("readFile", repo, [path, ref]);
+      if (ref !== undefined) refuse(`readFile ${path} at ${ref}: config must come from the default branch`);
+      return setup.files?.[`${name(repo)}:${path}`];
+    },
+    async getIssue(repo, issueNumber) {
+      enter("getIssue", repo, [issueNumber]);
+      return refuse("getIssue has no fake data");
+    },
+    async listIssueComments(repo, issueNumber) {
+      enter("listIssueComments", repo, [issueNumber]);
+      return setup.issueComments?.[`${name(repo)}#${issueNumber}`] ?? [];
+    },
+    async createIssueComment(repo, issueNumber, body) {
+      enter("createIssueComment", repo, [issueNumber, body]);
+      const id = nextCommentId++;
+      fake.comments.push({ repo: name(repo), issueNumber, id, body });
+      return { id, htmlUrl: `https://github.test/${name(repo)}/issues/${issueNumber}#issuecomment-${id}` };
+    },
+    async updateIssueComment(repo, commentId, body) {
+      enter("updateIssueComment", repo, [commentId, body]);
+    },
+    async addReaction(repo, target, content) {
+      enter("addReaction", repo, [target, content]);
+      fake.reactions.push({ repo: name(repo), target, content });
+    },
+    async ensureLabel(repo, label) {
+      enter("ensureLabel", repo, [label]);
+      const exists = fake.labels.some((l) => l.repo === name(repo) && l.name === label.name);
+      if (!exists) fake.labels.push({ repo: name(repo), ...label });
+      return exists ? "exists" : "created";
+    },
+    async getPull(repo, pullNumber) {
+      enter("getPull", repo, [pullNumber]);
+      return (
+        setup.pulls?.[`${name(repo)}#${pullNumber}`] ??
+        refuse(`getPull #${pullNumber}, which the test did not declare`)
+      );
+    },
+    async findOpenPull(repo, branch) {
+      enter("findOpenPull", repo, [branch]);
+      return undefined;
+    },
+    async createPull(repo, pull) {
+      enter("createPull", repo, [pull]);
+      return refuse("createPull is the runner's");
+    },
+    async updatePull(repo, pullNumber, change) {
+      enter("updatePull", repo, [pullNumber, change]);
+    },
+  };
+  return fake;
+}
