@@ -111,6 +111,16 @@ function adaptSchemasForAjv(node: unknown, formats: Set<string>): void {
   const object = node as JsonObject;
   if (typeof object.format === "string" && typeof object.type === "string") formats.add(object.format);
   for (const value of Object.values(object)) adaptSchemasForAjv(value, formats);
+  // The inlined installation in `GET /app/installations` says the account is a user AND an
+  // enterprise (`allOf`); the `installation` component, and GitHub's answers, say either.
+  const titles = Array.isArray(object.allOf) ? (object.allOf as JsonObject[]).map((s) => s.title) : [];
+  if (titles.length === 2 && titles.includes("Simple User") && titles.includes("Enterprise")) {
+    object.anyOf = object.allOf;
+    delete object.allOf;
+  }
+  if (object.nullable === true && Array.isArray(object.enum) && !object.enum.includes(null)) {
+    object.enum = [...(object.enum as unknown[]), null];
+  }
   if (object.nullable === true && object.type === undefined) {
     const rest: JsonObject = { ...object };
     delete rest.nullable;
