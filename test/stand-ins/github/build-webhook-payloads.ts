@@ -147,7 +147,7 @@ export function createWebhookPayloads(core: StandInCore): WebhookPayloads {
       };
       payload.repositories = repos.map(shortRepo);
       payload.sender = sender(opts.sender);
-      delete payload.requester;
+      payload.requester = null;
       return payload;
     },
 
@@ -162,7 +162,7 @@ export function createWebhookPayloads(core: StandInCore): WebhookPayloads {
       payload.repositories_added = opts.repos.map((repo) => shortRepo(repoOf(repo)));
       payload.repositories_removed = [];
       payload.sender = sender(opts.sender);
-      delete payload.requester;
+      payload.requester = null;
       return payload;
     },
   };

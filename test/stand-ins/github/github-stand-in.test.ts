@@ -75,8 +75,12 @@ describe("GitHub stand-in", () => {
   const basicHeader = (token: string) =>
     `http.extraHeader=Authorization: Basic ${Buffer.from(`x-access-token:${token}`).toString("base64")}`;
   const mintToken = async (body: Record<string, unknown>) =>
-    (await app.request("POST /app/installations/{installation_id}/access_tokens", { installation_id: 1, ...body }))
-      .data;
+    (
+      await app.request("POST /app/installations/{installation_id}/access_tokens", {
+        installation_id: 1,
+        ...body,
+      })
+    ).data;
 
   before(async () => {
     work = await mkdtemp(join(tmpdir(), "github-stand-in-test-"));
@@ -126,8 +130,8 @@ describe("GitHub stand-in", () => {
 
   it("mints installation tokens for a real app JWT, scoped to the repositories and permissions asked", async () => {
     const { data: me } = await app.request("GET /app");
-    assert.equal(me.id, appId);
-    assert.equal(me.slug, "airlock-test");
+    assert.equal(me?.id, appId);
+    assert.equal(me?.slug, "airlock-test");
     const { data: installations } = await app.request("GET /app/installations");
     assert.deepEqual(
       installations.map((i) => i.id),
@@ -139,7 +143,10 @@ describe("GitHub stand-in", () => {
     });
     assert.equal(found.id, 1);
 
-    const token = await mintToken({ repositories: ["demo"], permissions: { issues: "write", metadata: "read" } });
+    const token = await mintToken({
+      repositories: ["demo"],
+      permissions: { issues: "write", metadata: "read" },
+    });
     assert.match(token.token, /^ghs_/);
     assert.deepEqual(token.permissions, { issues: "write", metadata: "read" });
     assert.equal(token.repository_selection, "selected");
@@ -152,7 +159,11 @@ describe("GitHub stand-in", () => {
 
     const all = await mintToken({});
     const stored = gh.state.tokens.find((t) => t.token === all.token);
-    assert.equal(stored?.repositoryIds.length, 2, "a token minted without a list reaches every installed repo");
+    assert.equal(
+      stored?.repositoryIds.length,
+      2,
+      "a token minted without a list reaches every installed repo",
+    );
 
     await assert.rejects(
       mintToken({ permissions: { administration: "write" } }),
@@ -183,7 +194,9 @@ describe("GitHub stand-in", () => {
       assert.ok(body.message.length > 0 && body.documentation_url.startsWith("https://docs.github.com/"));
     }
     const good = signJwt(keys.privateKey, { iss: String(appId), iat: now - 30, exp: now + 540 });
-    const ok = await fetch(`${gh.apiUrl}/app`, { headers: { authorization: `Bearer ${good}`, "user-agent": "t" } });
+    const ok = await fetch(`${gh.apiUrl}/app`, {
+      headers: { authorization: `Bearer ${good}`, "user-agent": "t" },
+    });
     assert.equal(ok.status, 200);
     const violations = takeViolations();
     assert.equal(violations.length, 4);
@@ -191,14 +204,24 @@ describe("GitHub stand-in", () => {
   });
 
   it("answers undocumented, unimplemented and invalid requests like GitHub and records each", async () => {
-    await assert.rejects(inst.request("GET /repos/{owner}/{repo}/no-such-thing", { owner: "octo-org", repo: "demo" }), {
-      status: 404,
-    });
-    await assert.rejects(inst.request("GET /repos/{owner}/{repo}/releases", { owner: "octo-org", repo: "demo" }), {
-      status: 404,
-    });
     await assert.rejects(
-      inst.request("POST /repos/{owner}/{repo}/labels", { owner: "octo-org", repo: "demo", name: 5 as never }),
+      inst.request("GET /repos/{owner}/{repo}/no-such-thing", { owner: "octo-org", repo: "demo" }),
+      {
+        status: 404,
+      },
+    );
+    await assert.rejects(
+      inst.request("GET /repos/{owner}/{repo}/releases", { owner: "octo-org", repo: "demo" }),
+      {
+        status: 404,
+      },
+    );
+    await assert.rejects(
+      inst.request("POST /repos/{owner}/{repo}/labels", {
+        owner: "octo-org",
+        repo: "demo",
+        name: 5 as never,
+      }),
       { status: 422 },
     );
     await assert.rejects(
@@ -211,7 +234,11 @@ describe("GitHub stand-in", () => {
       { status: 422 },
     );
     await assert.rejects(
-      inst.request("GET /repos/{owner}/{repo}/pulls", { owner: "octo-org", repo: "demo", per_page: "lots" as never }),
+      inst.request("GET /repos/{owner}/{repo}/pulls", {
+        owner: "octo-org",
+        repo: "demo",
+        per_page: "lots" as never,
+      }),
       { status: 422 },
     );
     const violations = takeViolations();
@@ -236,7 +263,11 @@ describe("GitHub stand-in", () => {
     });
     assert.equal(created.user?.login, "airlock-test[bot]");
     assert.equal(created.user?.type, "Bot");
-    const { data: listed } = await inst.rest.issues.listComments({ ...base, issue_number: issue.number, per_page: 1 });
+    const { data: listed } = await inst.rest.issues.listComments({
+      ...base,
+      issue_number: issue.number,
+      per_page: 1,
+    });
     assert.deepEqual(
       listed.map((c) => c.id),
       [seeded.id],
@@ -255,12 +286,24 @@ describe("GitHub stand-in", () => {
     await inst.rest.issues.deleteComment({ ...base, comment_id: created.id });
     await assert.rejects(inst.rest.issues.getComment({ ...base, comment_id: created.id }), { status: 404 });
 
-    const first = await inst.rest.reactions.createForIssueComment({ ...base, comment_id: seeded.id, content: "eyes" });
-    const again = await inst.rest.reactions.createForIssueComment({ ...base, comment_id: seeded.id, content: "eyes" });
+    const first = await inst.rest.reactions.createForIssueComment({
+      ...base,
+      comment_id: seeded.id,
+      content: "eyes",
+    });
+    const again = await inst.rest.reactions.createForIssueComment({
+      ...base,
+      comment_id: seeded.id,
+      content: "eyes",
+    });
     assert.equal(first.status, 201);
     assert.equal(again.status, 200);
     assert.equal(again.data.id, first.data.id);
-    assert.equal((await inst.rest.reactions.createForIssue({ ...base, issue_number: issue.number, content: "rocket" })).status, 201);
+    assert.equal(
+      (await inst.rest.reactions.createForIssue({ ...base, issue_number: issue.number, content: "rocket" }))
+        .status,
+      201,
+    );
 
     await inst.rest.issues.addLabels({ ...base, issue_number: issue.number, labels: ["airlock:builtin"] });
     const { data: withLabel } = await inst.rest.issues.get({ ...base, issue_number: issue.number });
@@ -271,13 +314,22 @@ describe("GitHub stand-in", () => {
     assert.equal(withLabel.pull_request, undefined);
     await inst.rest.issues.removeLabel({ ...base, issue_number: issue.number, name: "airlock:builtin" });
     assert.deepEqual(gh.state.issues.find((i) => i.id === issue.id)?.labels, []);
-    await assert.rejects(inst.rest.issues.removeLabel({ ...base, issue_number: issue.number, name: "nope" }), {
-      status: 404,
-    });
+    await assert.rejects(
+      inst.rest.issues.removeLabel({ ...base, issue_number: issue.number, name: "nope" }),
+      {
+        status: 404,
+      },
+    );
 
-    const { data: label } = await inst.rest.issues.createLabel({ ...base, name: "airlock:run", color: "5319e7" });
+    const { data: label } = await inst.rest.issues.createLabel({
+      ...base,
+      name: "airlock:run",
+      color: "5319e7",
+    });
     assert.equal(label.name, "airlock:run");
-    const duplicate = await inst.rest.issues.createLabel({ ...base, name: "AIRLOCK:RUN" }).catch((e: unknown) => e);
+    const duplicate = await inst.rest.issues
+      .createLabel({ ...base, name: "AIRLOCK:RUN" })
+      .catch((e: unknown) => e);
     assert.equal((duplicate as { status: number }).status, 422);
     assert.deepEqual((duplicate as { response: { data: { errors: unknown[] } } }).response.data.errors, [
       { resource: "Label", code: "already_exists", field: "name" },
@@ -285,7 +337,10 @@ describe("GitHub stand-in", () => {
     const { data: labels } = await inst.rest.issues.listLabelsForRepo(base);
     assert.ok(labels.some((l) => l.name === "airlock:run"));
 
-    const { data: perm } = await inst.rest.repos.getCollaboratorPermissionLevel({ ...base, username: "maintainer" });
+    const { data: perm } = await inst.rest.repos.getCollaboratorPermissionLevel({
+      ...base,
+      username: "maintainer",
+    });
     assert.equal(perm.permission, "write");
     assert.equal(perm.role_name, "write");
     assert.equal(perm.user?.login, "maintainer");
@@ -296,7 +351,12 @@ describe("GitHub stand-in", () => {
     assert.equal(stranger.data.permission, "none");
 
     const sha = (await gh.readBranch("octo-org/demo", "main"))?.sha ?? "";
-    const { data: check } = await inst.rest.checks.create({ ...base, name: "airlock", head_sha: sha, status: "in_progress" });
+    const { data: check } = await inst.rest.checks.create({
+      ...base,
+      name: "airlock",
+      head_sha: sha,
+      status: "in_progress",
+    });
     await inst.rest.checks.update({
       ...base,
       check_run_id: check.id,
@@ -307,7 +367,9 @@ describe("GitHub stand-in", () => {
     assert.equal(stored?.status, "completed");
     assert.equal(stored?.conclusion, "success");
     assert.equal(stored?.output.summary, "All good");
-    await assert.rejects(inst.rest.checks.create({ ...base, name: "x", head_sha: "0".repeat(40) }), { status: 422 });
+    await assert.rejects(inst.rest.checks.create({ ...base, name: "x", head_sha: "0".repeat(40) }), {
+      status: 422,
+    });
 
     const { data: file } = await inst.rest.repos.getContent({ ...base, path: ".github/airlock.yml" });
     assert.ok(!Array.isArray(file) && file.type === "file");
@@ -318,17 +380,28 @@ describe("GitHub stand-in", () => {
     const { data: dir } = await inst.rest.repos.getContent({ ...base, path: "src" });
     assert.ok(Array.isArray(dir) && dir[0]?.path === "src/a.txt");
 
-    assert.ok(gh.requests.filter((r) => r.status < 300).every((r) => r.operationId !== undefined && r.actor !== undefined));
-    assert.ok(gh.requests.some((r) => r.operationId === "issues/create-comment" && r.actor === "airlock-test[bot]"));
+    assert.ok(
+      gh.requests
+        .filter((r) => r.status < 300)
+        .every((r) => r.operationId !== undefined && r.actor !== undefined),
+    );
+    assert.ok(
+      gh.requests.some((r) => r.operationId === "issues/create-comment" && r.actor === "airlock-test[bot]"),
+    );
     assert.deepEqual(takeViolations(), []);
   });
 
   it("enforces a token's repositories, permissions and lifetime", async () => {
-    const scoped = await mintToken({ repositories: ["demo"], permissions: { issues: "read", metadata: "read" } });
+    const scoped = await mintToken({
+      repositories: ["demo"],
+      permissions: { issues: "read", metadata: "read" },
+    });
     const withToken = octokit({ token: scoped.token });
     await withToken.rest.issues.listLabelsForRepo({ owner: "octo-org", repo: "demo" });
     await assert.rejects(withToken.rest.repos.get({ owner: "octo-org", repo: "second" }), { status: 404 });
-    await assert.rejects(withToken.rest.repos.get({ owner: "someone-else", repo: "theirs" }), { status: 404 });
+    await assert.rejects(withToken.rest.repos.get({ owner: "someone-else", repo: "theirs" }), {
+      status: 404,
+    });
     await assert.rejects(withToken.rest.issues.createLabel({ owner: "octo-org", repo: "demo", name: "x" }), {
       status: 403,
     });
@@ -366,19 +439,36 @@ describe("GitHub stand-in", () => {
     assert.equal(branch?.files["src/a.txt"], "changed\n");
     assert.match(branch?.message ?? "", /^Airlock-Run: r1$/m);
     assert.equal(branch?.parent, (await gh.readBranch("octo-org/demo", "main"))?.sha);
-    assert.ok(gh.gitRequests.some((r) => r.service === "git-receive-pack" && r.token === token && r.status === 200));
+    assert.ok(
+      gh.gitRequests.some((r) => r.service === "git-receive-pack" && r.token === token && r.status === 200),
+    );
     assert.deepEqual(takeViolations(), []);
 
-    const readOnly = await mintToken({ repositories: ["demo"], permissions: { contents: "read", metadata: "read" } });
+    const readOnly = await mintToken({
+      repositories: ["demo"],
+      permissions: { contents: "read", metadata: "read" },
+    });
     await git(["commit", "--quiet", "--allow-empty", "-m", "more"], clone);
-    const refused = await git(["-c", basicHeader(readOnly.token), "push", "--quiet", "origin", "feature"], clone);
+    const refused = await git(
+      ["-c", basicHeader(readOnly.token), "push", "--quiet", "origin", "feature"],
+      clone,
+    );
     assert.notEqual(refused.code, 0);
     const other = await mintToken({ repositories: ["second"] });
-    const elsewhere = await git(["-c", basicHeader(other.token), "clone", "--quiet", url, join(work, "x")], work);
+    const elsewhere = await git(
+      ["-c", basicHeader(other.token), "clone", "--quiet", url, join(work, "x")],
+      work,
+    );
     assert.notEqual(elsewhere.code, 0);
     const violations = takeViolations();
-    assert.ok(violations.some((v) => /contents: write/.test(v.detail)), JSON.stringify(violations));
-    assert.ok(violations.some((v) => /does not cover octo-org\/demo/.test(v.detail)), JSON.stringify(violations));
+    assert.ok(
+      violations.some((v) => /contents: write/.test(v.detail)),
+      JSON.stringify(violations),
+    );
+    assert.ok(
+      violations.some((v) => /does not cover octo-org\/demo/.test(v.detail)),
+      JSON.stringify(violations),
+    );
     assert.ok(violations.every((v) => v.kind === "unauthorized"));
   });
 
@@ -388,7 +478,9 @@ describe("GitHub stand-in", () => {
       .create({ ...base, head: "nope", base: "main", title: "x" })
       .catch((e: unknown) => e as { status: number; response: { data: { errors: unknown[] } } });
     assert.equal(missing.status, 422);
-    assert.deepEqual(missing.response.data.errors, [{ resource: "PullRequest", field: "head", code: "invalid" }]);
+    assert.deepEqual(missing.response.data.errors, [
+      { resource: "PullRequest", field: "head", code: "invalid" },
+    ]);
 
     const issuesBefore = gh.state.issues.filter((i) => i.repo === "octo-org/demo").length;
     const { data: pr } = await inst.rest.pulls.create({
@@ -408,7 +500,10 @@ describe("GitHub stand-in", () => {
       .create({ ...base, head: "octo-org:feature", base: "main", title: "again" })
       .catch((e: unknown) => e as { status: number; response: { data: { errors: { message: string }[] } } });
     assert.equal(duplicate.status, 422);
-    assert.equal(duplicate.response.data.errors[0]?.message, "A pull request already exists for octo-org:feature.");
+    assert.equal(
+      duplicate.response.data.errors[0]?.message,
+      "A pull request already exists for octo-org:feature.",
+    );
 
     const { data: found } = await inst.rest.pulls.list({ ...base, head: "octo-org:feature", state: "open" });
     assert.deepEqual(
@@ -420,7 +515,10 @@ describe("GitHub stand-in", () => {
     assert.ok(asIssue.pull_request?.url?.endsWith(`/pulls/${pr.number}`));
     await inst.rest.issues.createComment({ ...base, issue_number: pr.number, body: "on the PR" });
     await inst.rest.pulls.update({ ...base, pull_number: pr.number, body: "Fixes #1\n\nupdated" });
-    assert.equal((await inst.rest.pulls.get({ ...base, pull_number: pr.number })).data.body, "Fixes #1\n\nupdated");
+    assert.equal(
+      (await inst.rest.pulls.get({ ...base, pull_number: pr.number })).data.body,
+      "Fixes #1\n\nupdated",
+    );
 
     const { data: review } = await inst.rest.pulls.createReview({
       ...base,
@@ -430,16 +528,27 @@ describe("GitHub stand-in", () => {
       comments: [{ path: "src/a.txt", line: 1, body: "here" }],
     });
     assert.equal(review.state, "COMMENTED");
-    await assert.rejects(inst.rest.pulls.createReview({ ...base, pull_number: pr.number, event: "APPROVE" }), {
-      status: 422,
+    await assert.rejects(
+      inst.rest.pulls.createReview({ ...base, pull_number: pr.number, event: "APPROVE" }),
+      {
+        status: 422,
+      },
+    );
+    const human = gh.addReviewComment("octo-org/demo", pr.number, {
+      body: "/airlock again",
+      user: "maintainer",
+      path: "src/a.txt",
+      line: 1,
     });
-    const human = gh.addReviewComment("octo-org/demo", pr.number, { body: "/airlock again", user: "maintainer", path: "src/a.txt", line: 1 });
     const { data: comments } = await inst.rest.pulls.listReviewComments({ ...base, pull_number: pr.number });
     assert.deepEqual(
       comments.map((c) => c.body),
       ["here", "/airlock again"],
     );
-    assert.equal((await inst.rest.pulls.getReviewComment({ ...base, comment_id: human.id })).data.user.login, "maintainer");
+    assert.equal(
+      (await inst.rest.pulls.getReviewComment({ ...base, comment_id: human.id })).data.user.login,
+      "maintainer",
+    );
     const { data: reply } = await inst.rest.pulls.createReplyForReviewComment({
       ...base,
       pull_number: pr.number,
@@ -486,25 +595,65 @@ describe("GitHub stand-in", () => {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {
       gh.setWebhookUrl(`http://127.0.0.1:${(server.address() as AddressInfo).port}/api/github/webhooks`);
-      const issue = gh.createIssue("octo-org/demo", { title: "Hook", user: "maintainer", labels: ["airlock:builtin"] });
-      const comment = gh.addIssueComment("octo-org/demo", issue.number, { body: "/airlock go", user: "maintainer" });
+      const issue = gh.createIssue("octo-org/demo", {
+        title: "Hook",
+        user: "maintainer",
+        labels: ["airlock:builtin"],
+      });
+      const comment = gh.addIssueComment("octo-org/demo", issue.number, {
+        body: "/airlock go",
+        user: "maintainer",
+      });
       const pull = gh.state.pulls.find((p) => p.repo === "octo-org/demo");
       assert.ok(pull);
-      const prComment = gh.addIssueComment("octo-org/demo", pull.number, { body: "/airlock stop", user: "maintainer" });
+      const prComment = gh.addIssueComment("octo-org/demo", pull.number, {
+        body: "/airlock stop",
+        user: "maintainer",
+      });
       const review = gh.state.reviewComments.find((c) => c.pullNumber === pull.number);
       assert.ok(review);
       const deliveries: [string, Record<string, unknown>][] = [
-        ["issues", gh.payloads.issuesLabeled({ repo: "octo-org/demo", issue: issue.number, label: "airlock:builtin", sender: "maintainer" })],
-        ["issue_comment", gh.payloads.issueCommentCreated({ repo: "octo-org/demo", issue: issue.number, comment: comment.id })],
-        ["issue_comment", gh.payloads.issueCommentCreated({ repo: "octo-org/demo", issue: pull.number, comment: prComment.id })],
+        [
+          "issues",
+          gh.payloads.issuesLabeled({
+            repo: "octo-org/demo",
+            issue: issue.number,
+            label: "airlock:builtin",
+            sender: "maintainer",
+          }),
+        ],
+        [
+          "issue_comment",
+          gh.payloads.issueCommentCreated({
+            repo: "octo-org/demo",
+            issue: issue.number,
+            comment: comment.id,
+          }),
+        ],
+        [
+          "issue_comment",
+          gh.payloads.issueCommentCreated({
+            repo: "octo-org/demo",
+            issue: pull.number,
+            comment: prComment.id,
+          }),
+        ],
         [
           "pull_request_review_comment",
-          gh.payloads.pullRequestReviewCommentCreated({ repo: "octo-org/demo", pull: pull.number, comment: review.id }),
+          gh.payloads.pullRequestReviewCommentCreated({
+            repo: "octo-org/demo",
+            pull: pull.number,
+            comment: review.id,
+          }),
         ],
         ["installation", gh.payloads.installationCreated({ installation: 1, sender: "octo-org" })],
         [
           "installation_repositories",
-          gh.payloads.installationRepositoriesAdded({ installation: 1, repos: ["octo-org/second"], sender: "octo-org" }),
+          gh.payloads.installationRepositoriesAdded({
+            installation: 1,
+            repos: ["octo-org/second"],
+            sender: "octo-org",
+          }),
         ],
       ];
       for (const [event, payload] of deliveries) {
@@ -524,7 +673,10 @@ describe("GitHub stand-in", () => {
         ],
       );
       const [labeled, onIssue, onPull, onReview, installed, added] = received.map((r) => r.payload);
-      assert.deepEqual(labeled?.installation, { id: 1, node_id: (labeled?.installation as { node_id: string }).node_id });
+      assert.deepEqual(labeled?.installation, {
+        id: 1,
+        node_id: (labeled?.installation as { node_id: string }).node_id,
+      });
       const repository = labeled?.repository as Record<string, unknown>;
       assert.equal(repository.full_name, "octo-org/demo");
       assert.equal(repository.clone_url, `${gh.apiUrl}/git/octo-org/demo.git`);
@@ -534,7 +686,10 @@ describe("GitHub stand-in", () => {
       assert.equal((labeled?.issue as { number: number }).number, issue.number);
       assert.equal((onIssue?.comment as { id: number; body: string }).id, comment.id);
       assert.equal((onIssue?.issue as Record<string, unknown>).pull_request, undefined);
-      assert.ok((onPull?.issue as Record<string, unknown>).pull_request !== undefined, "a PR comment has pull_request");
+      assert.ok(
+        (onPull?.issue as Record<string, unknown>).pull_request !== undefined,
+        "a PR comment has pull_request",
+      );
       assert.equal((onReview?.comment as { body: string }).body, review.body);
       assert.equal((onReview?.pull_request as { head: { ref: string } }).head.ref, "feature");
       assert.equal((installed?.installation as { id: number }).id, 1);
@@ -549,12 +704,28 @@ describe("GitHub stand-in", () => {
       assert.match(String(headers["user-agent"]), /^GitHub-Hookshot\/[0-9a-f]+$/);
       assert.match(String(headers["x-hub-signature"]), /^sha1=[0-9a-f]{40}$/);
       assert.equal(headers["content-type"], "application/json");
+      assert.deepEqual(takeViolations(), [], "every payload matches GitHub's x-webhooks schema");
 
-      const forged = await gh.deliver("issues", deliveries[0]?.[1] ?? {}, { secret: "wrong", deliveryId: "fixed-id" });
+      const forged = await gh.deliver("issues", deliveries[0]?.[1] ?? {}, {
+        secret: "wrong",
+        deliveryId: "fixed-id",
+      });
       assert.equal(forged.status, 400);
       assert.equal(forged.deliveryId, "fixed-id");
       assert.match(forged.body, /signature does not match/);
       assert.equal(received.length, 6);
+
+      const broken = gh.payloads.issuesLabeled({
+        repo: "octo-org/demo",
+        issue: issue.number,
+        label: "airlock:builtin",
+        sender: "maintainer",
+      });
+      delete broken.issue;
+      await gh.deliver("issues", broken);
+      const [drift] = takeViolations();
+      assert.equal(drift?.kind, "invalid");
+      assert.match(drift?.detail ?? "", /required property 'issue'/);
     } finally {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -567,7 +738,13 @@ describe("GitHub stand-in", () => {
       [],
     );
     const covered = new Set(gh.requests.filter((r) => r.status < 300).map((r) => r.operationId));
-    for (const operationId of ["pulls/create", "pulls/get", "issues/get", "issues/create-comment", "repos/get-content"]) {
+    for (const operationId of [
+      "pulls/create",
+      "pulls/get",
+      "issues/get",
+      "issues/create-comment",
+      "repos/get-content",
+    ]) {
       assert.ok(covered.has(operationId), `${operationId} was exercised`);
     }
   });

@@ -17,6 +17,11 @@ export type GitHubOpenApi = {
   backend: OpenAPIBackend;
   /** Every method + path template in GitHub's description, most specific first. */
   documented: DocumentedRoute[];
+  /**
+   * Checks a webhook payload against the description's `x-webhooks` schema for
+   * `<event>-<action>` (e.g. "issues-labeled"); undefined when GitHub documents none.
+   */
+  validateWebhookPayload(event: string, action: string | undefined, payload: unknown): string[] | undefined;
   /** Milliseconds spent reading and parsing the description, and building the backend. */
   timings: { parseMs: number; initMs: number };
 };
@@ -95,7 +100,64 @@ async function buildGitHubOpenApi(): Promise<GitHubOpenApi> {
     },
   });
   await backend.init();
-  return { backend, documented, timings: { parseMs, initMs: performance.now() - initStarted } };
+  const webhookBackend = await buildWebhookBackend(spec, formats);
+  const validateWebhookPayload = (event: string, action: string | undefined, payload: unknown) => {
+    const key = `${event}${action === undefined ? "" : `-${action}`}`.replace(/_/g, "-");
+    if (!webhookBackend.knownKeys.has(key)) return undefined;
+    const result = webhookBackend.backend.validateRequest(
+      {
+        method: "post",
+        path: `/webhooks/${key}`,
+        headers: { "content-type": "application/json" },
+        body: payload,
+      },
+      `webhook/${key}`,
+    );
+    return result.valid
+      ? []
+      : (result.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message ?? e.keyword}`);
+  };
+  return {
+    backend,
+    documented,
+    validateWebhookPayload,
+    timings: { parseMs, initMs: performance.now() - initStarted },
+  };
+}
+
+/** The same machinery for webhook payloads: one POST route per documented `x-webhooks` entry. */
+async function buildWebhookBackend(
+  spec: JsonObject,
+  formats: Set<string>,
+): Promise<{ backend: OpenAPIBackend; knownKeys: Set<string> }> {
+  const hooks = (spec["x-webhooks"] ?? {}) as Record<string, { post?: JsonObject }>;
+  const paths: Record<string, JsonObject> = {};
+  for (const [key, item] of Object.entries(hooks)) {
+    const requestBody = item.post?.requestBody;
+    if (requestBody === undefined) continue;
+    paths[`/webhooks/${key}`] = {
+      post: { operationId: `webhook/${key}`, requestBody, responses: { 200: { description: "ok" } } },
+    };
+  }
+  const definition = structuredClone({
+    openapi: spec.openapi,
+    info: spec.info,
+    paths,
+    components: collectReferencedComponents(spec, paths),
+  });
+  adaptSchemasForAjv(definition, formats);
+  const backend = new OpenAPIBackend({
+    definition: definition as never,
+    validate: true,
+    quick: true,
+    ajvOpts: { strict: false, allErrors: true },
+    customizeAjv: (ajv) => {
+      for (const format of formats) ajv.addFormat(format, formatCheck(format));
+      return ajv;
+    },
+  });
+  await backend.init();
+  return { backend, knownKeys: new Set(Object.keys(hooks)) };
 }
 
 /**

@@ -129,7 +129,7 @@ export type GitHubStandIn = {
   deliver(
     event: string,
     payload: object,
-    opts?: { deliveryId?: string; secret?: string },
+    opts?: { deliveryId?: string; secret?: string; validate?: boolean },
   ): Promise<{ status: number; body: string; deliveryId: string }>;
   payloads: WebhookPayloads;
   close(): Promise<void>;
@@ -573,6 +573,25 @@ export async function startGitHubStandIn(opts: GitHubStandInOptions): Promise<Gi
     violations,
     deliver: (event, payload, deliverOpts = {}) => {
       if (webhookUrl === undefined) throw new Error("setWebhookUrl(url) before deliver()");
+      if (deliverOpts.validate !== false) {
+        const action = (payload as { action?: unknown }).action;
+        const problems = openApi.validateWebhookPayload(
+          event,
+          typeof action === "string" ? action : undefined,
+          payload,
+        );
+        if (problems === undefined || problems.length > 0) {
+          violations.push({
+            method: "WEBHOOK",
+            path: `${event}.${String(action)}`,
+            kind: "invalid",
+            detail:
+              problems === undefined
+                ? "GitHub documents no such webhook event and action"
+                : `the payload does not match GitHub's webhook schema: ${problems.slice(0, 10).join("; ")}`,
+          });
+        }
+      }
       return deliverWebhook({
         url: webhookUrl,
         secret: deliverOpts.secret ?? opts.webhookSecret,
