@@ -1,6 +1,5 @@
-import { eq, and, isNull } from "drizzle-orm";
 import { getAgent } from "../../core/agents/get-agent.ts";
-import { runs, type RunTrigger } from "../../core/db/schema.ts";
+import type { RunTrigger } from "../../core/db/schema.ts";
 import type { ReactionTarget, RepoRole } from "../../core/github/github-api.ts";
 import type { RepoConfig } from "../../core/repo-config/repo-config.ts";
 import { newRunId } from "../../core/ids.ts";
@@ -10,6 +9,7 @@ import { renderActiveRun } from "../messages/render-active-run.ts";
 import { renderAgentNotAllowed } from "../messages/render-agent-not-allowed.ts";
 import { renderNoTrustedText } from "../messages/render-no-trusted-text.ts";
 import { renderRunQueued } from "../messages/render-run-queued.ts";
+import { appHoldOwner, appHoldUntil, releaseAppHold } from "../runs/app-hold.ts";
 import { isDeliveryRecorded } from "../runs/is-delivery-recorded.ts";
 import { recordGitHubRun } from "../runs/record-github-run.ts";
 import type { RunScope } from "../runs/run-scope.ts";
@@ -48,7 +48,8 @@ export interface StartRunRequest {
  * 4. the task is built from trusted text only, and there must be some;
  * 5. delivery, run and `run.requested` are recorded in one transaction, unless the issue
  *    (or pull request) has an active run;
- * 6. 👀 on the trigger and the tracking comment, which the runner edits from then on.
+ * 6. 👀 on the trigger and the tracking comment, which the runner edits from then on; the
+ *    run is held from runners until then (app-hold.ts).
  */
 export async function startGitHubRun(ctx: DeliveryContext, request: StartRunRequest): Promise<void> {
   const { deps, github, repo, sender } = ctx;
@@ -112,6 +113,8 @@ export async function startGitHubRun(ctx: DeliveryContext, request: StartRunRequ
       requestedBy: sender.login,
       trigger: request.trigger,
       repoConfig: { ...config } as Record<string, unknown>,
+      leaseOwner: appHoldOwner,
+      leaseExpiresAt: appHoldUntil(),
     },
     audit: {
       trigger: request.trigger,
@@ -146,6 +149,7 @@ export async function startGitHubRun(ctx: DeliveryContext, request: StartRunRequ
   // The run is recorded: what follows is courtesy. A failure here must not fail the delivery
   // (GitHub would redeliver, and the redelivery rightly does nothing); the runner creates a
   // tracking comment when none is recorded.
+  let trackingCommentId: number | undefined;
   try {
     await github.addReaction(repo, request.reactTo, "eyes");
   } catch (error) {
@@ -167,11 +171,10 @@ export async function startGitHubRun(ctx: DeliveryContext, request: StartRunRequ
         omittedAuthors: task.omittedAuthors,
       }),
     );
-    await deps.db
-      .update(runs)
-      .set({ trackingCommentId: comment.id })
-      .where(and(eq(runs.id, runId), isNull(runs.trackingCommentId)));
+    trackingCommentId = comment.id;
   } catch (error) {
     log.warn({ err: (error as Error).message }, "could not post the tracking comment; the runner will");
+  } finally {
+    await releaseAppHold(deps.db, runId, trackingCommentId);
   }
 }

@@ -3,6 +3,7 @@ import { appendAuditEvent } from "../../core/audit/append-audit-event.ts";
 import type { Db } from "../../core/db/open-database.ts";
 import { runs } from "../../core/db/schema.ts";
 import { setRunState } from "../../core/db/runs.ts";
+import { appHoldOwner } from "./app-hold.ts";
 import { findActiveRuns } from "./find-active-runs.ts";
 import { recordDelivery, type DeliveryRecord } from "./record-delivery.ts";
 import { describeRunScope, type RunScope } from "./run-scope.ts";
@@ -38,7 +39,7 @@ export async function requestRunStop(
         data: { by: input.by },
         secret: input.secret,
       });
-      if (run.state === "queued" && run.leaseOwner === null) {
+      if (run.state === "queued" && (run.leaseOwner === null || run.leaseOwner === appHoldOwner)) {
         const reason = `stopped by @${input.by} before it started`;
         await appendAuditEvent(tx, {
           runId: run.id,

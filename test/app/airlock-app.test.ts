@@ -186,7 +186,10 @@ for (const kind of testDatabaseKinds()) {
       assert.equal(tracking.issueNumber, 7);
       assert.match(tracking.body, new RegExp(`Airlock run \`${run.id}\` queued: agent \`builtin\``));
       assert.ok(tracking.body.includes(`<!-- airlock:tracking:${run.id} -->`));
-      assert.equal((await runsOf(repo))[0]!.trackingCommentId, tracking.id);
+      const stored = (await runsOf(repo))[0]!;
+      assert.equal(stored.trackingCommentId, tracking.id);
+      assert.equal(stored.leaseOwner, null, "the app's hold is released for the runners");
+      assert.equal(stored.leaseExpiresAt, null);
       // Config from the default branch: no ref.
       assert.deepEqual(gh.calls.find((c) => c.method === "readFile")?.args, [
         ".github/airlock.yml",
@@ -197,6 +200,44 @@ for (const kind of testDatabaseKinds()) {
       assert.equal(line?.runId, run.id);
       assert.equal(line?.repo, repo);
       assert.doesNotMatch(app.rawLogs(), /greeting/i, "no payload text in the logs");
+    });
+
+    it("runners cannot claim the run until its tracking comment is posted; a failed post still releases it", async () => {
+      const repo = freshRepo();
+      const seen: { leaseOwner: string | null; held: boolean }[] = [];
+      const { gh, app } = await setup({
+        expect: ["readFile", "getRole", "listIssueComments", "addReaction", "createIssueComment"],
+        failingMethods: ["createIssueComment", "addReaction"],
+      });
+      await app.receive("issues", labeled(repo));
+      const [run] = await runsOf(repo);
+      assert.equal(run?.state, "queued", "the run stands although GitHub refused the courtesy calls");
+      assert.equal(run?.trackingCommentId, null, "the runner will post one");
+      assert.equal(run?.leaseOwner, null);
+      assert.equal(run?.leaseExpiresAt, null);
+      assert.ok(
+        app.logs.some(
+          (l) => l.msg === "could not post the tracking comment; the runner will" && l.runId === run?.id,
+        ),
+      );
+      assert.deepEqual(gh.unexpected, []);
+
+      const repo2 = freshRepo();
+      const holding = await setup({
+        expect: ["readFile", "getRole", "listIssueComments", "addReaction", "createIssueComment"],
+        before: {
+          createIssueComment: async () => {
+            const [held] = await runsOf(repo2);
+            seen.push({
+              leaseOwner: held?.leaseOwner ?? null,
+              held: (held?.leaseExpiresAt?.getTime() ?? 0) > Date.now(),
+            });
+          },
+        },
+      });
+      await holding.app.receive("issues", labeled(repo2));
+      assert.deepEqual(seen, [{ leaseOwner: "airlock-app", held: true }]);
+      assert.equal((await runsOf(repo2))[0]?.leaseOwner, null);
     });
 
     it("the same delivery twice gives one run, and the second does nothing at all", async () => {
@@ -216,6 +257,11 @@ for (const kind of testDatabaseKinds()) {
       const raceId = randomUUID();
       await Promise.all([app.receive("issues", other, raceId), app.receive("issues", other, raceId)]);
       assert.equal((await runsOf(repo)).filter((r) => r.issueNumber === 8).length, 1);
+      assert.equal(
+        gh.comments.filter((c) => c.issueNumber === 8).length,
+        1,
+        "one tracking comment, and no reply to the racing copy",
+      );
       assert.deepEqual(gh.unexpected, []);
     });
 

@@ -20,6 +20,10 @@ export interface FakeGitHubSetup {
   pulls?: Record<string, PullInfo>;
   /** `owner/name` whose every call fails (one repository's error must not stop the others). */
   failingRepos?: string[];
+  /** Methods that fail for every repository (GitHub down, permission missing). */
+  failingMethods?: (keyof GitHubApi)[];
+  /** Runs before the method answers: to look at the database mid-delivery. */
+  before?: Partial<Record<keyof GitHubApi, () => Promise<void>>>;
 }
 
 export interface FakeGitHub {
@@ -54,6 +58,7 @@ export function createFakeGitHub(setup: FakeGitHubSetup): FakeGitHub {
       throw new Error(`unexpected GitHub call: ${method}`);
     }
     if (setup.failingRepos?.includes(name(repo))) throw new Error(`GitHub is down for ${name(repo)}`);
+    if (setup.failingMethods?.includes(method)) throw new Error(`GitHub refused ${method}`);
   };
   const refuse = (what: string): never => {
     fake.unexpected.push(what);
@@ -84,6 +89,7 @@ export function createFakeGitHub(setup: FakeGitHubSetup): FakeGitHub {
     },
     async createIssueComment(repo, issueNumber, body) {
       enter("createIssueComment", repo, [issueNumber, body]);
+      await setup.before?.createIssueComment?.();
       const id = nextCommentId++;
       fake.comments.push({ repo: name(repo), issueNumber, id, body });
       return { id, htmlUrl: `https://github.test/${name(repo)}/issues/${issueNumber}#issuecomment-${id}` };
