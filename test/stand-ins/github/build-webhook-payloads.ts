@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import type { Installation, Issue, IssueComment, Pull, Repo, ReviewComment } from "./github-state.ts";
 import { renderInstallation, renderLabel, renderNodeId, renderUser } from "./render-github-resources.ts";
+import { ensureLabel } from "./issue-routes.ts";
 import type { StandInCore } from "./stand-in-core.ts";
 import { viewIssue, viewIssueComment, viewPull, viewRepo, viewReviewComment } from "./stand-in-views.ts";
 
@@ -13,6 +14,7 @@ type Json = Record<string, unknown>;
 type Definition = { name: string; examples: Json[] };
 
 export type WebhookPayloads = {
+  /** Also applies `label` to the issue in the stand-in's state (creating the label if needed). */
   issuesLabeled(opts: { repo: string | Repo; issue: number | Issue; label: string; sender: string }): Json;
   issueCommentCreated(opts: {
     repo: string | Repo;
@@ -94,10 +96,13 @@ export function createWebhookPayloads(core: StandInCore): WebhookPayloads {
     issuesLabeled: (opts) => {
       const repo = repoOf(opts.repo);
       const issue = issueOf(repo, opts.issue);
-      const label = state.labels.find(
-        (l) => l.repo === repo.fullName && l.name.toLowerCase() === opts.label.toLowerCase(),
-      );
-      if (label === undefined) throw new Error(`label ${opts.label} does not exist in ${repo.fullName}`);
+      // `labeled` reports a label already applied: create it if needed and put it on the
+      // issue first, so the payload and later REST reads agree.
+      const label = ensureLabel(core, repo, opts.label);
+      if (!issue.labels.some((name) => name.toLowerCase() === label.name.toLowerCase())) {
+        issue.labels.push(label.name);
+        issue.updatedAt = core.nowIso();
+      }
       const payload = example(definitions, "issues", "labeled");
       payload.issue = { ...(payload.issue as Json), ...viewIssue(core, issue) };
       payload.label = renderLabel(core.urls, label);

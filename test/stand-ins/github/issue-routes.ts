@@ -7,6 +7,7 @@ import {
   type RouteCall,
   type RouteHandler,
   type RouteResult,
+  type StandInCore,
 } from "./stand-in-core.ts";
 import { viewIssue, viewIssueComment } from "./stand-in-views.ts";
 
@@ -25,13 +26,13 @@ function findComment(call: RouteCall) {
 }
 
 /** GitHub creates a label that does not exist yet when it is added to an issue. */
-export function ensureLabel(call: RouteCall["core"], repo: Repo, name: string): Label {
-  const existing = call.state.labels.find(
+export function ensureLabel(core: StandInCore, repo: Repo, name: string): Label {
+  const existing = core.state.labels.find(
     (label) => label.repo === repo.fullName && label.name.toLowerCase() === name.toLowerCase(),
   );
   if (existing !== undefined) return existing;
-  const label: Label = { id: call.nextId(), repo: repo.fullName, name, color: "ededed", description: null };
-  call.state.labels.push(label);
+  const label: Label = { id: core.nextId(), repo: repo.fullName, name, color: "ededed", description: null };
+  core.state.labels.push(label);
   return label;
 }
 

@@ -70,7 +70,7 @@ describe("GitHub stand-in with a real Probot app", () => {
   });
 
   it("handles a labeled issue end to end, as the bot, with no violations", async () => {
-    const issue = gh.createIssue("acme/widgets", { title: "Do it", user: "maintainer", labels: ["airlock"] });
+    const issue = gh.createIssue("acme/widgets", { title: "Do it", user: "maintainer" });
     const delivery = await gh.deliver(
       "issues",
       gh.payloads.issuesLabeled({
@@ -82,6 +82,7 @@ describe("GitHub stand-in with a real Probot app", () => {
     );
     assert.equal(delivery.status, 200, delivery.body);
     assert.deepEqual(seen, [delivery.deliveryId]);
+    assert.deepEqual(issue.labels, ["airlock"], "the builder applied the label it reports");
     const comments = gh.state.comments.filter(
       (c) => c.repo === "acme/widgets" && c.issueNumber === issue.number,
     );
