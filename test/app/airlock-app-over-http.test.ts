@@ -1,0 +1,198 @@
+import assert from "node:assert/strict";
+import { generateKeyPairSync, randomBytes, randomUUID } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { after, before, describe, it } from "node:test";
+import { eq } from "drizzle-orm";
+import pino from "pino";
+import { createNodeMiddleware, Probot, ProbotOctokit } from "probot";
+import { createAirlockApp } from "../../app/create-airlock-app.ts";
+import type { Database } from "../../core/db/open-database.ts";
+import { runs, webhookDeliveries } from "../../core/db/schema.ts";
+import { createOctokitGitHubApi } from "../../core/github/create-octokit-github-api.ts";
+import { testDatabaseKinds } from "../helpers/test-databases.ts";
+import { startGitHubStandIn, type GitHubStandIn } from "../stand-ins/github/start-github-stand-in.ts";
+
+/**
+ * The app as deployed: signed webhooks POSTed to Probot's HTTP middleware, GitHub calls made
+ * through the one Octokit adapter against the strict stand-in, which validates each request
+ * against GitHub's OpenAPI description (a wrong route or body is a violation).
+ */
+const appId = 4343;
+const webhookSecret = "app-over-http-webhook-secret";
+const installationId = 808;
+const [kind] = testDatabaseKinds();
+
+describe("the Airlock app over HTTP against the GitHub stand-in", () => {
+  let gh: GitHubStandIn;
+  let server: Server;
+  let database: Database;
+  const owner = `org-${randomBytes(3).toString("hex")}`;
+
+  before(async () => {
+    const keys = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const privateKey = keys.privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+    const publicKeyPem = keys.publicKey.export({ type: "spki", format: "pem" }).toString();
+    gh = await startGitHubStandIn({ appId, publicKeyPem, webhookSecret });
+    gh.createInstallation({ id: installationId, account: owner });
+    // All repositories exist before the first installation token is minted (and cached by
+    // Probot): the stand-in, like GitHub, scopes a token to the repositories of its time.
+    await newRepo("flow", { ".github/airlock.yml": "budget:\n  usd: 1.5\n" });
+    await newRepo("forged");
+    database = await kind!.open();
+    const probot = new Probot({
+      appId,
+      privateKey,
+      secret: webhookSecret,
+      baseUrl: gh.apiUrl,
+      log: pino({ level: "silent" }),
+      Octokit: ProbotOctokit.defaults({ retry: { enabled: false }, throttle: { enabled: false } }),
+    });
+    const middleware = await createNodeMiddleware(
+      createAirlockApp({
+        db: database.db,
+        logger: pino({ level: process.env.DEBUG_APP ? "debug" : "silent" }),
+        tokenSecret: "over-http-token-secret-0123456789",
+        githubFor: createOctokitGitHubApi,
+      }),
+      { probot },
+    );
+    server = createServer((req, res) => {
+      void middleware(req, res, () => {
+        res.writeHead(404).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    gh.setWebhookUrl(`http://127.0.0.1:${(server.address() as AddressInfo).port}/api/github/webhooks`);
+  });
+
+  after(async () => {
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await gh?.close();
+    await database?.close();
+  });
+
+  async function newRepo(name: string, files: Record<string, string> = {}) {
+    const full = `${owner}/${name}`;
+    await gh.createRepo({ owner, name, installationId, files: { "README.md": "# demo\n", ...files } });
+    gh.setPermission(full, "maintainer", "write");
+    gh.setPermission(full, "reader", "read");
+    return full;
+  }
+
+  it("installation labels, a maintainer's label, a reader's refusal and /airlock stop, with no request GitHub would refuse", async () => {
+    const full = `${owner}/flow`;
+    const installed = await gh.deliver(
+      "installation_repositories",
+      gh.payloads.installationRepositoriesAdded({
+        installation: installationId,
+        repos: [full],
+        sender: "maintainer",
+      }),
+    );
+    assert.equal(installed.status, 200, installed.body);
+    assert.deepEqual(
+      gh.state.labels.filter((l) => l.repo === full).map((l) => [l.name, l.color]),
+      [["airlock:builtin", "5319e7"]],
+    );
+
+    const issue = gh.createIssue(full, {
+      title: "Greet the world",
+      body: "Say hello, world.",
+      user: "maintainer",
+    });
+    const labeled = await gh.deliver(
+      "issues",
+      gh.payloads.issuesLabeled({
+        repo: full,
+        issue: issue.number,
+        label: "airlock:builtin",
+        sender: "maintainer",
+      }),
+    );
+    assert.equal(labeled.status, 200, labeled.body);
+    const [run] = await database.db.select().from(runs).where(eq(runs.repo, full));
+    assert.ok(run, "a run was recorded");
+    assert.equal(run.budgetUsd, "1.500000");
+    assert.equal(run.cloneUrl, gh.state.repos.get(full.toLowerCase())?.cloneUrl ?? run.cloneUrl);
+    assert.match(run.prompt ?? "", /Say hello, world\./);
+    assert.deepEqual(
+      gh.state.reactions.filter((r) => r.repo === full).map((r) => [r.subject, r.content]),
+      [[{ kind: "issue", issueNumber: issue.number }, "eyes"]],
+    );
+    const tracking = gh.state.comments.find((c) => c.repo === full && c.body.includes(run.id));
+    assert.ok(tracking, "the tracking comment");
+    assert.equal(
+      tracking.id,
+      (await database.db.select().from(runs).where(eq(runs.id, run.id)))[0]?.trackingCommentId,
+    );
+
+    const readerComment = gh.addIssueComment(full, issue.number, {
+      body: "/airlock run do evil",
+      user: "reader",
+    });
+    await gh.deliver(
+      "issue_comment",
+      gh.payloads.issueCommentCreated({
+        repo: full,
+        issue: issue.number,
+        comment: readerComment.id,
+        sender: "reader",
+      }),
+    );
+    const refusal = gh.state.comments.find((c) => c.repo === full && c.body.startsWith("@reader"));
+    assert.ok(refusal, "the reader got a reply");
+    assert.match(refusal.body, /`write`/);
+
+    const stop = gh.addIssueComment(full, issue.number, { body: "/airlock stop", user: "maintainer" });
+    const deliveryId = randomUUID();
+    const stopPayload = gh.payloads.issueCommentCreated({
+      repo: full,
+      issue: issue.number,
+      comment: stop.id,
+      sender: "maintainer",
+    });
+    await gh.deliver("issue_comment", stopPayload, { deliveryId });
+    await gh.deliver("issue_comment", stopPayload, { deliveryId });
+    const [stopped] = await database.db.select().from(runs).where(eq(runs.id, run.id));
+    assert.equal(stopped?.state, "cancelled");
+    assert.equal(stopped?.cancelRequestedBy, "maintainer");
+    assert.deepEqual(
+      gh.state.reactions
+        .filter((r) => r.repo === full && r.subject.kind === "issue_comment")
+        .map((r) => r.subject),
+      [{ kind: "issue_comment", commentId: stop.id }],
+    );
+    assert.equal(
+      (await database.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, deliveryId))).length,
+      1,
+    );
+    assert.deepEqual(gh.violations, []);
+  });
+
+  it("a delivery with a bad signature is refused before any handler runs", async () => {
+    const full = `${owner}/forged`;
+    await gh.deliver(
+      "installation_repositories",
+      gh.payloads.installationRepositoriesAdded({
+        installation: installationId,
+        repos: [full],
+        sender: "maintainer",
+      }),
+    );
+    const issue = gh.createIssue(full, { title: "x", body: "y", user: "maintainer" });
+    const forged = await gh.deliver(
+      "issues",
+      gh.payloads.issuesLabeled({
+        repo: full,
+        issue: issue.number,
+        label: "airlock:builtin",
+        sender: "maintainer",
+      }),
+      { secret: "not-the-secret" },
+    );
+    assert.ok(forged.status >= 400 && forged.status < 500, `answered ${forged.status}`);
+    assert.deepEqual(await database.db.select().from(runs).where(eq(runs.repo, full)), []);
+    assert.deepEqual(gh.violations, []);
+  });
+});
