@@ -89,7 +89,6 @@ describe("GitHub stand-in", () => {
       appId,
       publicKeyPem: keys.publicKey,
       webhookSecret,
-      validateResponses: true,
     });
     firstStartMs = performance.now() - started;
     gh.createInstallation({ id: 1, account: "octo-org" });
@@ -125,6 +124,18 @@ describe("GitHub stand-in", () => {
         `${openApi.documented.length} documented operations`,
     );
     assert.ok(openApi.documented.length > 800, "the full description was read");
+    const good = {
+      id: 1,
+      node_id: "x",
+      name: "n",
+      url: "http://127.0.0.1/labels/n",
+      color: "ffffff",
+      default: false,
+      description: null,
+    };
+    assert.equal(openApi.backend.validateResponse(good, "issues/create-label", 201).valid, true);
+    const { node_id: _dropped, ...missingNodeId } = good;
+    assert.equal(openApi.backend.validateResponse(missingNodeId, "issues/create-label", 201).valid, false);
     assert.ok(secondStartMs < 500, `second start took ${secondStartMs} ms`);
   });
 

@@ -70,7 +70,10 @@ export type GitHubStandInOptions = {
   webhookUrl?: string;
   /** Where bare repos live; a fresh temp dir (removed on close) when omitted. */
   tmpDir?: string;
-  /** Validate every 2xx JSON answer against GitHub's response schema; mismatches are `response` violations. */
+  /**
+   * Validate every 2xx JSON answer against GitHub's response schema; a mismatch (a stand-in
+   * bug the app could be leaning on) is a `response` violation. Default true.
+   */
   validateResponses?: boolean;
 };
 
@@ -352,7 +355,7 @@ export async function startGitHubStandIn(opts: GitHubStandInOptions): Promise<Gi
       actor,
     };
     const result = await handler(call);
-    if (opts.validateResponses === true && result.status < 300 && result.body !== undefined) {
+    if (opts.validateResponses !== false && result.status < 300 && result.body !== undefined) {
       const check = openApi.backend.validateResponse(result.body, operation, result.status);
       if (!check.valid) {
         violate(
