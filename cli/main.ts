@@ -11,6 +11,7 @@ import { registerImagesCommand } from "./commands/images-command.ts";
 import { registerAuditCommand } from "./commands/audit-command.ts";
 import { registerAgentsCommand } from "./commands/agents-command.ts";
 import { registerRunCommand } from "./commands/run-command.ts";
+import { registerServeCommands } from "./commands/serve-command.ts";
 
 /** Build the program: one register function per command file. */
 export function buildProgram(ctx: ReturnType<typeof createCliContext>): Command {
@@ -23,6 +24,7 @@ export function buildProgram(ctx: ReturnType<typeof createCliContext>): Command 
   registerAuditCommand(program, ctx);
   registerAgentsCommand(program, ctx);
   registerRunCommand(program, ctx);
+  registerServeCommands(program, ctx);
   return program;
 }
 

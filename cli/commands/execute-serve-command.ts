@@ -1,0 +1,230 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { hostname } from "node:os";
+import { resolve } from "node:path";
+import { eq, sql } from "drizzle-orm";
+import { createAirlockApp } from "../../app/create-airlock-app.ts";
+import { getRun } from "../../core/db/runs.ts";
+import { llmCalls } from "../../core/db/schema.ts";
+import { UsageError } from "../../core/errors.ts";
+import { createGitHubApp } from "../../core/github/create-github-app.ts";
+import { createOctokitGitHubApi } from "../../core/github/create-octokit-github-api.ts";
+import type { Logger } from "../../core/logger.ts";
+import { createAirlockMetrics, type AirlockMetrics } from "../../core/metrics/create-airlock-metrics.ts";
+import { requireSettings, type Settings } from "../../core/settings/load-settings.ts";
+import type { ContainerRuntime } from "../../runner/container/container-runtime.ts";
+import { createDockerContainerRuntime } from "../../runner/container/docker-container-runtime.ts";
+import { assertEngineReachable } from "../../runner/images/assert-engine-reachable.ts";
+import type { ProxyUpstreams } from "../../runner/proxy/choose-upstreams.ts";
+import { reapContainers } from "../../runner/sandbox/reap-containers.ts";
+import { startRunner, type RunnerService } from "../../runner/start-runner.ts";
+import type { Database } from "../../core/db/open-database.ts";
+import type { CliContext } from "../cli-context.ts";
+import { loadPrices } from "./proxy-command.ts";
+
+/**
+ * The wiring of `airlock up` / `app` / `runner`: settings, database, clients and servers
+ * are built here and handed down; the app and the runner modules hold no globals.
+ */
+export async function serveAirlock(ctx: CliContext, parts: { app: boolean; runner: boolean }): Promise<void> {
+  const settings = ctx.settings();
+  const name = parts.app && parts.runner ? "up" : parts.app ? "app" : "runner";
+  const logger = ctx.logger({ command: name });
+  const { appId, privateKey, webhookSecret, apiUrl } = settings.github;
+
+  if (parts.app && !parts.runner && (appId === undefined || privateKey === undefined)) {
+    await offerAppRegistration(ctx, settings, logger);
+    return;
+  }
+  requireSettings(
+    settings,
+    ["APP_ID", "PRIVATE_KEY", "AIRLOCK_TOKEN_SECRET", ...(parts.app ? (["WEBHOOK_SECRET"] as const) : [])],
+    `airlock ${name}`,
+  );
+  const tokenSecret = settings.tokenSecret!;
+  const upstreams = parts.runner ? chooseRunnerUpstreams(ctx, settings) : {};
+  const metrics = createAirlockMetrics();
+  let runtime: ContainerRuntime | undefined;
+  if (parts.runner) {
+    runtime = createDockerContainerRuntime({ dockerHost: settings.dockerHost, logger });
+    await assertEngineReachable(runtime);
+  }
+  const database = await ctx.openMigratedDatabase();
+  const stops: (() => Promise<void>)[] = [];
+  try {
+    const githubApp = createGitHubApp({ appId: appId!, privateKey: privateKey!, apiUrl }, logger);
+    const health = (req: IncomingMessage, res: ServerResponse) =>
+      serveHealthAndMetrics(req, res, { database, runtime, metrics });
+
+    if (parts.runner) {
+      const runnerId = settings.runnerId ?? `${hostname()}-${process.pid}`;
+      // Containers this runner id left behind in an earlier life (a crash, a kill -9).
+      await reapContainers({ runtime: runtime!, logger, scope: { runnerId } });
+      const prices = await loadPrices(ctx.env.AIRLOCK_PRICES_FILE);
+      const runner: RunnerService = startRunner({
+        db: database.db,
+        runtime: runtime!,
+        logger,
+        tokenSecret,
+        upstreams,
+        prices,
+        dataDir: resolve(settings.dataDir),
+        ceiling: settings.sandboxCeiling,
+        runnerId,
+        githubApp,
+        leaseS: settings.runner.leaseS,
+        concurrency: settings.runner.concurrency,
+        onRunStart: () => metrics.runsActive.inc(),
+        onRunDone: (runId) => {
+          metrics.runsActive.dec();
+          void observeFinishedRun(database, metrics, runId).catch(() => {});
+        },
+      });
+      stops.push(() => runner.stop());
+    }
+
+    if (parts.app) {
+      const { Probot, Server } = await import("probot");
+      const server = new Server({
+        Probot: Probot.defaults({
+          appId: appId!,
+          privateKey: privateKey!,
+          secret: webhookSecret!,
+          baseUrl: apiUrl,
+          log: logger.child({ component: "probot" }),
+        }),
+        port: settings.port,
+        host: settings.host,
+        webhookProxy: settings.webhookProxyUrl,
+        log: logger.child({ component: "probot" }),
+        enableStaticFiles: false,
+      });
+      server.addHandler(async (req, res) => {
+        const path = new URL(req.url ?? "/", "http://localhost").pathname;
+        if (path !== "/healthz" && path !== "/metrics") return false;
+        await health(req, res);
+        return true;
+      });
+      await server.load((app) => {
+        app.onAny((event) => metrics.webhooks.inc({ event: event.name }));
+      });
+      await server.load(
+        createAirlockApp({ db: database.db, logger, tokenSecret, githubFor: createOctokitGitHubApi }),
+      );
+      await server.start();
+      stops.unshift(() => server.stop());
+      ctx.stdout.write(
+        `airlock ${name} listening on http://${settings.host}:${server.port} (webhooks: /api/github/webhooks, /healthz, /metrics; database: ${database.describe})\n`,
+      );
+    } else {
+      const http = createServer((req, res) => void health(req, res));
+      await new Promise<void>((ok, fail) => {
+        http.once("error", fail);
+        http.listen(settings.port, settings.host, () => ok());
+      });
+      stops.unshift(() => new Promise<void>((ok) => http.close(() => ok())));
+      const address = http.address();
+      const port = typeof address === "object" && address ? address.port : settings.port;
+      ctx.stdout.write(
+        `airlock runner working (/healthz and /metrics on http://${settings.host}:${port}; database: ${database.describe})\n`,
+      );
+    }
+
+    await new Promise<void>((done) => {
+      process.once("SIGINT", done);
+      process.once("SIGTERM", done);
+    });
+    logger.info("stopping: no new runs are claimed; runs in hand finish first");
+  } finally {
+    for (const stop of stops) await stop().catch(() => {});
+    await database.close();
+  }
+}
+
+function chooseRunnerUpstreams(ctx: CliContext, settings: Settings): ProxyUpstreams {
+  const upstreams: ProxyUpstreams = {};
+  if (settings.openai.apiKey || ctx.env.OPENAI_BASE_URL) upstreams.openai = settings.openai;
+  if (settings.anthropic.apiKey || ctx.env.ANTHROPIC_BASE_URL) upstreams.anthropic = settings.anthropic;
+  if (!upstreams.openai && !upstreams.anthropic) {
+    throw new UsageError(
+      "a runner needs an LLM to give its agents: set OPENAI_API_KEY (and OPENAI_BASE_URL for an OpenAI-compatible server such as Ollama or vLLM) and/or ANTHROPIC_API_KEY",
+    );
+  }
+  return upstreams;
+}
+
+/**
+ * Without credentials, Probot's own setup flow registers a GitHub App from `app.yml` in the
+ * working directory and writes APP_ID, PRIVATE_KEY and WEBHOOK_SECRET to `.env`.
+ */
+async function offerAppRegistration(ctx: CliContext, settings: Settings, logger: Logger): Promise<void> {
+  const { run } = await import("probot");
+  ctx.stderr.write(
+    `airlock: APP_ID or PRIVATE_KEY is not set, so no GitHub App is configured yet.\n` +
+      `  Open http://localhost:${settings.port}/ to register one from app.yml (run this from the folder holding app.yml);\n` +
+      `  the credentials are written to .env. Then restart with \`airlock up\` (or \`airlock app\`).\n`,
+  );
+  const server = await run(() => {}, {
+    env: { ...ctx.env, PORT: String(settings.port), HOST: settings.host },
+    log: logger.child({ component: "setup" }),
+  });
+  await new Promise<void>((done) => {
+    process.once("SIGINT", done);
+    process.once("SIGTERM", done);
+  });
+  await server.stop();
+}
+
+async function serveHealthAndMetrics(
+  req: IncomingMessage,
+  res: ServerResponse,
+  deps: { database: Database; runtime: ContainerRuntime | undefined; metrics: AirlockMetrics },
+): Promise<void> {
+  const path = new URL(req.url ?? "/", "http://localhost").pathname;
+  if (path === "/metrics") {
+    res.writeHead(200, { "content-type": deps.metrics.registry.contentType });
+    res.end(await deps.metrics.registry.metrics());
+    return;
+  }
+  if (path !== "/healthz") {
+    res.writeHead(404, { "content-type": "application/json" }).end('{"error":"not found"}');
+    return;
+  }
+  const check = async (probe: () => Promise<unknown>) =>
+    probe().then(
+      () => "ok",
+      (error: unknown) => `error: ${(error as Error).message}`,
+    );
+  const database = await check(() => deps.database.db.execute(sql`select 1`));
+  const docker = deps.runtime ? await check(() => deps.runtime!.ping()) : "not used";
+  const healthy = database === "ok" && (docker === "ok" || docker === "not used");
+  res.writeHead(healthy ? 200 : 503, { "content-type": "application/json" });
+  res.end(JSON.stringify({ status: healthy ? "ok" : "unhealthy", database, docker }));
+}
+
+async function observeFinishedRun(database: Database, metrics: AirlockMetrics, runId: string): Promise<void> {
+  const run = await getRun(database.db, runId);
+  if (!run?.finishedAt) return;
+  const labels = { agent: run.agent ?? "unknown", outcome: run.state };
+  metrics.runsFinished.inc(labels);
+  metrics.runDuration.observe(labels, (run.finishedAt.getTime() - run.createdAt.getTime()) / 1000);
+  if (run.startedAt) metrics.queueWait.observe((run.startedAt.getTime() - run.createdAt.getTime()) / 1000);
+  const rows = await database.db
+    .select({
+      provider: llmCalls.provider,
+      model: llmCalls.model,
+      calls: sql<number>`count(*)::int`,
+      input: sql<number>`coalesce(sum(${llmCalls.inputTokens}), 0)::bigint`,
+      output: sql<number>`coalesce(sum(${llmCalls.outputTokens}), 0)::bigint`,
+      cost: sql<string>`coalesce(sum(${llmCalls.costUsd}), 0)::text`,
+    })
+    .from(llmCalls)
+    .where(eq(llmCalls.runId, runId))
+    .groupBy(llmCalls.provider, llmCalls.model);
+  for (const row of rows) {
+    const l = { provider: row.provider, model: row.model ?? "unknown" };
+    metrics.llmCalls.inc(l, Number(row.calls));
+    metrics.llmTokens.inc({ ...l, direction: "in" }, Number(row.input));
+    metrics.llmTokens.inc({ ...l, direction: "out" }, Number(row.output));
+    metrics.llmCostUsd.inc(l, Number(row.cost));
+  }
+}
