@@ -23,7 +23,7 @@ export async function requestRunStop(
   return db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${describeRunScope(input.scope)}))`);
     if (!(await recordDelivery(tx, input.delivery))) return { kind: "duplicate" };
-    const active = await findActiveRuns(tx, input.scope);
+    const active = await findActiveRuns(tx, input.scope, { lock: true });
     const cancelledAtOnce: string[] = [];
     for (const run of active) {
       await tx
