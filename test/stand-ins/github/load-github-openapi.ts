@@ -21,7 +21,11 @@ export type GitHubOpenApi = {
    * Checks a webhook payload against the description's `x-webhooks` schema for
    * `<event>-<action>` (e.g. "issues-labeled"); undefined when GitHub documents none.
    */
-  validateWebhookPayload(event: string, action: string | undefined, payload: unknown): string[] | undefined;
+  validateWebhookPayload(
+    event: string,
+    action: string | undefined,
+    payload: unknown,
+  ): Promise<string[] | undefined>;
   /** Milliseconds spent reading and parsing the description, and building the backend. */
   timings: { parseMs: number; initMs: number };
 };
@@ -100,11 +104,14 @@ async function buildGitHubOpenApi(): Promise<GitHubOpenApi> {
     },
   });
   await backend.init();
-  const webhookBackend = await buildWebhookBackend(spec, formats);
-  const validateWebhookPayload = (event: string, action: string | undefined, payload: unknown) => {
+  // Built on the first delivery: most of its cost is copying the large webhook schemas.
+  let webhookBackend: Promise<{ backend: OpenAPIBackend; knownKeys: Set<string> }> | undefined;
+  const validateWebhookPayload = async (event: string, action: string | undefined, payload: unknown) => {
+    webhookBackend ??= buildWebhookBackend(spec, formats);
+    const { backend: hooks, knownKeys } = await webhookBackend;
     const key = `${event}${action === undefined ? "" : `-${action}`}`.replace(/_/g, "-");
-    if (!webhookBackend.knownKeys.has(key)) return undefined;
-    const result = webhookBackend.backend.validateRequest(
+    if (!knownKeys.has(key)) return undefined;
+    const result = hooks.validateRequest(
       {
         method: "post",
         path: `/webhooks/${key}`,

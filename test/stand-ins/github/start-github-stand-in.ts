@@ -574,11 +574,11 @@ export async function startGitHubStandIn(opts: GitHubStandInOptions): Promise<Gi
     requests,
     gitRequests: state.gitRequests,
     violations,
-    deliver: (event, payload, deliverOpts = {}) => {
+    deliver: async (event, payload, deliverOpts = {}) => {
       if (webhookUrl === undefined) throw new Error("setWebhookUrl(url) before deliver()");
       if (deliverOpts.validate !== false) {
         const action = (payload as { action?: unknown }).action;
-        const problems = openApi.validateWebhookPayload(
+        const problems = await openApi.validateWebhookPayload(
           event,
           typeof action === "string" ? action : undefined,
           payload,
