@@ -200,6 +200,10 @@ for (const kind of testDatabaseKinds()) {
       assert.equal(line?.runId, run.id);
       assert.equal(line?.repo, repo);
       assert.doesNotMatch(app.rawLogs(), /greeting/i, "no payload text in the logs");
+      for (const l of app.logs) {
+        assert.equal(l.deliveryId, id, `log line without the delivery id: ${l.msg as string}`);
+        assert.equal(l.repo, repo);
+      }
     });
 
     it("runners cannot claim the run until its tracking comment is posted; a failed post still releases it", async () => {
@@ -561,6 +565,55 @@ for (const kind of testDatabaseKinds()) {
       assert.ok(prompt.includes(review.comment.diff_hunk), prompt);
       assert.deepEqual((follow.trigger as { reviewComment?: boolean }).reviewComment, true);
       assert.deepEqual(gh.reactions.at(-1)?.target, { reviewCommentId: review.comment.id });
+      assert.deepEqual(gh.unexpected, []);
+    });
+
+    it("on an Airlock pull request, /airlock stop stops its follow-up and /airlock retry repeats it on the same branch", async () => {
+      const repo = freshRepo();
+      const original = await recordFinishedRun(repo, 9);
+      const { gh, app } = await setup({
+        expect: ["readFile", "getRole", "addReaction", "createIssueComment"],
+      });
+      const onPull = (body: string) =>
+        reviewCommented(repo, body, { headRef: original.headBranch!, number: 31 });
+      await app.receive("pull_request_review_comment", onPull("/airlock shorter names please"));
+      const follow = (await runsOf(repo)).find((r) => r.followUpOf === original.id);
+      assert.ok(follow, "a follow-up");
+      await app.receive("pull_request_review_comment", onPull("/airlock stop"));
+      const [stopped] = await database.db.select().from(runs).where(eq(runs.id, follow.id));
+      assert.equal(stopped?.state, "cancelled");
+      await app.receive("pull_request_review_comment", onPull("/airlock retry"));
+      const retried = (await runsOf(repo)).find((r) => r.id !== original.id && r.id !== follow.id);
+      assert.ok(retried, "a retry");
+      assert.equal(retried.followUpOf, follow.id, "it continues the latest run on the branch");
+      assert.equal(retried.headBranch, original.headBranch);
+      assert.equal(retried.baseRef, original.headBranch);
+      assert.equal(retried.prompt, follow.prompt);
+      assert.equal((retried.trigger as { kind?: string }).kind, "retry");
+      assert.deepEqual(gh.unexpected, []);
+    });
+
+    it("/airlock stop still works when .github/airlock.yml is broken", async () => {
+      const repo = freshRepo();
+      const queued = await insertRun(database.db, {
+        id: newRunId(),
+        kind: "github",
+        state: "queued",
+        repo,
+        issueNumber: 7,
+      });
+      const { gh, app } = await setup({
+        expect: ["readFile", "getRole", "addReaction", "createIssueComment"],
+        files: { [`${repo}:.github/airlock.yml`]: "min_permission: [\n" },
+      });
+      await app.receive("issue_comment", commented(repo, "/airlock stop", { sender: "writer" }));
+      const [after] = await database.db.select().from(runs).where(eq(runs.id, queued.id));
+      assert.equal(after?.state, "cancelled");
+      assert.equal(after?.cancelRequestedBy, "writer");
+      assert.equal(gh.comments.length, 0);
+      // A reader still may not, broken file or not.
+      await app.receive("issue_comment", commented(repo, "/airlock stop", { sender: "reader" }));
+      assert.match(gh.comments[0]!.body, /@reader .*`write`/);
       assert.deepEqual(gh.unexpected, []);
     });
 
