@@ -195,6 +195,8 @@ describe("GitHub stand-in", () => {
       signJwt(keys.privateKey, { iss: appId, iat: now - 700, exp: now - 60 }),
       signJwt(keys.privateKey, { iss: String(appId), iat: now - 30, exp: now + 3600 }),
       signJwt(keys.privateKey, { iss: appId + 1, iat: now - 30, exp: now + 500 }),
+      // An unsigned token ("alg": "none") must never pass for the app.
+      `${Buffer.from('{"alg":"none"}').toString("base64url")}.${Buffer.from(JSON.stringify({ iss: appId, iat: now - 30, exp: now + 500 })).toString("base64url")}.`,
     ];
     for (const jwt of cases) {
       const response = await fetch(`${gh.apiUrl}/app`, {
@@ -210,7 +212,7 @@ describe("GitHub stand-in", () => {
     });
     assert.equal(ok.status, 200);
     const violations = takeViolations();
-    assert.equal(violations.length, 4);
+    assert.equal(violations.length, 5);
     assert.ok(violations.every((v) => v.kind === "unauthorized" && v.path === "/app"));
   });
 
@@ -324,6 +326,13 @@ describe("GitHub stand-in", () => {
     );
     assert.equal(withLabel.pull_request, undefined);
     await inst.rest.issues.removeLabel({ ...base, issue_number: issue.number, name: "airlock:builtin" });
+    const { data: closed } = await inst.rest.issues.update({
+      ...base,
+      issue_number: issue.number,
+      state: "closed",
+    });
+    assert.equal(closed.state, "closed");
+    assert.equal(gh.state.issues.find((i) => i.id === issue.id)?.state, "closed");
     assert.deepEqual(gh.state.issues.find((i) => i.id === issue.id)?.labels, []);
     await assert.rejects(
       inst.rest.issues.removeLabel({ ...base, issue_number: issue.number, name: "nope" }),
@@ -530,6 +539,15 @@ describe("GitHub stand-in", () => {
       (await inst.rest.pulls.get({ ...base, pull_number: pr.number })).data.body,
       "Fixes #1\n\nupdated",
     );
+
+    const { data: onBranch } = await inst.rest.repos.getContent({
+      ...base,
+      path: "src/a.txt",
+      ref: "feature",
+    });
+    assert.ok(!Array.isArray(onBranch) && onBranch.type === "file");
+    assert.equal(Buffer.from(onBranch.content, "base64").toString(), "changed\n");
+    assert.equal(pr.head.sha, (await gh.readBranch("octo-org/demo", "feature"))?.sha);
 
     const { data: review } = await inst.rest.pulls.createReview({
       ...base,
