@@ -4,6 +4,9 @@ import type { GitHubApi } from "../core/github/github-api.ts";
 import type { Logger } from "../core/logger.ts";
 import type { ProbotOctokit } from "probot";
 
+/** The cap on a task's text unless `maxTaskChars` says otherwise. */
+export const defaultMaxTaskChars = 24_000;
+
 /** What the webhook handlers need; `airlock app` / `airlock up` build it, tests pass fakes. */
 export interface AirlockAppDeps {
   db: Db;

@@ -1,3 +1,4 @@
+import { defaultMaxTaskChars } from "../airlock-app-deps.ts";
 import type { ReactionTarget } from "../../core/github/github-api.ts";
 import { isAirlockBranch, parseAirlockBranch } from "../decide/parse-airlock-branch.ts";
 import { renderBotRefusal } from "../messages/render-bot-refusal.ts";
@@ -98,7 +99,7 @@ export async function continuePullRequest(ctx: DeliveryContext, comment: PullReq
           by: ctx.sender.login,
           feedback: command.instructions,
           review: comment.review,
-          maxChars: ctx.deps.maxTaskChars ?? 24_000,
+          maxChars: ctx.deps.maxTaskChars ?? defaultMaxTaskChars,
         }),
       ),
   });

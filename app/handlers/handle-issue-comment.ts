@@ -1,4 +1,4 @@
-import type { AirlockAppDeps } from "../airlock-app-deps.ts";
+import { defaultMaxTaskChars, type AirlockAppDeps } from "../airlock-app-deps.ts";
 import { agentCatalog } from "../../core/agents/agent-catalog.ts";
 import { answerHelp } from "../flows/answer-help.ts";
 import { continuePullRequest } from "../flows/continue-pull-request.ts";
@@ -80,7 +80,7 @@ export async function handleIssueComment(deps: AirlockAppDeps, delivery: Webhook
               ? { by: ctx.sender.login, text: command.instructions }
               : undefined,
             excludeCommentId: commentId,
-            maxChars: deps.maxTaskChars ?? 24_000,
+            maxChars: deps.maxTaskChars ?? defaultMaxTaskChars,
           }),
       });
   }

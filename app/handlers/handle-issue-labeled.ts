@@ -1,4 +1,4 @@
-import type { AirlockAppDeps } from "../airlock-app-deps.ts";
+import { defaultMaxTaskChars, type AirlockAppDeps } from "../airlock-app-deps.ts";
 import { parseAirlockLabel } from "../decide/parse-airlock-label.ts";
 import { createDeliveryContext } from "../flows/create-delivery-context.ts";
 import { startGitHubRun } from "../flows/start-github-run.ts";
@@ -37,7 +37,7 @@ export async function handleIssueLabeled(deps: AirlockAppDeps, delivery: Webhook
         },
         minPermission: config.minPermission,
         roleOf,
-        maxChars: deps.maxTaskChars ?? 24_000,
+        maxChars: deps.maxTaskChars ?? defaultMaxTaskChars,
       }),
   });
 }
