@@ -84,18 +84,29 @@ export async function serveAirlock(ctx: CliContext, parts: { app: boolean; runne
 
     if (parts.app) {
       const { Probot, Server } = await import("probot");
+      // Probot's request log would carry every header (signatures included): ids, method,
+      // path and status are enough.
+      const probotLog = logger.child(
+        { component: "probot" },
+        {
+          redact: {
+            paths: ["req.headers", "res.headers", "req.remoteAddress", "req.remotePort"],
+            remove: true,
+          },
+        },
+      );
       const server = new Server({
         Probot: Probot.defaults({
           appId: appId!,
           privateKey: privateKey!,
           secret: webhookSecret!,
           baseUrl: apiUrl,
-          log: logger.child({ component: "probot" }),
+          log: probotLog,
         }),
         port: settings.port,
         host: settings.host,
         webhookProxy: settings.webhookProxyUrl,
-        log: logger.child({ component: "probot" }),
+        log: probotLog,
         enableStaticFiles: false,
       });
       server.addHandler(async (req, res) => {

@@ -24,6 +24,13 @@ const positiveInt = (what: string) =>
     })
     .transform((v) => (v === undefined ? undefined : Number(v)));
 
+const tcpPort = (what: string) =>
+  optionalString
+    .refine((v) => v === undefined || (/^[0-9]{1,5}$/.test(v) && Number(v) <= 65535), {
+      message: `must be a TCP port, 0 to 65535 (${what}; 0 picks a free one)`,
+    })
+    .transform((v) => (v === undefined ? undefined : Number(v)));
+
 const boolFlag = optionalString
   .refine((v) => v === undefined || /^(1|0|true|false|yes|no)$/i.test(v), {
     message: "must be one of true/false/1/0/yes/no",
@@ -63,7 +70,7 @@ const envSchema = z.object({
     .transform((v) => (v === undefined ? undefined : Number(v))),
   AIRLOCK_MAX_PIDS: positiveInt("operator ceiling for a sandbox's process count"),
   AIRLOCK_MAX_TIMEOUT_S: positiveInt("operator ceiling for a sandbox's deadline, in seconds"),
-  PORT: positiveInt("the HTTP port for `airlock app` / `airlock up`"),
+  PORT: tcpPort("the HTTP port for `airlock app`, `airlock up` and a runner's /healthz and /metrics"),
   HOST: optionalString,
   WEBHOOK_PROXY_URL: url("a webhook relay channel for development, e.g. a smee channel URL"),
   AIRLOCK_LEASE_S: positiveInt("seconds a runner's claim on a run holds without renewal"),

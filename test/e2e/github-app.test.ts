@@ -103,6 +103,15 @@ describe(
       };
       app = await startAirlockProcess("app", env);
       gh.setWebhookUrl(`${app.url}/api/github/webhooks`);
+      // Every repository exists before the app's first installation token is minted: Probot
+      // caches the token, and the stand-in scopes it to the repositories of that moment.
+      await newRepo("label-flow");
+      await newRepo("who-may");
+      await newRepo("bad-config", {
+        ".github/airlock.yml": "budget:\n  usd: lots\nmin_permission: wizard\n",
+      });
+      await newRepo("stop-and-follow");
+      await newRepo("crash");
       runners.push(await startAirlockProcess("runner", { ...env, AIRLOCK_RUNNER_ID: "runner-a", PORT: "0" }));
     });
 
@@ -161,7 +170,6 @@ describe(
 
     it("a label on an issue becomes a draft pull request with the agent's change, trailers, and an audit summary equal to the database", async () => {
       const full = `${owner}/label-flow`;
-      await newRepo("label-flow");
       upstream.define(
         "label.0",
         call("edit_file", { path: "src/greet.js", old: "hello", new: "hello, world" }),
@@ -248,7 +256,6 @@ describe(
 
     it("a reader's label gets a reply and no run; the same delivery twice gives one run; a malformed config gets a reply naming the key", async () => {
       const full = `${owner}/who-may`;
-      await newRepo("who-may");
       const issue = gh.createIssue(full, {
         title: "Do a thing",
         body: "Please. [[script:never]]",
@@ -299,9 +306,6 @@ describe(
 
       // A malformed .github/airlock.yml: a reply that names the key, and no run.
       const bad = `${owner}/bad-config`;
-      await newRepo("bad-config", {
-        ".github/airlock.yml": "budget:\n  usd: lots\nmin_permission: wizard\n",
-      });
       const issue2 = gh.createIssue(bad, { title: "x", body: "y", user: "maintainer" });
       await gh.deliver(
         "issues",
@@ -335,7 +339,6 @@ describe(
 
     it("/airlock stop mid-run records cancelled and removes the container; a review comment on the PR adds a follow-up commit", async () => {
       const full = `${owner}/stop-and-follow`;
-      await newRepo("stop-and-follow");
       upstream.define("slow.0", call("run_command", { argv: ["sleep", "60"] }));
       upstream.define("slow.1", call("finish", { summary: "slept" }));
       const issue = gh.createIssue(full, {
@@ -379,7 +382,10 @@ describe(
       // A run that opens a PR, then a review comment with /airlock on it.
       upstream.define("first.0", call("write_file", { path: "docs/notes.md", content: "first\n" }));
       upstream.define("first.1", call("finish", { summary: "Added notes." }));
-      const retry = gh.addIssueComment(full, issue.number, {
+      // On another issue: a task holds every trusted text of its issue, and the first issue's
+      // script marker would steer this run too.
+      const docsIssue = gh.createIssue(full, { title: "Notes", body: "We need notes.", user: "maintainer" });
+      const retry = gh.addIssueComment(full, docsIssue.number, {
         body: "/airlock run Write docs/notes.md. [[script:first]]",
         user: "maintainer",
       });
@@ -387,7 +393,7 @@ describe(
         "issue_comment",
         gh.payloads.issueCommentCreated({
           repo: full,
-          issue: issue.number,
+          issue: docsIssue.number,
           comment: retry.id,
           sender: "maintainer",
         }),
@@ -425,6 +431,7 @@ describe(
       assert.equal(after?.files["docs/notes.md"], "first\nsecond\n");
       assert.equal(after?.parent, before?.sha, "the follow-up commit sits on top of the PR's head");
       assert.equal(gh.state.pulls.filter((p) => p.repo === full).length, 1, "no second pull request");
+      assert.deepEqual(upstream.unexpected, []);
       assert.ok(
         gh.state.comments.some(
           (c) => c.repo === full && c.issueNumber === pr.number && c.body.includes(third.id),
@@ -435,7 +442,6 @@ describe(
 
     it("a runner killed with SIGKILL mid-run: after the lease lapses another runner takes the run and it ends with a comment; an app restart loses and doubles nothing", async () => {
       const full = `${owner}/crash`;
-      await newRepo("crash");
       upstream.define("crash.0", call("run_command", { argv: ["sleep", "60"] }));
       upstream.define("crash.1", call("finish", { summary: "slept" }));
       const issue = gh.createIssue(full, {
@@ -501,6 +507,7 @@ describe(
         .from(runs)
         .where(and(eq(runs.repo, full), sql`${runs.publishedAt} is null`));
       assert.equal(stale[0]?.n, 0);
+      assert.deepEqual(upstream.unexpected, []);
       assert.deepEqual(gh.violations, [], diagnostics());
     });
   },
