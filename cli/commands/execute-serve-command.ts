@@ -31,9 +31,16 @@ export async function serveAirlock(ctx: CliContext, parts: { app: boolean; runne
   const logger = ctx.logger({ command: name });
   const { appId, privateKey, webhookSecret, apiUrl } = settings.github;
 
-  if (parts.app && !parts.runner && (appId === undefined || privateKey === undefined)) {
-    await offerAppRegistration(ctx, settings, logger);
-    return;
+  if (appId === undefined || privateKey === undefined) {
+    if (parts.app && !parts.runner && ctx.env.NODE_ENV !== "production") {
+      await offerAppRegistration(ctx, settings, logger);
+      return;
+    }
+    throw new UsageError(
+      `airlock ${name} needs the GitHub App's APP_ID and PRIVATE_KEY (or PRIVATE_KEY_PATH).\n` +
+        "  No App yet? Run `airlock app` alone (not in production) from the folder holding app.yml:\n" +
+        "  it serves GitHub's register-an-App page and writes the credentials to .env.",
+    );
   }
   requireSettings(
     settings,
@@ -115,8 +122,16 @@ export async function serveAirlock(ctx: CliContext, parts: { app: boolean; runne
         await health(req, res);
         return true;
       });
-      await server.load((app) => {
+      await server.load(async (app, { addHandler }) => {
         app.onAny((event) => metrics.webhooks.inc({ event: event.name }));
+        // Probot's registration flow (app.yml) sets the App's webhook URL to the server's root,
+        // so deliveries are accepted there too, with the same signature check and handlers.
+        const atRoot = await app.getNodeMiddleware({ path: "/" });
+        addHandler(async (req, res) => {
+          if (req.method !== "POST" || new URL(req.url ?? "/", "http://localhost").pathname !== "/")
+            return false;
+          return (await atRoot(req, res)) !== false;
+        });
       });
       await server.load(
         createAirlockApp({ db: database.db, logger, tokenSecret, githubFor: createOctokitGitHubApi }),
@@ -169,6 +184,9 @@ function chooseRunnerUpstreams(ctx: CliContext, settings: Settings): ProxyUpstre
  */
 async function offerAppRegistration(ctx: CliContext, settings: Settings, logger: Logger): Promise<void> {
   const { run } = await import("probot");
+  // Probot would otherwise ask smee.io for a webhook channel: a network call the operator did
+  // not ask for. A channel is used when WEBHOOK_PROXY_URL names one.
+  process.env.NO_SMEE_SETUP ??= "true";
   ctx.stderr.write(
     `airlock: APP_ID or PRIVATE_KEY is not set, so no GitHub App is configured yet.\n` +
       `  Open http://localhost:${settings.port}/ to register one from app.yml (run this from the folder holding app.yml);\n` +
@@ -178,6 +196,9 @@ async function offerAppRegistration(ctx: CliContext, settings: Settings, logger:
     env: { ...ctx.env, PORT: String(settings.port), HOST: settings.host },
     log: logger.child({ component: "setup" }),
   });
+  ctx.stdout.write(
+    `airlock app (App registration) listening on http://${settings.host}:${server.port}/probot\n`,
+  );
   await new Promise<void>((done) => {
     process.once("SIGINT", done);
     process.once("SIGTERM", done);

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { generateKeyPairSync, randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -68,7 +67,7 @@ describe(
     let db: Database["db"];
     let dir: string;
     let app: AirlockProcess | undefined;
-    let runners: AirlockProcess[] = [];
+    const runners: AirlockProcess[] = [];
     let env: Record<string, string>;
     const runtime = createDockerContainerRuntime({ logger: createLogger("silent") });
 
@@ -261,6 +260,8 @@ describe(
         body: "Please. [[script:never]]",
         user: "reader",
       });
+      // This one goes to the server's root, the URL Probot's registration flow gives the App.
+      gh.setWebhookUrl(`${app!.url}/`);
       const refused = await gh.deliver(
         "issues",
         gh.payloads.issuesLabeled({
@@ -276,6 +277,7 @@ describe(
           (c) => c.repo === full && c.issueNumber === issue.number && c.body.includes("@reader"),
         ),
       );
+      gh.setWebhookUrl(`${app!.url}/api/github/webhooks`);
       assert.match(reply.body, /write/);
       assert.deepEqual(await runsOf(full), []);
 

@@ -106,7 +106,14 @@ describe("escape: leftovers", { concurrency: 1 }, () => {
   async function waitForContainer(labels: Record<string, string>): Promise<string> {
     for (let attempt = 0; attempt < 300; attempt += 1) {
       const [container] = await listManagedContainers(h().runtime, labels);
-      if (container && (await h().runtime.inspectContainer(container.id)).running) return container.id;
+      // Listed, then gone before the inspect (the engine is busy with other tests' containers):
+      // look again rather than fail on the 404.
+      const state = container
+        ? await h()
+            .runtime.inspectContainer(container.id)
+            .catch(() => undefined)
+        : undefined;
+      if (container && state?.running) return container.id;
       await sleep(50);
     }
     throw new Error(`no running container labelled ${JSON.stringify(labels)} within 15 s`);
