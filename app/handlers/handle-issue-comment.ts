@@ -1,4 +1,4 @@
-import { defaultMaxTaskChars, type AirlockAppDeps } from "../airlock-app-deps.ts";
+import type { AirlockAppDeps } from "../airlock-app-deps.ts";
 import { agentCatalog } from "../../core/agents/agent-catalog.ts";
 import { answerHelp } from "../flows/answer-help.ts";
 import { continuePullRequest } from "../flows/continue-pull-request.ts";
@@ -10,7 +10,7 @@ import { issueCommentCreatedSchema } from "../payloads/webhook-payload-schemas.t
 import { parsePayload } from "../payloads/parse-payload.ts";
 import { findLatestRun } from "../runs/find-latest-run.ts";
 import type { RunScope } from "../runs/run-scope.ts";
-import { buildIssueTask } from "../task/build-issue-task.ts";
+import { issueTaskBuilder } from "../task/issue-task-builder.ts";
 import { parseAirlockCommand } from "../text/parse-airlock-command.ts";
 import type { WebhookDelivery } from "./webhook-delivery.ts";
 
@@ -65,23 +65,10 @@ export async function handleIssueComment(deps: AirlockAppDeps, delivery: Webhook
         trigger: { ...trigger, kind: "command" },
         scope,
         issueNumber: issue.number,
-        buildTask: (config, roleOf) =>
-          buildIssueTask(ctx.github, ctx.repo, {
-            issue: {
-              number: issue.number,
-              title: issue.title,
-              body: issue.body ?? "",
-              author: issue.user.login,
-              authorType: issue.user.type,
-            },
-            minPermission: config.minPermission,
-            roleOf,
-            instructions: command.instructions
-              ? { by: ctx.sender.login, text: command.instructions }
-              : undefined,
-            excludeCommentId: commentId,
-            maxChars: deps.maxTaskChars ?? defaultMaxTaskChars,
-          }),
+        buildTask: issueTaskBuilder(ctx, issue, {
+          instructions: command.instructions,
+          commandCommentId: commentId,
+        }),
       });
   }
 }

@@ -1,10 +1,10 @@
-import { defaultMaxTaskChars, type AirlockAppDeps } from "../airlock-app-deps.ts";
+import type { AirlockAppDeps } from "../airlock-app-deps.ts";
 import { parseAirlockLabel } from "../decide/parse-airlock-label.ts";
 import { createDeliveryContext } from "../flows/create-delivery-context.ts";
 import { startGitHubRun } from "../flows/start-github-run.ts";
 import { issuesLabeledSchema } from "../payloads/webhook-payload-schemas.ts";
 import { parsePayload } from "../payloads/parse-payload.ts";
-import { buildIssueTask } from "../task/build-issue-task.ts";
+import { issueTaskBuilder } from "../task/issue-task-builder.ts";
 import type { WebhookDelivery } from "./webhook-delivery.ts";
 
 /** `issues.labeled` with `airlock:<agent>` hands the issue to that agent; other labels are not Airlock's business. */
@@ -26,18 +26,6 @@ export async function handleIssueLabeled(deps: AirlockAppDeps, delivery: Webhook
     trigger: { event: "issues.labeled", kind: "label", sender: payload.sender.login },
     scope: { kind: "issue", repo: ctx.repository.fullName, issueNumber: issue.number },
     issueNumber: issue.number,
-    buildTask: (config, roleOf) =>
-      buildIssueTask(ctx.github, ctx.repo, {
-        issue: {
-          number: issue.number,
-          title: issue.title,
-          body: issue.body ?? "",
-          author: issue.user.login,
-          authorType: issue.user.type,
-        },
-        minPermission: config.minPermission,
-        roleOf,
-        maxChars: deps.maxTaskChars ?? defaultMaxTaskChars,
-      }),
+    buildTask: issueTaskBuilder(ctx, issue),
   });
 }

@@ -115,7 +115,7 @@ export async function handleClaimedRun(
       throw new Error(`run ${runId} has no clone URL or branch`);
 
     const trackingId = await ensureTrackingComment(run, gh);
-    const refresh = startProgressUpdates(run, gh, trackingId, model);
+    const refresh = startProgressUpdates(run, gh, trackingId);
     try {
       await performRun(
         { ...d, signal: abort },
@@ -163,24 +163,12 @@ export async function handleClaimedRun(
     const target = run.followUpOf !== null ? (run.prNumber ?? run.issueNumber) : run.issueNumber;
     if (target === null) return undefined;
     const progress = await readRunProgress(db, runId);
-    const created = await gh.createIssueComment(
-      repo,
-      target,
-      renderTrackingComment({
-        runId,
-        agent: run.agent ?? "?",
-        model: run.model ?? "?",
-        attempt: run.attempt,
-        progress,
-        elapsedS: (Date.now() - run.createdAt.getTime()) / 1000,
-        softBudgetWarning: false,
-      }),
-    );
+    const created = await gh.createIssueComment(repo, target, renderTrackingComment(run, progress));
     await db.update(runs).set({ trackingCommentId: created.id }).where(eq(runs.id, runId));
     return created.id;
   }
 
-  function startProgressUpdates(run: Run, gh: GitHubApi, commentId: number | undefined, model: string) {
+  function startProgressUpdates(run: Run, gh: GitHubApi, commentId: number | undefined) {
     let last = "";
     let chain: Promise<void> = Promise.resolve();
     const update = () => {
@@ -193,13 +181,7 @@ export async function handleClaimedRun(
             listRunEvents(db, runId),
           ]);
           if (current && isTerminalRunState(current.state)) return; // publishing writes the last version
-          const body = renderTrackingComment({
-            runId,
-            agent: run.agent ?? "?",
-            model,
-            attempt: run.attempt,
-            progress,
-            elapsedS: (Date.now() - run.createdAt.getTime()) / 1000,
+          const body = renderTrackingComment(run, progress, {
             softBudgetWarning: events.some((e) => e.type === "budget.soft_threshold"),
           });
           // Elapsed time alone changing is not worth an API call.

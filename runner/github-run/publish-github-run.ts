@@ -96,14 +96,7 @@ export async function publishGitHubRun(
       .updateIssueComment(
         repo,
         run.trackingCommentId,
-        renderTrackingComment({
-          runId,
-          agent: run.agent ?? "?",
-          model: run.model ?? "?",
-          attempt: run.attempt,
-          progress,
-          elapsedS: ((run.finishedAt ?? new Date()).getTime() - run.createdAt.getTime()) / 1000,
-          softBudgetWarning: false,
+        renderTrackingComment(run, progress, {
           ended: { outcome: run.state, link: prUrl ?? resultCommentUrl },
         }),
       )

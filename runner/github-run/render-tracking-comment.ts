@@ -1,16 +1,13 @@
+import type { Run } from "../../core/db/schema.ts";
 import type { RunProgress } from "../run/read-run-progress.ts";
 
-export interface TrackingCommentFacts {
-  runId: string;
-  agent: string;
-  model: string;
-  attempt: number;
-  progress: RunProgress;
-  elapsedS: number;
-  softBudgetWarning: boolean;
-  /** Set when the run has ended: a line saying how, and where the result is. */
+export interface TrackingCommentExtras {
+  softBudgetWarning?: boolean | undefined;
+  /** Set when the run has ended: how, and where the result is. */
   ended?: { outcome: string; link?: string | undefined } | undefined;
 }
+
+type TrackedRun = Pick<Run, "id" | "agent" | "model" | "attempt" | "createdAt" | "finishedAt">;
 
 /** Marks Airlock's own comments so a re-published run finds (and edits) them instead of doubling them. */
 export function commentMarker(kind: "tracking" | "result", runId: string): string {
@@ -18,17 +15,21 @@ export function commentMarker(kind: "tracking" | "result", runId: string): strin
 }
 
 /** The one comment edited in place while a run goes: state, elapsed, LLM calls, tokens, cost. */
-export function renderTrackingComment(f: TrackingCommentFacts): string {
-  const p = f.progress;
+export function renderTrackingComment(
+  run: TrackedRun,
+  p: RunProgress,
+  f: TrackingCommentExtras = {},
+): string {
+  const elapsedS = ((run.finishedAt ?? new Date()).getTime() - run.createdAt.getTime()) / 1000;
   const lines = [
-    commentMarker("tracking", f.runId),
-    `**Airlock run \`${f.runId}\`** · agent \`${f.agent}\` · model \`${f.model}\`${f.attempt > 1 ? ` · attempt ${f.attempt}` : ""}`,
+    commentMarker("tracking", run.id),
+    `**Airlock run \`${run.id}\`** · agent \`${run.agent ?? "?"}\` · model \`${run.model ?? "?"}\`${run.attempt > 1 ? ` · attempt ${run.attempt}` : ""}`,
     "",
     "| state | elapsed | LLM calls | tokens in / out | cost |",
     "| --- | ---: | ---: | ---: | ---: |",
-    `| ${f.ended?.outcome ?? p.state ?? "queued"} | ${formatElapsed(f.elapsedS)} | ${p.calls} | ${p.inputTokens.toLocaleString("en-US")} / ${p.outputTokens.toLocaleString("en-US")} | $${Number(p.costUsd).toFixed(4)} |`,
+    `| ${f.ended?.outcome ?? p.state ?? "queued"} | ${formatElapsed(elapsedS)} | ${p.calls} | ${p.inputTokens.toLocaleString("en-US")} / ${p.outputTokens.toLocaleString("en-US")} | $${Number(p.costUsd).toFixed(4)} |`,
   ];
-  if (f.softBudgetWarning) {
+  if (f.softBudgetWarning === true) {
     lines.push("", "> [!WARNING]", "> This run has used more than 80% of its budget.");
   }
   if (f.ended) {

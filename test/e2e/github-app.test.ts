@@ -251,6 +251,23 @@ describe(
       assert.match(tracking.body, /\| succeeded \|/);
       assert.deepEqual(gh.violations, [], diagnostics());
       assert.deepEqual(upstream.unexpected, []);
+
+      // The operator's view: /healthz and /metrics on the app and on the runner.
+      const appHealth = await fetch(`${app!.url}/healthz`);
+      assert.equal(appHealth.status, 200);
+      assert.deepEqual(await appHealth.json(), { status: "ok", database: "ok", docker: "not used" });
+      const runnerHealth = await fetch(`${runners[0]!.url}/healthz`);
+      assert.deepEqual(await runnerHealth.json(), { status: "ok", database: "ok", docker: "ok" });
+      assert.match(
+        await (await fetch(`${app!.url}/metrics`)).text(),
+        /airlock_webhooks_total\{event="issues"\} [1-9]/,
+      );
+      const runnerMetrics = await (await fetch(`${runners[0]!.url}/metrics`)).text();
+      assert.match(runnerMetrics, /airlock_runs_finished_total\{agent="builtin",outcome="succeeded"\} 1/);
+      assert.match(
+        runnerMetrics,
+        new RegExp(`airlock_llm_calls_total\\{provider="openai",model="[^"]+"\\} ${calls.length}`),
+      );
     });
 
     it("a reader's label gets a reply and no run; the same delivery twice gives one run; a malformed config gets a reply naming the key", async () => {

@@ -1,5 +1,5 @@
-import { spawn } from "node:child_process";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { runGitHttpBackend } from "../../helpers/run-git-http-backend.ts";
 import type { GitHubState, InstallationToken, Repo } from "./github-state.ts";
 
 /**
@@ -64,41 +64,14 @@ export function serveGitHttp(opts: {
     res.writeHead(404, { "content-type": "text/plain" }).end("Not Found\n");
     return;
   }
-  const child = spawn("git", ["http-backend"], {
-    env: {
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-      GIT_CONFIG_NOSYSTEM: "1",
-      GIT_CONFIG_GLOBAL: "/dev/null",
-      GIT_PROJECT_ROOT: opts.projectRoot,
-      GIT_HTTP_EXPORT_ALL: "1",
-      REMOTE_USER: "x-access-token",
-      REQUEST_METHOD: req.method ?? "GET",
-      PATH_INFO: `/${repo.owner.login}/${repo.name}.git${rest}`,
-      QUERY_STRING: url.search.slice(1),
-      CONTENT_TYPE: req.headers["content-type"] ?? "",
-      HTTP_CONTENT_ENCODING: req.headers["content-encoding"] ?? "",
-      GIT_PROTOCOL: String(req.headers["git-protocol"] ?? ""),
-    },
-    stdio: ["pipe", "pipe", "ignore"],
-  });
-  req.pipe(child.stdin);
-  const chunks: Buffer[] = [];
-  child.stdout.on("data", (chunk: Buffer) => chunks.push(chunk));
-  child.on("close", () => {
-    const out = Buffer.concat(chunks);
-    const split = out.indexOf("\r\n\r\n");
-    const head = out.subarray(0, Math.max(split, 0)).toString("latin1");
-    const headers: Record<string, string> = {};
-    let status = 200;
-    for (const line of head.split("\r\n")) {
-      const colon = line.indexOf(":");
-      if (colon < 0) continue;
-      const key = line.slice(0, colon);
-      const value = line.slice(colon + 1).trim();
-      if (key.toLowerCase() === "status") status = Number(value.split(" ")[0]);
-      else headers[key] = value;
-    }
+  void runGitHttpBackend({
+    req,
+    projectRoot: opts.projectRoot,
+    pathInfo: `/${repo.owner.login}/${repo.name}.git${rest}`,
+    query: url.search.slice(1),
+    user: "x-access-token",
+  }).then(({ status, headers, body }) => {
     state.gitRequests.push({ service, repo: repo.fullName, token: token.token, status });
-    res.writeHead(status, headers).end(split < 0 ? Buffer.alloc(0) : out.subarray(split + 4));
+    res.writeHead(status, headers).end(body);
   });
 }
