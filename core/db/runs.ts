@@ -28,17 +28,25 @@ export async function getRun(db: Db, id: string): Promise<Run | undefined> {
 
 /**
  * Move a run to a new state and record the change as an event, in one transaction.
- * A run already in a terminal state is left as it is (returns false).
+ * A run already in a terminal state is left as it is (returns false). With `attempt`, the
+ * change is made only while the run is still on that attempt: a runner that lost its lease
+ * (another runner re-claimed the run, raising the attempt) cannot end the new attempt's work.
  */
 export async function setRunState(
   db: Db,
   id: string,
   state: RunState,
   data: Record<string, unknown> = {},
+  options: { attempt?: number | undefined } = {},
 ): Promise<boolean> {
   return db.transaction(async (tx) => {
-    const [current] = await tx.select({ state: runs.state }).from(runs).where(eq(runs.id, id)).for("update");
+    const [current] = await tx
+      .select({ state: runs.state, attempt: runs.attempt })
+      .from(runs)
+      .where(eq(runs.id, id))
+      .for("update");
     if (!current || isTerminalRunState(current.state)) return false;
+    if (options.attempt !== undefined && current.attempt !== options.attempt) return false;
     const terminal = isTerminalRunState(state);
     await tx
       .update(runs)

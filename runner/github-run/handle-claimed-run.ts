@@ -56,13 +56,17 @@ export async function handleClaimedRun(
   if (!isTerminalRunState(claimed.state)) {
     if (claimed.cancelRequestedAt !== null) {
       await audit("run.finished", { outcome: "cancelled", reason: "stopped before it started" });
-      await setRunState(db, runId, "cancelled", {
-        reason: `stopped by @${claimed.cancelRequestedBy ?? "a maintainer"} before it started`,
-      });
+      await setRunState(
+        db,
+        runId,
+        "cancelled",
+        { reason: `stopped by @${claimed.cancelRequestedBy ?? "a maintainer"} before it started` },
+        { attempt: claimed.attempt },
+      );
     } else if (claimed.attempt > (deps.maxAttempts ?? 3)) {
       const reason = `the run was interrupted ${claimed.attempt - 1} times (its runner stopped mid-run); it is not tried again`;
       await audit("run.finished", { outcome: "failed", reason });
-      await setRunState(db, runId, "failed", { reason });
+      await setRunState(db, runId, "failed", { reason }, { attempt: claimed.attempt });
     } else {
       try {
         await executeClaimedRun(deps, claimed, github, signal);
@@ -74,7 +78,7 @@ export async function handleClaimedRun(
         const current = await getRun(db, runId);
         if (current && !isTerminalRunState(current.state)) {
           await audit("run.finished", { outcome: "failed", reason });
-          await setRunState(db, runId, "failed", { reason });
+          await setRunState(db, runId, "failed", { reason }, { attempt: claimed.attempt });
         }
       }
     }

@@ -224,7 +224,7 @@ export async function performRun(deps: ExecuteRunDeps, input: PerformRunInput): 
   const audit = (type: string, data: Record<string, unknown>) =>
     appendAuditEvent(db, { runId, type, data, secret: deps.tokenSecret });
   const enter = async (state: RunState, data: Record<string, unknown> = {}) => {
-    await setRunState(db, runId, state, data);
+    await setRunState(db, runId, state, data, { attempt: input.attempt });
     input.onProgress?.({ runId, state });
   };
   const runDir = join(deps.dataDir, "runs", runId);

@@ -521,6 +521,18 @@ describe(
       assert.equal(trackers.length, 1, "one tracking comment");
       const branch = await gh.readBranch(full, run.headBranch!);
       assert.equal(branch?.files["CRASH.md"], "survived\n");
+
+      // A runner that dies while publishing leaves the run finished but unpublished; the next
+      // runner publishes it again, and finds the pull request and comments instead of doubling them.
+      await db.update(runs).set({ publishedAt: null }).where(eq(runs.id, run.id));
+      await published(run.id);
+      assert.equal(gh.state.pulls.filter((p) => p.repo === full).length, 1);
+      const marked = (kind: string) =>
+        gh.state.comments.filter(
+          (c) => c.repo === full && c.body.includes(`<!-- airlock:${kind}:${run.id} -->`),
+        );
+      assert.equal(marked("result").length, 1, "one result comment after publishing twice");
+      assert.equal(marked("tracking").length, 1, "one tracking comment after publishing twice");
       const stale = await db
         .select({ n: sql<number>`count(*)::int` })
         .from(runs)

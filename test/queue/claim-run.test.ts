@@ -103,6 +103,9 @@ for (const kind of kinds) {
       assert.equal(second?.id, id);
       assert.equal(second?.attempt, 2);
       assert.equal(second?.state, "running");
+      // The runner that lost the run cannot end it: its attempt is no longer the run's.
+      assert.equal(await setRunState(database.db, id!, "failed", { reason: "stale" }, { attempt: 1 }), false);
+      assert.equal((await database.db.select().from(runs).where(eq(runs.id, id!)))[0]?.state, "running");
       assert.deepEqual(await renewRunLease(database.db, { runId: id!, runnerId: "dead", leaseS: 60 }), {
         held: false,
         cancelRequested: false,
