@@ -47,6 +47,12 @@ export async function serveAirlock(ctx: CliContext, parts: { app: boolean; runne
     ["APP_ID", "PRIVATE_KEY", "AIRLOCK_TOKEN_SECRET", ...(parts.app ? (["WEBHOOK_SECRET"] as const) : [])],
     `airlock ${name}`,
   );
+  if (name !== "up" && settings.databaseUrl === undefined) {
+    // The embedded database belongs to one process: an app and a runner cannot share it.
+    throw new UsageError(
+      `airlock ${name} runs beside other Airlock processes, which share runs through Postgres: set DATABASE_URL (postgres://…), or run \`airlock up\` for app and runner in one process on the embedded database`,
+    );
+  }
   const tokenSecret = settings.tokenSecret!;
   const upstreams = parts.runner ? chooseRunnerUpstreams(ctx, settings) : {};
   const metrics = createAirlockMetrics();
@@ -110,7 +116,8 @@ export async function serveAirlock(ctx: CliContext, parts: { app: boolean; runne
           baseUrl: apiUrl,
           log: probotLog,
         }),
-        port: settings.port,
+        // Probot's server takes 0 for "unset" (3000): a free port is picked here instead.
+        port: settings.port === 0 ? await pickFreePort(settings.host) : settings.port,
         host: settings.host,
         webhookProxy: settings.webhookProxyUrl,
         log: probotLog,
@@ -259,4 +266,16 @@ async function observeFinishedRun(database: Database, metrics: AirlockMetrics, r
     metrics.llmTokens.inc({ ...l, direction: "out" }, Number(row.output));
     metrics.llmCostUsd.inc(l, Number(row.cost));
   }
+}
+
+async function pickFreePort(host: string): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((ok, fail) => {
+    probe.once("error", fail);
+    probe.listen(0, host, () => ok());
+  });
+  const address = probe.address();
+  await new Promise<void>((ok) => probe.close(() => ok()));
+  if (typeof address !== "object" || address === null) throw new Error("could not pick a free port");
+  return address.port;
 }

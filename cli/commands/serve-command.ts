@@ -5,8 +5,9 @@ const environmentHelp = `
 Environment (see the README's Configuration section):
   APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH, WEBHOOK_SECRET   the GitHub App (app, up, runner)
   GITHUB_API_URL        GitHub's API (default https://api.github.com; GHES: https://<host>/api/v3)
-  DATABASE_URL          Postgres shared by app and runners (unset: embedded database in .airlock/)
-  AIRLOCK_TOKEN_SECRET  signs run tokens and the audit ledger (runner, up)
+  DATABASE_URL          Postgres shared by app and runners (required for app and runner alone;
+                        \`up\` without it uses the embedded database in .airlock/)
+  AIRLOCK_TOKEN_SECRET  signs run tokens and the audit ledger (all three)
   OPENAI_API_KEY / OPENAI_BASE_URL, ANTHROPIC_API_KEY / ANTHROPIC_BASE_URL   the LLM upstreams (runner, up)
   PORT, HOST            where the app listens (default 0.0.0.0:3000); webhooks at /api/github/webhooks
   WEBHOOK_PROXY_URL     a smee channel for development

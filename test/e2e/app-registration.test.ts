@@ -1,8 +1,17 @@
 import assert from "node:assert/strict";
+import { generateKeyPairSync } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { startAirlockProcess } from "./start-airlock-process.ts";
 
-describe("airlock app without credentials", () => {
+const testKey = () =>
+  generateKeyPairSync("rsa", { modulusLength: 2048 })
+    .privateKey.export({ type: "pkcs1", format: "pem" })
+    .toString();
+
+describe("starting the services", () => {
   it("serves Probot's register-a-GitHub-App page with the manifest from app.yml", async () => {
     const app = await startAirlockProcess("app", {
       // Probot's registration server reads PORT itself and takes 0 for "unset" (3000).
@@ -40,10 +49,46 @@ describe("airlock app without credentials", () => {
     }
   });
 
+  it("airlock runner without DATABASE_URL refuses: the embedded database serves one process", async () => {
+    await assert.rejects(
+      startAirlockProcess("runner", {
+        APP_ID: "1",
+        PRIVATE_KEY: testKey(),
+        AIRLOCK_TOKEN_SECRET: "x".repeat(40),
+      }),
+      /set DATABASE_URL[\s\S]*airlock up/,
+    );
+  });
+
   it("airlock up without credentials says what to set and how to register an App", async () => {
     await assert.rejects(
       startAirlockProcess("up", { AIRLOCK_TOKEN_SECRET: "x".repeat(40) }),
       /needs the GitHub App's APP_ID and PRIVATE_KEY[\s\S]*app\.yml/,
     );
+  });
+
+  it("airlock up on the embedded database serves /healthz with the database and Docker up", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "airlock-up-"));
+    const up = await startAirlockProcess("up", {
+      APP_ID: "1",
+      PRIVATE_KEY: testKey(),
+      WEBHOOK_SECRET: "s",
+      AIRLOCK_TOKEN_SECRET: "x".repeat(40),
+      OPENAI_BASE_URL: "http://127.0.0.1:9/v1",
+      AIRLOCK_DATA_DIR: dir,
+      PORT: "0",
+      HOST: "127.0.0.1",
+      AIRLOCK_LOG_LEVEL: "warn",
+    });
+    try {
+      assert.match(up.ready, /database: embedded PGlite/);
+      assert.doesNotMatch(up.url, /:3000$/, "PORT=0 picks a free port");
+      const health = await fetch(`${up.url}/healthz`);
+      assert.equal(health.status, 200);
+      assert.deepEqual(await health.json(), { status: "ok", database: "ok", docker: "ok" });
+    } finally {
+      assert.equal(await up.stop(), 0);
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
