@@ -14,12 +14,15 @@ import { readRunProgress } from "../run/read-run-progress.ts";
 import { listRunEvents } from "../../core/db/runs.ts";
 import { parseRepoName } from "./parse-repo-name.ts";
 import { publishGitHubRun } from "./publish-github-run.ts";
+import { recordPublishFailure } from "./record-publish-failure.ts";
 import { renderTrackingComment } from "./render-tracking-comment.ts";
 
 export interface HandleClaimedRunDeps extends Omit<ExecuteRunDeps, "signal"> {
   githubApp: GitHubApp;
   /** A run interrupted this many times (its runners died) is failed rather than tried again. */
   maxAttempts?: number | undefined;
+  /** Failed tries to put a finished run on GitHub before it is given up on (default 5). */
+  maxPublishFailures?: number | undefined;
   /** How often the tracking comment is refreshed while the agent works. */
   progressIntervalMs?: number | undefined;
 }
@@ -84,7 +87,24 @@ export async function handleClaimedRun(
     }
   }
   log.info("publishing the run on GitHub");
-  await publishGitHubRun({ db, github, logger: deps.logger }, runId);
+  try {
+    await publishGitHubRun({ db, github, logger: deps.logger }, runId);
+  } catch (error) {
+    const message = (error as Error).message;
+    const { failures, gaveUp } = await recordPublishFailure(db, {
+      runId,
+      error: message,
+      maxFailures: deps.maxPublishFailures ?? 5,
+    });
+    if (gaveUp) {
+      log.error(
+        { err: message, failures },
+        "gave up publishing the run on GitHub; its ledger and branch are kept",
+      );
+      return;
+    }
+    throw error;
+  }
 
   async function executeClaimedRun(
     d: HandleClaimedRunDeps,
