@@ -146,6 +146,27 @@ describe(
       return repo;
     }
 
+    /** `issues.labeled` with `airlock:builtin`, as GitHub sends it. */
+    function deliverLabel(repo: string, issue: number, sender: string, opts?: { secret?: string }) {
+      return gh.deliver(
+        "issues",
+        gh.payloads.issuesLabeled({ repo, issue, label: "airlock:builtin", sender }),
+        opts,
+      );
+    }
+
+    /** `issue_comment.created` for a comment already on the issue. */
+    function deliverComment(repo: string, issue: number, comment: number, sender: string) {
+      return gh.deliver("issue_comment", gh.payloads.issueCommentCreated({ repo, issue, comment, sender }));
+    }
+
+    async function agentContainerOf(runId: string) {
+      return waitFor(`the agent's container for ${runId}`, async () => {
+        const containers = await runtime.listContainers({ [sandboxLabelKeys.runId]: runId });
+        return containers.length > 0 ? containers : undefined;
+      });
+    }
+
     async function runsOf(repo: string): Promise<Run[]> {
       return db.select().from(runs).where(eq(runs.repo, repo)).orderBy(asc(runs.createdAt));
     }
@@ -179,15 +200,7 @@ describe(
         body: "The greeting should say hello, world. [[script:label]]",
         user: "maintainer",
       });
-      const delivery = await gh.deliver(
-        "issues",
-        gh.payloads.issuesLabeled({
-          repo: full,
-          issue: issue.number,
-          label: "airlock:builtin",
-          sender: "maintainer",
-        }),
-      );
+      const delivery = await deliverLabel(full, issue.number, "maintainer");
       assert.equal(delivery.status, 200, delivery.body);
 
       const run = await published((await firstRun(full)).id);
@@ -279,15 +292,7 @@ describe(
       });
       // This one goes to the server's root, the URL Probot's registration flow gives the App.
       gh.setWebhookUrl(`${app!.url}/`);
-      const refused = await gh.deliver(
-        "issues",
-        gh.payloads.issuesLabeled({
-          repo: full,
-          issue: issue.number,
-          label: "airlock:builtin",
-          sender: "reader",
-        }),
-      );
+      const refused = await deliverLabel(full, issue.number, "reader");
       assert.equal(refused.status, 200);
       const reply = await waitFor("the refusal", async () =>
         gh.state.comments.find(
@@ -326,15 +331,7 @@ describe(
       // A malformed .github/airlock.yml: a reply that names the key, and no run.
       const bad = `${owner}/bad-config`;
       const issue2 = gh.createIssue(bad, { title: "x", body: "y", user: "maintainer" });
-      await gh.deliver(
-        "issues",
-        gh.payloads.issuesLabeled({
-          repo: bad,
-          issue: issue2.number,
-          label: "airlock:builtin",
-          sender: "maintainer",
-        }),
-      );
+      await deliverLabel(bad, issue2.number, "maintainer");
       const configReply = await waitFor("the config reply", async () =>
         gh.state.comments.find((c) => c.repo === bad && c.body.includes("budget.usd")),
       );
@@ -342,16 +339,7 @@ describe(
       assert.deepEqual(await runsOf(bad), []);
 
       // A delivery with a bad signature is refused by Probot.
-      const forged = await gh.deliver(
-        "issues",
-        gh.payloads.issuesLabeled({
-          repo: bad,
-          issue: issue2.number,
-          label: "airlock:builtin",
-          sender: "maintainer",
-        }),
-        { secret: "not-the-secret" },
-      );
+      const forged = await deliverLabel(bad, issue2.number, "maintainer", { secret: "not-the-secret" });
       assert.ok(forged.status >= 400 && forged.status < 500, `forged delivery answered ${forged.status}`);
       assert.deepEqual(gh.violations, [], diagnostics());
     });
@@ -365,30 +353,11 @@ describe(
         body: "Sleep. [[script:slow]]",
         user: "maintainer",
       });
-      await gh.deliver(
-        "issues",
-        gh.payloads.issuesLabeled({
-          repo: full,
-          issue: issue.number,
-          label: "airlock:builtin",
-          sender: "maintainer",
-        }),
-      );
+      await deliverLabel(full, issue.number, "maintainer");
       const queued = await firstRun(full);
-      await waitFor("the agent's container", async () => {
-        const containers = await runtime.listContainers({ [sandboxLabelKeys.runId]: queued.id });
-        return containers.length > 0 ? containers : undefined;
-      });
+      await agentContainerOf(queued.id);
       const stop = gh.addIssueComment(full, issue.number, { body: "/airlock stop", user: "maintainer" });
-      await gh.deliver(
-        "issue_comment",
-        gh.payloads.issueCommentCreated({
-          repo: full,
-          issue: issue.number,
-          comment: stop.id,
-          sender: "maintainer",
-        }),
-      );
+      await deliverComment(full, issue.number, stop.id, "maintainer");
       const stopped = await published(queued.id);
       assert.equal(stopped.state, "cancelled", diagnostics());
       assert.deepEqual(await runtime.listContainers({ [sandboxLabelKeys.runId]: queued.id }), []);
@@ -408,15 +377,7 @@ describe(
         body: "/airlock run Write docs/notes.md. [[script:first]]",
         user: "maintainer",
       });
-      await gh.deliver(
-        "issue_comment",
-        gh.payloads.issueCommentCreated({
-          repo: full,
-          issue: docsIssue.number,
-          comment: retry.id,
-          sender: "maintainer",
-        }),
-      );
+      await deliverComment(full, docsIssue.number, retry.id, "maintainer");
       const second = await waitFor("the second run", async () => (await runsOf(full))[1]);
       const done = await published(second.id);
       assert.equal(done.state, "succeeded", diagnostics());
@@ -477,10 +438,7 @@ describe(
       const deliveryId = randomUUID();
       await gh.deliver("issues", payload, { deliveryId });
       const queued = await firstRun(full);
-      await waitFor("the agent's container", async () => {
-        const containers = await runtime.listContainers({ [sandboxLabelKeys.runId]: queued.id });
-        return containers.length > 0 ? containers : undefined;
-      });
+      await agentContainerOf(queued.id);
 
       // The app restarts mid-run, and GitHub redelivers the same webhook to the new process.
       await app!.stop("SIGTERM");
