@@ -2,7 +2,7 @@ import { eq, sql } from "drizzle-orm";
 import type { Db } from "../../core/db/open-database.ts";
 import { appendRunEvent, getRun } from "../../core/db/runs.ts";
 import { runs, type Run } from "../../core/db/schema.ts";
-import type { GitHubApi } from "../../core/github/github-api.ts";
+import { GitHubApiError, type GitHubApi } from "../../core/github/github-api.ts";
 import type { Logger } from "../../core/logger.ts";
 import { isTerminalRunState } from "../../core/run-states.ts";
 import { loadRunSummaryFacts } from "../../core/summary/load-run-summary-facts.ts";
@@ -59,13 +59,23 @@ export async function publishGitHubRun(
         await github.updatePull(repo, existing.number, { body });
         ({ number: prNumber, htmlUrl: prUrl } = existing);
       } else {
-        const title = await pullTitle(github, repo, run);
-        const created = await github.createPull(repo, {
-          title,
+        const pull = {
+          title: await pullTitle(github, repo, run),
           head: pushed.branch,
           base: run.baseRef ?? (await github.getRepository(repo)).defaultBranch,
           body,
           draft: true,
+        };
+        const created = await github.createPull(repo, pull).catch(async (error: unknown) => {
+          // Private repositories on GitHub Free have no drafts: open a regular pull request
+          // that says it is a draft in spirit, rather than no pull request at all.
+          if (!isDraftRefusal(error)) throw error;
+          log.warn("draft pull requests are not available in this repository; opening a regular one");
+          return github.createPull(repo, {
+            ...pull,
+            draft: false,
+            body: clip(`${draftNote}\n\n${pull.body}`),
+          });
         });
         ({ number: prNumber, htmlUrl: prUrl } = created);
         log.info({ pr: prNumber }, "opened the draft pull request");
@@ -154,6 +164,16 @@ function renderResultComment(
     lines.push("", "<details><summary>Audit summary</summary>", "", summary, "", "</details>");
   }
   return clip(lines.join("\n"));
+}
+
+const draftNote =
+  "> **Not merge-ready until reviewed.** This repository does not allow draft pull requests, so Airlock opened a regular one; treat it as a draft.";
+
+function isDraftRefusal(error: unknown): boolean {
+  if (!(error instanceof GitHubApiError) || error.status !== 422) return false;
+  const errors = (error.cause as { response?: { data?: { errors?: { message?: string }[] } } } | undefined)
+    ?.response?.data?.errors;
+  return (errors ?? []).some((e) => /draft pull requests are not supported/i.test(e.message ?? ""));
 }
 
 function clip(text: string): string {

@@ -22,6 +22,11 @@ export type Repo = {
   fullName: string;
   defaultBranch: string;
   private: boolean;
+  /**
+   * False for a private repository on a plan without draft pull requests (GitHub Free): a
+   * draft is then refused with 422, as GitHub does.
+   */
+  draftPullRequests: boolean;
   installationId: number;
   /** The bare repository on disk that `git http-backend` serves. */
   gitDir: string;

@@ -105,6 +105,18 @@ export const pullRoutes: Record<string, RouteHandler> = {
         documentationUrl: pullsDocs,
       });
     }
+    if (body.draft === true && !repo.draftPullRequests) {
+      return githubError(422, "Validation Failed", {
+        errors: [
+          {
+            resource: "PullRequest",
+            code: "custom",
+            message: "Draft pull requests are not supported in this repository.",
+          },
+        ],
+        documentationUrl: pullsDocs,
+      });
+    }
     const headSha = (await resolveCommit(repo.gitDir, `refs/heads/${head}`)) as string;
     const baseSha = (await resolveCommit(repo.gitDir, `refs/heads/${base}`)) as string;
     if (headSha === baseSha) {

@@ -80,6 +80,8 @@ export type GitHubStandIn = {
     defaultBranch?: string;
     files?: Record<string, string>;
     private?: boolean;
+    /** Default true; false models a private repository on GitHub Free. */
+    draftPullRequests?: boolean;
   }): Promise<Repo>;
   setPermission(repoFullName: string, login: string, role: Role): void;
   createUser(login: string, type?: UserType): User;
@@ -232,6 +234,7 @@ export async function startGitHubStandIn(opts: GitHubStandInOptions): Promise<Gi
         fullName,
         defaultBranch,
         private: seed.private ?? false,
+        draftPullRequests: seed.draftPullRequests ?? true,
         installationId: installation.id,
         gitDir,
         cloneUrl: `${base}/git/${fullName}.git`,

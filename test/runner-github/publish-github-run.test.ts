@@ -1,0 +1,102 @@
+import assert from "node:assert/strict";
+import { generateKeyPairSync } from "node:crypto";
+import { after, before, describe, it } from "node:test";
+import { eq } from "drizzle-orm";
+import { appendAuditEvent } from "../../core/audit/append-audit-event.ts";
+import type { Database } from "../../core/db/open-database.ts";
+import { getRun, insertRun } from "../../core/db/runs.ts";
+import { runs } from "../../core/db/schema.ts";
+import { createGitHubApp } from "../../core/github/create-github-app.ts";
+import { newRunId } from "../../core/ids.ts";
+import { createLogger } from "../../core/logger.ts";
+import { publishGitHubRun } from "../../runner/github-run/publish-github-run.ts";
+import { testDatabaseKinds } from "../helpers/test-databases.ts";
+import { runGit } from "../stand-ins/github/bare-git-repo.ts";
+import { startGitHubStandIn, type GitHubStandIn } from "../stand-ins/github/start-github-stand-in.ts";
+
+const appId = 5151;
+const installationId = 31;
+const secret = "publish-test-secret-0123456789abcdef0123";
+const logger = createLogger("silent");
+
+describe("publishing a finished run on GitHub (through the stand-in)", () => {
+  let gh: GitHubStandIn;
+  let database: Database;
+  let privateKey: string;
+
+  before(async () => {
+    const keys = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    privateKey = keys.privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+    gh = await startGitHubStandIn({
+      appId,
+      publicKeyPem: keys.publicKey.export({ type: "spki", format: "pem" }).toString(),
+      webhookSecret: "unused",
+    });
+    gh.createInstallation({ id: installationId, account: "acme" });
+    database = await testDatabaseKinds()
+      .find((k) => k.name === "pglite")!
+      .open();
+  });
+  after(async () => {
+    await database?.close();
+    await gh?.close();
+  });
+
+  it("opens a regular pull request, said to be a draft, where GitHub refuses drafts; publishing again doubles nothing", async () => {
+    const repo = await gh.createRepo({
+      owner: "acme",
+      name: "free-private",
+      installationId,
+      private: true,
+      draftPullRequests: false,
+      files: { "a.txt": "a\n" },
+    });
+    const issue = gh.createIssue(repo.fullName, { title: "Fix a", body: "Please.", user: "maintainer" });
+    const runId = newRunId();
+    const branch = `airlock/${issue.number}-${runId}`;
+    // The branch the relay would have pushed: one commit on top of main.
+    const tree = (await runGit(repo.gitDir, ["rev-parse", "main^{tree}"])).toString().trim();
+    const commit = (await runGit(repo.gitDir, ["commit-tree", tree, "-p", "main", "-m", "agent work"]))
+      .toString()
+      .trim();
+    await runGit(repo.gitDir, ["update-ref", `refs/heads/${branch}`, commit]);
+    await insertRun(database.db, {
+      id: runId,
+      kind: "github",
+      state: "succeeded",
+      agent: "builtin",
+      model: "gpt-4.1-mini",
+      repo: repo.fullName,
+      issueNumber: issue.number,
+      installationId,
+      cloneUrl: repo.cloneUrl,
+      baseRef: "main",
+      headBranch: branch,
+      outcomeReason: "the agent finished (exit 0)",
+      finishedAt: new Date(),
+    });
+    await appendAuditEvent(database.db, { runId, type: "relay.pushed", data: { branch, commit }, secret });
+    const github = createGitHubApp({ appId, privateKey, apiUrl: gh.apiUrl }, logger).forInstallation(
+      installationId,
+    );
+
+    const first = await publishGitHubRun({ db: database.db, github, logger }, runId);
+    const pulls = gh.state.pulls.filter((p) => p.repo === repo.fullName);
+    assert.equal(pulls.length, 1);
+    assert.equal(pulls[0]!.draft, false);
+    assert.equal(pulls[0]!.number, first.prNumber);
+    assert.match(pulls[0]!.body, /does not allow draft pull requests[\s\S]*\nFixes #1\n/);
+    assert.equal((await getRun(database.db, runId))?.prNumber, first.prNumber);
+    assert.ok((await getRun(database.db, runId))?.publishedAt);
+    const results = () =>
+      gh.state.comments.filter((c) => c.repo === repo.fullName && c.body.includes(`airlock:result:${runId}`));
+    assert.equal(results().length, 1);
+    assert.match(results()[0]!.body, new RegExp(`draft pull request #${first.prNumber}`));
+
+    await database.db.update(runs).set({ publishedAt: null }).where(eq(runs.id, runId));
+    await publishGitHubRun({ db: database.db, github, logger }, runId);
+    assert.equal(gh.state.pulls.filter((p) => p.repo === repo.fullName).length, 1);
+    assert.equal(results().length, 1);
+    assert.deepEqual(gh.violations, []);
+  });
+});
