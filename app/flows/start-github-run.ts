@@ -9,7 +9,7 @@ import { renderActiveRun } from "../messages/render-active-run.ts";
 import { renderAgentNotAllowed } from "../messages/render-agent-not-allowed.ts";
 import { renderNoTrustedText } from "../messages/render-no-trusted-text.ts";
 import { renderRunQueued } from "../messages/render-run-queued.ts";
-import { appHoldOwner, appHoldUntil, releaseAppHold } from "../runs/app-hold.ts";
+import { appHoldOwner, appHoldSeconds, releaseAppHold } from "../runs/app-hold.ts";
 import { isDeliveryRecorded } from "../runs/is-delivery-recorded.ts";
 import { recordGitHubRun } from "../runs/record-github-run.ts";
 import type { RunScope } from "../runs/run-scope.ts";
@@ -114,8 +114,8 @@ export async function startGitHubRun(ctx: DeliveryContext, request: StartRunRequ
       trigger: request.trigger,
       repoConfig: { ...config } as Record<string, unknown>,
       leaseOwner: appHoldOwner,
-      leaseExpiresAt: appHoldUntil(),
     },
+    holdSeconds: appHoldSeconds,
     audit: {
       trigger: request.trigger,
       sender: sender.login,

@@ -11,10 +11,6 @@ import { runs } from "../../core/db/schema.ts";
 export const appHoldOwner = "airlock-app";
 export const appHoldSeconds = 30;
 
-export function appHoldUntil(now: number = Date.now()): Date {
-  return new Date(now + appHoldSeconds * 1000);
-}
-
 export async function releaseAppHold(
   db: Db,
   runId: string,
