@@ -14,6 +14,7 @@ import { requireSettings, type Settings } from "../../core/settings/load-setting
 import type { ContainerRuntime } from "../../runner/container/container-runtime.ts";
 import { createDockerContainerRuntime } from "../../runner/container/docker-container-runtime.ts";
 import { assertEngineReachable } from "../../runner/images/assert-engine-reachable.ts";
+import { createImageCheckCache } from "../../runner/images/create-image-check-cache.ts";
 import type { ProxyUpstreams } from "../../runner/proxy/choose-upstreams.ts";
 import { reapContainers } from "../../runner/sandbox/reap-containers.ts";
 import { startRunner, type RunnerService } from "../../runner/start-runner.ts";
@@ -84,6 +85,7 @@ export async function serveAirlock(ctx: CliContext, parts: { app: boolean; runne
         ceiling: settings.sandboxCeiling,
         runnerId,
         githubApp,
+        ensureImage: createImageCheckCache(runtime!, { ttlMs: 5 * 60_000 }),
         leaseS: settings.runner.leaseS,
         concurrency: settings.runner.concurrency,
         onRunStart: () => metrics.runsActive.inc(),
