@@ -188,7 +188,7 @@ describe(
       return waitFor(`a run for ${repo}`, async () => (await runsOf(repo))[0]);
     }
 
-    it("a label on an issue becomes a draft pull request with the agent's change, trailers, and an audit summary equal to the database", async () => {
+    it("a label on an issue becomes a draft pull request with the agent's change, trailers, and an audit summary equal to the database", async (t) => {
       const full = `${owner}/label-flow`;
       upstream.define(
         "label.0",
@@ -207,6 +207,11 @@ describe(
       assert.equal(run.state, "succeeded", `${run.outcomeReason}${diagnostics()}`);
       assert.equal(run.headBranch, `airlock/${issue.number}-${run.id}`);
       assert.equal(run.requestedBy, "maintainer");
+      const seconds = (from: Date | null, to: Date | null) =>
+        ((to!.getTime() - from!.getTime()) / 1000).toFixed(1);
+      t.diagnostic(
+        `recorded → agent running ${seconds(run.createdAt, run.startedAt)} s, → finished ${seconds(run.createdAt, run.finishedAt)} s, → PR published ${seconds(run.createdAt, run.publishedAt)} s`,
+      );
 
       // The branch: the agent's change on top of main, with the trailers.
       const branch = await gh.readBranch(full, run.headBranch!);
