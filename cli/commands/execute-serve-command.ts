@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { hostname } from "node:os";
 import { resolve } from "node:path";
@@ -27,6 +28,9 @@ import { loadPrices } from "./proxy-command.ts";
  * are built here and handed down; the app and the runner modules hold no globals.
  */
 export async function serveAirlock(ctx: CliContext, parts: { app: boolean; runner: boolean }): Promise<void> {
+  // Probot's registration flow writes the App's credentials to ./.env; variables already set
+  // in the environment win over the file.
+  if (ctx.env === process.env && existsSync(".env")) process.loadEnvFile(".env");
   const settings = ctx.settings();
   const name = parts.app && parts.runner ? "up" : parts.app ? "app" : "runner";
   const logger = ctx.logger({ command: name });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -67,19 +67,25 @@ describe("starting the services", () => {
     );
   });
 
-  it("airlock up on the embedded database serves /healthz with the database and Docker up", async () => {
+  it("airlock up reads the App's credentials from ./.env as registration wrote them, and serves /healthz on the embedded database", async () => {
     const dir = await mkdtemp(join(tmpdir(), "airlock-up-"));
-    const up = await startAirlockProcess("up", {
-      APP_ID: "1",
-      PRIVATE_KEY: testKey(),
-      WEBHOOK_SECRET: "s",
-      AIRLOCK_TOKEN_SECRET: "x".repeat(40),
-      OPENAI_BASE_URL: "http://127.0.0.1:9/v1",
-      AIRLOCK_DATA_DIR: dir,
-      PORT: "0",
-      HOST: "127.0.0.1",
-      AIRLOCK_LOG_LEVEL: "warn",
-    });
+    // The format of Probot's updateEnv: one line per key, the key's newlines escaped in quotes.
+    await writeFile(
+      join(dir, ".env"),
+      `APP_ID=1\nPRIVATE_KEY="${testKey().trim().replaceAll("\n", "\\n")}"\nWEBHOOK_SECRET=s\n`,
+    );
+    const up = await startAirlockProcess(
+      "up",
+      {
+        AIRLOCK_TOKEN_SECRET: "x".repeat(40),
+        OPENAI_BASE_URL: "http://127.0.0.1:9/v1",
+        AIRLOCK_DATA_DIR: dir,
+        PORT: "0",
+        HOST: "127.0.0.1",
+        AIRLOCK_LOG_LEVEL: "warn",
+      },
+      { cwd: dir },
+    );
     try {
       assert.match(up.ready, /database: embedded PGlite/);
       assert.doesNotMatch(up.url, /:3000$/, "PORT=0 picks a free port");

@@ -22,8 +22,10 @@ export interface AirlockProcess {
 export async function startAirlockProcess(
   command: "app" | "runner" | "up",
   env: Record<string, string>,
+  options: { cwd?: string } = {},
 ): Promise<AirlockProcess> {
   const child = spawn(process.execPath, [bin, command], {
+    cwd: options.cwd,
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/root", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
