@@ -9,7 +9,6 @@ import { createDockerContainerRuntime } from "../../runner/container/docker-cont
 import { assertEngineReachable } from "../../runner/images/assert-engine-reachable.ts";
 import { buildAgentImage } from "../../runner/images/build-agent-image.ts";
 import type { ProxyUpstreams } from "../../runner/proxy/choose-upstreams.ts";
-import { defaultPriceTable } from "../../runner/proxy/price-table.ts";
 import type { RunOutcome } from "../../runner/run/decide-run-outcome.ts";
 import { demoModelId, startDemoModel, type DemoModel } from "../../runner/run/demo-model.ts";
 import { executeRun } from "../../runner/run/execute-run.ts";
@@ -17,6 +16,7 @@ import { readRunProgress } from "../../runner/run/read-run-progress.ts";
 import { parseGitRemote } from "../../runner/relay/parse-git-remote.ts";
 import { reapContainers } from "../../runner/sandbox/reap-containers.ts";
 import type { CliContext } from "../cli-context.ts";
+import { loadPrices } from "./proxy-command.ts";
 
 export interface RunFlags {
   repo: string;
@@ -49,6 +49,8 @@ export async function runCommand(ctx: CliContext, flags: RunFlags): Promise<numb
     ["AIRLOCK_TOKEN_SECRET"],
     "airlock run (it signs the run token and the audit ledger)",
   );
+  // AIRLOCK_PRICES_FILE adds or overrides model prices, as for `airlock proxy` and the runner.
+  const prices = await loadPrices(ctx.env.AIRLOCK_PRICES_FILE);
   const remote = parseGitRemote(flags.repo);
   if (remote.kind === "path") {
     await access(remote.location).catch(() => {
@@ -136,7 +138,7 @@ export async function runCommand(ctx: CliContext, flags: RunFlags): Promise<numb
         logger,
         tokenSecret: settings.tokenSecret!,
         upstreams,
-        prices: demo ? { ...defaultPriceTable, [demoModelId]: { input: 0, output: 0 } } : undefined,
+        prices: demo ? { ...prices, [demoModelId]: { input: 0, output: 0 } } : prices,
         dataDir: resolve(settings.dataDir),
         ceiling: settings.sandboxCeiling,
         runnerId: settings.runnerId ?? "local",

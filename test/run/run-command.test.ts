@@ -111,6 +111,13 @@ describe("airlock run (the README's first command) as a child process", () => {
     );
     assert.equal(badBudget.code, 2);
     assert.match(badBudget.stderr, /--budget-tokens must be a positive integer, got "1\.5"/);
+    const badPrices = await airlock(
+      ["run", "--repo", repo, "--agent", "builtin", "--prompt", "x"],
+      cleanEnv({ AIRLOCK_TOKEN_SECRET: secret, AIRLOCK_PRICES_FILE: join(dir, "no-such-prices.yml") }),
+      dir,
+    );
+    assert.equal(badPrices.code, 2);
+    assert.match(badPrices.stderr, /AIRLOCK_PRICES_FILE/);
     const missing = await airlock(
       ["run", "--repo", join(dir, "nope"), "--agent", "builtin", "--prompt", "x"],
       cleanEnv({ AIRLOCK_TOKEN_SECRET: secret }),
