@@ -121,6 +121,12 @@ export const llmCalls = pgTable(
     stream: boolean("stream").notNull().default(false),
     status: integer("status").notNull(),
     error: text("error"),
+    /**
+     * Set when the proxy itself refused the call, never when the upstream did: "budget",
+     * "rate_limit" (the per-run concurrency limit), "auth", "invalid_request", "not_found"…
+     * Outcomes are decided from this, not from the error's wording.
+     */
+    refusal: text("refusal"),
     startedAt: timestamp("started_at", { withTimezone: true }).notNull(),
     latencyMs: integer("latency_ms").notNull(),
     ttfbMs: integer("ttfb_ms"),

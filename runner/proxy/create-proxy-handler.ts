@@ -313,6 +313,8 @@ interface CallRecord {
   stream: boolean;
   status: number;
   error: string | undefined;
+  /** The proxy's own refusal kind, when it answered instead of the upstream. */
+  refusal: ProxyErrorKind | undefined;
   ttfbMs: number | undefined;
   usage: Usage;
   clientAborted: boolean;
@@ -426,6 +428,7 @@ async function handleRequest(ctx: HandlerContext, req: IncomingMessage, res: Ser
     stream: false,
     status: 0,
     error: undefined,
+    refusal: undefined,
     ttfbMs: undefined,
     usage: emptyUsage(format === "openai"),
     clientAborted: false,
@@ -438,6 +441,7 @@ async function handleRequest(ctx: HandlerContext, req: IncomingMessage, res: Ser
     refuse(status, kind, reason, message);
     call.status = status;
     call.error = `${kind}: ${message}`;
+    call.refusal = kind;
     finishCall(ctx, call);
   };
 
@@ -850,6 +854,7 @@ function finishCall(ctx: HandlerContext, call: CallRecord): void {
     stream: call.stream,
     status: call.status,
     error: call.error ?? null,
+    refusal: call.refusal ?? null,
     startedAt: call.startedAt,
     latencyMs,
     ttfbMs: call.ttfbMs ?? null,

@@ -7,8 +7,8 @@ export type RunOutcome = "succeeded" | "failed" | "timed_out" | "budget_exhauste
 export const agentBudgetExitCode = 3;
 
 /** A row the proxy wrote when it refused a call because the run's budget was spent. */
-export function isBudgetRefusal(call: Pick<LlmCall, "status" | "error">): boolean {
-  return call.status === 429 && (call.error?.startsWith("budget:") ?? false);
+export function isBudgetRefusal(call: Pick<LlmCall, "refusal">): boolean {
+  return call.refusal === "budget";
 }
 
 /**
@@ -18,7 +18,7 @@ export function isBudgetRefusal(call: Pick<LlmCall, "status" | "error">): boolea
  */
 export function decideRunOutcome(
   sandbox: Pick<SandboxResult, "reason" | "exitCode" | "limits">,
-  calls: readonly Pick<LlmCall, "status" | "error">[],
+  calls: readonly Pick<LlmCall, "refusal" | "error">[],
 ): { outcome: RunOutcome; reason: string } {
   const refusal = calls.find(isBudgetRefusal);
   switch (sandbox.reason) {

@@ -63,6 +63,11 @@ for (const kind of testDatabaseKinds()) {
         [200, 200, 429, 200],
       );
       assert.match(rows[2]!.error ?? "", /USD budget/);
+      assert.deepEqual(
+        rows.map((r) => r.refusal),
+        [null, null, "budget", null],
+        "the proxy's own refusal is marked as such; served calls are not",
+      );
     });
 
     it("token budget in Anthropic's shape, and a soft-threshold event recorded once", async () => {

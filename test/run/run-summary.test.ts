@@ -18,6 +18,7 @@ function call(overrides: Partial<LlmCall>): LlmCall {
     stream: false,
     status: 200,
     error: null,
+    refusal: null,
     startedAt: new Date(0),
     latencyMs: 10,
     ttfbMs: null,
@@ -86,8 +87,18 @@ const run: Run = {
 
 describe("run outcome and summary", () => {
   it("maps sandbox endings and proxy budget refusals to outcomes", () => {
-    const budget = call({ status: 429, error: "budget: run r1 has spent its token budget (10 of 5 tokens)" });
-    const rate = call({ status: 429, error: "rate_limit: too many in flight" });
+    const budget = call({
+      status: 429,
+      refusal: "budget",
+      error: "budget: run r1 has spent its token budget (10 of 5 tokens)",
+    });
+    const rate = call({ status: 429, refusal: "rate_limit", error: "rate_limit: too many in flight" });
+    // The upstream's own 429 is not the proxy's budget refusal, whatever its text says.
+    const upstream429 = call({ status: 429, refusal: null, error: "budget: quota exceeded upstream" });
+    assert.equal(
+      decideRunOutcome({ reason: "exited", exitCode: 2, limits }, [upstream429]).outcome,
+      "failed",
+    );
     assert.equal(decideRunOutcome({ reason: "exited", exitCode: 0, limits }, [budget]).outcome, "succeeded");
     assert.deepEqual(decideRunOutcome({ reason: "exited", exitCode: 3, limits }, []), {
       outcome: "budget_exhausted",
