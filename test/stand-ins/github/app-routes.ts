@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { InstallationToken, Repo } from "./github-state.ts";
+import type { Installation, InstallationToken, Repo } from "./github-state.ts";
 import { renderApp, renderInstallation, renderRepo, renderToken } from "./render-github-resources.ts";
 import { githubError, notFound, type RouteCall, type RouteHandler } from "./stand-in-core.ts";
 
@@ -12,6 +12,14 @@ function installationRepos(call: RouteCall, installationId: number): Repo[] {
 
 function selectionOf(call: RouteCall, installationId: number): "all" | "selected" {
   return installationRepos(call, installationId).length === 0 ? "all" : "selected";
+}
+
+/** An installation as GET /app/installations/{id} and GET /repos/{o}/{r}/installation answer it. */
+function installationAnswer(call: RouteCall, installation: Installation) {
+  return {
+    status: 200,
+    body: renderInstallation(call.core.urls, installation, call.core.app, selectionOf(call, installation.id)),
+  };
 }
 
 export const appRoutes: Record<string, RouteHandler> = {
@@ -27,30 +35,14 @@ export const appRoutes: Record<string, RouteHandler> = {
   "apps/get-installation": (call) => {
     const installation = call.core.state.installations.get(Number(call.params.installation_id));
     if (installation === undefined) return notFound();
-    return {
-      status: 200,
-      body: renderInstallation(
-        call.core.urls,
-        installation,
-        call.core.app,
-        selectionOf(call, installation.id),
-      ),
-    };
+    return installationAnswer(call, installation);
   },
 
   "apps/get-repo-installation": (call) => {
     const repo = call.core.findRepo(call.params.owner ?? "", call.params.repo ?? "");
     const installation = repo && call.core.state.installations.get(repo.installationId);
     if (installation === undefined) return notFound();
-    return {
-      status: 200,
-      body: renderInstallation(
-        call.core.urls,
-        installation,
-        call.core.app,
-        selectionOf(call, installation.id),
-      ),
-    };
+    return installationAnswer(call, installation);
   },
 
   "apps/create-installation-access-token": (call) => {
