@@ -1,8 +1,6 @@
 import type { AirlockAppDeps } from "../airlock-app-deps.ts";
-import { agentCatalog } from "../../core/agents/agent-catalog.ts";
 import { answerHelp } from "../flows/answer-help.ts";
 import { continuePullRequest } from "../flows/continue-pull-request.ts";
-import { createDeliveryContext } from "../flows/create-delivery-context.ts";
 import { retryLatestRun } from "../flows/retry-latest-run.ts";
 import { startGitHubRun } from "../flows/start-github-run.ts";
 import { stopGitHubRuns } from "../flows/stop-github-runs.ts";
@@ -11,7 +9,7 @@ import { parsePayload } from "../payloads/parse-payload.ts";
 import { findLatestRun } from "../runs/find-latest-run.ts";
 import type { RunScope } from "../runs/run-scope.ts";
 import { issueTaskBuilder } from "../task/issue-task-builder.ts";
-import { parseAirlockCommand } from "../text/parse-airlock-command.ts";
+import { openCommandDelivery } from "../flows/open-command-delivery.ts";
 import type { WebhookDelivery } from "./webhook-delivery.ts";
 
 /**
@@ -20,15 +18,9 @@ import type { WebhookDelivery } from "./webhook-delivery.ts";
  */
 export async function handleIssueComment(deps: AirlockAppDeps, delivery: WebhookDelivery): Promise<void> {
   const payload = parsePayload(issueCommentCreatedSchema, delivery.payload, "issue_comment.created");
-  const catalog = deps.catalog ?? agentCatalog;
-  const command = parseAirlockCommand(payload.comment.body ?? "", { agentIds: catalog.map((a) => a.id) });
-  if (command === undefined) return;
-  const ctx = createDeliveryContext(deps, delivery, {
-    action: "created",
-    installationId: payload.installation.id,
-    repository: payload.repository,
-    sender: payload.sender,
-  });
+  const opened = openCommandDelivery(deps, delivery, payload);
+  if (opened === undefined) return;
+  const { command, ctx } = opened;
   const issue = payload.issue;
   const commentId = payload.comment.id;
   if (issue.pull_request !== undefined && issue.pull_request !== null) {

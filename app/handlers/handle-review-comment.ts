@@ -1,10 +1,8 @@
-import { agentCatalog } from "../../core/agents/agent-catalog.ts";
 import type { AirlockAppDeps } from "../airlock-app-deps.ts";
 import { continuePullRequest } from "../flows/continue-pull-request.ts";
-import { createDeliveryContext } from "../flows/create-delivery-context.ts";
 import { reviewCommentCreatedSchema } from "../payloads/webhook-payload-schemas.ts";
 import { parsePayload } from "../payloads/parse-payload.ts";
-import { parseAirlockCommand } from "../text/parse-airlock-command.ts";
+import { openCommandDelivery } from "../flows/open-command-delivery.ts";
 import type { WebhookDelivery } from "./webhook-delivery.ts";
 
 /** `pull_request_review_comment.created` starting with `/airlock`: a follow-up on that line of an Airlock pull request. */
@@ -14,15 +12,9 @@ export async function handleReviewComment(deps: AirlockAppDeps, delivery: Webhoo
     delivery.payload,
     "pull_request_review_comment.created",
   );
-  const catalog = deps.catalog ?? agentCatalog;
-  const command = parseAirlockCommand(payload.comment.body ?? "", { agentIds: catalog.map((a) => a.id) });
-  if (command === undefined) return;
-  const ctx = createDeliveryContext(deps, delivery, {
-    action: "created",
-    installationId: payload.installation.id,
-    repository: payload.repository,
-    sender: payload.sender,
-  });
+  const opened = openCommandDelivery(deps, delivery, payload);
+  if (opened === undefined) return;
+  const { command, ctx } = opened;
   const comment = payload.comment;
   await continuePullRequest(ctx, {
     pullNumber: payload.pull_request.number,
