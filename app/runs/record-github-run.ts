@@ -1,5 +1,6 @@
 import { eq, sql } from "drizzle-orm";
 import { appendAuditEvent } from "../../core/audit/append-audit-event.ts";
+import type { AuditEventData } from "../../core/audit/audit-event-schemas.ts";
 import type { Db } from "../../core/db/open-database.ts";
 import { runs, type NewRun, type Run } from "../../core/db/schema.ts";
 import { insertRun } from "../../core/db/runs.ts";
@@ -24,7 +25,7 @@ export async function recordGitHubRun(
     run: NewRun & { id: string };
     /** Keep runners off the new run this long (app-hold.ts), measured on the database's clock. */
     holdSeconds?: number | undefined;
-    audit: Record<string, unknown>;
+    audit: AuditEventData<"run.requested">;
     secret: string;
   },
 ): Promise<RecordRunOutcome> {

@@ -18,12 +18,13 @@ export function registerAuditCommand(program: Command, ctx: CliContext): void {
     .description(
       "recompute a run's chain: exit 0 and print its head when intact, exit 1 naming the first bad " +
         "entry (changed, deleted, reordered or forged), exit 2 when the run is unknown.\n" +
-        "Needs AIRLOCK_TOKEN_SECRET, the key the entries were signed with.",
+        "Needs AIRLOCK_TOKEN_SECRET, the secret the entries were signed with (its ledger key).",
     )
     .argument("<run>", "run id")
     .option(
       "--head <hash>",
-      "also require the chain to end at this head (e.g. a commit's Airlock-Audit: trailer)",
+      "also require this hash to be an entry of the chain, a checkpoint later entries may follow " +
+        "(a commit's Airlock-Audit: trailer, or the head in the PR body)",
     )
     .action(async (runId: string, options: { head?: string }) => {
       const settings = ctx.settings();
@@ -42,6 +43,18 @@ export function registerAuditCommand(program: Command, ctx: CliContext): void {
           );
         }
         ctx.stdout.write(`ok: ${result.count} entries, head ${result.head}\n`);
+        if (result.checkpoint) {
+          ctx.stdout.write(
+            `checkpoint ${options.head} is entry ${result.checkpoint.position}; ` +
+              `${result.count - result.checkpoint.position} later entries follow it\n`,
+          );
+        }
+        if (result.legacyEntries) {
+          ctx.stdout.write(
+            `note: the first ${result.legacyEntries} entries carry the legacy HMAC (keyed with the raw ` +
+              "AIRLOCK_TOKEN_SECRET, before the ledger key was derived apart); they verify with this secret\n",
+          );
+        }
       } finally {
         await database.close();
       }

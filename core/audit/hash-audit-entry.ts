@@ -1,4 +1,5 @@
 import { createHash, createHmac } from "node:crypto";
+import { deriveKey } from "../keys/derive-key.ts";
 import { toCanonicalJson } from "./canonical-json.ts";
 
 /** The `prev_hash` of a run's first entry (seq 1). */
@@ -33,9 +34,19 @@ export function hashAuditEntry(entry: AuditEntryContent): string {
 }
 
 /**
- * HMAC-SHA256 of the hash, keyed with AIRLOCK_TOKEN_SECRET: anyone with write access
- * to the database can recompute a sha256 chain after editing it, but not this.
+ * HMAC-SHA256 of the hash, keyed with the "audit-ledger" key derived from
+ * AIRLOCK_TOKEN_SECRET: anyone with write access to the database can recompute a sha256
+ * chain after editing it, but not this. Run tokens use a sibling key (deriveKey).
  */
 export function signAuditHash(secret: string, hash: string): string {
+  return createHmac("sha256", deriveKey(secret, "audit-ledger")).update(hash).digest("hex");
+}
+
+/**
+ * How entries were signed before the ledger key was derived apart: keyed with the raw
+ * secret. Only verification uses it, so ledgers written before the change still verify
+ * (reported as legacy); nothing is signed this way any more.
+ */
+export function signLegacyAuditHash(secret: string, hash: string): string {
   return createHmac("sha256", secret).update(hash).digest("hex");
 }

@@ -2,10 +2,22 @@ import { timingSafeEqual } from "node:crypto";
 import { asc, eq } from "drizzle-orm";
 import type { Db } from "../db/open-database.ts";
 import { auditEvents } from "../db/schema.ts";
-import { GENESIS_HASH, hashAuditEntry, signAuditHash } from "./hash-audit-entry.ts";
+import { GENESIS_HASH, hashAuditEntry, signAuditHash, signLegacyAuditHash } from "./hash-audit-entry.ts";
 
 export type AuditVerification =
-  | { ok: true; count: number; head: string }
+  | {
+      ok: true;
+      count: number;
+      head: string;
+      /** With an expectedHead that later entries follow: its 1-based position. */
+      checkpoint?: { position: number };
+      /**
+       * Entries signed the pre-HKDF way (keyed with the raw secret), when there are any: a
+       * ledger written before the ledger key was derived apart. Only a leading run of
+       * entries may be legacy; see signLegacyAuditHash.
+       */
+      legacyEntries?: number;
+    }
   /** `position` is 1-based: the seq the first bad entry should have had. */
   | { ok: false; position: number; reason: string };
 
@@ -21,8 +33,11 @@ export interface StoredAuditEntry {
 
 export interface VerifyAuditOptions {
   /**
-   * The head published elsewhere (commit trailer `Airlock-Audit:`, PR body). Without it,
-   * deleting entries from the end of a chain leaves a valid shorter chain.
+   * A hash published elsewhere, checked as a checkpoint: it must be the hash of an entry
+   * of this (intact) chain, and later entries may follow it. The commit trailer
+   * `Airlock-Audit:` names the `relay.started` entry, which the commit and push entries
+   * follow; the PR body names the head at render time. Without one, deleting entries from
+   * the end of a chain leaves a valid shorter chain; with one, any deletion up to it shows.
    */
   expectedHead?: string | undefined;
 }
@@ -54,7 +69,10 @@ export async function verifyAuditChain(
  * Recompute a chain and name its first bad entry. Checks, in this order per entry:
  * seq continuity (a deleted or renumbered row), prev_hash linkage (deleted, inserted or
  * swapped rows), the hash (changed content), the HMAC (a row rewritten by someone who
- * could recompute sha256 but does not hold the secret).
+ * could recompute sha256 but does not hold the secret). The HMAC is checked with the
+ * ledger key derived from `secret`; a leading run of entries may instead carry the
+ * legacy HMAC keyed with the raw secret (ledgers from before the keys were derived
+ * apart, or a run that was in flight across the upgrade): counted in `legacyEntries`.
  */
 export function verifyAuditEntries(
   runId: string,
@@ -70,6 +88,7 @@ export function verifyAuditEntries(
     };
   }
   let prevHash = GENESIS_HASH;
+  let legacy = 0;
   for (const [index, entry] of entries.entries()) {
     const position = index + 1;
     if (entry.seq !== position) {
@@ -96,31 +115,36 @@ export function verifyAuditEntries(
       return { ok: false, position, reason: "hash mismatch: the entry's type, data or time was changed" };
     }
     if (!equalHex(signAuditHash(secret, hash), entry.hmac)) {
-      return {
-        ok: false,
-        position,
-        reason:
-          "hmac mismatch: the entry was not signed with this AIRLOCK_TOKEN_SECRET (forged or rewritten)",
-      };
+      // Legacy only while no entry so far was signed the current way: a legacy entry after
+      // a current one was not written by any version of Airlock.
+      if (legacy === index && equalHex(signLegacyAuditHash(secret, hash), entry.hmac)) {
+        legacy += 1;
+      } else {
+        return {
+          ok: false,
+          position,
+          reason:
+            "hmac mismatch: the entry was not signed with this AIRLOCK_TOKEN_SECRET (forged or rewritten)",
+        };
+      }
     }
     prevHash = hash;
   }
+  const result: AuditVerification = { ok: true, count: entries.length, head: prevHash };
+  if (legacy > 0) result.legacyEntries = legacy;
   const expected = options.expectedHead;
-  if (expected !== undefined && expected !== prevHash) {
+  if (expected !== undefined) {
     const found = entries.findIndex((e) => e.hash === expected);
-    return found >= 0
-      ? {
-          ok: false,
-          position: found + 2,
-          reason: `the chain goes on past the expected head ${expected}: entries were added after it`,
-        }
-      : {
-          ok: false,
-          position: entries.length + 1,
-          reason: `the chain ends at ${prevHash} and never reaches the expected head ${expected}: entries were removed from its end, or the head is another run's`,
-        };
+    if (found < 0) {
+      return {
+        ok: false,
+        position: entries.length + 1,
+        reason: `the chain ends at ${prevHash} and never reaches the expected head ${expected}: no entry has that hash (entries up to it were removed, or it is another run's)`,
+      };
+    }
+    if (found + 1 < entries.length) result.checkpoint = { position: found + 1 };
   }
-  return { ok: true, count: entries.length, head: prevHash };
+  return result;
 }
 
 function equalHex(a: string, b: string): boolean {

@@ -3,6 +3,7 @@ import type { Db } from "./open-database.ts";
 import { runEvents, runs, type NewRun, type Run, type RunEvent } from "./schema.ts";
 import type { RunState } from "../run-states.ts";
 import { isTerminalRunState } from "../run-states.ts";
+import { checkRunEventData, type RunEventData, type RunEventType } from "./run-event-schemas.ts";
 
 /** Queries on the run aggregate. Every function takes `db` first. */
 
@@ -36,7 +37,7 @@ export async function setRunState(
   db: Db,
   id: string,
   state: RunState,
-  data: Record<string, unknown> = {},
+  data: { reason?: string | undefined } = {},
   options: { attempt?: number | undefined } = {},
 ): Promise<boolean> {
   return db.transaction(async (tx) => {
@@ -54,25 +55,27 @@ export async function setRunState(
         state,
         updatedAt: sql`now()`,
         ...(state === "running" ? { startedAt: sql`coalesce(${runs.startedAt}, now())` } : {}),
-        ...(terminal
-          ? { finishedAt: sql`now()`, outcomeReason: (data.reason as string | undefined) ?? null }
-          : {}),
+        ...(terminal ? { finishedAt: sql`now()`, outcomeReason: data.reason ?? null } : {}),
       })
       .where(and(eq(runs.id, id)));
-    await tx
-      .insert(runEvents)
-      .values({ runId: id, type: `state.${state}`, data: { from: current.state, ...data } });
+    const type = `state.${state}` as const;
+    await tx.insert(runEvents).values({
+      runId: id,
+      type,
+      data: checkRunEventData(type, { from: current.state, reason: data.reason }),
+    });
     return true;
   });
 }
 
-export async function appendRunEvent(
+/** Refuses a type or data not in core/db/run-event-schemas.ts (typed error, nothing written). */
+export async function appendRunEvent<T extends RunEventType>(
   db: Db,
   runId: string,
-  type: string,
-  data: Record<string, unknown> = {},
+  type: T,
+  data: RunEventData<T>,
 ): Promise<void> {
-  await db.insert(runEvents).values({ runId, type, data });
+  await db.insert(runEvents).values({ runId, type, data: checkRunEventData(type, data) });
 }
 
 export async function listRunEvents(db: Db, runId: string): Promise<RunEvent[]> {

@@ -1,3 +1,4 @@
+import { findLastAuditData } from "../audit/find-last-audit-data.ts";
 import type { LlmCall } from "../db/schema.ts";
 import { escapeMarkdown, escapeTableCell, formatCode, quoteUntrustedMarkdown } from "./escape-markdown.ts";
 import type { RunSummaryFacts } from "./load-run-summary-facts.ts";
@@ -11,14 +12,12 @@ import { sumRunFigures } from "./sum-run-figures.ts";
 export function renderRunSummary(facts: RunSummaryFacts): string {
   const { run, calls, audit } = facts;
   const figures = sumRunFigures(calls);
-  const last = (type: string) => audit.findLast((e) => e.type === type)?.data;
-  const image = last("image.ready") as { ref?: string; id?: string } | undefined;
-  const exit = last("sandbox.exit") as
-    { reason?: string; exitCode?: number | null; durationMs?: number } | undefined;
-  const committed = last("relay.committed") as RelayCommitted | undefined;
-  const pushed = last("relay.pushed") as { branch?: string; commit?: string } | undefined;
-  const relayNote = (last("relay.skipped") ?? last("relay.failed")) as { reason?: string } | undefined;
-  const agentSummary = (last("agent.summary") as { text?: string } | undefined)?.text;
+  const image = findLastAuditData(audit, "image.ready");
+  const exit = findLastAuditData(audit, "sandbox.exit");
+  const committed = findLastAuditData(audit, "relay.committed");
+  const pushed = findLastAuditData(audit, "relay.pushed");
+  const relayNote = findLastAuditData(audit, "relay.skipped") ?? findLastAuditData(audit, "relay.failed");
+  const agentSummary = findLastAuditData(audit, "agent.summary")?.text;
   const head = audit.at(-1)?.hash;
   const outcome = run.state;
   const partial = outcome === "budget_exhausted" || outcome === "timed_out" || outcome === "failed";
@@ -135,15 +134,6 @@ export function renderRunSummary(facts: RunSummaryFacts): string {
   }
   lines.push("", "</details>", "");
   return lines.join("\n");
-}
-
-interface RelayCommitted {
-  commit?: string;
-  branch?: string;
-  filesChanged?: { path: string; change: string }[];
-  heldBack?: { path: string; reason: string }[];
-  refused?: { path: string; reason: string }[];
-  refusedOmitted?: number;
 }
 
 function callRow(n: number, call: LlmCall): string {

@@ -4,6 +4,7 @@ import { eq } from "drizzle-orm";
 import { agentCatalog } from "../../core/agents/agent-catalog.ts";
 import { getAgent } from "../../core/agents/get-agent.ts";
 import { appendAuditEvent } from "../../core/audit/append-audit-event.ts";
+import type { AuditEventData, AuditEventType } from "../../core/audit/audit-event-schemas.ts";
 import { getRun, setRunState } from "../../core/db/runs.ts";
 import { runs, type Run } from "../../core/db/schema.ts";
 import type { GitHubApi, GitHubApp } from "../../core/github/github-api.ts";
@@ -50,7 +51,7 @@ export async function handleClaimedRun(
   const { db } = deps;
   const runId = claimed.id;
   const log = deps.logger.child({ runId, repo: claimed.repo, attempt: claimed.attempt });
-  const audit = (type: string, data: Record<string, unknown>) =>
+  const audit = <T extends AuditEventType>(type: T, data: AuditEventData<T>) =>
     appendAuditEvent(db, { runId, type, data, secret: deps.tokenSecret });
   if (claimed.installationId === null) throw new Error(`run ${runId} has no installation id`);
   const github = deps.githubApp.forInstallation(claimed.installationId);

@@ -1,5 +1,6 @@
 import { eq, sql } from "drizzle-orm";
 import type { Db } from "../../core/db/open-database.ts";
+import { findLastAuditData } from "../../core/audit/find-last-audit-data.ts";
 import { appendRunEvent, getRun } from "../../core/db/runs.ts";
 import { runs, type Run } from "../../core/db/schema.ts";
 import { GitHubApiError, type GitHubApi } from "../../core/github/github-api.ts";
@@ -42,8 +43,7 @@ export async function publishGitHubRun(
   const repo = parseRepoName(run.repo);
   const facts = await loadRunSummaryFacts(db, runId);
   const summary = clip(renderRunSummary(facts));
-  const pushed = facts.audit.findLast((e) => e.type === "relay.pushed")?.data as
-    { branch?: string; commit?: string } | undefined;
+  const pushed = findLastAuditData(facts.audit, "relay.pushed");
   const issueNumber = run.issueNumber ?? undefined;
   const marker = commentMarker("result", runId);
 

@@ -1,5 +1,6 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "../../core/db/open-database.ts";
+import { appendRunEvent } from "../../core/db/runs.ts";
 import { runEvents, runs } from "../../core/db/schema.ts";
 
 /**
@@ -14,9 +15,7 @@ export async function recordPublishFailure(
   options: { runId: string; error: string; maxFailures: number },
 ): Promise<{ failures: number; gaveUp: boolean }> {
   return db.transaction(async (tx) => {
-    await tx
-      .insert(runEvents)
-      .values({ runId: options.runId, type: "github.publish_failed", data: { error: options.error } });
+    await appendRunEvent(tx, options.runId, "github.publish_failed", { error: options.error });
     const [row] = await tx
       .select({ n: sql<number>`count(*)::int` })
       .from(runEvents)
@@ -27,10 +26,9 @@ export async function recordPublishFailure(
       .update(runs)
       .set({ publishedAt: sql`now()` })
       .where(eq(runs.id, options.runId));
-    await tx.insert(runEvents).values({
-      runId: options.runId,
-      type: "github.publish_abandoned",
-      data: { failures, lastError: options.error },
+    await appendRunEvent(tx, options.runId, "github.publish_abandoned", {
+      failures,
+      lastError: options.error,
     });
     return { failures, gaveUp: true };
   });

@@ -1,9 +1,12 @@
+import { createHash } from "node:crypto";
 import { sql } from "drizzle-orm";
+import { lockAuditChains } from "../../core/audit/lock-audit-chains.ts";
 import type { Db } from "../../core/db/open-database.ts";
 import { AirlockError } from "../../core/errors.ts";
 import type { Logger } from "../../core/logger.ts";
 import type { NewLlmCall } from "../../core/db/schema.ts";
 import { redactSecrets } from "./redact-secrets.ts";
+import { formatCostUnits, parseUsdToUnits } from "./usage.ts";
 
 /**
  * Writes llm_calls rows off the response path, in batches. A row is queued when its call
@@ -11,6 +14,11 @@ import { redactSecrets } from "./redact-secrets.ts";
  * awaits it before a run may finish (DESIGN §5: committed before the run can finish).
  * A failed write marks the recorder unhealthy (the handler then refuses new calls with
  * 503) and is retried with backoff: rows already queued are never dropped.
+ *
+ * Each row is chained in its run's audit ledger (an `llm.call` entry with the sha256 of
+ * the stored bodies) in the same transaction as the row, so every mode (a run's socket,
+ * the shared TCP proxy, a manual `airlock token` run) has its calls on the record, and a
+ * call is never on the record twice: a batch that fails leaves neither rows nor entries.
  */
 export interface CallRecorder {
   /** Queue a row; bodies are redacted (with these literal secrets too) before insert. */
@@ -31,6 +39,8 @@ interface QueuedRow {
 export interface CallRecorderOptions {
   db: Db;
   logger: Logger;
+  /** AIRLOCK_TOKEN_SECRET: the llm.call entries are signed with the ledger key derived from it. */
+  secret: string;
   batchSize?: number;
   maxRetryDelayMs?: number;
 }
@@ -40,6 +50,7 @@ export interface CallRecorderOptions {
  * builder cost more CPU than the rest of the proxy's work per call (see the benchmark).
  */
 const columns = [
+  "id",
   "run_id",
   "attempt",
   "provider",
@@ -76,10 +87,13 @@ export function toStorableText(text: string): string {
   return text.toWellFormed().replaceAll("\u0000", "\\u0000");
 }
 
-function toColumns(row: NewLlmCall, secrets: readonly (string | undefined)[]): Record<string, unknown> {
+type CallColumns = ReturnType<typeof toColumns>;
+
+function toColumns(id: number, row: NewLlmCall, secrets: readonly (string | undefined)[]) {
   const redact = (text: string | null | undefined) =>
     text == null ? null : toStorableText(redactSecrets(text, secrets));
   return {
+    id,
     run_id: row.runId,
     attempt: row.attempt,
     provider: row.provider,
@@ -96,7 +110,8 @@ function toColumns(row: NewLlmCall, secrets: readonly (string | undefined)[]): R
     output_tokens: row.outputTokens ?? 0,
     cache_creation_tokens: row.cacheCreationTokens ?? 0,
     cache_read_tokens: row.cacheReadTokens ?? 0,
-    cost_usd: row.costUsd ?? "0",
+    // As the numeric(18,10) column prints it, so the ledger and the row say the same.
+    cost_usd: formatCostUnits(parseUsdToUnits(row.costUsd ?? "0")),
     priced: row.priced ?? true,
     client_aborted: row.clientAborted ?? false,
     upstream_attempts: row.upstreamAttempts ?? 1,
@@ -108,13 +123,73 @@ function toColumns(row: NewLlmCall, secrets: readonly (string | undefined)[]): R
 /**
  * SQLSTATE class 23 (integrity: foreign key, not null…) or 22 (data exception: a value
  * the column cannot hold): the row itself is refused, and retrying will not help.
+ * Except 23505: the only unique index the batch can hit is the ledger's (run_id, seq),
+ * which means another writer raced the chain lock; no row is at fault, so it is retried.
  */
 function isIntegrityViolation(error: unknown): boolean {
   for (let e: unknown = error, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
     const code = (e as { code?: unknown }).code;
+    if (code === "23505") return false;
     if (typeof code === "string" && /^2[23][0-9A-Z]{3}$/.test(code)) return true;
   }
   return false;
+}
+
+function sha256Hex(text: string | null): string | null {
+  return text === null ? null : createHash("sha256").update(text, "utf8").digest("hex");
+}
+
+/**
+ * One transaction per batch: lock the chains of the batch's runs (in run id order), take
+ * the rows' ids (after the locks, so a run's calls are chained in id order even when two
+ * proxies record for it), insert the rows, then chain one llm.call entry per row in id
+ * order. The bodies' digests are over exactly the text stored in the row.
+ */
+async function writeCalls(db: Db, batch: readonly QueuedRow[], secret: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    const chains = await lockAuditChains(
+      tx,
+      batch.map((q) => q.row.runId),
+      secret,
+    );
+    const ids = await takeCallIds(tx, batch.length);
+    const rows = batch.map(({ row, secrets }, i) => toColumns(ids[i]!, row, secrets));
+    await tx.execute(sql`${insertPrefix} ${JSON.stringify(rows)}::json)`);
+    // A run that is gone made the insert fail above (foreign key): every run here is locked.
+    await chains.append(rows.map(toCallEvent));
+  });
+}
+
+async function takeCallIds(tx: Db, count: number): Promise<number[]> {
+  const taken = await tx
+    .select({ id: sql<string>`nextval(pg_get_serial_sequence('llm_calls', 'id'))` })
+    .from(sql`generate_series(1, ${count}::int)`);
+  return taken.map((t) => Number(t.id)).sort((a, b) => a - b);
+}
+
+function toCallEvent(row: CallColumns) {
+  return {
+    runId: row.run_id,
+    type: "llm.call" as const,
+    data: {
+      id: row.id,
+      attempt: row.attempt,
+      provider: row.provider,
+      model: row.model,
+      endpoint: row.endpoint,
+      status: row.status,
+      refusal: row.refusal,
+      inputTokens: row.input_tokens,
+      outputTokens: row.output_tokens,
+      cacheReadTokens: row.cache_read_tokens,
+      cacheCreationTokens: row.cache_creation_tokens,
+      costUsd: row.cost_usd,
+      priced: row.priced,
+      clientAborted: row.client_aborted,
+      requestSha256: sha256Hex(row.request_body),
+      responseSha256: sha256Hex(row.response_body),
+    },
+  };
 }
 
 export function createCallRecorder(options: CallRecorderOptions): CallRecorder {
@@ -155,8 +230,7 @@ export function createCallRecorder(options: CallRecorderOptions): CallRecorder {
       writing = false;
       return;
     }
-    const rows = batch.map(({ row, secrets }) => toColumns(row, secrets));
-    options.db.execute(sql`${insertPrefix} ${JSON.stringify(rows)}::json)`).then(
+    writeCalls(options.db, batch, options.secret).then(
       () => {
         healthy = true;
         failures = 0;

@@ -169,7 +169,7 @@ export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
     });
   const registry = deps.metrics ?? new Registry();
   const metrics = createProxyMetrics(registry);
-  const recorder = createCallRecorder({ db: deps.db, logger: deps.logger });
+  const recorder = createCallRecorder({ db: deps.db, logger: deps.logger, secret: deps.tokenSecret });
   const ledger = createRunLedger({
     db: deps.db,
     now,

@@ -1,10 +1,13 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { runIdPattern } from "../../core/ids.ts";
+import { deriveKey } from "../../core/keys/derive-key.ts";
 
 /**
  * Run tokens (DESIGN §5): `<runId>.<attempt>.<expiry>.<sig>`, `expiry` in Unix seconds,
- * `sig` the unpadded base64url HMAC-SHA256 of `<runId>.<attempt>.<expiry>` keyed with
- * AIRLOCK_TOKEN_SECRET. The agent holds only this token, never a provider key.
+ * `sig` the unpadded base64url HMAC-SHA256 of `<runId>.<attempt>.<expiry>`. The HMAC key
+ * is the "run-token" key derived from AIRLOCK_TOKEN_SECRET (deriveKey), not the secret
+ * itself: the audit ledger is signed with a sibling key, so neither signs for the other.
+ * The agent holds only this token, never a provider key.
  */
 export interface MintRunTokenInput {
   runId: string;
@@ -47,5 +50,5 @@ export function verifyRunToken(token: string, secret: string, nowS: number): Ver
 }
 
 function signRunTokenPayload(payload: string, secret: string): string {
-  return createHmac("sha256", secret).update(payload, "ascii").digest("base64url");
+  return createHmac("sha256", deriveKey(secret, "run-token")).update(payload, "ascii").digest("base64url");
 }

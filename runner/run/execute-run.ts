@@ -6,6 +6,7 @@ import { agentCatalog } from "../../core/agents/agent-catalog.ts";
 import type { AgentDefinition } from "../../core/agents/agent-definition.ts";
 import { getAgent } from "../../core/agents/get-agent.ts";
 import { appendAuditEvent } from "../../core/audit/append-audit-event.ts";
+import type { AuditEventData, AuditEventType } from "../../core/audit/audit-event-schemas.ts";
 import { auditHead } from "../../core/audit/audit-head.ts";
 import type { Db } from "../../core/db/open-database.ts";
 import { insertRun, setRunState } from "../../core/db/runs.ts";
@@ -108,9 +109,9 @@ const maxStoredSummaryChars = 16 * 1024;
  * 3. Ensure the agent's image; audit `image.ready` with its id.
  * 4. Serve the proxy on the run's socket with a minted run token (expiry = deadline + margin).
  * 5. Run the agent sealed; the token is its API key, AIRLOCK_MODEL its model; no host env.
- * 6. Close the proxy (flushes every llm_calls row), decide the outcome from the sandbox
- *    result and the proxy's rows; audit one `llm.call` per row (id order), `sandbox.exit`,
- *    `agent.summary`.
+ * 6. Close the proxy (flushes every llm_calls row, each already chained as `llm.call` by
+ *    the proxy's recorder), decide the outcome from the sandbox result and the proxy's
+ *    rows; audit `sandbox.exit`, `agent.summary`.
  * 7. Relay (skipped when cancelled): audit `relay.started`, take the chain head, commit with
  *    trailers `Airlock-Run` and `Airlock-Audit: <that head>`, audit `relay.committed`, push,
  *    audit `relay.pushed`. The trailer therefore names the hash of the `relay.started`
@@ -221,9 +222,9 @@ export async function performRun(deps: ExecuteRunDeps, input: PerformRunInput): 
   const { db } = deps;
   const { agent, runId, model, timeoutS } = input;
   const log = deps.logger.child({ runId, agent: agent.id });
-  const audit = (type: string, data: Record<string, unknown>) =>
+  const audit = <T extends AuditEventType>(type: T, data: AuditEventData<T>) =>
     appendAuditEvent(db, { runId, type, data, secret: deps.tokenSecret });
-  const enter = async (state: RunState, data: Record<string, unknown> = {}) => {
+  const enter = async (state: RunState, data: { reason?: string } = {}) => {
     await setRunState(db, runId, state, data, { attempt: input.attempt });
     input.onProgress?.({ runId, state });
   };
@@ -316,20 +317,6 @@ export async function performRun(deps: ExecuteRunDeps, input: PerformRunInput): 
         // The ledger would be missing calls: the run cannot count as a success.
         outcome = "failed";
         reason = `the proxy could not record every LLM call (${recordError})`;
-      }
-      for (const call of calls) {
-        await audit("llm.call", {
-          id: call.id,
-          provider: call.provider,
-          model: call.model,
-          status: call.status,
-          inputTokens: call.inputTokens,
-          outputTokens: call.outputTokens,
-          cacheReadTokens: call.cacheReadTokens,
-          cacheCreationTokens: call.cacheCreationTokens,
-          costUsd: call.costUsd,
-          priced: call.priced,
-        });
       }
       await audit("sandbox.exit", {
         reason: sandbox.reason,

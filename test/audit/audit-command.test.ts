@@ -86,9 +86,15 @@ for (const kind of testDatabaseKinds()) {
       env = { ...cliDb.env, AIRLOCK_TOKEN_SECRET: secret };
       head = await cliDb.withDb(async ({ db }) => {
         await ensureRun(db, { id: runId, kind: "local", agent: "builtin" });
-        for (const type of ["run.started", "llm.call", "llm.call", "container.exited", "relay.pushed"]) {
-          await appendAuditEvent(db, { runId, type, data: { type, note: "é ✓" }, secret });
+        for (const reason of ["é ✓", "second", "third", "fourth"]) {
+          await appendAuditEvent(db, { runId, type: "run.error", data: { reason }, secret });
         }
+        await appendAuditEvent(db, {
+          runId,
+          type: "relay.pushed",
+          data: { branch: "airlock/x", commit: "c0ffee", remoteRef: "refs/heads/airlock/x" },
+          secret,
+        });
         return auditHead(db, runId);
       });
     });
@@ -116,7 +122,7 @@ for (const kind of testDatabaseKinds()) {
       });
       assert.deepEqual(
         entries.map((e) => e.type),
-        ["run.started", "llm.call", "llm.call", "container.exited", "relay.pushed"],
+        ["run.error", "run.error", "run.error", "run.error", "relay.pushed"],
       );
       assert.deepEqual(verifyAuditEntries(runId, entries, secret), { ok: true, count: 5, head });
 

@@ -10,6 +10,8 @@ import { createCallRecorder } from "../../runner/proxy/call-recorder.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
 import { createCapturingLogger } from "./proxy-harness.ts";
 
+const secret = "call-recorder-test-secret-0123456789abcdef";
+
 function row(runId: string, n: number): NewLlmCall {
   return {
     runId,
@@ -32,7 +34,7 @@ for (const kind of testDatabaseKinds()) {
       const database = await kind.open();
       try {
         const { logger, lines } = createCapturingLogger();
-        const recorder = createCallRecorder({ db: database.db, logger });
+        const recorder = createCallRecorder({ db: database.db, logger, secret });
         const runId = newRunId();
         await ensureRun(database.db, { id: runId, kind: "manual" });
         for (let n = 1; n <= 5; n++) recorder.record(row(runId, n), [`run-token-literal-value-${n}`]);
@@ -58,7 +60,7 @@ for (const kind of testDatabaseKinds()) {
       const own = shared.kind === "postgres" ? await openDatabase({ url: shared.url, max: 1 }) : shared;
       try {
         const { logger } = createCapturingLogger();
-        const recorder = createCallRecorder({ db: own.db, logger, maxRetryDelayMs: 50 });
+        const recorder = createCallRecorder({ db: own.db, logger, secret, maxRetryDelayMs: 50 });
         const runId = newRunId();
         await ensureRun(own.db, { id: runId, kind: "manual" });
         await own.close();

@@ -75,7 +75,12 @@ describe("publishing a finished run on GitHub (through the stand-in)", () => {
       outcomeReason: "the agent finished (exit 0)",
       finishedAt: new Date(),
     });
-    await appendAuditEvent(database.db, { runId, type: "relay.pushed", data: { branch, commit }, secret });
+    await appendAuditEvent(database.db, {
+      runId,
+      type: "relay.pushed",
+      data: { branch, commit, remoteRef: `refs/heads/${branch}` },
+      secret,
+    });
     const github = createGitHubApp({ appId, privateKey, apiUrl: gh.apiUrl }, logger).forInstallation(
       installationId,
     );

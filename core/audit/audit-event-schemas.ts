@@ -1,0 +1,128 @@
+import { z } from "zod";
+import { isTerminalRunState, runStates } from "../run-states.ts";
+
+/**
+ * Every ledger event type and the shape of its data (DESIGN §8): the one place a reader
+ * or a writer learns what an entry holds. appendAuditEvent refuses a type not listed here
+ * and data that does not fit (extra fields too: what is hashed is what was meant), and
+ * readers parse with the same schema (readAuditData) instead of casting.
+ *
+ * Changing a shape: entries already signed keep their old data, so a field a reader
+ * needs must stay readable in its old form (optional, or a union), never be renamed.
+ */
+const text = z.string();
+const count = z.number().int().nonnegative();
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, "a lowercase sha256 hex digest");
+const runOutcome = z.enum(runStates).refine(isTerminalRunState, "a terminal run state");
+/** Paths the relay reports; loose so a report may grow (the secret scan adds its rule). */
+const pathReport = z.looseObject({ path: text, reason: text });
+
+export const auditEventSchemas = {
+  /** The app recorded a GitHub run (one transaction with the delivery and the run). */
+  "run.requested": z.strictObject({
+    trigger: z.strictObject({
+      event: z.enum([
+        "issues.labeled",
+        "issue_comment.created",
+        "pull_request_review_comment.created",
+        "retry",
+        "reclaim",
+      ]),
+      kind: z.enum(["label", "command", "follow_up", "retry"]),
+      sender: text,
+      commentId: z.number().int().optional(),
+      reviewComment: z.boolean().optional(),
+    }),
+    sender: text,
+    agent: text,
+    model: text,
+    issue: count,
+    repo: text,
+    budget: z.strictObject({ usd: z.number().nonnegative(), tokens: count }),
+    deliveryId: text,
+    followUpOf: text.optional(),
+    pull: count.optional(),
+  }),
+  /** `airlock run` recorded a local run. */
+  "run.started": z.strictObject({
+    kind: z.literal("local"),
+    agent: text,
+    repo: text,
+    model: text,
+    budgetUsd: z.number().nonnegative().nullable(),
+    budgetTokens: count.nullable(),
+    timeoutS: z.number().positive(),
+    runner: text,
+  }),
+  "run.claimed": z.strictObject({ attempt: count, runner: text }),
+  /** An earlier runner died mid-run; this one starts it again. */
+  "run.reclaimed": z.strictObject({ attempt: count, runner: text, removedContainers: count }),
+  "run.cancel_requested": z.strictObject({ by: text }),
+  "run.stop_seen": z.strictObject({ by: text.nullable(), runner: text }),
+  "run.error": z.strictObject({ reason: text }),
+  "run.finished": z.strictObject({ outcome: runOutcome, reason: text }),
+  "workspace.prepared": z.strictObject({ baseCommit: text, defaultBranch: text }),
+  "image.ready": z.strictObject({ ref: text, id: text }),
+  /**
+   * One proxied call, chained by the call recorder in the transaction that stores its
+   * llm_calls row. The digests are over the stored (redacted) bodies' UTF-8 bytes, so
+   * `sha256(request_body)` of the row must match; null when the row has no body.
+   */
+  "llm.call": z.strictObject({
+    id: z.number().int().positive(),
+    attempt: count,
+    provider: text,
+    model: text.nullable(),
+    endpoint: text,
+    status: z.number().int(),
+    refusal: text.nullable(),
+    inputTokens: count,
+    outputTokens: count,
+    cacheReadTokens: count,
+    cacheCreationTokens: count,
+    costUsd: text,
+    priced: z.boolean(),
+    clientAborted: z.boolean(),
+    requestSha256: sha256Hex.nullable(),
+    responseSha256: sha256Hex.nullable(),
+  }),
+  "sandbox.exit": z.strictObject({
+    reason: z.enum(["exited", "deadline", "oom_killed", "output_capped", "cancelled"]),
+    exitCode: z.number().int().nullable(),
+    durationMs: z.number().nonnegative(),
+    containerId: text,
+    limits: z.strictObject({
+      memoryMb: z.number(),
+      cpus: z.number(),
+      pids: z.number(),
+      timeoutS: z.number(),
+      tmpfsMb: z.number(),
+      outputCapBytes: z.number(),
+    }),
+  }),
+  "agent.summary": z.strictObject({ text }),
+  "relay.started": z.strictObject({ branch: text, baseCommit: text }),
+  "relay.committed": z.strictObject({
+    branch: text,
+    commit: text.nullable(),
+    /** The head named by the commit's `Airlock-Audit:` trailer: the `relay.started` entry. */
+    auditHeadInTrailer: sha256Hex.nullable(),
+    filesChanged: z.array(z.looseObject({ path: text, change: text })),
+    heldBack: z.array(pathReport),
+    refused: z.array(pathReport),
+    refusedOmitted: count,
+  }),
+  "relay.pushed": z.strictObject({ branch: text, commit: text, remoteRef: text }),
+  "relay.skipped": z.strictObject({ reason: text }),
+  "relay.failed": z.strictObject({ reason: text, keptIn: text }),
+} as const;
+
+export type AuditEventType = keyof typeof auditEventSchemas;
+/** What a writer passes (before defaults). */
+export type AuditEventData<T extends AuditEventType> = z.input<(typeof auditEventSchemas)[T]>;
+/** What a reader gets back. */
+export type ParsedAuditEventData<T extends AuditEventType> = z.output<(typeof auditEventSchemas)[T]>;
+
+export function isAuditEventType(type: string): type is AuditEventType {
+  return Object.hasOwn(auditEventSchemas, type);
+}
