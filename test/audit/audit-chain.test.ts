@@ -1,10 +1,17 @@
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { sql } from "drizzle-orm";
 import { appendAuditEvent } from "../../core/audit/append-audit-event.ts";
 import { auditHead } from "../../core/audit/audit-head.ts";
 import { exportAuditChain } from "../../core/audit/export-audit-chain.ts";
-import { GENESIS_HASH, hashAuditEntry, signAuditHash } from "../../core/audit/hash-audit-entry.ts";
+import {
+  GENESIS_HASH,
+  hashAuditEntry,
+  signAuditHash,
+  signLegacyAuditHash,
+} from "../../core/audit/hash-audit-entry.ts";
+import { deriveKey } from "../../core/keys/derive-key.ts";
 import { verifyAuditChain, verifyAuditEntries } from "../../core/audit/verify-audit-chain.ts";
 import type { Database } from "../../core/db/open-database.ts";
 import { ensureRun } from "../../core/db/runs.ts";
@@ -221,6 +228,108 @@ for (const kind of testDatabaseKinds()) {
       const none = await verifyAuditChain(database.db, empty, secret);
       assert.equal(!none.ok && none.position, 1);
       assert.equal(await auditHead(database.db, empty), undefined);
+    });
+
+    it("checks a published hash as a checkpoint: later entries may follow it, a hash not in the chain or an altered entry before it fails", async () => {
+      const runId = await seedChain(6);
+      const rows = await database.db.query.auditEvents.findMany({
+        where: (t, { eq }) => eq(t.runId, runId),
+        orderBy: (t, { asc }) => [asc(t.seq)],
+      });
+      const third = rows[2]!.hash;
+      // Like the Airlock-Audit trailer: entry 3, followed by three more.
+      assert.deepEqual(await verifyAuditChain(database.db, runId, secret, { expectedHead: third }), {
+        ok: true,
+        count: 6,
+        head: rows[5]!.hash,
+        checkpoint: { position: 3 },
+      });
+      const foreign = await verifyAuditChain(database.db, runId, secret, { expectedHead: "f".repeat(64) });
+      assert.equal(foreign.ok, false);
+      assert.match(!foreign.ok ? foreign.reason : "", /never reaches the expected head f{64}/);
+      // Another run's head is not a checkpoint of this one.
+      const other = await seedChain(2);
+      const otherHead = await auditHead(database.db, other);
+      assert.equal(
+        (await verifyAuditChain(database.db, runId, secret, { expectedHead: otherHead })).ok,
+        false,
+      );
+      // An entry before the checkpoint is changed: the chain fails there, whatever the checkpoint.
+      await execute(
+        sql`update audit_events set data = jsonb_set(data, '{model}', '"z"') where run_id = ${runId} and seq = 2`,
+      );
+      const altered = await verifyAuditChain(database.db, runId, secret, { expectedHead: third });
+      assert.equal(!altered.ok && altered.position, 2);
+      // Entries up to the checkpoint deleted (and the rest renumbered and re-linked by a forger
+      // without the key): the checkpoint hash is gone, and the HMAC gives the forgery away.
+      await execute(sql`delete from audit_events where run_id = ${other} and seq = 2`);
+      const cut = await verifyAuditChain(database.db, other, secret, { expectedHead: otherHead });
+      assert.equal(!cut.ok && cut.position, 2);
+    });
+
+    it("keys the ledger apart from run tokens, and verifies a leading run of legacy (raw-secret) entries as such", async () => {
+      const runId = await seedChain(4);
+      const rows = await database.db.query.auditEvents.findMany({
+        where: (t, { eq }) => eq(t.runId, runId),
+        orderBy: (t, { asc }) => [asc(t.seq)],
+      });
+      const resign = async (seq: number, hmac: string) =>
+        execute(sql`update audit_events set hmac = ${hmac} where run_id = ${runId} and seq = ${seq}`);
+      // Someone holding only the run-token key (a process that checks tokens) signs entry 3: refused.
+      const tokenKey = deriveKey(secret, "run-token");
+      await resign(3, createHmac("sha256", tokenKey).update(rows[2]!.hash).digest("hex"));
+      const byTokenKey = await verifyAuditChain(database.db, runId, secret);
+      assert.equal(!byTokenKey.ok && byTokenKey.position, 3);
+      assert.match(!byTokenKey.ok ? byTokenKey.reason : "", /hmac mismatch/);
+      // Entries 1–2 as a version before the keys were derived apart signed them (raw secret).
+      await resign(3, rows[2]!.hmac);
+      await resign(1, signLegacyAuditHash(secret, rows[0]!.hash));
+      await resign(2, signLegacyAuditHash(secret, rows[1]!.hash));
+      assert.deepEqual(await verifyAuditChain(database.db, runId, secret), {
+        ok: true,
+        count: 4,
+        head: rows[3]!.hash,
+        legacyEntries: 2,
+      });
+      // A legacy entry after a current one was not written by any version: refused.
+      await resign(4, signLegacyAuditHash(secret, rows[3]!.hash));
+      const late = await verifyAuditChain(database.db, runId, secret);
+      assert.equal(!late.ok && late.position, 4);
+    });
+
+    it("refuses an unknown event type and data that does not fit its type, writing nothing", async () => {
+      const runId = newRunId();
+      await ensureRun(database.db, { id: runId, kind: "manual" });
+      const refused = (error: Error & { code?: string }) => error.code === "audit_invalid_event";
+      await assert.rejects(
+        appendAuditEvent(database.db, {
+          runId,
+          type: "container.exited" as "run.error",
+          data: { reason: "x" },
+          secret,
+        }),
+        (error: Error & { code?: string }) =>
+          refused(error) && /container\.exited.* is not known/.test(error.message),
+      );
+      await assert.rejects(
+        appendAuditEvent(database.db, {
+          runId,
+          type: "llm.call",
+          data: { ...callData(1), costUsd: 3 } as never,
+          secret,
+        }),
+        (error: Error & { code?: string }) => refused(error) && /costUsd/.test(error.message),
+      );
+      await assert.rejects(
+        appendAuditEvent(database.db, {
+          runId,
+          type: "run.error",
+          data: { reason: "x", sneaked: "in" } as { reason: string },
+          secret,
+        }),
+        refused,
+      );
+      assert.equal(await auditHead(database.db, runId), undefined);
     });
 
     it("serializes 50 concurrent appends to one run into seq 1..50 with an intact chain", async () => {

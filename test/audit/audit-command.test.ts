@@ -81,6 +81,7 @@ for (const kind of testDatabaseKinds()) {
     let env: Record<string, string>;
     const runId = newRunId();
     let head: string | undefined;
+    let checkpoint: string | undefined;
     before(async () => {
       cliDb = await openCliDatabase(kind);
       env = { ...cliDb.env, AIRLOCK_TOKEN_SECRET: secret };
@@ -88,6 +89,7 @@ for (const kind of testDatabaseKinds()) {
         await ensureRun(db, { id: runId, kind: "local", agent: "builtin" });
         for (const reason of ["é ✓", "second", "third", "fourth"]) {
           await appendAuditEvent(db, { runId, type: "run.error", data: { reason }, secret });
+          if (reason === "second") checkpoint = await auditHead(db, runId);
         }
         await appendAuditEvent(db, {
           runId,
@@ -109,6 +111,22 @@ for (const kind of testDatabaseKinds()) {
       assert.equal(result.stdout, `ok: 5 entries, head ${head}\n`);
       const pinned = await runCli(["audit", "verify", runId, "--head", head ?? ""], env);
       assert.equal(pinned.code, 0);
+    });
+
+    it("verify --head takes an earlier entry as a checkpoint (like the Airlock-Audit trailer) and refuses a hash not in the chain", async () => {
+      const atCheckpoint = await runCli(["audit", "verify", runId, "--head", checkpoint ?? ""], env);
+      assert.equal(atCheckpoint.stderr, "");
+      assert.equal(atCheckpoint.code, 0);
+      assert.equal(
+        atCheckpoint.stdout,
+        `ok: 5 entries, head ${head}\ncheckpoint ${checkpoint} is entry 2; 3 later entries follow it\n`,
+      );
+      const foreign = await runCli(["audit", "verify", runId, "--head", "0".repeat(63) + "1"], env);
+      assert.equal(foreign.code, 1);
+      assert.match(
+        foreign.stderr,
+        /fails at position 6: the chain ends at \S+ and never reaches the expected head/,
+      );
     });
 
     it("export writes the JSONL to stdout and to --output, and the lines re-verify", async () => {

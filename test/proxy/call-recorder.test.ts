@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { eq } from "drizzle-orm";
-import { llmCalls, type NewLlmCall } from "../../core/db/schema.ts";
+import { asc, eq, sql } from "drizzle-orm";
+import { appendAuditEvent } from "../../core/audit/append-audit-event.ts";
+import { verifyAuditChain } from "../../core/audit/verify-audit-chain.ts";
+import { auditEvents, llmCalls, type NewLlmCall } from "../../core/db/schema.ts";
 import { ensureRun } from "../../core/db/runs.ts";
 import { newRunId } from "../../core/ids.ts";
 import { AirlockError } from "../../core/errors.ts";
@@ -49,6 +51,13 @@ for (const kind of testDatabaseKinds()) {
         assert.ok(stored.every((r) => !r.requestBody?.includes("run-token-literal-value")));
         assert.equal(recorder.healthy, true);
         assert.ok(lines.some((l) => l.includes("row dropped")));
+        // The refused row took its batch back with it; every stored row is chained once, none twice.
+        const chained = await database.db.select().from(auditEvents).where(eq(auditEvents.runId, runId));
+        assert.deepEqual(
+          chained.map((e) => e.data.id).sort((a, b) => Number(a) - Number(b)),
+          stored.map((r) => r.id).sort((a, b) => a - b),
+        );
+        assert.equal((await verifyAuditChain(database.db, runId, secret)).ok, true);
         await recorder.close();
       } finally {
         await database.close();
@@ -77,6 +86,140 @@ for (const kind of testDatabaseKinds()) {
         await assert.rejects(recorder.close(100));
       } finally {
         if (own !== shared) await shared.close();
+      }
+    });
+
+    it("chains one llm.call per row in the batch's transaction, in id order per run, with the stored bodies' sha256", async () => {
+      const database = await kind.open();
+      try {
+        const { db } = database;
+        const { logger } = createCapturingLogger();
+        // 250 rows and batches of 100: three batches, each spanning three runs.
+        const recorder = createCallRecorder({ db, logger, secret, batchSize: 100 });
+        const runIds = [newRunId(), newRunId(), newRunId()];
+        for (const runId of runIds) await ensureRun(db, { id: runId, kind: "manual" });
+        // A run whose chain already has an entry: the calls chain after it.
+        await appendAuditEvent(db, {
+          runId: runIds[0]!,
+          type: "run.cancel_requested",
+          data: { by: "x" },
+          secret,
+        });
+        for (let n = 1; n <= 250; n++) {
+          recorder.record(
+            {
+              ...row(runIds[n % 3]!, n),
+              costUsd: "0.0000000001",
+              responseBody: n % 5 === 0 ? null : `{"answer":"é ✓ ${n}","key":"sk-real-upstream-key-${n}"}`,
+            },
+            [`run-token-literal-value-${n}`, `sk-real-upstream-key-${n}`],
+          );
+        }
+        await recorder.close(20_000);
+
+        for (const runId of runIds) {
+          const calls = await db
+            .select()
+            .from(llmCalls)
+            .where(eq(llmCalls.runId, runId))
+            .orderBy(asc(llmCalls.id));
+          const entries = await db
+            .select()
+            .from(auditEvents)
+            .where(eq(auditEvents.runId, runId))
+            .orderBy(asc(auditEvents.seq));
+          const chained = entries.filter((e) => e.type === "llm.call");
+          assert.equal(calls.length, runId === runIds[1] ? 84 : 83);
+          // Exactly once each, in id order.
+          assert.deepEqual(
+            chained.map((e) => e.data.id),
+            calls.map((c) => c.id),
+          );
+          if (runId === runIds[0]) assert.equal(entries[0]?.type, "run.cancel_requested");
+          // The digests are over the stored (redacted) text, as Postgres itself computes them.
+          const digests = (await db.execute(
+            sql`select id, encode(sha256(convert_to(request_body, 'UTF8')), 'hex') as req,
+                  case when response_body is null then null
+                       else encode(sha256(convert_to(response_body, 'UTF8')), 'hex') end as res
+                from llm_calls where run_id = ${runId} order by id`,
+          )) as unknown as
+            | { id: string; req: string; res: string | null }[]
+            | { rows: { id: string; req: string; res: string | null }[] };
+          const byId = (Array.isArray(digests) ? digests : digests.rows).map((d) => [
+            Number(d.id),
+            d.req,
+            d.res,
+          ]);
+          assert.deepEqual(
+            chained.map((e) => [e.data.id, e.data.requestSha256, e.data.responseSha256]),
+            byId,
+          );
+          assert.ok(chained.some((e) => e.data.responseSha256 === null));
+          assert.ok(calls.every((c) => !c.responseBody?.includes("sk-real-upstream-key")));
+          // The entry says what the row says.
+          const first = calls[0]!;
+          assert.deepEqual(
+            {
+              costUsd: chained[0]?.data.costUsd,
+              inputTokens: chained[0]?.data.inputTokens,
+              provider: chained[0]?.data.provider,
+              endpoint: chained[0]?.data.endpoint,
+            },
+            {
+              costUsd: first.costUsd,
+              inputTokens: first.inputTokens,
+              provider: first.provider,
+              endpoint: first.endpoint,
+            },
+          );
+          const verified = await verifyAuditChain(db, runId, secret);
+          assert.equal(verified.ok && verified.count, entries.length, JSON.stringify(verified));
+        }
+      } finally {
+        await database.close();
+      }
+    });
+
+    it("two recorders and a direct append on the same run keep one intact chain, each call once", async () => {
+      const database = await kind.open();
+      try {
+        const { db } = database;
+        const { logger } = createCapturingLogger();
+        const a = createCallRecorder({ db, logger, secret, batchSize: 7 });
+        const b = createCallRecorder({ db, logger, secret, batchSize: 5 });
+        const runId = newRunId();
+        await ensureRun(db, { id: runId, kind: "manual" });
+        const direct: Promise<unknown>[] = [];
+        for (let n = 1; n <= 60; n++) {
+          (n % 2 === 0 ? a : b).record(row(runId, n), []);
+          if (n % 10 === 0)
+            direct.push(
+              appendAuditEvent(db, { runId, type: "run.error", data: { reason: `r${n}` }, secret }),
+            );
+        }
+        await Promise.all([a.close(20_000), b.close(20_000), ...direct]);
+        const calls = await db
+          .select()
+          .from(llmCalls)
+          .where(eq(llmCalls.runId, runId))
+          .orderBy(asc(llmCalls.id));
+        const entries = await db
+          .select()
+          .from(auditEvents)
+          .where(eq(auditEvents.runId, runId))
+          .orderBy(asc(auditEvents.seq));
+        const chained = entries.filter((e) => e.type === "llm.call").map((e) => e.data.id);
+        assert.equal(calls.length, 60);
+        // Ids are taken under the chain lock, so even across two recorders the chain is in id order.
+        assert.deepEqual(
+          chained,
+          calls.map((c) => c.id),
+        );
+        assert.equal(entries.filter((e) => e.type === "run.error").length, 6);
+        const verified = await verifyAuditChain(db, runId, secret);
+        assert.equal(verified.ok && verified.count, 66);
+      } finally {
+        await database.close();
       }
     });
   });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createHmac } from "node:crypto";
+import { createHmac, hkdfSync } from "node:crypto";
 import { describe, it } from "node:test";
 import { mintRunToken, verifyRunToken } from "../../runner/proxy/run-token.ts";
 
@@ -8,7 +8,11 @@ const secret = "unit-test-secret-0123456789abcdefghijklmnop";
 describe("run tokens", () => {
   it("has the exact format <runId>.<attempt>.<expiry>.<unpadded base64url HMAC-SHA256>", () => {
     const token = mintRunToken({ runId: "r1abc", attempt: 2, expiresAt: 1_900_000_000, secret });
-    const expectedSig = createHmac("sha256", secret).update("r1abc.2.1900000000").digest("base64url");
+    // Keyed with the run-token key: HKDF-SHA256 of the secret, empty salt, its own label.
+    const tokenKey = Buffer.from(
+      hkdfSync("sha256", secret, Buffer.alloc(0), "airlock run-token hmac v1", 32),
+    );
+    const expectedSig = createHmac("sha256", tokenKey).update("r1abc.2.1900000000").digest("base64url");
     assert.equal(token, `r1abc.2.1900000000.${expectedSig}`);
     assert.ok(!expectedSig.includes("="));
     assert.deepEqual(verifyRunToken(token, secret, 1_800_000_000), {
@@ -48,6 +52,20 @@ describe("run tokens", () => {
     ]) {
       assert.equal(verifyRunToken(bad, secret, 10).ok, false, bad);
     }
+  });
+
+  it("refuses a token signed with the raw secret or with the ledger key (keys derived apart)", () => {
+    const payload = "r1abc.0.1900000000";
+    const raw = createHmac("sha256", secret).update(payload).digest("base64url");
+    assert.deepEqual(verifyRunToken(`${payload}.${raw}`, secret, 10), { ok: false, reason: "bad_signature" });
+    const ledgerKey = Buffer.from(
+      hkdfSync("sha256", secret, Buffer.alloc(0), "airlock audit-ledger hmac v1", 32),
+    );
+    const byLedger = createHmac("sha256", ledgerKey).update(payload).digest("base64url");
+    assert.deepEqual(verifyRunToken(`${payload}.${byLedger}`, secret, 10), {
+      ok: false,
+      reason: "bad_signature",
+    });
   });
 
   it("refuses to mint for a run id with a dot or an invalid attempt", () => {
