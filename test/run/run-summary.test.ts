@@ -151,19 +151,30 @@ describe("run outcome and summary", () => {
         }),
       ],
       audit: [
-        event(1, "run.started", {}),
+        event(1, "run.error", { reason: "a stand-in first entry" }),
         event(2, "image.ready", { ref: "airlock/builtin:abc", id: "sha256:def" }),
-        event(3, "sandbox.exit", { reason: "deadline", exitCode: 143, durationMs: 30_100 }),
+        event(3, "sandbox.exit", {
+          reason: "deadline",
+          exitCode: 143,
+          durationMs: 30_100,
+          containerId: "c1",
+          limits,
+        }),
         event(4, "agent.summary", { text: "Did half.\n<script>alert(1)</script>\n![t](http://x/t.png)" }),
         event(5, "relay.committed", {
           branch: "airlock/r1",
           commit: "c0ffee",
+          auditHeadInTrailer: null,
           filesChanged: [{ path: hostile, change: "added" }],
           heldBack: [{ path: ".github/workflows/ci.yml", reason: "modified under .github/workflows/" }],
           refused: [],
           refusedOmitted: 0,
         }),
-        event(6, "relay.pushed", { branch: "airlock/r1", commit: "c0ffee" }),
+        event(6, "relay.pushed", {
+          branch: "airlock/r1",
+          commit: "c0ffee",
+          remoteRef: "refs/heads/airlock/r1",
+        }),
       ],
     });
     assert.match(markdown, /^## Airlock run `r1`: timed_out$/m);
@@ -192,5 +203,18 @@ describe("run outcome and summary", () => {
       "</summary>",
       "</details>",
     ]);
+  });
+
+  it("refuses to render from a ledger entry that does not fit its type (parsed, not cast)", () => {
+    assert.throws(
+      () =>
+        renderRunSummary({
+          run,
+          calls: [],
+          audit: [event(1, "relay.pushed", { branch: ["not", "a", "string"], commit: "c0ffee" })],
+        }),
+      (error: Error & { code?: string }) =>
+        error.code === "audit_event_malformed" && /entry 1 \(relay\.pushed\) of run r1/.test(error.message),
+    );
   });
 });
