@@ -170,6 +170,11 @@ describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", ()
     assert.equal(entries[atTrailer + 1]?.prevHash, auditTrailer);
     assert.equal(entries[atTrailer + 1]?.data.commit, result.commit);
     if (verification.ok) assert.equal(verification.head, entries.at(-1)?.hash);
+    // The trailer checks as a checkpoint: the commit, push and finish entries follow it.
+    const atTrailerCheck = await verifyAuditChain(database.db, result.runId, tokenSecret, {
+      expectedHead: auditTrailer,
+    });
+    assert.deepEqual(atTrailerCheck.ok && atTrailerCheck.checkpoint, { position: atTrailer + 1 });
     assert.deepEqual(
       entries.map((e) => e.type),
       [
