@@ -87,6 +87,18 @@ describe("airlock run (the README's first command) as a child process", () => {
     // The same secret verifies the ledger later, from the same embedded database.
     const verify = await airlock(["audit", "verify", runId], env, dir);
     assert.equal(verify.code, 0, verify.stderr + verify.stdout);
+    // Issue 9 §5: the commit's Airlock-Audit trailer verifies (as a checkpoint the commit,
+    // push and finish entries follow) on an untouched run.
+    const trailer = /^Airlock-Audit: ([0-9a-f]{64})$/m.exec(
+      git(repo, "log", "-1", "--format=%(trailers:only,unfold)", branch),
+    )?.[1];
+    assert.ok(trailer);
+    const pinned = await airlock(["audit", "verify", runId, "--head", trailer], env, dir);
+    assert.equal(pinned.code, 0, pinned.stderr + pinned.stdout);
+    assert.match(
+      pinned.stdout,
+      new RegExp(`^checkpoint ${trailer} is entry \\d+; 3 later entries follow it$`, "m"),
+    );
   });
 
   it("refuses to start without AIRLOCK_TOKEN_SECRET and says how to make one; an unknown agent lists the catalog", async () => {
