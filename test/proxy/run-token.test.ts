@@ -8,10 +8,10 @@ const secret = "unit-test-secret-0123456789abcdefghijklmnop";
 describe("run tokens", () => {
   it("has the exact format <runId>.<attempt>.<expiry>.<unpadded base64url HMAC-SHA256>", () => {
     const token = mintRunToken({ runId: "r1abc", attempt: 2, expiresAt: 1_900_000_000, secret });
-    // Keyed with the run-token key: HKDF-SHA256 of the secret, empty salt, its own label.
+    // Keyed with the run-token key: the hex of HKDF-SHA256 of the secret, empty salt, its own label.
     const tokenKey = Buffer.from(
       hkdfSync("sha256", secret, Buffer.alloc(0), "airlock run-token hmac v1", 32),
-    );
+    ).toString("hex");
     const expectedSig = createHmac("sha256", tokenKey).update("r1abc.2.1900000000").digest("base64url");
     assert.equal(token, `r1abc.2.1900000000.${expectedSig}`);
     assert.ok(!expectedSig.includes("="));
@@ -60,7 +60,7 @@ describe("run tokens", () => {
     assert.deepEqual(verifyRunToken(`${payload}.${raw}`, secret, 10), { ok: false, reason: "bad_signature" });
     const ledgerKey = Buffer.from(
       hkdfSync("sha256", secret, Buffer.alloc(0), "airlock audit-ledger hmac v1", 32),
-    );
+    ).toString("hex");
     const byLedger = createHmac("sha256", ledgerKey).update(payload).digest("base64url");
     assert.deepEqual(verifyRunToken(`${payload}.${byLedger}`, secret, 10), {
       ok: false,
