@@ -149,7 +149,8 @@ export type NewLlmCall = typeof llmCalls.$inferInsert;
 /**
  * The audit ledger (DESIGN §8): per run, a hash chain. Each entry stores the previous
  * entry's hash, its own hash over (seq, prevHash, type, data, at) and an HMAC of that
- * hash keyed with the operator's secret, so a rewritten chain cannot be re-signed.
+ * hash keyed with the ledger key derived from the operator's secret, so a rewritten chain
+ * cannot be re-signed. `type` and `data` follow core/audit/audit-event-schemas.ts.
  */
 export const auditEvents = pgTable(
   "audit_events",
