@@ -1,4 +1,5 @@
 import type { ProxyRoute } from "./proxy-routes.ts";
+import type { AdmissionTicket } from "./run-admission.ts";
 import type { Reservation, RunAccount } from "./run-ledger.ts";
 import type { ProxyErrorKind } from "./send-provider-error.ts";
 import { emptyUsage, type Usage } from "./usage.ts";
@@ -27,6 +28,8 @@ export interface CallRecord {
   requestBody: string | undefined;
   responseBody: string | undefined;
   reservation: Reservation | undefined;
+  /** The run's request slot and body bytes; released when the call is recorded. */
+  admission: AdmissionTicket | undefined;
 }
 
 export function startCallRecord(start: {
@@ -53,5 +56,6 @@ export function startCallRecord(start: {
     requestBody: undefined,
     responseBody: undefined,
     reservation: undefined,
+    admission: undefined,
   };
 }

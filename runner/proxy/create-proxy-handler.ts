@@ -9,6 +9,7 @@ import type { ProxyDeps } from "./proxy-deps.ts";
 import type { ProxyRefusal } from "./proxy-refusal.ts";
 import { findProxyRoute, guessWireFormat, servedRoutesText } from "./proxy-routes.ts";
 import { sendProviderError, type WireFormat } from "./send-provider-error.ts";
+import { admitRequest } from "./steps/admit-request.ts";
 import { applyRequestPolicy } from "./steps/apply-request-policy.ts";
 import { authenticateRequest } from "./steps/authenticate-request.ts";
 import { checkRunActive } from "./steps/check-run-active.ts";
@@ -33,7 +34,19 @@ export type ProxyHandler = ((req: IncomingMessage, res: ServerResponse) => void)
   close(timeoutMs?: number): Promise<void>;
   readonly metricsRegistry: Registry;
   readonly recorder: CallRecorder;
+  /** What the node:http server in front of this handler must enforce (serve-proxy.ts). */
+  readonly serverLimits: ProxyServerLimits;
 };
+
+export interface ProxyServerLimits {
+  maxConnections: number;
+  headersTimeoutMs: number;
+  /** Whole request (headers and body); a backstop behind the handler's own body timeouts. */
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  /** Count a connection the server ended itself (airlock_llm_proxy_connection_events_total). */
+  countConnectionEvent(event: string): void;
+}
 
 /**
  * The metered LLM proxy as a plain node:http handler (DESIGN §5). Each request goes
@@ -68,6 +81,15 @@ export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
     },
     metricsRegistry: { value: ctx.registry },
     recorder: { value: ctx.recorder },
+    serverLimits: {
+      value: {
+        maxConnections: ctx.maxConnections,
+        headersTimeoutMs: ctx.timeouts.headersMs,
+        requestTimeoutMs: ctx.timeouts.headersMs + ctx.timeouts.bodyMs + 5_000,
+        keepAliveTimeoutMs: ctx.timeouts.keepAliveMs,
+        countConnectionEvent: (event: string) => ctx.metrics.connectionEvents.inc({ event }),
+      } satisfies ProxyServerLimits,
+    },
   });
   return handler;
 }
@@ -111,12 +133,19 @@ async function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: Serve
   const active = checkRunActive(account);
   if (!active.ok) return refuseRecorded(active.refusal);
 
-  // 3. Read the body within the proxy's limits.
+  // 3. Read the body within limits: the run's request slot and body bytes are claimed
+  //    before a byte is read, and a stalled upload times out.
+  const admitted = admitRequest(ctx, req, account, route.hasBody);
+  if (!admitted.ok) return refuseRecorded(admitted.refusal);
+  call.admission = admitted.ticket;
+  // settleAndRecord releases it; this also frees it if a step throws unexpectedly.
+  res.once("close", () => ctx.admission.release(admitted.ticket));
   let body: Buffer | undefined;
   let parsed: ParsedRequest | undefined;
   if (route.hasBody) {
-    const read = await readRequestBody(ctx, req);
-    if (!read.ok) return refuseRecorded(read.refusal);
+    const read = await readRequestBody(ctx, req, call, admitted.ticket);
+    if (read.kind === "refused") return refuseRecorded(read.refusal);
+    if (read.kind === "client_aborted") return settleAndRecord(ctx, call);
     body = read.body;
     call.requestBody = clipText(body.toString("utf8"), ctx.auditLimit);
     const parse = parseRequestBody(body, call.requestBody);
@@ -148,7 +177,7 @@ async function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: Serve
   if (!upstreams.ok) return refuseRecorded(upstreams.refusal);
   call.provider = upstreams.chain[0]!.name;
 
-  // 6. Reserve budget and a concurrency slot.
+  // 6. Reserve budget.
   const reserved = reserveBudget(ctx, account, route, body?.length ?? 0, parsed);
   if (!reserved.ok) return refuseRecorded(reserved.refusal);
   call.reservation = reserved.reservation;

@@ -14,6 +14,7 @@ export interface ProxyMetrics {
   budgetRejections: Counter<"limit">;
   upstreamErrors: Counter<"provider" | "reason">;
   refusals: Counter<"reason">;
+  connectionEvents: Counter<"event">;
 }
 
 export function createProxyMetrics(registry: Registry): ProxyMetrics {
@@ -68,6 +69,12 @@ export function createProxyMetrics(registry: Registry): ProxyMetrics {
       name: "airlock_llm_refusals_total",
       help: "Requests the proxy refused before forwarding (auth, bad request, database down)",
       labelNames: ["reason"],
+      registers,
+    }),
+    connectionEvents: new Counter({
+      name: "airlock_llm_proxy_connection_events_total",
+      help: "Connections the proxy's server ended itself: dropped past maxConnections, header or request timeout, malformed request",
+      labelNames: ["event"],
       registers,
     }),
   };

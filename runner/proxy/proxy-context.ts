@@ -11,6 +11,7 @@ import {
 import { createProxyMetrics, type ProxyMetrics } from "./create-proxy-metrics.ts";
 import { defaultPriceTable, type PriceTable } from "./price-table.ts";
 import type { ProxyBudgetPolicy, ProxyDeps, ProxyTimeouts } from "./proxy-deps.ts";
+import { createRunAdmission, type RunAdmission } from "./run-admission.ts";
 import { createRunLedger, type RunLedger } from "./run-ledger.ts";
 import type { RetryPolicy } from "./send-upstream.ts";
 
@@ -36,6 +37,10 @@ export interface ProxyContext {
   metrics: ProxyMetrics;
   recorder: CallRecorder;
   ledger: RunLedger;
+  /** Per-run request slots and body bytes, claimed before a body is read. */
+  admission: RunAdmission;
+  /** Open connections per served proxy. */
+  maxConnections: number;
 }
 
 export function createProxyContext(deps: ProxyDeps): ProxyContext {
@@ -44,6 +49,10 @@ export function createProxyContext(deps: ProxyDeps): ProxyContext {
     connectMs: 10_000,
     firstByteMs: 300_000,
     idleMs: 300_000,
+    headersMs: 30_000,
+    bodyMs: 120_000,
+    bodyIdleMs: 15_000,
+    keepAliveMs: 65_000,
     ...deps.timeouts,
   };
   const budgetPolicy: ProxyBudgetPolicy = {
@@ -53,6 +62,7 @@ export function createProxyContext(deps: ProxyDeps): ProxyContext {
     defaultMaxOutputTokens: 4096,
     ...deps.budget,
   };
+  const bodyLimit = deps.bodyLimitBytes ?? 32 * 1024 * 1024;
   const upstreams = resolveUpstreams(deps.upstreams);
   const dispatcher =
     deps.dispatcher ??
@@ -72,7 +82,7 @@ export function createProxyContext(deps: ProxyDeps): ProxyContext {
     retry: { maxRetries: 2, baseDelayMs: 250, maxDelayMs: 5_000, ...deps.retry },
     timeouts,
     budgetPolicy,
-    bodyLimit: deps.bodyLimitBytes ?? 32 * 1024 * 1024,
+    bodyLimit,
     auditLimit: deps.auditBodyLimitBytes ?? 1024 * 1024,
     upstreams,
     realKeys: [...upstreams.values()].map((u) => u.apiKey).filter((k): k is string => Boolean(k)),
@@ -86,7 +96,12 @@ export function createProxyContext(deps: ProxyDeps): ProxyContext {
       now,
       cacheTtlMs: deps.runCacheTtlMs ?? 250,
       softThreshold: budgetPolicy.softThreshold,
-      maxConcurrentPerRun: budgetPolicy.maxConcurrentPerRun,
     }),
+    admission: createRunAdmission({
+      maxConcurrentPerRun: budgetPolicy.maxConcurrentPerRun,
+      maxBodyBytesPerRun: deps.maxBodyBytesPerRun ?? 32 * 1024 * 1024,
+      maxBodyBytes: bodyLimit,
+    }),
+    maxConnections: deps.maxConnections ?? 256,
   };
 }

@@ -12,6 +12,14 @@ export interface ProxyTimeouts {
   firstByteMs: number;
   /** Upstream silence allowed between body chunks once the response has started. */
   idleMs: number;
+  /** A client's time to send its request headers; a connection that sends nothing is closed after it too. */
+  headersMs: number;
+  /** A client's time to send a whole request body; a stalled upload is answered 408 and ended. */
+  bodyMs: number;
+  /** Client silence allowed between request body chunks. */
+  bodyIdleMs: number;
+  /** How long an idle keep-alive connection is kept open between requests. */
+  keepAliveMs: number;
 }
 
 export interface ProxyBudgetPolicy {
@@ -40,6 +48,13 @@ export interface ProxyDeps {
   budget?: Partial<ProxyBudgetPolicy>;
   /** Largest request body accepted (bytes); larger gets 413. */
   bodyLimitBytes?: number;
+  /**
+   * Bytes of request bodies one run's in-flight requests may hold together (default 32 MiB).
+   * Claimed before a body is read; past it a request gets 429 (413 when it alone is larger).
+   */
+  maxBodyBytesPerRun?: number;
+  /** Open connections per served proxy (socket or port); more are closed at once (default 256). */
+  maxConnections?: number;
   /** Largest request or response body stored in llm_calls (bytes); the rest is cut with a marker. */
   auditBodyLimitBytes?: number;
   /** How long a run's state and budget are trusted before being re-read; also how long a healthy database is assumed. */

@@ -35,8 +35,8 @@ function estimateCall(
 }
 
 /**
- * Step 6. Budget and concurrency, checked and reserved in one synchronous step, so that
- * parallel calls cannot all see the same remaining budget.
+ * Step 6. Budget, checked and reserved in one synchronous step, so that parallel calls
+ * cannot all see the same remaining budget. (The request's slot was taken in step 3a.)
  */
 export function reserveBudget(
   ctx: ProxyContext,
@@ -51,15 +51,8 @@ export function reserveBudget(
   if (reserved.ok) return { ok: true, reservation: reserved.reservation };
   ctx.metrics.budgetRejections.inc({ limit: reserved.limit });
   const message =
-    reserved.limit === "concurrency"
-      ? `run ${account.runId} already has ${ctx.budgetPolicy.maxConcurrentPerRun} requests in flight, the per-run concurrency limit; wait for one to finish`
-      : reserved.limit === "usd"
-        ? `run ${account.runId} has spent its USD budget (${formatCostUnits(account.spentUnits)} of ${formatCostUnits(account.budgetUnits ?? 0)} USD); ${budgetRaiseHint(account.runId)}`
-        : `run ${account.runId} has spent its token budget (${account.spentTokens} of ${account.budgetTokens ?? 0} tokens); ${budgetRaiseHint(account.runId)}`;
-  return refuse(
-    429,
-    reserved.limit === "concurrency" ? "rate_limit" : "budget",
-    `budget_${reserved.limit}`,
-    message,
-  );
+    reserved.limit === "usd"
+      ? `run ${account.runId} has spent its USD budget (${formatCostUnits(account.spentUnits)} of ${formatCostUnits(account.budgetUnits ?? 0)} USD); ${budgetRaiseHint(account.runId)}`
+      : `run ${account.runId} has spent its token budget (${account.spentTokens} of ${account.budgetTokens ?? 0} tokens); ${budgetRaiseHint(account.runId)}`;
+  return refuse(429, "budget", `budget_${reserved.limit}`, message);
 }

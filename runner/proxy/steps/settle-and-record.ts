@@ -63,12 +63,13 @@ function countCallMetrics(
   }
 }
 
-/** Step 9. Settle the budget, count metrics, queue the llm_calls row. Called exactly once per recorded call. */
+/** Step 9. Free the run's slot, settle the budget, count metrics, queue the llm_calls row. Called exactly once per recorded call. */
 export function settleAndRecord(ctx: ProxyContext, call: CallRecord): void {
   const latencyMs = Math.round(performance.now() - call.startedPerf);
   const billable = call.route.billable;
   const usage = billable ? call.usage : emptyUsage(call.usage.inputIncludesCache);
   const priced = priceUsage(ctx.prices, [call.model], usage);
+  if (call.admission) ctx.admission.release(call.admission);
   settleBudget(ctx, call, usage, priced.costUnits);
   const modelLabel = priced.priceKey ?? "unpriced";
   const unpriced = billable && countTotalTokens(usage) > 0 && !priced.priced;

@@ -1,0 +1,69 @@
+import type { IncomingMessage } from "node:http";
+import type { ProxyContext } from "../proxy-context.ts";
+import { refuse, type ProxyRefusal, type StepResult } from "../proxy-refusal.ts";
+import type { AdmissionLimit, AdmissionTicket } from "../run-admission.ts";
+import type { RunAccount } from "../run-ledger.ts";
+
+/** The declared body length, or 0 for a chunked body (claimed as it arrives). */
+function readDeclaredLength(req: IncomingMessage): number {
+  const declared = Number(req.headers["content-length"]);
+  return Number.isSafeInteger(declared) && declared > 0 ? declared : 0;
+}
+
+/**
+ * A refused body is never read: `connection: close` makes the server end the connection
+ * after the answer instead of draining an upload the run is not allowed to send.
+ */
+export function refuseAdmission(
+  ctx: ProxyContext,
+  account: RunAccount,
+  limit: AdmissionLimit,
+  bodyBytes: number,
+): { ok: false; refusal: ProxyRefusal } {
+  const { maxConcurrentPerRun, maxBodyBytesPerRun, maxBodyBytes } = ctx.admission.limits;
+  const close = { connection: "close" };
+  if (limit === "concurrency") {
+    ctx.metrics.budgetRejections.inc({ limit: "concurrency" });
+    return refuse(
+      429,
+      "rate_limit",
+      "budget_concurrency",
+      `run ${account.runId} already has ${maxConcurrentPerRun} requests in flight, the per-run concurrency limit; wait for one to finish`,
+      close,
+    );
+  }
+  if (limit === "body_too_large") {
+    return refuse(
+      413,
+      "too_large",
+      "too_large",
+      `request body is larger than the proxy's limit of ${Math.min(maxBodyBytes, maxBodyBytesPerRun)} bytes; send a smaller request`,
+      close,
+    );
+  }
+  const held = ctx.admission.inUse(account.runId).bodyBytes;
+  return refuse(
+    429,
+    "rate_limit",
+    "body_allowance",
+    `run ${account.runId}'s requests in flight hold ${held} bytes of request bodies; ${bodyBytes} more would pass the run's allowance of ${maxBodyBytesPerRun} bytes. Retry when they have finished, or send smaller requests`,
+    close,
+  );
+}
+
+/**
+ * Step 3a. Before a byte of the body is read: a request slot of the run, and its
+ * declared body size from the run's byte allowance (issue 9 §4). Released when the call
+ * is recorded.
+ */
+export function admitRequest(
+  ctx: ProxyContext,
+  req: IncomingMessage,
+  account: RunAccount,
+  hasBody: boolean,
+): StepResult<{ ticket: AdmissionTicket }> {
+  const declared = hasBody ? readDeclaredLength(req) : 0;
+  const admitted = ctx.admission.admit(account.runId, declared);
+  if (admitted.ok) return { ok: true, ticket: admitted.ticket };
+  return refuseAdmission(ctx, account, admitted.limit, declared);
+}
