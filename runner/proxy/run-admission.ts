@@ -15,15 +15,15 @@ export interface AdmissionLimits {
 
 export interface AdmissionTicket {
   runId: string;
-  /** Body bytes claimed so far: the declared length, or what arrived of a chunked body. */
+  /** Body bytes claimed: the declared length, or the single-body limit while a body of unknown length arrives. */
   bytes: number;
   released: boolean;
 }
 
-/** Why a request or a body chunk was not admitted. */
+/** Why a request was not admitted. */
 export type AdmissionLimit =
   | "concurrency"
-  /** The body alone is larger than a single body, or than the whole run's allowance, may be. */
+  /** The declared body alone is larger than a single body, or the whole run's allowance, may be. */
   | "body_too_large"
   /** The body would fit, but other in-flight bodies of the run hold the allowance. */
   | "body_allowance";
@@ -32,46 +32,50 @@ export type AdmitResult = { ok: true; ticket: AdmissionTicket } | { ok: false; l
 
 export interface RunAdmission {
   readonly limits: AdmissionLimits;
-  /** Take a slot and claim `declaredBytes` (0 when the length is not declared). */
-  admit(runId: string, declaredBytes: number): AdmitResult;
-  /** Claim `bytes` more for a body that arrived past what was claimed. */
-  grow(ticket: AdmissionTicket, bytes: number): { ok: true } | { ok: false; limit: AdmissionLimit };
+  /** The largest single body: the smaller of the single-body limit and the run's allowance. */
+  readonly maxSingleBodyBytes: number;
+  /**
+   * Take a slot and claim the body's bytes: `declaredBytes`, or for a body of unknown
+   * length (chunked) the largest single body, since nothing else bounds it while it arrives.
+   */
+  admit(runId: string, declaredBytes: number | undefined): AdmitResult;
+  /** The body has arrived whole: keep only its real size claimed. */
+  settleBody(ticket: AdmissionTicket, actualBytes: number): void;
   /** Free the slot and the claimed bytes; safe to call twice. */
   release(ticket: AdmissionTicket): void;
   /** What a run holds now. */
   inUse(runId: string): { requests: number; bodyBytes: number };
 }
 
+/*
+ * Why a chunked body claims the maximum up front rather than growing as it arrives: with
+ * growing claims, 64 chunked uploads share the allowance and are refused one after another
+ * as they outgrow it, so the proxy reads (and leaves for the garbage collector) several
+ * times the allowance. Claimed up front, every refusal happens before a byte is read.
+ */
 export function createRunAdmission(limits: AdmissionLimits): RunAdmission {
   const runs = new Map<string, { requests: number; bodyBytes: number }>();
-  const singleBodyLimit = Math.min(limits.maxBodyBytes, limits.maxBodyBytesPerRun);
-
-  const checkBytes = (held: number, claimed: number, more: number): AdmissionLimit | undefined => {
-    if (claimed + more > singleBodyLimit) return "body_too_large";
-    if (held + more > limits.maxBodyBytesPerRun) return "body_allowance";
-    return undefined;
-  };
+  const maxSingleBodyBytes = Math.min(limits.maxBodyBytes, limits.maxBodyBytesPerRun);
 
   return {
     limits,
+    maxSingleBodyBytes,
     admit(runId, declaredBytes) {
       const run = runs.get(runId) ?? { requests: 0, bodyBytes: 0 };
       if (run.requests >= limits.maxConcurrentPerRun) return { ok: false, limit: "concurrency" };
-      const refused = checkBytes(run.bodyBytes, 0, declaredBytes);
-      if (refused) return { ok: false, limit: refused };
+      const claim = declaredBytes ?? maxSingleBodyBytes;
+      if (claim > maxSingleBodyBytes) return { ok: false, limit: "body_too_large" };
+      if (run.bodyBytes + claim > limits.maxBodyBytesPerRun) return { ok: false, limit: "body_allowance" };
       run.requests += 1;
-      run.bodyBytes += declaredBytes;
+      run.bodyBytes += claim;
       runs.set(runId, run);
-      return { ok: true, ticket: { runId, bytes: declaredBytes, released: false } };
+      return { ok: true, ticket: { runId, bytes: claim, released: false } };
     },
-    grow(ticket, bytes) {
+    settleBody(ticket, actualBytes) {
       const run = runs.get(ticket.runId);
-      if (ticket.released || !run) return { ok: false, limit: "body_allowance" };
-      const refused = checkBytes(run.bodyBytes, ticket.bytes, bytes);
-      if (refused) return { ok: false, limit: refused };
-      run.bodyBytes += bytes;
-      ticket.bytes += bytes;
-      return { ok: true };
+      if (ticket.released || !run || actualBytes >= ticket.bytes) return;
+      run.bodyBytes -= ticket.bytes - actualBytes;
+      ticket.bytes = actualBytes;
     },
     release(ticket) {
       if (ticket.released) return;

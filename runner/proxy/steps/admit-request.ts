@@ -4,10 +4,12 @@ import { refuse, type ProxyRefusal, type StepResult } from "../proxy-refusal.ts"
 import type { AdmissionLimit, AdmissionTicket } from "../run-admission.ts";
 import type { RunAccount } from "../run-ledger.ts";
 
-/** The declared body length, or 0 for a chunked body (claimed as it arrives). */
-function readDeclaredLength(req: IncomingMessage): number {
+/** The declared body length, or undefined for a body of unknown length (chunked). */
+function readDeclaredLength(req: IncomingMessage): number | undefined {
+  if (req.headers["content-length"] === undefined) return undefined;
   const declared = Number(req.headers["content-length"]);
-  return Number.isSafeInteger(declared) && declared > 0 ? declared : 0;
+  // node:http has already refused a malformed Content-Length with 400.
+  return Number.isSafeInteger(declared) && declared >= 0 ? declared : undefined;
 }
 
 /**
@@ -18,9 +20,9 @@ export function refuseAdmission(
   ctx: ProxyContext,
   account: RunAccount,
   limit: AdmissionLimit,
-  bodyBytes: number,
+  bodyBytes: number | undefined,
 ): { ok: false; refusal: ProxyRefusal } {
-  const { maxConcurrentPerRun, maxBodyBytesPerRun, maxBodyBytes } = ctx.admission.limits;
+  const { maxConcurrentPerRun, maxBodyBytesPerRun } = ctx.admission.limits;
   const close = { connection: "close" };
   if (limit === "concurrency") {
     ctx.metrics.budgetRejections.inc({ limit: "concurrency" });
@@ -37,16 +39,20 @@ export function refuseAdmission(
       413,
       "too_large",
       "too_large",
-      `request body is larger than the proxy's limit of ${Math.min(maxBodyBytes, maxBodyBytesPerRun)} bytes; send a smaller request`,
+      `request body is larger than the proxy's limit of ${ctx.admission.maxSingleBodyBytes} bytes; send a smaller request`,
       close,
     );
   }
   const held = ctx.admission.inUse(account.runId).bodyBytes;
+  const size =
+    bodyBytes === undefined
+      ? `a body of unknown length (chunked) claims the largest body, ${ctx.admission.maxSingleBodyBytes} bytes, while it arrives (send Content-Length to claim less)`
+      : `its ${bodyBytes} bytes`;
   return refuse(
     429,
     "rate_limit",
     "body_allowance",
-    `run ${account.runId}'s requests in flight hold ${held} bytes of request bodies; ${bodyBytes} more would pass the run's allowance of ${maxBodyBytesPerRun} bytes. Retry when they have finished, or send smaller requests`,
+    `run ${account.runId}'s requests in flight hold ${held} bytes of request bodies, and this request would pass the run's allowance of ${maxBodyBytesPerRun} bytes: ${size}. Retry when they have finished`,
     close,
   );
 }

@@ -2,7 +2,7 @@ import type { IncomingMessage } from "node:http";
 import type { CallRecord } from "../call-record.ts";
 import type { ProxyContext } from "../proxy-context.ts";
 import { refuse, type ProxyRefusal } from "../proxy-refusal.ts";
-import type { AdmissionLimit, AdmissionTicket } from "../run-admission.ts";
+import type { AdmissionTicket } from "../run-admission.ts";
 import { refuseAdmission } from "./admit-request.ts";
 
 export type BodyReadResult =
@@ -13,7 +13,7 @@ export type BodyReadResult =
 
 type RawRead =
   | { kind: "body"; body: Buffer }
-  | { kind: "limit"; limit: AdmissionLimit; size: number }
+  | { kind: "too_large" }
   | { kind: "timeout"; idle: boolean }
   | { kind: "aborted"; message: string };
 
@@ -43,11 +43,8 @@ function readBody(ctx: ProxyContext, req: IncomingMessage, ticket: AdmissionTick
     const deadline = setTimeout(() => finish({ kind: "timeout", idle: false }), bodyMs);
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      // A chunked body claims its bytes as they arrive; a declared one claimed them all up front.
-      if (size > ticket.bytes) {
-        const grown = ctx.admission.grow(ticket, size - ticket.bytes);
-        if (!grown.ok) return finish({ kind: "limit", limit: grown.limit, size });
-      }
+      // Only a chunked body can outgrow its claim (node:http holds a declared one to its length).
+      if (size > ticket.bytes) return finish({ kind: "too_large" });
       chunks.push(chunk);
       clearTimeout(idleTimer);
       idleTimer = armIdle();
@@ -77,9 +74,15 @@ export async function readRequestBody(
   ticket: AdmissionTicket,
 ): Promise<BodyReadResult> {
   const read = await readBody(ctx, req, ticket);
-  if (read.kind === "body") return read;
-  if (read.kind === "limit") {
-    return { kind: "refused", refusal: refuseAdmission(ctx, call.account, read.limit, read.size).refusal };
+  if (read.kind === "body") {
+    ctx.admission.settleBody(ticket, read.body.length);
+    return read;
+  }
+  if (read.kind === "too_large") {
+    return {
+      kind: "refused",
+      refusal: refuseAdmission(ctx, call.account, "body_too_large", undefined).refusal,
+    };
   }
   if (read.kind === "timeout") {
     const why = read.idle
