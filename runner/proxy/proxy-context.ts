@@ -73,6 +73,11 @@ export function createProxyContext(deps: ProxyDeps): ProxyContext {
       connect: { timeout: timeouts.connectMs },
     });
   const registry = deps.metrics ?? new Registry();
+  const admission = createRunAdmission({
+    maxConcurrentPerRun: budgetPolicy.maxConcurrentPerRun,
+    maxBodyBytesPerRun: deps.maxBodyBytesPerRun ?? 32 * 1024 * 1024,
+    maxBodyBytes: bodyLimit,
+  });
   return {
     deps,
     now,
@@ -89,7 +94,7 @@ export function createProxyContext(deps: ProxyDeps): ProxyContext {
     dispatcher,
     ownsDispatcher: deps.dispatcher === undefined,
     registry,
-    metrics: createProxyMetrics(registry),
+    metrics: createProxyMetrics(registry, () => admission.totalBodyBytes()),
     recorder: createCallRecorder({ db: deps.db, logger: deps.logger }),
     ledger: createRunLedger({
       db: deps.db,
@@ -97,11 +102,7 @@ export function createProxyContext(deps: ProxyDeps): ProxyContext {
       cacheTtlMs: deps.runCacheTtlMs ?? 250,
       softThreshold: budgetPolicy.softThreshold,
     }),
-    admission: createRunAdmission({
-      maxConcurrentPerRun: budgetPolicy.maxConcurrentPerRun,
-      maxBodyBytesPerRun: deps.maxBodyBytesPerRun ?? 32 * 1024 * 1024,
-      maxBodyBytes: bodyLimit,
-    }),
+    admission,
     maxConnections: deps.maxConnections ?? 256,
   };
 }

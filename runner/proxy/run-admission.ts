@@ -45,6 +45,8 @@ export interface RunAdmission {
   release(ticket: AdmissionTicket): void;
   /** What a run holds now. */
   inUse(runId: string): { requests: number; bodyBytes: number };
+  /** Body bytes held by all runs together. */
+  totalBodyBytes(): number;
 }
 
 /*
@@ -89,6 +91,11 @@ export function createRunAdmission(limits: AdmissionLimits): RunAdmission {
     inUse(runId) {
       const run = runs.get(runId);
       return { requests: run?.requests ?? 0, bodyBytes: run?.bodyBytes ?? 0 };
+    },
+    totalBodyBytes() {
+      let total = 0;
+      for (const run of runs.values()) total += run.bodyBytes;
+      return total;
     },
   };
 }
