@@ -99,7 +99,7 @@ for (const kind of kinds) {
 
     it(
       "refuses a declared body larger than the run's allowance with 413, before reading it",
-      { timeout: 60_000 },
+      { timeout: 30_000 },
       async () => {
         const { runId, token } = await h.newRun();
         const forwarded = h.upstream.requests.length;
@@ -120,7 +120,7 @@ for (const kind of kinds) {
 
     it(
       "answers 429 while other bodies of the run hold its allowance, and 408 to a stalled upload",
-      { timeout: 60_000 },
+      { timeout: 30_000 },
       async () => {
         const { runId, token } = await h.newRun();
         const openai = h.openai(token);
@@ -183,7 +183,7 @@ for (const kind of kinds) {
 
     it(
       "serves a chunked body alone, and refuses one that outgrows the largest body",
-      { timeout: 60_000 },
+      { timeout: 30_000 },
       async () => {
         const { runId, token } = await h.newRun();
         const body = chatBody(20 * KiB);
@@ -208,7 +208,7 @@ for (const kind of kinds) {
 
     it(
       "closes a connection that sends no request within the header timeout, and counts it",
-      { timeout: 60_000 },
+      { timeout: 30_000 },
       async () => {
         const event = 'airlock_llm_proxy_connection_events_total{event="request_timeout"}';
         const before = metricValue(await h.registry.metrics(), event);
@@ -239,7 +239,7 @@ describe("connections per served proxy", () => {
 
   it(
     "closes connections past maxConnections at once, and serves again when one ends",
-    { timeout: 60_000 },
+    { timeout: 30_000 },
     async () => {
       const { runId, token } = await h.newRun();
       const socketPath = join(dir, "llm.sock");
