@@ -207,6 +207,35 @@ for (const kind of kinds) {
     );
 
     it(
+      "records a client that leaves mid-upload as aborted, and frees its claim",
+      { timeout: 30_000 },
+      async () => {
+        const { runId, token } = await h.newRun();
+        const leaving = startRequest(
+          { port: port() },
+          { token, contentLength: 60 * KiB },
+          chatBody(60 * KiB).slice(0, KiB),
+        );
+        await waitFor(
+          async () =>
+            metricValue(await h.registry.metrics(), "airlock_llm_proxy_request_body_bytes") >= 60 * KiB,
+          "the upload to be admitted",
+        );
+        leaving.socket.destroy();
+        await waitFor(
+          async () => metricValue(await h.registry.metrics(), "airlock_llm_proxy_request_body_bytes") === 0,
+          "the claim to be released",
+        );
+        const rows = await h.rows(runId);
+        assert.equal(rows.length, 1);
+        assert.equal(rows[0]!.status, 499);
+        assert.equal(rows[0]!.clientAborted, true);
+        assert.equal(rows[0]!.refusal, null);
+        assert.match(rows[0]!.error ?? "", /client aborted while sending the request body/);
+      },
+    );
+
+    it(
       "closes a connection that sends no request within the header timeout, and counts it",
       { timeout: 30_000 },
       async () => {
