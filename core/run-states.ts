@@ -9,6 +9,7 @@ export const runStates = [
   "failed",
   "timed_out",
   "budget_exhausted",
+  "disk_limit",
   "cancelled",
 ] as const;
 export type RunState = (typeof runStates)[number];
@@ -18,6 +19,7 @@ export const terminalRunStates: readonly RunState[] = [
   "failed",
   "timed_out",
   "budget_exhausted",
+  "disk_limit",
   "cancelled",
 ];
 

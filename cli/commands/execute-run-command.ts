@@ -33,6 +33,7 @@ const exitCodes: Record<RunOutcome, number> = {
   succeeded: 0,
   failed: 1,
   budget_exhausted: 3,
+  disk_limit: 4,
   timed_out: 124,
   cancelled: 130,
 };
@@ -141,6 +142,7 @@ export async function runCommand(ctx: CliContext, flags: RunFlags): Promise<numb
         prices: demo ? { ...prices, [demoModelId]: { input: 0, output: 0 } } : prices,
         dataDir: resolve(settings.dataDir),
         ceiling: settings.sandboxCeiling,
+        maxDiskMb: settings.maxDiskMb,
         runnerId: settings.runnerId ?? "local",
         ensureImage: async (a) => {
           const built = await buildAgentImage(runtime, {

@@ -87,6 +87,7 @@ export async function serveAirlock(ctx: CliContext, parts: { app: boolean; runne
         prices,
         dataDir: resolve(settings.dataDir),
         ceiling: settings.sandboxCeiling,
+        maxDiskMb: settings.maxDiskMb,
         runnerId,
         githubApp,
         ensureImage: createImageCheckCache(runtime!, { ttlMs: 5 * 60_000 }),

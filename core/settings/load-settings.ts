@@ -70,6 +70,10 @@ const envSchema = z.object({
     .transform((v) => (v === undefined ? undefined : Number(v))),
   AIRLOCK_MAX_PIDS: positiveInt("operator ceiling for a sandbox's process count"),
   AIRLOCK_MAX_TIMEOUT_S: positiveInt("operator ceiling for a sandbox's deadline, in seconds"),
+  AIRLOCK_MAX_DISK_MB: positiveInt("a run's workspace disk cap, in MiB (at least 8)").refine(
+    (mb) => mb === undefined || mb >= 8,
+    { message: "must be at least 8 (MiB): the workspace's own filesystem needs room for its metadata" },
+  ),
   PORT: tcpPort("the HTTP port for `airlock app`, `airlock up` and a runner's /healthz and /metrics"),
   HOST: optionalString,
   WEBHOOK_PROXY_URL: url("a webhook relay channel for development, e.g. a smee channel URL"),
@@ -101,6 +105,8 @@ export interface Settings {
   webhookProxyUrl: string | undefined;
   runner: { leaseS: number; concurrency: number };
   sandboxCeiling: { memoryMb: number; cpus: number; pids: number; timeoutS: number };
+  /** AIRLOCK_MAX_DISK_MB: each run's workspace is a filesystem of this size; undefined = no cap. */
+  maxDiskMb: number | undefined;
 }
 
 /** Parse and validate the environment. Throws a UsageError listing every problem at once. */
@@ -160,6 +166,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       pids: raw.AIRLOCK_MAX_PIDS ?? 512,
       timeoutS: raw.AIRLOCK_MAX_TIMEOUT_S ?? 3600,
     },
+    maxDiskMb: raw.AIRLOCK_MAX_DISK_MB,
   };
 }
 

@@ -20,7 +20,11 @@ export function renderRunSummary(facts: RunSummaryFacts): string {
   const agentSummary = findLastAuditData(audit, "agent.summary")?.text;
   const head = audit.at(-1)?.hash;
   const outcome = run.state;
-  const partial = outcome === "budget_exhausted" || outcome === "timed_out" || outcome === "failed";
+  const partial =
+    outcome === "budget_exhausted" ||
+    outcome === "timed_out" ||
+    outcome === "failed" ||
+    outcome === "disk_limit";
 
   const lines: string[] = [];
   lines.push(`## Airlock run \`${run.id}\`: ${outcome}`, "");

@@ -8,6 +8,8 @@ export function renderFailureHelp(outcome: string): string {
       return "The run spent its budget. Raise `budget.usd` or `budget.tokens` in `.github/airlock.yml`, or narrow the task, then comment `/airlock retry`.";
     case "timed_out":
       return "The agent did not finish before its deadline. Raise `limits.timeout_minutes` in `.github/airlock.yml` (the operator's ceiling still applies) or split the task, then comment `/airlock retry`.";
+    case "disk_limit":
+      return "The agent filled the workspace's disk cap (`AIRLOCK_MAX_DISK_MB`, set by the operator). Narrow the task or ask the operator for a larger cap, then comment `/airlock retry`.";
     case "cancelled":
       return "The run was stopped on request. Comment `/airlock retry` to start the same task again.";
     case "succeeded":

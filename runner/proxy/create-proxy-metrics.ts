@@ -1,4 +1,4 @@
-import { Counter, Histogram, type Registry } from "prom-client";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 
 /**
  * The proxy's Prometheus metrics. Model labels come from the price table only (or
@@ -14,9 +14,12 @@ export interface ProxyMetrics {
   budgetRejections: Counter<"limit">;
   upstreamErrors: Counter<"provider" | "reason">;
   refusals: Counter<"reason">;
+  connectionEvents: Counter<"event">;
+  requestBodyBytes: Gauge;
 }
 
-export function createProxyMetrics(registry: Registry): ProxyMetrics {
+/** `readRequestBodyBytes`: the body bytes in-flight requests hold now, all runs together. */
+export function createProxyMetrics(registry: Registry, readRequestBodyBytes: () => number): ProxyMetrics {
   const registers = [registry];
   const buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
   return {
@@ -69,6 +72,20 @@ export function createProxyMetrics(registry: Registry): ProxyMetrics {
       help: "Requests the proxy refused before forwarding (auth, bad request, database down)",
       labelNames: ["reason"],
       registers,
+    }),
+    connectionEvents: new Counter({
+      name: "airlock_llm_proxy_connection_events_total",
+      help: "Connections the proxy's server ended itself: dropped past maxConnections, header or request timeout, malformed request",
+      labelNames: ["event"],
+      registers,
+    }),
+    requestBodyBytes: new Gauge({
+      name: "airlock_llm_proxy_request_body_bytes",
+      help: "Bytes of request bodies claimed by requests in flight, all runs together (each run is bounded by its allowance)",
+      registers,
+      collect() {
+        this.set(readRequestBodyBytes());
+      },
     }),
   };
 }

@@ -24,7 +24,6 @@ export interface RunAccount {
   spentTokens: number;
   reservedUnits: number;
   reservedTokens: number;
-  inflight: number;
   softThresholdRecorded: boolean;
   refreshedAt: number;
   refreshing: Promise<RunAccount | undefined> | undefined;
@@ -37,8 +36,7 @@ export interface Reservation {
   settled: boolean;
 }
 
-export type ReserveResult =
-  { ok: true; reservation: Reservation } | { ok: false; limit: "usd" | "tokens" | "concurrency" };
+export type ReserveResult = { ok: true; reservation: Reservation } | { ok: false; limit: "usd" | "tokens" };
 
 export interface RunLedgerOptions {
   db: Db;
@@ -46,13 +44,12 @@ export interface RunLedgerOptions {
   /** How long a run's state and budget are trusted before being re-read (ms). */
   cacheTtlMs: number;
   softThreshold: number;
-  maxConcurrentPerRun: number;
 }
 
 export interface RunLedger {
   /** The run's account, re-read from the database when stale; undefined if the run is unknown. Throws when the database cannot be read. */
   load(runId: string, force?: boolean): Promise<RunAccount | undefined>;
-  /** Count the call against the run's concurrency limit and, when `checkBudget`, its budgets. */
+  /** Reserve the call's estimate; when `checkBudget`, only while the run's budgets are not used up. (Concurrency: run-admission.ts.) */
   reserve(
     account: RunAccount,
     estimate: { units: number; tokens: number },
@@ -128,7 +125,6 @@ export function createRunLedger(options: RunLedgerOptions): RunLedger {
       spentTokens: Number(row.spentTokens),
       reservedUnits: 0,
       reservedTokens: 0,
-      inflight: 0,
       softThresholdRecorded: Number(row.softRecorded) > 0,
       refreshedAt: options.now(),
       refreshing: undefined,
@@ -158,7 +154,6 @@ export function createRunLedger(options: RunLedgerOptions): RunLedger {
       }
     },
     reserve(account, estimate, checkBudget = true) {
-      if (account.inflight >= options.maxConcurrentPerRun) return { ok: false, limit: "concurrency" };
       // Admit while any budget is left unreserved: the overshoot is at most this one reservation.
       if (
         checkBudget &&
@@ -174,7 +169,6 @@ export function createRunLedger(options: RunLedgerOptions): RunLedger {
       ) {
         return { ok: false, limit: "tokens" };
       }
-      account.inflight += 1;
       account.reservedUnits += estimate.units;
       account.reservedTokens += estimate.tokens;
       return {
@@ -186,7 +180,6 @@ export function createRunLedger(options: RunLedgerOptions): RunLedger {
       if (reservation.settled) return false;
       reservation.settled = true;
       const account = reservation.account;
-      account.inflight -= 1;
       account.reservedUnits -= reservation.units;
       account.reservedTokens -= reservation.tokens;
       account.spentUnits += actual.units;

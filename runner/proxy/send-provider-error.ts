@@ -10,6 +10,7 @@ export type ProxyErrorKind =
   | "rate_limit"
   | "invalid_request"
   | "too_large"
+  | "timeout"
   | "not_found"
   | "unavailable"
   | "upstream";
@@ -21,6 +22,7 @@ const openAiShapes: Record<ProxyErrorKind, { type: string; code: string }> = {
   rate_limit: { type: "requests", code: "rate_limit_exceeded" },
   invalid_request: { type: "invalid_request_error", code: "invalid_request" },
   too_large: { type: "invalid_request_error", code: "request_too_large" },
+  timeout: { type: "invalid_request_error", code: "request_timeout" },
   not_found: { type: "invalid_request_error", code: "unknown_url" },
   unavailable: { type: "server_error", code: "service_unavailable" },
   upstream: { type: "server_error", code: "upstream_error" },
@@ -33,6 +35,7 @@ const anthropicTypes: Record<ProxyErrorKind, string> = {
   rate_limit: "rate_limit_error",
   invalid_request: "invalid_request_error",
   too_large: "request_too_large",
+  timeout: "invalid_request_error",
   not_found: "not_found_error",
   unavailable: "api_error",
   upstream: "api_error",

@@ -1,8 +1,9 @@
 import { chmod, mkdir, rm } from "node:fs/promises";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { dirname } from "node:path";
 import type { AddressInfo } from "node:net";
 import { createProxyHandler, type ProxyDeps, type ProxyHandler } from "./create-proxy-handler.ts";
+import { createProxyServer } from "./create-proxy-server.ts";
 
 export interface ServedProxy {
   handler: ProxyHandler;
@@ -20,13 +21,6 @@ function listen(server: Server, target: { path: string } | { port: number; host:
       resolve();
     });
   });
-}
-
-function configure(server: Server): void {
-  // LLM streams can run for minutes: no overall request timeout, but idle sockets are reaped.
-  server.requestTimeout = 0;
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 30_000;
 }
 
 function closeServer(server: Server, handler: ProxyHandler): () => Promise<void> {
@@ -55,8 +49,7 @@ export async function serveProxyOnSocket(
 ): Promise<ServedProxy> {
   const { socketPath, ...deps } = options;
   const handler = createProxyHandler(deps);
-  const server = createServer(handler);
-  configure(server);
+  const server = createProxyServer(handler);
   await mkdir(dirname(socketPath), { recursive: true });
   await rm(socketPath, { force: true });
   await listen(server, { path: socketPath });
@@ -82,7 +75,7 @@ export async function serveProxyOnPort(
   const { port, host = "127.0.0.1", ...deps } = options;
   const handler = createProxyHandler(deps);
   const registry = handler.metricsRegistry;
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const server = createProxyServer(handler, (req: IncomingMessage, res: ServerResponse) => {
     if (req.method === "GET" && req.url === "/metrics") {
       registry.metrics().then(
         (text) => {
@@ -106,7 +99,6 @@ export async function serveProxyOnPort(
     }
     handler(req, res);
   });
-  configure(server);
   await listen(server, { port, host });
   const address = server.address() as AddressInfo;
   return {

@@ -22,6 +22,11 @@ export type PrepareRunCheckoutInput = {
   logger: Logger;
   /** Owner of the workspace files: the sandbox user (1001:1001). Applied only when running as root. */
   workspaceOwner?: { uid: number; gid: number } | undefined;
+  /**
+   * Creates the (absent) workspace folder; default a plain mkdir. The runner passes one that
+   * mounts a disk-capped filesystem there (AIRLOCK_MAX_DISK_MB), so the checkout is written into it.
+   */
+  createWorkspace?: ((dir: string) => Promise<void>) | undefined;
   /** Give the workspace a throwaway `.git` with one commit so agents can `git diff`; the relay ignores it. */
   initWorkspaceGit?: boolean | undefined;
 };
@@ -84,7 +89,9 @@ export async function prepareRunCheckout(input: PrepareRunCheckoutInput): Promis
     const defaultBranch = await readDefaultBranch(git, gitDir);
     const baseCommit = await resolveBase(git, gitDir, input.ref);
     await git.run(["update-ref", "--no-deref", "HEAD", baseCommit], { gitDir });
-    await mkdir(workspace, { mode: 0o755 });
+    await (input.createWorkspace ?? ((dir: string) => mkdir(dir, { mode: 0o755 }).then(() => undefined)))(
+      workspace,
+    );
     await exportCommitFiles(git, gitDir, baseCommit, workspace);
     if (input.initWorkspaceGit ?? true) await initWorkspaceGit(git, workspace, baseCommit);
     const owner = input.workspaceOwner ?? { uid: 1001, gid: 1001 };

@@ -1,7 +1,14 @@
 import type { LlmCall } from "../../core/db/schema.ts";
 import type { SandboxResult } from "../sandbox/run-sandboxed.ts";
 
-export type RunOutcome = "succeeded" | "failed" | "timed_out" | "budget_exhausted" | "cancelled";
+export type RunOutcome =
+  "succeeded" | "failed" | "timed_out" | "budget_exhausted" | "disk_limit" | "cancelled";
+
+/** The workspace's disk-capped filesystem as the agent left it (AIRLOCK_MAX_DISK_MB). */
+export interface WorkspaceDiskState {
+  full: boolean;
+  capMb: number;
+}
 
 /** The builtin agent's exit code for "the proxy refused a call for budget" (agent-images/builtin/README.md). */
 export const agentBudgetExitCode = 3;
@@ -19,6 +26,7 @@ export function isBudgetRefusal(call: Pick<LlmCall, "refusal">): boolean {
 export function decideRunOutcome(
   sandbox: Pick<SandboxResult, "reason" | "exitCode" | "limits">,
   calls: readonly Pick<LlmCall, "refusal" | "error">[],
+  disk?: WorkspaceDiskState | undefined,
 ): { outcome: RunOutcome; reason: string } {
   const refusal = calls.find(isBudgetRefusal);
   switch (sandbox.reason) {
@@ -35,6 +43,13 @@ export function decideRunOutcome(
       };
     case "exited":
       break;
+  }
+  // A full workspace explains whatever the agent did next, even an exit 0: its files may be cut short.
+  if (disk?.full) {
+    return {
+      outcome: "disk_limit",
+      reason: `the workspace filled its disk cap of ${disk.capMb} MiB (AIRLOCK_MAX_DISK_MB)`,
+    };
   }
   if (sandbox.exitCode === 0) return { outcome: "succeeded", reason: "the agent finished (exit 0)" };
   if (sandbox.exitCode === agentBudgetExitCode || refusal !== undefined) {

@@ -30,6 +30,7 @@ import { prepareRunCheckout, type RunCheckout } from "../relay/prepare-run-check
 import { pushBranch } from "../relay/push-branch.ts";
 import { redactCredentials } from "../relay/redact-credentials.ts";
 import { relayWorkspace, type RelayPolicy, type RelayResult } from "../relay/relay-workspace.ts";
+import { mountWorkspaceVolume, type WorkspaceVolume } from "../sandbox/mount-workspace-volume.ts";
 import { removeRunCheckout } from "../relay/remove-run-checkout.ts";
 import { runSandboxed, type SandboxCeiling, type SandboxResult } from "../sandbox/run-sandboxed.ts";
 import type { SandboxLimits } from "../sandbox/sandbox-limits.ts";
@@ -49,6 +50,8 @@ export interface ExecuteRunDeps {
   /** Absolute. The run's folder is `<dataDir>/runs/<id>/`, its socket `<dataDir>/sockets/<id>/llm.sock`. */
   dataDir: string;
   ceiling: SandboxCeiling;
+  /** AIRLOCK_MAX_DISK_MB: the workspace is a filesystem of this size (needs root); undefined = no cap. */
+  maxDiskMb?: number | undefined;
   runnerId: string;
   catalog?: readonly AgentDefinition[] | undefined;
   /** The agent's image, built when missing; default buildAgentImage (Docker's cache makes a rebuild cheap). */
@@ -239,6 +242,8 @@ export async function performRun(deps: ExecuteRunDeps, input: PerformRunInput): 
   let credentials: GitCredentials | undefined;
   let keepRunDir = false;
   let recordError: string | undefined;
+  // Issue 9 §4: the disk-capped workspace, mounted by prepareRunCheckout when a cap is set.
+  let workspaceVolume: WorkspaceVolume | undefined;
   try {
     try {
       // 2. Prepare. An http(s) remote is cloned and pushed as the operator, with the host's
@@ -252,6 +257,17 @@ export async function performRun(deps: ExecuteRunDeps, input: PerformRunInput): 
         baseDir: runDir,
         credentials,
         logger: deps.logger,
+        createWorkspace:
+          deps.maxDiskMb === undefined
+            ? undefined
+            : async (dir) => {
+                workspaceVolume = await mountWorkspaceVolume({
+                  dir,
+                  imagePath: join(runDir, "workspace.img"),
+                  sizeMb: deps.maxDiskMb!,
+                  logger: log,
+                });
+              },
       });
       await writeTaskFile({ workspace: checkout.workspace, prompt: input.prompt });
       await audit("workspace.prepared", {
@@ -312,7 +328,11 @@ export async function performRun(deps: ExecuteRunDeps, input: PerformRunInput): 
         await proxy?.close();
       }
       const calls = await listRunCalls(db, runId);
-      ({ outcome, reason } = decideRunOutcome(sandbox, calls));
+      const disk = workspaceVolume && {
+        full: (await workspaceVolume.readUsage()).full,
+        capMb: workspaceVolume.sizeMb,
+      };
+      ({ outcome, reason } = decideRunOutcome(sandbox, calls, disk));
       if (recordError !== undefined) {
         // The ledger would be missing calls: the run cannot count as a success.
         outcome = "failed";
@@ -399,7 +419,15 @@ export async function performRun(deps: ExecuteRunDeps, input: PerformRunInput): 
     }
     await finish(outcome, reason);
   } finally {
-    // 8. Only now is the relay done (or abandoned with nothing to lose).
+    // 8. Only now is the relay done (or abandoned with nothing to lose). A kept folder keeps its
+    // workspace mounted, so it stays where the run's reason says.
+    if (!keepRunDir) {
+      await workspaceVolume
+        ?.unmount()
+        .catch((error: unknown) =>
+          log.error({ err: (error as Error).message }, "could not unmount the workspace"),
+        );
+    }
     if (!keepRunDir && (checkout !== undefined || (await exists(runDir)))) {
       await removeRunCheckout(runDir).catch((error: unknown) =>
         log.error({ err: (error as Error).message }, "could not remove the run folder"),

@@ -10,6 +10,8 @@ describe("loadSettings", () => {
     assert.equal(s.databaseUrl, undefined);
     assert.equal(s.dataDir, ".airlock");
     assert.equal(s.port, 3000);
+    assert.equal(s.maxDiskMb, undefined, "no disk cap unless the operator sets one");
+    assert.equal(loadSettings({ AIRLOCK_MAX_DISK_MB: "2048" }).maxDiskMb, 2048);
   });
 
   it("reports every bad variable at once, each by name", () => {
@@ -21,6 +23,7 @@ describe("loadSettings", () => {
           GITHUB_API_URL: "not a url",
           AIRLOCK_TOKEN_SECRET: "short",
           AIRLOCK_MAX_CPUS: "-1",
+          AIRLOCK_MAX_DISK_MB: "4",
         }),
       (error: unknown) => {
         assert.ok(error instanceof UsageError);
@@ -30,6 +33,7 @@ describe("loadSettings", () => {
           "GITHUB_API_URL",
           "AIRLOCK_TOKEN_SECRET",
           "AIRLOCK_MAX_CPUS",
+          "AIRLOCK_MAX_DISK_MB",
         ]) {
           assert.match(error.message, new RegExp(`${name}: `), `${name} named`);
         }
