@@ -76,6 +76,11 @@ const envSchema = z.object({
   AIRLOCK_LEASE_S: positiveInt("seconds a runner's claim on a run holds without renewal"),
   AIRLOCK_RUNNER_CONCURRENCY: positiveInt("runs one runner process works on at once"),
   AIRLOCK_ALLOW_UNSAFE_NO_SECCOMP: boolFlag,
+  AIRLOCK_ALLOWED_MODELS: optionalString
+    .refine((v) => v === undefined || /^[A-Za-z0-9._:/*-]+(\s*,\s*[A-Za-z0-9._:/*-]+)*$/.test(v.trim()), {
+      message: "must be a comma-separated list of model ids or globs, e.g. gpt-4.1-mini,claude-*",
+    })
+    .transform((v) => (v === undefined ? [] : v.split(",").map((m) => m.trim()))),
 });
 
 type RawSettings = z.infer<typeof envSchema>;
@@ -101,6 +106,8 @@ export interface Settings {
   webhookProxyUrl: string | undefined;
   runner: { leaseS: number; concurrency: number };
   sandboxCeiling: { memoryMb: number; cpus: number; pids: number; timeoutS: number };
+  /** Models every run may call, besides its agent's and its repository's (AIRLOCK_ALLOWED_MODELS). */
+  allowedModels: string[];
 }
 
 /** Parse and validate the environment. Throws a UsageError listing every problem at once. */
@@ -160,6 +167,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       pids: raw.AIRLOCK_MAX_PIDS ?? 512,
       timeoutS: raw.AIRLOCK_MAX_TIMEOUT_S ?? 3600,
     },
+    allowedModels: raw.AIRLOCK_ALLOWED_MODELS,
   };
 }
 
