@@ -9,6 +9,7 @@ import {
   type ResolvedUpstream,
 } from "./choose-upstreams.ts";
 import { createProxyMetrics, type ProxyMetrics } from "./create-proxy-metrics.ts";
+import { defaultOutputCapPolicy } from "./policy/plan-output-cap.ts";
 import { defaultPriceTable, type PriceTable } from "./price-table.ts";
 import type { ProxyBudgetPolicy, ProxyDeps, ProxyTimeouts } from "./proxy-deps.ts";
 import { createRunLedger, type RunLedger } from "./run-ledger.ts";
@@ -50,7 +51,7 @@ export function createProxyContext(deps: ProxyDeps): ProxyContext {
     softThreshold: 0.8,
     hardCeilingRatio: 1.5,
     maxConcurrentPerRun: 256,
-    defaultMaxOutputTokens: 4096,
+    ...defaultOutputCapPolicy,
     ...deps.budget,
   };
   const upstreams = resolveUpstreams(deps.upstreams);
@@ -87,6 +88,7 @@ export function createProxyContext(deps: ProxyDeps): ProxyContext {
       cacheTtlMs: deps.runCacheTtlMs ?? 250,
       softThreshold: budgetPolicy.softThreshold,
       maxConcurrentPerRun: budgetPolicy.maxConcurrentPerRun,
+      operatorModels: deps.allowedModels ?? [],
     }),
   };
 }

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { defaultOutputCapPolicy, planOutputCap, type BudgetLeft } from "../../runner/proxy/policy/plan-output-cap.ts";
+import {
+  defaultOutputCapPolicy,
+  planOutputCap,
+  type BudgetLeft,
+} from "../../runner/proxy/policy/plan-output-cap.ts";
 import type { MeterKind } from "../../runner/proxy/meter-usage.ts";
 import { defaultPriceTable } from "../../runner/proxy/price-table.ts";
 import { claudeCodeBody } from "../fixtures/agent-requests/claude-code-request.ts";
@@ -91,7 +95,10 @@ describe("output caps and reservations", () => {
     );
     assert.equal(planned.ok, false);
     assert.ok(!planned.ok && planned.limit === "tokens");
-    assert.match(!planned.ok ? planned.message : "", /needs up to \d+ input tokens.*has 150 left/);
+    assert.match(
+      !planned.ok ? planned.message : "",
+      /needs up to \d+ input tokens.*150 tokens of the budget are neither spent nor reserved/,
+    );
   });
 
   it("lowers Anthropic's thinking budget below a lowered cap, and refuses when thinking cannot fit", () => {

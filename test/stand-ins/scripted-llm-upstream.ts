@@ -15,8 +15,10 @@
  *
  * Token counts are deterministic: input = `script.inputTokens`, else the characters of
  * all message text / 4 rounded up, plus 3; output = `script.outputTokens`, else the
- * number of text pieces sent (one per stream chunk). Streamed and non-streamed forms of
- * the same request declare the same usage.
+ * number of text pieces sent (one per stream chunk) — and never more than the request's
+ * own output cap (`max_tokens`, `max_completion_tokens`, `max_output_tokens`), which the
+ * real providers honour. Streamed and non-streamed forms of the same request declare the
+ * same usage.
  *
  * `totals` counts usage at the moment it is written to the socket (never for a response
  * whose client already went away): OpenAI chat declares usage only in its final usage
@@ -398,6 +400,15 @@ export async function startScriptedUpstream(
     } else {
       if (!Array.isArray(body.messages)) return invalid("messages: Field required");
       if (typeof body.max_tokens !== "number") return invalid("max_tokens: Field required");
+      const thinking = body.thinking;
+      if (
+        isRecord(thinking) &&
+        thinking.type === "enabled" &&
+        typeof thinking.budget_tokens === "number" &&
+        thinking.budget_tokens >= body.max_tokens
+      ) {
+        return invalid("`max_tokens` must be greater than `thinking.budget_tokens`");
+      }
     }
 
     let fault = script.alwaysFault;
@@ -439,6 +450,7 @@ export async function startScriptedUpstream(
       cacheReadTokens: script.cacheReadTokens ?? 0,
       script,
       fault,
+      outputCap: readOutputCap(body),
       ledger: startLedgerEntry(provider),
     };
     finish(recorded, 200);
@@ -822,13 +834,23 @@ interface Exchange {
   cacheReadTokens: number;
   script: Script;
   fault: ScriptedFault | undefined;
+  /** The request's own output cap, which the real providers honour. */
+  outputCap: number | undefined;
   ledger: {
     declare(usage: { input?: number; output?: number; cacheCreation?: number; cacheRead?: number }): void;
   };
 }
 
 function outputTokensOf(x: Exchange): number {
-  return x.script.outputTokens ?? x.pieces.length;
+  return Math.min(x.script.outputTokens ?? x.pieces.length, x.outputCap ?? Infinity);
+}
+
+/** The smallest of the output caps a request names, in any wire format. */
+function readOutputCap(body: Record<string, unknown>): number | undefined {
+  const caps = [body.max_tokens, body.max_completion_tokens, body.max_output_tokens].filter(
+    (v): v is number => typeof v === "number" && Number.isFinite(v),
+  );
+  return caps.length === 0 ? undefined : Math.min(...caps);
 }
 
 function textPieces(script: Script): string[] {

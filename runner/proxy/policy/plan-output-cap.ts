@@ -109,8 +109,8 @@ export function planOutputCap(input: {
     limit,
     message:
       limit === "tokens"
-        ? `this call needs up to ${inputBound} input tokens plus at least one output token, and the run's token budget has ${Math.max(0, left.tokens ?? 0)} left that calls in flight have not reserved${why}`
-        : `this call needs up to ${formatCostUnits(inputUnits)} USD of input plus at least one output token, and the run's USD budget has ${formatCostUnits(Math.max(0, left.units ?? 0))} left that calls in flight have not reserved${why}`,
+        ? `this call needs up to ${inputBound} input tokens plus at least one output token, and ${Math.max(0, left.tokens ?? 0)} tokens of the budget are neither spent nor reserved by calls in flight${why}`
+        : `this call needs up to ${formatCostUnits(inputUnits)} USD of input plus at least one output token, and ${formatCostUnits(Math.max(0, left.units ?? 0))} USD of the budget is neither spent nor reserved by calls in flight${why}`,
   });
   if (requested < 1 && byTokens >= 0 && byUsd >= 0) {
     // A zero cap is the client's own mistake: the provider answers it with a 400.
