@@ -83,6 +83,11 @@ export interface Script {
   faults?: ScriptedFault[];
   /** A fault applied to every request using this script. */
   alwaysFault?: ScriptedFault;
+  /**
+   * Answer a non-stream call without usage (OpenAI-compatible servers that omit it): the
+   * call is still billed, invisibly, so nothing is added to `totals`.
+   */
+  omitUsage?: boolean;
 }
 
 export interface RecordedRequest {
@@ -92,6 +97,10 @@ export interface RecordedRequest {
   headers: http.IncomingHttpHeaders;
   /** Parsed JSON body, or undefined when there was none or it was malformed. */
   body: unknown;
+  /** The body exactly as received. */
+  rawBody: string;
+  /** The query string, with its `?`, or "". */
+  query: string;
   provider: Provider | undefined;
   script: string | undefined;
   /** Status answered (0 for a reset connection). */
@@ -225,6 +234,7 @@ export async function startScriptedUpstream(
     res.writeHead(status, {
       "content-type": "application/json",
       "content-length": Buffer.byteLength(text),
+      ...accountHeaders,
       ...headers,
     });
     res.end(text);
@@ -244,6 +254,8 @@ export async function startScriptedUpstream(
         path: req.url ?? "",
         headers: req.headers,
         body: undefined,
+        rawBody: "",
+        query: "",
         provider: undefined,
         script: undefined,
         status: 0,
@@ -289,6 +301,8 @@ export async function startScriptedUpstream(
       path,
       headers: req.headers,
       body,
+      rawBody: raw,
+      query: url.search,
       provider,
       script: undefined,
       status: 0,
@@ -508,14 +522,14 @@ export async function startScriptedUpstream(
           ],
         }
       : { role: "assistant", content: x.pieces.join(""), refusal: null, annotations: [] };
-    declareOpenAi(x);
+    if (!x.script.omitUsage) declareOpenAi(x);
     sendJson(res, 200, {
       id: `chatcmpl-${x.id}`,
       object: "chat.completion",
       created: nowSeconds(),
       model: x.model,
       choices: [{ index: 0, message, logprobs: null, finish_reason: toolCall ? "tool_calls" : "stop" }],
-      usage: chatUsage(x),
+      ...(x.script.omitUsage ? {} : { usage: chatUsage(x) }),
       service_tier: "default",
       system_fingerprint: "fp_scripted",
     });
@@ -634,6 +648,10 @@ export async function startScriptedUpstream(
   }
 
   function sendResponses(res: http.ServerResponse, x: Exchange) {
+    if (x.script.omitUsage) {
+      sendJson(res, 200, { ...responseObject(x, "completed"), usage: null });
+      return;
+    }
     declareOpenAi(x);
     sendJson(res, 200, responseObject(x, "completed"));
   }
@@ -869,11 +887,22 @@ function splitInPieces(text: string, count: number): string[] {
   return pieces;
 }
 
+/**
+ * The providers name the account a call was billed to in their answers; a proxy must not
+ * hand the operator's account to the agent (issue 9), so the stand-in sends them too.
+ */
+export const accountHeaders = {
+  "openai-organization": "org-scripted-operator",
+  "openai-project": "proj_scripted_operator",
+  "anthropic-organization-id": "0f0e0d0c-scripted-operator",
+};
+
 function startSse(res: http.ServerResponse) {
   res.writeHead(200, {
     "content-type": "text/event-stream; charset=utf-8",
     "cache-control": "no-cache",
     connection: "keep-alive",
+    ...accountHeaders,
   });
   res.flushHeaders();
 }
