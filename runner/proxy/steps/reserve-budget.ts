@@ -10,6 +10,12 @@ import type { ParsedRequest } from "./parse-request-body.ts";
 const budgetRaiseHint = (runId: string) =>
   `an operator raises it with: airlock token --run ${runId} --budget-usd <amount> --budget-tokens <n>`;
 
+function isSpent(account: RunAccount, limit: "usd" | "tokens"): boolean {
+  return limit === "usd"
+    ? account.spentUnits >= (account.budgetUnits ?? 0)
+    : account.spentTokens >= (account.budgetTokens ?? 0);
+}
+
 function describeBudget(account: RunAccount, limit: "usd" | "tokens"): string {
   return limit === "usd"
     ? `its USD budget (${formatCostUnits(account.spentUnits)} of ${formatCostUnits(account.budgetUnits ?? 0)} USD spent, ${formatCostUnits(account.reservedUnits)} reserved by calls in flight)`
@@ -49,7 +55,7 @@ export function reserveBudget(
         429,
         "budget",
         `budget_${plan.limit}`,
-        `run ${account.runId} cannot afford this call within ${describeBudget(account, plan.limit)}: ${plan.message}; ${budgetRaiseHint(account.runId)}`,
+        `run ${account.runId} ${isSpent(account, plan.limit) ? "has spent" : "cannot afford this call within"} ${describeBudget(account, plan.limit)}: ${plan.message}; ${budgetRaiseHint(account.runId)}`,
       );
     }
     estimate = plan.reservation;
