@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { decideBudgetCharge } from "../../runner/proxy/policy/decide-budget-charge.ts";
 import {
   defaultOutputCapPolicy,
   planOutputCap,
@@ -131,5 +132,37 @@ describe("output caps and reservations", () => {
     const planned = plan("anthropic-messages", withImage);
     assert.ok(planned.ok);
     assert.equal(planned.inputBound, Math.ceil(Buffer.byteLength(JSON.stringify(withImage)) / 3) + 2_500);
+  });
+});
+
+describe("budget charges", () => {
+  const reservation = { units: 1000, tokens: 500 };
+  const declared = { units: 30, tokens: 21 };
+  const charge = (facts: { usageFinal: boolean; answered: boolean; status: number }) =>
+    decideBudgetCharge({ reservation, declared, ...facts });
+
+  it("charges what was declared when the usage is final, or the provider refused, or was never reached", () => {
+    assert.deepEqual(charge({ usageFinal: true, answered: true, status: 200 }), declared);
+    assert.deepEqual(charge({ usageFinal: false, answered: true, status: 429 }), declared);
+    assert.deepEqual(charge({ usageFinal: false, answered: false, status: 502 }), declared);
+  });
+
+  it("charges the whole reservation when real usage cannot be known", () => {
+    // Client abort mid-stream or after message_start, a success without usage, a broken stream.
+    assert.deepEqual(charge({ usageFinal: false, answered: true, status: 200 }), reservation);
+    // The client hung up before the upstream answered (499), or the upstream timed out (504): it may be generating.
+    assert.deepEqual(charge({ usageFinal: false, answered: false, status: 499 }), reservation);
+    assert.deepEqual(charge({ usageFinal: false, answered: false, status: 504 }), reservation);
+    // A provider that declared more than the reservation before breaking off is charged that.
+    assert.deepEqual(
+      decideBudgetCharge({
+        reservation,
+        declared: { units: 5000, tokens: 9 },
+        usageFinal: false,
+        answered: true,
+        status: 200,
+      }),
+      { units: 5000, tokens: 500 },
+    );
   });
 });

@@ -92,54 +92,98 @@ export function readBlockReferences(block: Record<string, unknown>): BlockRefere
 /** Where an Anthropic-style tool call keeps its arguments: the agent's own data, not content blocks. */
 const toolCallTypes = new Set(["tool_use", "server_tool_use", "mcp_tool_use"]);
 
+interface WalkEntry {
+  value: object;
+  parent: WalkEntry | undefined;
+  step: string;
+}
+
+interface FoundReference {
+  ref: BlockReference;
+  block: Record<string, unknown>;
+  at: WalkEntry;
+}
+
+/** One walk per body and set of roots, shared by the rules that read it (stored and remote). */
+const walks = new WeakMap<object, Map<string, FoundReference[]>>();
+
 /**
- * Every block under the top-level fields `roots` (messages, input, system) with references
- * of `kind`. Walked with an explicit stack, so a deeply nested body cannot overflow it, and
- * tool-call arguments are skipped: a function's own `file_id` argument is not a reference.
+ * Every block under the top-level fields `roots` (messages, input, system) that refers to
+ * something outside the request. Walked with an explicit stack, so a deeply nested body
+ * cannot overflow it, and tool-call arguments are skipped: a function's own `file_id`
+ * argument is not a reference. Paths are only spelled out for what is found.
  */
-export function blocksReferring(roots: readonly string[], kind: BlockReference["kind"], grant: string): Find {
-  return (body) => {
-    const found: PolicyMatch[] = [];
-    const stack: Array<{ value: unknown; path: string }> = [];
-    for (const root of roots) if (body[root] !== undefined) stack.push({ value: body[root], path: root });
-    for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
-      const { value, path } = next;
-      if (Array.isArray(value)) {
-        for (let i = value.length - 1; i >= 0; i -= 1) {
-          const item: unknown = value[i];
-          if (typeof item === "object" && item !== null)
-            stack.push({ value: item, path: extendPath(path, `[${i}]`) });
-        }
-        continue;
+function walkReferences(body: Body, roots: readonly string[]): FoundReference[] {
+  const key = roots.join(",");
+  let perBody = walks.get(body);
+  const cached = perBody?.get(key);
+  if (cached) return cached;
+  const found: FoundReference[] = [];
+  const stack: WalkEntry[] = [];
+  for (const root of roots) {
+    const value = body[root];
+    if (typeof value === "object" && value !== null) stack.push({ value, parent: undefined, step: root });
+  }
+  for (let entry = stack.pop(); entry !== undefined; entry = stack.pop()) {
+    const value = entry.value;
+    if (Array.isArray(value)) {
+      for (let i = value.length - 1; i >= 0; i -= 1) {
+        const item: unknown = value[i];
+        if (typeof item === "object" && item !== null)
+          stack.push({ value: item, parent: entry, step: `[${i}]` });
       }
-      if (!isRecord(value)) continue;
-      for (const ref of readBlockReferences(value)) {
-        if (ref.kind !== kind) continue;
-        const scheme =
+      continue;
+    }
+    const block = value as Record<string, unknown>;
+    for (const ref of readBlockReferences(block)) found.push({ ref, block, at: entry });
+    const skipInput = typeof block.type === "string" && toolCallTypes.has(block.type);
+    for (const name in block) {
+      if (skipInput && name === "input") continue;
+      const child = block[name];
+      if (typeof child === "object" && child !== null)
+        stack.push({ value: child, parent: entry, step: `.${name}` });
+    }
+  }
+  if (!perBody) {
+    perBody = new Map();
+    walks.set(body, perBody);
+  }
+  perBody.set(key, found);
+  return found;
+}
+
+/** A walk entry's path from the body's root, cut short past a length (a hostile nesting must stay cheap). */
+function spellPath(entry: WalkEntry): string {
+  const steps: string[] = [];
+  let length = 0;
+  for (let at: WalkEntry | undefined = entry; at !== undefined; at = at.parent) {
+    steps.push(at.step);
+    length += at.step.length;
+  }
+  steps.reverse();
+  const path = steps.join("");
+  return length <= maxPathLength
+    ? path
+    : `${path.slice(0, maxPathLength / 2)}…${path.slice(-maxPathLength / 2)}`;
+}
+
+const maxPathLength = 160;
+
+/** Blocks under `roots` with references of `kind`, as matches of a rule that `grant` opens. */
+export function blocksReferring(roots: readonly string[], kind: BlockReference["kind"], grant: string): Find {
+  return (body) =>
+    walkReferences(body, roots)
+      .filter(({ ref }) => ref.kind === kind)
+      .map(({ ref, block, at }) => ({
+        field: `${spellPath(at)}.${ref.field}`,
+        value:
           ref.kind === "remote"
             ? typeof ref.url === "string"
               ? `${/^([a-z][a-z0-9+.-]*):/i.exec(ref.url)?.[1] ?? "relative"} URL`
               : "not a URL"
             : ref.field === "type"
-              ? String(value.type)
-              : "file id";
-        found.push({ field: `${path}.${ref.field}`, value: scheme, grant });
-      }
-      const skipInput = typeof value.type === "string" && toolCallTypes.has(value.type);
-      for (const [key, child] of Object.entries(value)) {
-        if (skipInput && key === "input") continue;
-        if (typeof child === "object" && child !== null)
-          stack.push({ value: child, path: extendPath(path, `.${key}`) });
-      }
-    }
-    return found;
-  };
-}
-
-/** Paths stop growing past a length: a hostile nesting must not cost memory per level. */
-const maxPathLength = 160;
-
-function extendPath(path: string, step: string): string {
-  if (path.length >= maxPathLength) return path.endsWith("…") ? path : `${path}…`;
-  return path + step;
+              ? String(block.type)
+              : "file id",
+        grant,
+      }));
 }
