@@ -116,6 +116,10 @@ describe("output caps and reservations", () => {
     const tight = plan("anthropic-messages", body, { tokens: 1500, units: undefined }, "claude-haiku-4-5");
     assert.equal(tight.ok, false);
     assert.match(!tight.ok ? tight.message : "", /thinking/);
+    // A client's own max_tokens at or below its thinking budget is left for the provider to refuse.
+    const own = { ...body, max_tokens: 2000, thinking: { type: "enabled", budget_tokens: 3000 } };
+    const untouched = plan("anthropic-messages", own, noBudget, "claude-haiku-4-5");
+    assert.ok(untouched.ok && !untouched.changed);
   });
 
   it("counts an allowance for each image or document part", () => {

@@ -78,8 +78,9 @@ export function planOutputCap(input: {
   const inputBound =
     Math.ceil(input.bodyBytes / policy.inputBytesPerToken) +
     countMediaParts(input.raw) * policy.tokensPerMediaPart;
-  const choices =
-    kind === "openai-chat" && Number.isSafeInteger(body.n) && (body.n as number) > 1 ? (body.n as number) : 1;
+  const n = body.n;
+  // Chat's `n` asks for several choices, each up to the cap.
+  const choices = kind === "openai-chat" && typeof n === "number" && Number.isSafeInteger(n) && n > 1 ? n : 1;
   const inputRate = price
     ? unitsPerToken(Math.max(price.input, price.cacheWrite ?? price.input, price.cacheRead ?? price.input))
     : 0;
@@ -129,12 +130,14 @@ export function planOutputCap(input: {
   const out: Record<string, unknown> = { ...body };
   const thinking = kind === "anthropic-messages" ? body.thinking : undefined;
   if (
+    cap < requested &&
     isRecord(thinking) &&
     thinking.type === "enabled" &&
     typeof thinking.budget_tokens === "number" &&
     thinking.budget_tokens >= cap
   ) {
-    // Anthropic requires max_tokens > thinking.budget_tokens: lower the thinking budget with the cap.
+    // Anthropic requires max_tokens > thinking.budget_tokens: when the budget lowers the
+    // cap, the thinking budget is lowered with it (a client's own bad pair is its own 400).
     if (cap - 1 < minThinkingBudget)
       return refuse(
         `; with thinking on, the call needs more than ${minThinkingBudget} output tokens and the budget allows ${cap}`,
