@@ -67,6 +67,13 @@ describe("price table and cost arithmetic", () => {
       /prices\.yml.*\n.*m\.input/s,
     );
     assert.throws(() => parsePriceFile({ m: { input: 1, outptu: 2 } }, "prices.yml"), /prices\.yml/);
+    assert.deepEqual(parsePriceFile({ small: { input: 0, output: 0, maxOutputTokens: 2048 } }, "p.yml"), {
+      small: { input: 0, output: 0, maxOutputTokens: 2048 },
+    });
+    assert.throws(
+      () => parsePriceFile({ m: { input: 0, output: 0, maxOutputTokens: 0.5 } }, "p.yml"),
+      /maxOutputTokens/,
+    );
   });
 });
 

@@ -41,6 +41,28 @@ describe("output caps and reservations", () => {
     assert.equal(anthropic.body.max_tokens, 4096);
   });
 
+  it("never injects more than the model's own output limit", () => {
+    const planned = plan("openai-chat", { model: "gpt-4o-mini", messages: [] }, noBudget, "gpt-4o-mini");
+    assert.ok(planned.ok);
+    assert.equal(planned.body.max_completion_tokens, 4096, "the policy default, below gpt-4o-mini's 16,384");
+    const raw = JSON.stringify({ model: "gpt-4o-mini", messages: [] });
+    const roomy = planOutputCap({
+      kind: "openai-chat",
+      body: { model: "gpt-4o-mini", messages: [] },
+      raw,
+      bodyBytes: raw.length,
+      price: defaultPriceTable["gpt-4o-mini"],
+      left: noBudget,
+      policy: defaultOutputCapPolicy,
+    });
+    assert.ok(roomy.ok);
+    assert.equal(
+      roomy.body.max_completion_tokens,
+      16_384,
+      "32,768 by default, but gpt-4o-mini allows 16,384",
+    );
+  });
+
   it("leaves a call alone when its own cap fits: same object, nothing changed", () => {
     const body = claudeCodeBody("claude-sonnet-4-5");
     const planned = plan("anthropic-messages", body, noBudget, "claude-sonnet-4-5");

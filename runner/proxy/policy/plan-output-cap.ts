@@ -10,7 +10,8 @@ import { isRecord } from "./policy-matchers.ts";
  * budget, however many run at once:
  *
  *   input bound = ⌈body bytes / inputBytesPerToken⌉ + tokensPerMediaPart × image/document parts
- *   cap         = min(the call's own cap or defaultMaxOutputTokens, what the budget left allows after the input bound)
+ *   cap         = min(the call's own cap, or defaultMaxOutputTokens within the model's maxOutputTokens,
+ *                     what the budget left allows after the input bound)
  *   reservation = input bound + cap × choices, priced at the dearest input rate (cache writes included)
  *
  * Text and code take well over 3 bytes of JSON per token, and every token is at least one
@@ -92,7 +93,9 @@ export function planOutputCap(input: {
     .map((f) => body[f])
     .filter((v): v is number => typeof v === "number" && Number.isFinite(v));
   const requested =
-    given.length > 0 ? Math.max(0, Math.floor(Math.min(...given))) : policy.defaultMaxOutputTokens;
+    given.length > 0
+      ? Math.max(0, Math.floor(Math.min(...given)))
+      : Math.min(policy.defaultMaxOutputTokens, price?.maxOutputTokens ?? Infinity);
 
   const byTokens = left.tokens === undefined ? Infinity : Math.floor((left.tokens - inputBound) / choices);
   const byUsd =
