@@ -140,6 +140,7 @@ export async function runCommand(ctx: CliContext, flags: RunFlags): Promise<numb
         tokenSecret: settings.tokenSecret!,
         upstreams,
         prices: demo ? { ...prices, [demoModelId]: { input: 0, output: 0 } } : prices,
+        allowedModels: settings.allowedModels,
         dataDir: resolve(settings.dataDir),
         ceiling: settings.sandboxCeiling,
         maxDiskMb: settings.maxDiskMb,

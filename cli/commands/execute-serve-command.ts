@@ -85,6 +85,7 @@ export async function serveAirlock(ctx: CliContext, parts: { app: boolean; runne
         tokenSecret,
         upstreams,
         prices,
+        allowedModels: settings.allowedModels,
         dataDir: resolve(settings.dataDir),
         ceiling: settings.sandboxCeiling,
         maxDiskMb: settings.maxDiskMb,

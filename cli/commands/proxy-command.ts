@@ -72,7 +72,8 @@ export function registerProxyCommand(program: Command, ctx: CliContext): void {
       requireSettings(settings, ["AIRLOCK_TOKEN_SECRET"], "airlock proxy");
       const config = await loadProxyConfig(ctx.env.AIRLOCK_PROXY_CONFIG, ctx.env);
       const upstreams: ProxyUpstreams = { extra: config.extra };
-      if (settings.openai.apiKey || ctx.env.OPENAI_BASE_URL) upstreams.openai = settings.openai;
+      if (settings.openai.apiKey || ctx.env.OPENAI_BASE_URL)
+        upstreams.openai = { ...settings.openai, ...config.openai };
       if (settings.anthropic.apiKey || ctx.env.ANTHROPIC_BASE_URL) upstreams.anthropic = settings.anthropic;
       if (!upstreams.openai && !upstreams.anthropic && Object.keys(config.extra).length === 0) {
         throw new UsageError(
@@ -95,6 +96,7 @@ export function registerProxyCommand(program: Command, ctx: CliContext): void {
           ...(config.routing ? { routing: config.routing } : {}),
           fallback: config.fallback,
           prices,
+          allowedModels: settings.allowedModels,
           logger,
           budget: { maxConcurrentPerRun },
         });

@@ -80,6 +80,11 @@ const envSchema = z.object({
   AIRLOCK_LEASE_S: positiveInt("seconds a runner's claim on a run holds without renewal"),
   AIRLOCK_RUNNER_CONCURRENCY: positiveInt("runs one runner process works on at once"),
   AIRLOCK_ALLOW_UNSAFE_NO_SECCOMP: boolFlag,
+  AIRLOCK_ALLOWED_MODELS: optionalString
+    .refine((v) => v === undefined || /^[A-Za-z0-9._:/*-]+(\s*,\s*[A-Za-z0-9._:/*-]+)*$/.test(v.trim()), {
+      message: "must be a comma-separated list of model ids or globs, e.g. gpt-4.1-mini,claude-*",
+    })
+    .transform((v) => (v === undefined ? [] : v.split(",").map((m) => m.trim()))),
 });
 
 type RawSettings = z.infer<typeof envSchema>;
@@ -107,6 +112,8 @@ export interface Settings {
   sandboxCeiling: { memoryMb: number; cpus: number; pids: number; timeoutS: number };
   /** AIRLOCK_MAX_DISK_MB: each run's workspace is a filesystem of this size; undefined = no cap. */
   maxDiskMb: number | undefined;
+  /** Models every run may call, besides its agent's and its repository's (AIRLOCK_ALLOWED_MODELS). */
+  allowedModels: string[];
 }
 
 /** Parse and validate the environment. Throws a UsageError listing every problem at once. */
@@ -167,6 +174,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       timeoutS: raw.AIRLOCK_MAX_TIMEOUT_S ?? 3600,
     },
     maxDiskMb: raw.AIRLOCK_MAX_DISK_MB,
+    allowedModels: raw.AIRLOCK_ALLOWED_MODELS,
   };
 }
 

@@ -23,6 +23,8 @@ export interface CallRecord {
   cutAtCeiling: boolean;
   ttfbMs: number | undefined;
   usage: Usage;
+  /** The provider declared the call's final usage (issue 9 §3: otherwise the reservation is charged). */
+  usageFinal: boolean;
   clientAborted: boolean;
   attempts: number;
   requestBody: string | undefined;
@@ -51,6 +53,7 @@ export function startCallRecord(start: {
     cutAtCeiling: false,
     ttfbMs: undefined,
     usage: emptyUsage(start.route.format === "openai"),
+    usageFinal: false,
     clientAborted: false,
     attempts: 0,
     requestBody: undefined,

@@ -6,6 +6,9 @@ export interface UpstreamConfig {
   apiKey?: string | undefined;
   /** Wire format; `openai` for the `extra` servers unless given (Ollama, vLLM, LM Studio). */
   format?: WireFormat;
+  /** Sent as `openai-organization` / `openai-project`: the operator's choice of who is billed, never the agent's. */
+  organization?: string | undefined;
+  project?: string | undefined;
 }
 
 export interface ProxyUpstreams {
@@ -27,6 +30,8 @@ export interface ResolvedUpstream {
   origin: string;
   basePath: string;
   apiKey: string | undefined;
+  organization: string | undefined;
+  project: string | undefined;
 }
 
 export const defaultRouting: readonly RoutingRule[] = [
@@ -48,6 +53,8 @@ export function resolveUpstreams(upstreams: ProxyUpstreams): Map<string, Resolve
       origin: url.origin,
       basePath: url.pathname.replace(/\/+$/, ""),
       apiKey: config.apiKey,
+      organization: config.organization,
+      project: config.project,
     });
   };
   add("openai", upstreams.openai, "openai");

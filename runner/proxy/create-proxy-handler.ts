@@ -169,18 +169,27 @@ async function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: Serve
   if (!policy.ok) return refuseRecorded(policy.refusal);
   parsed = policy.request;
   const usage = requestStreamUsage(route, parsed);
-  const forwardBody =
-    (policy.rewritten || usage.rewritten) && parsed ? Buffer.from(JSON.stringify(parsed.json)) : body;
 
   // 5. Choose the upstream chain.
   const upstreams = chooseUpstreamChain(ctx, format, call.model);
   if (!upstreams.ok) return refuseRecorded(upstreams.refusal);
   call.provider = upstreams.chain[0]!.name;
 
-  // 6. Reserve budget.
-  const reserved = reserveBudget(ctx, account, route, body?.length ?? 0, parsed);
+  // 6. Cap the output, reserve its bound and a concurrency slot.
+  const reserved = reserveBudget(
+    ctx,
+    account,
+    route,
+    { bytes: body?.length ?? 0, text: call.requestBody ?? "" },
+    parsed,
+  );
   if (!reserved.ok) return refuseRecorded(reserved.refusal);
   call.reservation = reserved.reservation;
+  parsed = reserved.request;
+  const forwardBody =
+    (policy.rewritten || usage.rewritten || reserved.rewritten) && parsed
+      ? Buffer.from(JSON.stringify(parsed.json))
+      : body;
 
   // 7. Forward, with retries and fallback.
   const abort = watchClientAbort(res, call);

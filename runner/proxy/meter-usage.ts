@@ -63,6 +63,13 @@ export interface StreamMeter {
   readonly usage: Usage;
   /** True once the stream declared any usage. */
   readonly sawUsage: boolean;
+  /**
+   * True once the stream declared its FINAL usage: Anthropic's last `message_delta` (it
+   * carries a stop_reason) or `message_stop`; Responses' `response.completed`,
+   * `response.incomplete` or `response.failed`; chat's usage chunk. Before that, what was
+   * declared is a floor, not the bill (issue 9 §3: such a call is charged its reservation).
+   */
+  readonly finalUsage: boolean;
   /** An `error` event's text, if the stream carried one. */
   readonly error: string | undefined;
   /** The model the stream names (first seen). */
@@ -84,6 +91,7 @@ export function createStreamMeter(kind: MeterKind, stripInjectedUsage: boolean):
   let pending = "";
   let usage = emptyUsage(kind !== "anthropic-messages");
   let sawUsage = false;
+  let finalUsage = false;
   let error: string | undefined;
   let model: string | undefined;
   let bytesOut = 0;
@@ -98,8 +106,10 @@ export function createStreamMeter(kind: MeterKind, stripInjectedUsage: boolean):
     }
     if (data === "" || data === "[DONE]") return event;
     if (kind === "anthropic-messages") {
+      if (name === "message_stop") finalUsage = sawUsage;
       if (name === "message_start" || name === "message_delta" || name === "error") {
         const parsed = safeParse(data);
+        if (name === "message_delta" && record(parsed?.delta)?.stop_reason != null) finalUsage = true;
         if (name === "error") error = describeError(parsed) ?? "stream error event";
         const message = record(parsed?.message);
         if (message && model === undefined && typeof message.model === "string") model = message.model;
@@ -114,12 +124,17 @@ export function createStreamMeter(kind: MeterKind, stripInjectedUsage: boolean):
     if (kind === "openai-responses") {
       if (name === "error" || name === "response.failed") error = describeError(safeParse(data)) ?? name;
       if (usageObjectPattern.test(data)) {
-        const response = record(safeParse(data)?.response);
+        const parsed = safeParse(data);
+        // Servers that send no `event:` line name the event in the data's `type`.
+        if (name === "" && typeof parsed?.type === "string") name = parsed.type;
+        const response = record(parsed?.response);
         if (response && typeof response.model === "string") model ??= response.model;
         const u = record(response?.usage);
         if (u) {
           usage = readOpenAiResponsesUsage(u);
           sawUsage = true;
+          if (name === "response.completed" || name === "response.incomplete" || name === "response.failed")
+            finalUsage = true;
         }
       }
       return event;
@@ -135,6 +150,7 @@ export function createStreamMeter(kind: MeterKind, stripInjectedUsage: boolean):
     if (!u) return event;
     usage = readOpenAiChatUsage(u);
     sawUsage = true;
+    finalUsage = true;
     if (!stripInjectedUsage) return event;
     const choices = parsed.choices;
     if (!Array.isArray(choices) || choices.length === 0) return null;
@@ -186,6 +202,9 @@ export function createStreamMeter(kind: MeterKind, stripInjectedUsage: boolean):
     },
     get sawUsage() {
       return sawUsage;
+    },
+    get finalUsage() {
+      return finalUsage;
     },
     get error() {
       return error;

@@ -5,7 +5,13 @@ import type { RoutingRule, UpstreamConfig } from "./choose-upstreams.ts";
  * The operator's proxy file (AIRLOCK_PROXY_CONFIG, JSON or YAML): more upstreams, routing
  * and fallback. Keys stay out of the file: `apiKeyEnv` names the environment variable
  * that holds one, so the file can be committed or mounted without leaking anything.
+ * `organization` / `project` choose which OpenAI organization and project an upstream
+ * bills; the proxy never forwards an agent's own `openai-organization` / `openai-project`.
  */
+const billingHeaders = {
+  organization: z.string().min(1).max(200).optional(),
+  project: z.string().min(1).max(200).optional(),
+};
 const proxyConfigSchema = z.strictObject({
   upstreams: z
     .record(
@@ -17,15 +23,20 @@ const proxyConfigSchema = z.strictObject({
           .string()
           .regex(/^[A-Z_][A-Z0-9_]*$/, "must name an environment variable")
           .optional(),
+        ...billingHeaders,
       }),
     )
     .default({}),
+  /** Organization and project for the OpenAI upstream set by OPENAI_API_KEY / OPENAI_BASE_URL. */
+  openai: z.strictObject(billingHeaders).optional(),
   routing: z.array(z.strictObject({ match: z.string().min(1), provider: z.string().min(1) })).optional(),
   fallback: z.record(z.string(), z.array(z.string())).default({}),
 });
 
 export interface ProxyConfig {
   extra: Record<string, UpstreamConfig>;
+  /** Billing headers for the environment's OpenAI upstream. */
+  openai: { organization?: string | undefined; project?: string | undefined };
   routing: RoutingRule[] | undefined;
   fallback: Record<string, string[]>;
 }
@@ -49,7 +60,13 @@ export function parseProxyConfig(data: unknown, source: string, env: NodeJS.Proc
     if (upstream.apiKeyEnv !== undefined && !apiKey) {
       problems.push(`upstreams.${name}.apiKeyEnv: ${upstream.apiKeyEnv} is not set`);
     }
-    extra[name] = { baseUrl: upstream.baseUrl, format: upstream.format, apiKey };
+    extra[name] = {
+      baseUrl: upstream.baseUrl,
+      format: upstream.format,
+      apiKey,
+      ...(upstream.organization === undefined ? {} : { organization: upstream.organization }),
+      ...(upstream.project === undefined ? {} : { project: upstream.project }),
+    };
   }
   for (const [i, rule] of (config.routing ?? []).entries()) {
     if (!known.has(rule.provider)) problems.push(`routing.${i}.provider: no upstream named ${rule.provider}`);
@@ -64,5 +81,5 @@ export function parseProxyConfig(data: unknown, source: string, env: NodeJS.Proc
       `${source}: ${problems.length} problem(s):\n${problems.map((p) => `  - ${p}`).join("\n")}`,
     );
   }
-  return { extra, routing: config.routing, fallback: config.fallback };
+  return { extra, openai: config.openai ?? {}, routing: config.routing, fallback: config.fallback };
 }

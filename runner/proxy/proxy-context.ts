@@ -9,6 +9,7 @@ import {
   type ResolvedUpstream,
 } from "./choose-upstreams.ts";
 import { createProxyMetrics, type ProxyMetrics } from "./create-proxy-metrics.ts";
+import { defaultOutputCapPolicy } from "./policy/plan-output-cap.ts";
 import { defaultPriceTable, type PriceTable } from "./price-table.ts";
 import type { ProxyBudgetPolicy, ProxyDeps, ProxyTimeouts } from "./proxy-deps.ts";
 import { createRunAdmission, type RunAdmission } from "./run-admission.ts";
@@ -59,7 +60,7 @@ export function createProxyContext(deps: ProxyDeps): ProxyContext {
     softThreshold: 0.8,
     hardCeilingRatio: 1.5,
     maxConcurrentPerRun: 256,
-    defaultMaxOutputTokens: 4096,
+    ...defaultOutputCapPolicy,
     ...deps.budget,
   };
   const bodyLimit = deps.bodyLimitBytes ?? 32 * 1024 * 1024;
@@ -101,6 +102,7 @@ export function createProxyContext(deps: ProxyDeps): ProxyContext {
       now,
       cacheTtlMs: deps.runCacheTtlMs ?? 250,
       softThreshold: budgetPolicy.softThreshold,
+      operatorModels: deps.allowedModels ?? [],
     }),
     admission,
     maxConnections: deps.maxConnections ?? 256,

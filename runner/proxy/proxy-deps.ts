@@ -29,8 +29,12 @@ export interface ProxyBudgetPolicy {
   hardCeilingRatio: number;
   /** Requests of one run in flight at once; more get 429. */
   maxConcurrentPerRun: number;
-  /** Output tokens reserved for a request that names no max_tokens. */
+  /** Output cap injected into a call that names none (max_tokens / max_completion_tokens / max_output_tokens). */
   defaultMaxOutputTokens: number;
+  /** Input upper bound: one token per this many body bytes (see policy/plan-output-cap.ts). */
+  inputBytesPerToken: number;
+  /** Input upper bound: tokens added for each image or document part. */
+  tokensPerMediaPart: number;
 }
 
 export interface ProxyDeps {
@@ -41,6 +45,8 @@ export interface ProxyDeps {
   routing?: readonly RoutingRule[];
   /** Upstream name → upstreams to try, in order, when it fails (same wire format only). */
   fallback?: Readonly<Record<string, readonly string[]>>;
+  /** The operator's AIRLOCK_ALLOWED_MODELS: models every run may call besides its own (issue 9 §2). */
+  allowedModels?: readonly string[];
   /** Full price table (defaultPriceTable merged with the operator's file, by the entry point). */
   prices?: PriceTable;
   retry?: Partial<RetryPolicy>;

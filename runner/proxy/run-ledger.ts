@@ -2,6 +2,9 @@ import { eq, sql } from "drizzle-orm";
 import type { Db } from "../../core/db/open-database.ts";
 import { runs } from "../../core/db/schema.ts";
 import type { RunState } from "../../core/run-states.ts";
+import { readModelAllowList, type ModelAllowList } from "./policy/model-allow-list.ts";
+import type { BudgetLeft } from "./policy/plan-output-cap.ts";
+import { readToolGrants } from "./policy/read-tool-grants.ts";
 import { parseUsdToUnits } from "./usage.ts";
 
 /**
@@ -9,6 +12,10 @@ import { parseUsdToUnits } from "./usage.ts";
  * first seen (sums over its llm_calls); after that, spending and reservations are kept
  * in this process so that check-and-reserve is one synchronous step: 200 parallel
  * requests cannot all see the same remaining budget and overshoot it together.
+ *
+ * A call is admitted only when its whole reservation fits in what is neither spent nor
+ * reserved (see policy/plan-output-cap.ts), so the calls in flight can never be billed
+ * past the budget together.
  *
  * Limitation: two proxy processes serving the same run each keep their own account, so
  * the overshoot bound becomes one reservation per process. The runner serves each run
@@ -25,6 +32,10 @@ export interface RunAccount {
   reservedUnits: number;
   reservedTokens: number;
   softThresholdRecorded: boolean;
+  /** The models this run may call (issue 9 §2). */
+  models: ModelAllowList;
+  /** Hosted tool types the run holds as `llm-tool:` grants (none until capabilities are recorded). */
+  grants: ReadonlySet<string>;
   refreshedAt: number;
   refreshing: Promise<RunAccount | undefined> | undefined;
 }
@@ -44,6 +55,8 @@ export interface RunLedgerOptions {
   /** How long a run's state and budget are trusted before being re-read (ms). */
   cacheTtlMs: number;
   softThreshold: number;
+  /** The operator's AIRLOCK_ALLOWED_MODELS, allowed to every run. */
+  operatorModels?: readonly string[];
 }
 
 export interface RunLedger {
@@ -57,6 +70,20 @@ export interface RunLedger {
   ): ReserveResult;
   /** Release the reservation and book the actual spend; true when this spend crossed the soft threshold for the first time. */
   settle(reservation: Reservation, actual: { units: number; tokens: number }): boolean;
+}
+
+/** What a run's budgets have left that is neither spent nor reserved by calls in flight. */
+export function readBudgetLeft(account: RunAccount): BudgetLeft {
+  return {
+    tokens:
+      account.budgetTokens === undefined
+        ? undefined
+        : account.budgetTokens - account.spentTokens - account.reservedTokens,
+    units:
+      account.budgetUnits === undefined
+        ? undefined
+        : account.budgetUnits - account.spentUnits - account.reservedUnits,
+  };
 }
 
 // Written out in full: drizzle drops table qualifiers inside a single-table select, and
@@ -74,6 +101,7 @@ const softRecordedSql = sql.raw(
 
 export function createRunLedger(options: RunLedgerOptions): RunLedger {
   const accounts = new Map<string, RunAccount>();
+  const operatorModels = options.operatorModels ?? [];
   // First loads in progress: a burst of requests for a new run shares one query.
   const firstLoads = new Map<string, Promise<RunAccount | undefined>>();
 
@@ -85,6 +113,10 @@ export function createRunLedger(options: RunLedgerOptions): RunLedger {
           attempt: runs.attempt,
           budgetUsd: runs.budgetUsd,
           budgetTokens: runs.budgetTokens,
+          kind: runs.kind,
+          agent: runs.agent,
+          model: runs.model,
+          repoConfig: runs.repoConfig,
         })
         .from(runs)
         .where(eq(runs.id, runId));
@@ -96,6 +128,8 @@ export function createRunLedger(options: RunLedgerOptions): RunLedger {
       existing.attempt = row.attempt;
       existing.budgetUnits = row.budgetUsd === null ? undefined : parseUsdToUnits(row.budgetUsd);
       existing.budgetTokens = row.budgetTokens ?? undefined;
+      existing.models = readModelAllowList(row, operatorModels);
+      existing.grants = readToolGrants({ id: runId });
       existing.refreshedAt = options.now();
       return existing;
     }
@@ -105,6 +139,10 @@ export function createRunLedger(options: RunLedgerOptions): RunLedger {
         attempt: runs.attempt,
         budgetUsd: runs.budgetUsd,
         budgetTokens: runs.budgetTokens,
+        kind: runs.kind,
+        agent: runs.agent,
+        model: runs.model,
+        repoConfig: runs.repoConfig,
         spentUsd: sql<string>`${spentUsdSql}`,
         spentTokens: sql<string>`${spentTokensSql}`,
         softRecorded: sql<number>`${softRecordedSql}`,
@@ -126,6 +164,8 @@ export function createRunLedger(options: RunLedgerOptions): RunLedger {
       reservedUnits: 0,
       reservedTokens: 0,
       softThresholdRecorded: Number(row.softRecorded) > 0,
+      models: readModelAllowList(row, operatorModels),
+      grants: readToolGrants({ id: runId }),
       refreshedAt: options.now(),
       refreshing: undefined,
     };
@@ -154,19 +194,12 @@ export function createRunLedger(options: RunLedgerOptions): RunLedger {
       }
     },
     reserve(account, estimate, checkBudget = true) {
-      // Admit while any budget is left unreserved: the overshoot is at most this one reservation.
-      if (
-        checkBudget &&
-        account.budgetUnits !== undefined &&
-        account.spentUnits + account.reservedUnits >= account.budgetUnits
-      ) {
+      // Admit only a reservation that fits whole: the calls in flight never overshoot together.
+      const left = readBudgetLeft(account);
+      if (checkBudget && left.units !== undefined && (left.units <= 0 || estimate.units > left.units)) {
         return { ok: false, limit: "usd" };
       }
-      if (
-        checkBudget &&
-        account.budgetTokens !== undefined &&
-        account.spentTokens + account.reservedTokens >= account.budgetTokens
-      ) {
+      if (checkBudget && left.tokens !== undefined && (left.tokens <= 0 || estimate.tokens > left.tokens)) {
         return { ok: false, limit: "tokens" };
       }
       account.reservedUnits += estimate.units;

@@ -6,6 +6,8 @@ export type WireFormat = "openai" | "anthropic";
 export type ProxyErrorKind =
   | "authentication"
   | "permission"
+  /** The request policy (issue 9): a field, tool or model the run holds no grant for. */
+  | "policy"
   | "budget"
   | "rate_limit"
   | "invalid_request"
@@ -18,6 +20,7 @@ export type ProxyErrorKind =
 const openAiShapes: Record<ProxyErrorKind, { type: string; code: string }> = {
   authentication: { type: "invalid_request_error", code: "invalid_api_key" },
   permission: { type: "invalid_request_error", code: "run_not_active" },
+  policy: { type: "invalid_request_error", code: "airlock_policy" },
   budget: { type: "insufficient_quota", code: "budget_exceeded" },
   rate_limit: { type: "requests", code: "rate_limit_exceeded" },
   invalid_request: { type: "invalid_request_error", code: "invalid_request" },
@@ -31,6 +34,7 @@ const openAiShapes: Record<ProxyErrorKind, { type: string; code: string }> = {
 const anthropicTypes: Record<ProxyErrorKind, string> = {
   authentication: "authentication_error",
   permission: "permission_error",
+  policy: "permission_error",
   budget: "rate_limit_error",
   rate_limit: "rate_limit_error",
   invalid_request: "invalid_request_error",

@@ -30,7 +30,7 @@ export function countTotalTokens(u: Usage): number {
  */
 export const costUnitsPerUsd = 10_000_000_000;
 
-function unitsPerToken(pricePerMTok: number): number {
+export function unitsPerToken(pricePerMTok: number): number {
   return Math.round(pricePerMTok * 10_000);
 }
 

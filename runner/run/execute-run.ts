@@ -47,6 +47,8 @@ export interface ExecuteRunDeps {
   /** The proxy's upstreams; the real keys stay here, on the host. */
   upstreams: ProxyUpstreams;
   prices?: PriceTable | undefined;
+  /** AIRLOCK_ALLOWED_MODELS: models every run may call besides its agent's and its repository's. */
+  allowedModels?: readonly string[] | undefined;
   /** Absolute. The run's folder is `<dataDir>/runs/<id>/`, its socket `<dataDir>/sockets/<id>/llm.sock`. */
   dataDir: string;
   ceiling: SandboxCeiling;
@@ -296,6 +298,7 @@ export async function performRun(deps: ExecuteRunDeps, input: PerformRunInput): 
         tokenSecret: deps.tokenSecret,
         upstreams: deps.upstreams,
         prices: deps.prices,
+        allowedModels: deps.allowedModels ?? [],
         retry: deps.proxyRetry,
         logger: deps.logger,
       });

@@ -9,11 +9,13 @@ import { testDatabaseKinds } from "../helpers/test-databases.ts";
 import { startProxyHarness, type ProxyHarness } from "./start-proxy-harness.ts";
 
 /**
- * Issue 3, "Budgets": 200 parallel requests against one run's budget overshoot it by at
- * most one reservation. A proxy that checks "spent < budget" without reserving first
- * admits all 200 (each sees the same remaining budget), overshooting by ~9×: that is the
- * bug these tests exist to catch. Each request's actual usage is below what the proxy can
- * reserve for it (input ≤ body/4, output ≤ max_tokens), so one reservation bounds a call.
+ * Issue 3, "Budgets", tightened by issue 9 §3: 200 parallel requests against one run's
+ * budget never pass it. A proxy that checks "spent < budget" without reserving first
+ * admits all 200 (each sees the same remaining budget), overshooting by ~9×; one that
+ * admits while any budget is unreserved overshoots by one reservation. Here each call
+ * reserves its input bound plus its output cap, lowered to what is left, and a call whose
+ * bound no longer fits is refused: what the upstream declared stays within the budget.
+ * Each script declares no more input than the proxy's bound for its body (bytes / 3).
  */
 const parallel = 200;
 
@@ -34,10 +36,10 @@ for (const kind of testDatabaseKinds()) {
     let harness: ProxyHarness;
     before(async () => {
       harness = await startProxyHarness(kind);
-      // 90 tokens per call, answered after 40 ms so that all 200 requests are in flight together.
+      // 70 tokens per call, answered after 40 ms so that all 200 requests are in flight together.
       harness.upstream.define("race", {
         chunks: 10,
-        inputTokens: 40,
+        inputTokens: 20,
         outputTokens: 50,
         firstByteDelayMs: 40,
       });
@@ -54,10 +56,10 @@ for (const kind of testDatabaseKinds()) {
       await harness.close();
     });
 
-    it("tokens: 200 parallel calls overshoot by at most one reservation; then the budget is used up and refused", async () => {
+    it("tokens: 200 parallel calls never pass the budget; then it is used until what is left cannot hold a call", async () => {
       const budget = 2000;
-      // The request body is < 280 bytes (≤ 70 estimated input tokens) and max_tokens is 80.
-      const oneReservation = 150;
+      // The request body is < 110 bytes: an input bound of at most 37 tokens.
+      const largestBound = 37;
       const { runId, openai } = await harness.newRun({ tokens: budget });
       const ask = (i: number) =>
         openai.chat.completions.create({
@@ -65,6 +67,11 @@ for (const kind of testDatabaseKinds()) {
           max_tokens: 80,
           messages: [{ role: "user", content: `Call ${i}. [[script:race]]` }],
         });
+      const before = { ...harness.upstream.totals.openai };
+      const declared = () => {
+        const t = harness.upstream.totals.openai;
+        return t.inputTokens + t.outputTokens - before.inputTokens - before.outputTokens;
+      };
       const results = await Promise.allSettled(Array.from({ length: parallel }, (_, i) => ask(i)));
       const admitted = results.filter((r) => r.status === "fulfilled").length;
       const refused = results.flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
@@ -78,8 +85,11 @@ for (const kind of testDatabaseKinds()) {
 
       let rows = await rowsOf(harness, runId, parallel);
       let spent = rows.reduce((s, r) => s + rowTokens(r), 0);
-      assert.equal(spent, admitted * 90);
-      assert.ok(spent <= budget + oneReservation, `spent ${spent} tokens of a ${budget} budget in the burst`);
+      assert.equal(spent, declared(), "the rows add up to what the upstream declared");
+      assert.ok(
+        spent <= budget,
+        `the upstream declared ${spent} tokens against a ${budget} budget in the burst`,
+      );
       assert.ok(rows.filter((r) => r.status === 429).every((r) => rowTokens(r) === 0));
 
       // One at a time, the rest of the budget is usable, and then the run is refused.
@@ -95,8 +105,9 @@ for (const kind of testDatabaseKinds()) {
       assert.ok(sequential < 100, "the budget ran out");
       rows = await rowsOf(harness, runId, parallel + sequential + 1);
       spent = rows.reduce((s, r) => s + rowTokens(r), 0);
-      assert.ok(spent >= budget, `only ${spent} of ${budget} tokens could be used`);
-      assert.ok(spent <= budget + oneReservation, `spent ${spent} tokens of a ${budget} budget`);
+      assert.equal(spent, declared());
+      assert.ok(spent <= budget, `spent ${spent} tokens of a ${budget} budget`);
+      assert.ok(spent > budget - largestBound - 1, `only ${spent} of ${budget} tokens could be used`);
 
       const soft = (await listRunEvents(harness.database.db, runId)).filter(
         (e) => e.type === "budget.soft_threshold",
@@ -104,10 +115,8 @@ for (const kind of testDatabaseKinds()) {
       assert.equal(soft.length, 1, "the soft threshold is recorded once");
     });
 
-    it("USD: 200 parallel Anthropic streams overshoot by at most one reservation", async () => {
+    it("USD: 200 parallel Anthropic streams never pass the budget", async () => {
       const budgetUsd = 0.01;
-      // ≤ 80 estimated input tokens at 1 USD/M + 250 max_tokens at 5 USD/M.
-      const oneReservationUsd = 0.00133;
       const { runId, anthropic } = await harness.newRun({ usd: String(budgetUsd) });
       const results = await Promise.allSettled(
         Array.from({ length: parallel }, (_, i) =>
@@ -129,8 +138,12 @@ for (const kind of testDatabaseKinds()) {
       }
       const rows = await rowsOf(harness, runId, parallel);
       const spentUsd = rows.reduce((s, r) => s + Number(r.costUsd), 0);
-      assert.ok(Math.abs(spentUsd - admitted * 0.00103) < 1e-9, `spent ${spentUsd} for ${admitted} calls`);
-      assert.ok(spentUsd <= budgetUsd + oneReservationUsd, `spent ${spentUsd} USD of a ${budgetUsd} budget`);
+      // What the upstream declared, priced: claude-haiku-4-5 at 1 USD/M input, 5 USD/M output.
+      const served = rows.filter((r) => r.status === 200);
+      assert.equal(served.length, admitted);
+      const declaredUsd = served.reduce((s, r) => s + (r.inputTokens * 1 + r.outputTokens * 5) / 1e6, 0);
+      assert.ok(Math.abs(spentUsd - declaredUsd) < 1e-9, `spent ${spentUsd} for ${admitted} calls`);
+      assert.ok(spentUsd <= budgetUsd, `spent ${spentUsd} USD of a ${budgetUsd} budget`);
     });
   });
 

@@ -67,6 +67,13 @@ describe("price table and cost arithmetic", () => {
       /prices\.yml.*\n.*m\.input/s,
     );
     assert.throws(() => parsePriceFile({ m: { input: 1, outptu: 2 } }, "prices.yml"), /prices\.yml/);
+    assert.deepEqual(parsePriceFile({ small: { input: 0, output: 0, maxOutputTokens: 2048 } }, "p.yml"), {
+      small: { input: 0, output: 0, maxOutputTokens: 2048 },
+    });
+    assert.throws(
+      () => parsePriceFile({ m: { input: 0, output: 0, maxOutputTokens: 0.5 } }, "p.yml"),
+      /maxOutputTokens/,
+    );
   });
 });
 
@@ -125,6 +132,47 @@ describe("stream meter", () => {
       inputIncludesCache: false,
     });
     assert.equal(meter.model, "claude-x");
+  });
+
+  it("knows when a stream declared its final usage, in each format (issue 9: otherwise the reservation is charged)", () => {
+    const anthropic = createStreamMeter("anthropic-messages", false);
+    anthropic.push(
+      Buffer.from(
+        `event: message_start\ndata: ${JSON.stringify({ type: "message_start", message: { usage: { input_tokens: 9, output_tokens: 1 } } })}\n\n`,
+      ),
+    );
+    assert.equal(anthropic.sawUsage, true);
+    assert.equal(anthropic.finalUsage, false, "message_start declares input only: output is still to come");
+    anthropic.push(
+      Buffer.from(
+        `event: message_delta\ndata: ${JSON.stringify({ type: "message_delta", delta: { stop_reason: null }, usage: { output_tokens: 4 } })}\n\n`,
+      ),
+    );
+    assert.equal(anthropic.finalUsage, false, "a delta without stop_reason is not the last");
+    anthropic.push(
+      Buffer.from(
+        `event: message_delta\ndata: ${JSON.stringify({ type: "message_delta", delta: { stop_reason: "end_turn" }, usage: { output_tokens: 8 } })}\n\n`,
+      ),
+    );
+    assert.equal(anthropic.finalUsage, true);
+
+    const responses = createStreamMeter("openai-responses", false);
+    responses.push(
+      Buffer.from(`data: ${JSON.stringify({ type: "response.in_progress", response: { usage: null } })}\n\n`),
+    );
+    assert.equal(responses.finalUsage, false);
+    responses.push(
+      Buffer.from(
+        `data: ${JSON.stringify({ type: "response.completed", response: { usage: { input_tokens: 3, output_tokens: 4 } } })}\n\n`,
+      ),
+    );
+    assert.equal(responses.finalUsage, true, "named by the data's type when no event: line is sent");
+
+    const chat = createStreamMeter("openai-chat", false);
+    chat.push(Buffer.from(chunk({ choices: [{ index: 0, delta: { content: "hi" } }] })));
+    assert.equal(chat.finalUsage, false);
+    chat.push(Buffer.from(chunk({ choices: [], usage: { prompt_tokens: 1, completion_tokens: 1 } })));
+    assert.equal(chat.finalUsage, true);
   });
 
   it("reads non-streamed usage of each format", () => {
@@ -192,9 +240,25 @@ describe("proxy configuration file", () => {
     assert.deepEqual(config.routing, [{ match: "llama*", provider: "ollama" }]);
     assert.deepEqual(parseProxyConfig(undefined, "none", {}), {
       extra: {},
+      openai: {},
       routing: undefined,
       fallback: {},
     });
+  });
+
+  it("lets the operator choose the OpenAI organization and project per upstream", () => {
+    const config = parseProxyConfig(
+      {
+        openai: { organization: "org-operator", project: "proj_operator" },
+        upstreams: { azure: { baseUrl: "http://10.0.0.3/v1", organization: "org-other" } },
+      },
+      "proxy.yml",
+      {},
+    );
+    assert.deepEqual(config.openai, { organization: "org-operator", project: "proj_operator" });
+    assert.equal(config.extra.azure?.organization, "org-other");
+    assert.equal(config.extra.azure?.project, undefined);
+    assert.throws(() => parseProxyConfig({ openai: { apiKey: "sk-inline" } }, "p.yml", {}), /p\.yml/);
   });
 
   it("names every problem: unset key variable, unknown upstream, reserved name, bad URL, stray key", () => {

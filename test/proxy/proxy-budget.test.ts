@@ -17,8 +17,9 @@ for (const kind of testDatabaseKinds()) {
     let h: ProxyHarness;
     before(async () => {
       h = await startProxyHarness(kind, { budget: { maxConcurrentPerRun: 2 }, runCacheTtlMs: 100 });
-      // 40 input + 5 output tokens; gpt-4o-mini: 0.000009 USD.
-      h.upstream.define("five", { chunks: 5, inputTokens: 40 });
+      // 20 input + 5 output tokens (within the proxy's input bound of these bodies);
+      // gpt-4o-mini: 0.000006 USD.
+      h.upstream.define("five", { chunks: 5, inputTokens: 20 });
       h.upstream.define("slow", { chunks: 4, firstByteDelayMs: 400, inputTokens: 5 });
       h.upstream.define("huge-input", { chunks: 20, chunkDelayMs: 10, inputTokens: 100 });
     });
@@ -35,23 +36,33 @@ for (const kind of testDatabaseKinds()) {
         messages: [{ role: "user", content: "[[script:five]]" }],
       });
 
-    it("USD budget: admits while budget is unreserved, then 429 naming the budget and how to raise it", async () => {
-      const { runId, token } = await h.newRun({ budgetUsd: "0.00001" });
+    it("USD budget: a call is admitted only while its whole reservation fits, its cap lowered to what is left; then 429 naming the budget and how to raise it", async () => {
+      // Issue 9 §3: the run can never be billed past its budget, so the last calls get a
+      // lower output cap and the one whose input bound no longer fits is refused.
+      const { runId, token } = await h.newRun({ budgetUsd: "0.00002" });
       const openai = h.openai(token);
-      await ask(openai); // 0.000009 spent
-      await ask(openai); // admitted (0.000009 < 0.00001), 0.000018 spent: overshoot of one call
+      await ask(openai);
+      await ask(openai);
+      await ask(openai); // 3 × 0.000006 spent
       const forwarded = h.upstream.requests.length;
       const refused = await ask(openai).then(
-        () => assert.fail("a third call past the budget was served"),
+        () => assert.fail("a call whose reservation does not fit was served"),
         (error: unknown) => error,
       );
       assert.ok(refused instanceof OpenAI.RateLimitError);
       assert.equal(refused.status, 429);
       assert.equal(refused.code, "budget_exceeded");
       assert.equal(refused.type, "insufficient_quota");
-      assert.match(refused.message, /USD budget \(0\.0000180000 of 0\.0000100000 USD\)/);
+      assert.match(refused.message, /USD budget \(0\.0000180000 of 0\.0000200000 USD spent/);
       assert.match(refused.message, new RegExp(`airlock token --run ${runId} --budget-usd`));
       assert.equal(h.upstream.requests.length, forwarded, "a refused call is never forwarded");
+      const caps = h.upstream.requests
+        .slice(-3)
+        .map((r) => (r.body as { max_completion_tokens?: number }).max_completion_tokens ?? 0);
+      assert.ok(
+        caps[0]! > caps[1]! && caps[1]! > caps[2]! && caps[2]! >= 5,
+        `caps lowered with the budget: ${caps.join(", ")}`,
+      );
 
       // The operator raises it; the proxy sees the change within its run cache TTL.
       await updateRunBudget(h.database.db, runId, { budgetUsd: "1" });
@@ -60,28 +71,29 @@ for (const kind of testDatabaseKinds()) {
       const rows = await h.rows(runId);
       assert.deepEqual(
         rows.map((r) => r.status),
-        [200, 200, 429, 200],
+        [200, 200, 200, 429, 200],
       );
-      assert.match(rows[2]!.error ?? "", /USD budget/);
+      assert.match(rows[3]!.error ?? "", /USD budget/);
       assert.deepEqual(
         rows.map((r) => r.refusal),
-        [null, null, "budget", null],
+        [null, null, null, "budget", null],
         "the proxy's own refusal is marked as such; served calls are not",
       );
     });
 
     it("token budget in Anthropic's shape, and a soft-threshold event recorded once", async () => {
-      const { runId, token } = await h.newRun({ budgetTokens: 100 });
+      const { runId, token } = await h.newRun({ budgetTokens: 90 });
       const anthropic = h.anthropic(token);
       const params = {
         model: "claude-haiku-4-5",
         max_tokens: 10,
         messages: [{ role: "user" as const, content: "[[script:five]]" }],
       };
-      await anthropic.messages.create(params); // 45 tokens
+      // Each call reserves its input bound (about 33 tokens for this body) plus max_tokens 10.
+      await anthropic.messages.create(params); // 25 tokens
       assert.equal((await listRunEvents(h.database.db, runId)).length, 0);
-      await anthropic.messages.create(params); // 90 ≥ 80 % of 100
-      await anthropic.messages.create(params); // 135, admitted at 90 < 100
+      await anthropic.messages.create(params); // 50
+      await anthropic.messages.create(params); // 75 ≥ 80 % of 90; admitted with its cap lowered to what was left
       const refused = await anthropic.messages.create(params).then(
         () => assert.fail("served past the token budget"),
         (error: unknown) => error,
@@ -90,14 +102,14 @@ for (const kind of testDatabaseKinds()) {
       const body = refused.error as { type: string; error: { type: string; message: string } };
       assert.equal(body.type, "error");
       assert.equal(body.error.type, "rate_limit_error");
-      assert.match(body.error.message, /token budget \(135 of 100 tokens\)/);
+      assert.match(body.error.message, /token budget \(75 of 90 tokens spent/);
       await h.proxy.flush();
       const events = (await listRunEvents(h.database.db, runId)).filter(
         (e) => e.type === "budget.soft_threshold",
       );
       assert.equal(events.length, 1);
-      assert.equal(events[0]!.data.spentTokens, 90);
-      assert.equal(events[0]!.data.budgetTokens, 100);
+      assert.equal(events[0]!.data.spentTokens, 75);
+      assert.equal(events[0]!.data.budgetTokens, 90);
       const metrics = await h.registry.metrics();
       assert.ok(metricValue(metrics, 'airlock_llm_budget_rejections_total{limit="tokens"}') >= 1);
       assert.ok(metricValue(metrics, 'airlock_llm_budget_rejections_total{limit="usd"}') >= 1);
@@ -147,7 +159,8 @@ for (const kind of testDatabaseKinds()) {
       // Wait until the proxy has seen the hang-up and settled the call.
       for (let i = 0; i < 100 && (await h.rows(runId)).length === 0; i++)
         await new Promise((r) => setTimeout(r, 20));
-      // The reservation (body bytes / 4 + 4096 default output tokens) now counts as spent.
+      // The reservation (the input bound plus the injected cap, lowered to all the budget
+      // left) now counts as spent.
       const refused = await ask(openai).then(
         () => assert.fail("served after an unmetered abort used up the budget"),
         (error: unknown) => error,
@@ -165,9 +178,10 @@ for (const kind of testDatabaseKinds()) {
     });
 
     it("cuts a stream only when it passes the hard ceiling", async () => {
-      const { runId, token } = await h.newRun({ budgetTokens: 20 });
+      const { runId, token } = await h.newRun({ budgetTokens: 60 });
       const anthropic = h.anthropic(token);
-      // message_start declares 100 input tokens: past 1.5 × 20, so the stream is cut.
+      // The call fits (input bound ~34 + 10); then message_start declares 100 input tokens,
+      // more than the body could hold and past 1.5 × 60, so the stream is cut.
       await assert.rejects(async () => {
         const stream = await anthropic.messages.create({
           model: "claude-haiku-4-5",

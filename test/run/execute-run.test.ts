@@ -272,7 +272,9 @@ describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", ()
       repo,
       agent: "builtin",
       prompt: "Do a lot of work. [[script:spend]]",
-      budgetTokens: 1000,
+      // Enough for the first call's reservation (its input bound is about 1,650 tokens),
+      // which then declares 5,000 input tokens: the second call finds the budget spent.
+      budgetTokens: 3000,
     });
 
     assert.equal(result.outcome, "budget_exhausted", result.summaryMarkdown);
@@ -291,7 +293,7 @@ describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", ()
       /> \*\*Partial result\.\*\* The run ended budget_exhausted \(the proxy refused a call: run \S+ has spent its token budget/,
     );
     assert.match(summary, /\| LLM calls \| 2 \(1 refused or failed\) \|/);
-    assert.match(summary, /\| Budget \| 1,000 tokens \|/);
+    assert.match(summary, /\| Budget \| 3,000 tokens \|/);
     assert.match(summary, /the run's LLM budget is exhausted/);
     assert.match(summary, /- `partial\.txt` \(added\)/);
     const verification = await verifyAuditChain(database.db, result.runId, tokenSecret);

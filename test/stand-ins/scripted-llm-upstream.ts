@@ -15,8 +15,10 @@
  *
  * Token counts are deterministic: input = `script.inputTokens`, else the characters of
  * all message text / 4 rounded up, plus 3; output = `script.outputTokens`, else the
- * number of text pieces sent (one per stream chunk). Streamed and non-streamed forms of
- * the same request declare the same usage.
+ * number of text pieces sent (one per stream chunk) — and never more than the request's
+ * own output cap (`max_tokens`, `max_completion_tokens`, `max_output_tokens`), which the
+ * real providers honour. Streamed and non-streamed forms of the same request declare the
+ * same usage.
  *
  * `totals` counts usage at the moment it is written to the socket (never for a response
  * whose client already went away): OpenAI chat declares usage only in its final usage
@@ -81,6 +83,11 @@ export interface Script {
   faults?: ScriptedFault[];
   /** A fault applied to every request using this script. */
   alwaysFault?: ScriptedFault;
+  /**
+   * Answer a non-stream call without usage (OpenAI-compatible servers that omit it): the
+   * call is still billed, invisibly, so nothing is added to `totals`.
+   */
+  omitUsage?: boolean;
 }
 
 export interface RecordedRequest {
@@ -90,6 +97,10 @@ export interface RecordedRequest {
   headers: http.IncomingHttpHeaders;
   /** Parsed JSON body, or undefined when there was none or it was malformed. */
   body: unknown;
+  /** The body exactly as received. */
+  rawBody: string;
+  /** The query string, with its `?`, or "". */
+  query: string;
   provider: Provider | undefined;
   script: string | undefined;
   /** Status answered (0 for a reset connection). */
@@ -223,6 +234,7 @@ export async function startScriptedUpstream(
     res.writeHead(status, {
       "content-type": "application/json",
       "content-length": Buffer.byteLength(text),
+      ...accountHeaders,
       ...headers,
     });
     res.end(text);
@@ -242,6 +254,8 @@ export async function startScriptedUpstream(
         path: req.url ?? "",
         headers: req.headers,
         body: undefined,
+        rawBody: "",
+        query: "",
         provider: undefined,
         script: undefined,
         status: 0,
@@ -287,6 +301,8 @@ export async function startScriptedUpstream(
       path,
       headers: req.headers,
       body,
+      rawBody: raw,
+      query: url.search,
       provider,
       script: undefined,
       status: 0,
@@ -398,6 +414,15 @@ export async function startScriptedUpstream(
     } else {
       if (!Array.isArray(body.messages)) return invalid("messages: Field required");
       if (typeof body.max_tokens !== "number") return invalid("max_tokens: Field required");
+      const thinking = body.thinking;
+      if (
+        isRecord(thinking) &&
+        thinking.type === "enabled" &&
+        typeof thinking.budget_tokens === "number" &&
+        thinking.budget_tokens >= body.max_tokens
+      ) {
+        return invalid("`max_tokens` must be greater than `thinking.budget_tokens`");
+      }
     }
 
     let fault = script.alwaysFault;
@@ -439,6 +464,7 @@ export async function startScriptedUpstream(
       cacheReadTokens: script.cacheReadTokens ?? 0,
       script,
       fault,
+      outputCap: readOutputCap(body),
       ledger: startLedgerEntry(provider),
     };
     finish(recorded, 200);
@@ -496,14 +522,14 @@ export async function startScriptedUpstream(
           ],
         }
       : { role: "assistant", content: x.pieces.join(""), refusal: null, annotations: [] };
-    declareOpenAi(x);
+    if (!x.script.omitUsage) declareOpenAi(x);
     sendJson(res, 200, {
       id: `chatcmpl-${x.id}`,
       object: "chat.completion",
       created: nowSeconds(),
       model: x.model,
       choices: [{ index: 0, message, logprobs: null, finish_reason: toolCall ? "tool_calls" : "stop" }],
-      usage: chatUsage(x),
+      ...(x.script.omitUsage ? {} : { usage: chatUsage(x) }),
       service_tier: "default",
       system_fingerprint: "fp_scripted",
     });
@@ -622,6 +648,10 @@ export async function startScriptedUpstream(
   }
 
   function sendResponses(res: http.ServerResponse, x: Exchange) {
+    if (x.script.omitUsage) {
+      sendJson(res, 200, { ...responseObject(x, "completed"), usage: null });
+      return;
+    }
     declareOpenAi(x);
     sendJson(res, 200, responseObject(x, "completed"));
   }
@@ -822,13 +852,23 @@ interface Exchange {
   cacheReadTokens: number;
   script: Script;
   fault: ScriptedFault | undefined;
+  /** The request's own output cap, which the real providers honour. */
+  outputCap: number | undefined;
   ledger: {
     declare(usage: { input?: number; output?: number; cacheCreation?: number; cacheRead?: number }): void;
   };
 }
 
 function outputTokensOf(x: Exchange): number {
-  return x.script.outputTokens ?? x.pieces.length;
+  return Math.min(x.script.outputTokens ?? x.pieces.length, x.outputCap ?? Infinity);
+}
+
+/** The smallest of the output caps a request names, in any wire format. */
+function readOutputCap(body: Record<string, unknown>): number | undefined {
+  const caps = [body.max_tokens, body.max_completion_tokens, body.max_output_tokens].filter(
+    (v): v is number => typeof v === "number" && Number.isFinite(v),
+  );
+  return caps.length === 0 ? undefined : Math.min(...caps);
 }
 
 function textPieces(script: Script): string[] {
@@ -847,11 +887,22 @@ function splitInPieces(text: string, count: number): string[] {
   return pieces;
 }
 
+/**
+ * The providers name the account a call was billed to in their answers; a proxy must not
+ * hand the operator's account to the agent (issue 9), so the stand-in sends them too.
+ */
+export const accountHeaders = {
+  "openai-organization": "org-scripted-operator",
+  "openai-project": "proj_scripted_operator",
+  "anthropic-organization-id": "0f0e0d0c-scripted-operator",
+};
+
 function startSse(res: http.ServerResponse) {
   res.writeHead(200, {
     "content-type": "text/event-stream; charset=utf-8",
     "cache-control": "no-cache",
     connection: "keep-alive",
+    ...accountHeaders,
   });
   res.flushHeaders();
 }

@@ -42,6 +42,18 @@ describe("loadSettings", () => {
     );
   });
 
+  it("reads AIRLOCK_ALLOWED_MODELS as a list of model ids and globs", () => {
+    assert.deepEqual(loadSettings({}).allowedModels, []);
+    assert.deepEqual(loadSettings({ AIRLOCK_ALLOWED_MODELS: "gpt-4.1-mini, claude-*" }).allowedModels, [
+      "gpt-4.1-mini",
+      "claude-*",
+    ]);
+    assert.throws(
+      () => loadSettings({ AIRLOCK_ALLOWED_MODELS: "gpt-4.1;rm -rf" }),
+      /AIRLOCK_ALLOWED_MODELS: must be a comma-separated list/,
+    );
+  });
+
   it("rejects a private key that is not PEM and never echoes it", () => {
     assert.throws(
       () => loadSettings({ PRIVATE_KEY: "hunter2-secret-value" }),

@@ -36,7 +36,7 @@ export async function forwardRequest(
         {
           method: req.method ?? "GET",
           path: (upstream.format === "openai" ? path.slice(3) : path) + query,
-          headers: buildUpstreamHeaders(req, upstream, body !== undefined),
+          headers: buildUpstreamHeaders(req.headers, upstream, call.account.grants, body !== undefined),
           body,
           signal,
           firstByteTimeoutMs: ctx.timeouts.firstByteMs,

@@ -33,7 +33,10 @@ export async function passJsonResponse(
   if (route.meter && response.statusCode < 300) {
     try {
       const usage = readJsonUsage(route.meter, JSON.parse(text));
-      if (usage) call.usage = usage;
+      if (usage) {
+        call.usage = usage;
+        call.usageFinal = true;
+      }
     } catch {
       call.error = "upstream returned a body that is not JSON";
     }

@@ -3,11 +3,9 @@ import type { ServerResponse } from "node:http";
 import type { Dispatcher } from "undici";
 import type { CallRecord } from "../call-record.ts";
 import type { ProxyContext } from "../proxy-context.ts";
+import { filterResponseHeaders } from "../policy/filter-response-headers.ts";
 import { passJsonResponse } from "./pass-json-response.ts";
 import { passSseResponse } from "./pass-sse-response.ts";
-
-const passedResponseHeader =
-  /^(content-type|request-id|x-request-id|openai-|anthropic-|x-ratelimit-|retry-after)/;
 
 /** Step 8. Pass the upstream's answer through while metering it: whole for JSON, as it arrives for SSE. */
 export async function passResponse(
@@ -19,11 +17,8 @@ export async function passResponse(
 ): Promise<void> {
   call.status = response.statusCode;
   call.ttfbMs = Math.round(performance.now() - call.startedPerf);
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(response.headers)) {
-    if (value !== undefined && passedResponseHeader.test(name))
-      headers[name] = Array.isArray(value) ? value.join(", ") : value;
-  }
+  // An allow-list: never the operator's organization or project (issue 9 §1).
+  const headers = filterResponseHeaders(response.headers);
   const contentType = headers["content-type"] ?? "";
   const isStream = response.statusCode < 300 && contentType.startsWith("text/event-stream");
   if (isStream) await passSseResponse(ctx, res, call, response, headers, stream);

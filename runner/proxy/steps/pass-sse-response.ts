@@ -52,6 +52,7 @@ export async function passSseResponse(
     meter.end();
   }
   call.usage = meter.usage;
+  call.usageFinal = meter.finalUsage;
   if (meter.error && !call.error) call.error = meter.error;
   call.responseBody = clipText(Buffer.concat(captured).toString("utf8"), ctx.auditLimit);
 }

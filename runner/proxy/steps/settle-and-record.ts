@@ -2,20 +2,23 @@ import { performance } from "node:perf_hooks";
 import { appendRunEvent } from "../../../core/db/runs.ts";
 import type { NewLlmCall } from "../../../core/db/schema.ts";
 import type { CallRecord } from "../call-record.ts";
+import { decideBudgetCharge } from "../policy/decide-budget-charge.ts";
 import type { ProxyContext } from "../proxy-context.ts";
 import { countTotalTokens, emptyUsage, formatCostUnits, priceUsage, type Usage } from "../usage.ts";
 
 /** Release the reservation and book the spend; records the soft-threshold event the first time it is crossed. */
 function settleBudget(ctx: ProxyContext, call: CallRecord, usage: Usage, costUnits: number): void {
   if (!call.reservation) return;
-  const tokens = countTotalTokens(usage);
-  // OpenAI declares usage only at the end of a stream: an agent that hangs up just before
-  // it would spend without paying. The provider still bills us, so the budget is charged
-  // the reservation (the row keeps the zero the provider declared to us).
-  const unmetered = call.clientAborted && call.route.billable && tokens === 0;
-  const charge = unmetered
-    ? { units: call.reservation.units, tokens: call.reservation.tokens }
-    : { units: costUnits, tokens };
+  const declared = { units: costUnits, tokens: countTotalTokens(usage) };
+  const charge = call.route.billable
+    ? decideBudgetCharge({
+        reservation: call.reservation,
+        declared,
+        usageFinal: call.usageFinal,
+        answered: call.ttfbMs !== undefined,
+        status: call.status,
+      })
+    : declared;
   const crossed = ctx.ledger.settle(call.reservation, charge);
   if (!crossed) return;
   const account = call.account;
