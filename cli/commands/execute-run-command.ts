@@ -11,7 +11,7 @@ import { buildAgentImage } from "../../runner/images/build-agent-image.ts";
 import type { ProxyUpstreams } from "../../runner/proxy/choose-upstreams.ts";
 import type { RunOutcome } from "../../runner/run/decide-run-outcome.ts";
 import { demoModelId, startDemoModel, type DemoModel } from "../../runner/run/demo-model.ts";
-import { executeRun } from "../../runner/run/execute-run.ts";
+import { recordAndRunLocalRun } from "../../runner/run/record-and-run-local-run.ts";
 import { readRunProgress } from "../../runner/run/read-run-progress.ts";
 import { parseGitRemote } from "../../runner/relay/parse-git-remote.ts";
 import { reapContainers } from "../../runner/sandbox/reap-containers.ts";
@@ -131,7 +131,7 @@ export async function runCommand(ctx: CliContext, flags: RunFlags): Promise<numb
   try {
     // Leftovers of crashed `airlock run` processes on this host (DESIGN §4: the reaper).
     await reapContainers({ runtime, logger, scope: { deadOwnersOnThisHost: true } }).catch(() => []);
-    const result = await executeRun(
+    const result = await recordAndRunLocalRun(
       {
         db: database.db,
         runtime,

@@ -1,6 +1,6 @@
 import { and, asc, eq, sql } from "drizzle-orm";
 import type { Db } from "./open-database.ts";
-import { runEvents, runs, type NewRun, type Run, type RunEvent } from "./schema.ts";
+import { llmCalls, runEvents, runs, type LlmCall, type NewRun, type Run, type RunEvent } from "./schema.ts";
 import type { RunState } from "../run-states.ts";
 import { isTerminalRunState } from "../run-states.ts";
 
@@ -77,4 +77,9 @@ export async function appendRunEvent(
 
 export async function listRunEvents(db: Db, runId: string): Promise<RunEvent[]> {
   return db.select().from(runEvents).where(eq(runEvents.runId, runId)).orderBy(asc(runEvents.id));
+}
+
+/** The run's LLM calls, in the order the proxy recorded them. */
+export async function listRunCalls(db: Db, runId: string): Promise<LlmCall[]> {
+  return db.select().from(llmCalls).where(eq(llmCalls.runId, runId)).orderBy(asc(llmCalls.id));
 }

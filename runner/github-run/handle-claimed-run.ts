@@ -9,7 +9,8 @@ import { runs, type Run } from "../../core/db/schema.ts";
 import type { GitHubApi, GitHubApp } from "../../core/github/github-api.ts";
 import { isTerminalRunState } from "../../core/run-states.ts";
 import { sandboxLabelKeys } from "../sandbox/sandbox-labels.ts";
-import { performRun, type ExecuteRunDeps } from "../run/execute-run.ts";
+import type { RunDeps } from "../run/run-deps.ts";
+import { runRecordedRun } from "../run/run-recorded-run.ts";
 import { readRunProgress } from "../run/read-run-progress.ts";
 import { listRunEvents } from "../../core/db/runs.ts";
 import { parseRepoName } from "./parse-repo-name.ts";
@@ -17,7 +18,7 @@ import { publishGitHubRun } from "./publish-github-run.ts";
 import { recordPublishFailure } from "./record-publish-failure.ts";
 import { renderTrackingComment } from "./render-tracking-comment.ts";
 
-export interface HandleClaimedRunDeps extends Omit<ExecuteRunDeps, "signal"> {
+export interface HandleClaimedRunDeps extends Omit<RunDeps, "signal"> {
   githubApp: GitHubApp;
   /** A run interrupted this many times (its runners died) is failed rather than tried again. */
   maxAttempts?: number | undefined;
@@ -74,7 +75,7 @@ export async function handleClaimedRun(
       try {
         await executeClaimedRun(deps, claimed, github, signal);
       } catch (error) {
-        // performRun records a failure before the agent started (clone refused, image
+        // runRecordedRun records a failure before the agent started (clone refused, image
         // missing); anything else still leaves a run that must end, not hang.
         const reason = (error as Error).message;
         log.error({ err: reason }, "the run failed");
@@ -141,7 +142,7 @@ export async function handleClaimedRun(
     const trackingId = await ensureTrackingComment(run, gh);
     const refresh = startProgressUpdates(run, gh, trackingId);
     try {
-      await performRun(
+      await runRecordedRun(
         { ...d, signal: abort },
         {
           runId,

@@ -14,7 +14,8 @@ import { createLogger } from "../../core/logger.ts";
 import { sumRunFigures } from "../../core/summary/sum-run-figures.ts";
 import { createDockerContainerRuntime } from "../../runner/container/docker-container-runtime.ts";
 import { buildAgentImage } from "../../runner/images/build-agent-image.ts";
-import { executeRun, type ExecuteRunDeps } from "../../runner/run/execute-run.ts";
+import { recordAndRunLocalRun } from "../../runner/run/record-and-run-local-run.ts";
+import type { RunDeps } from "../../runner/run/run-deps.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
 import { startGitHttpServer } from "../relay/git-http-server.ts";
 import { startTurnScriptedUpstream } from "../agents/start-turn-scripted-upstream.ts";
@@ -59,7 +60,7 @@ async function makeRepo(dir: string, files: Record<string, string>): Promise<str
   return repo;
 }
 
-describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", () => {
+describe("recordAndRunLocalRun: one whole local run (real Docker, git, proxy, ledger)", () => {
   let upstream: ScriptedUpstream;
   let turns: Awaited<ReturnType<typeof startTurnScriptedUpstream>>;
   let dir: string;
@@ -90,7 +91,7 @@ describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", ()
     return database;
   }
 
-  function depsFor(database: Database): ExecuteRunDeps {
+  function depsFor(database: Database): RunDeps {
     return {
       db: database.db,
       runtime,
@@ -128,7 +129,7 @@ describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", ()
     const declaredBefore = { ...upstream.totals.openai };
     const states: string[] = [];
 
-    const result = await executeRun(depsFor(database), {
+    const result = await recordAndRunLocalRun(depsFor(database), {
       repo,
       agent: "builtin",
       prompt: "Upper-case the constants in src/. [[script:two]]",
@@ -263,7 +264,7 @@ describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", ()
     });
     upstream.define("spend.1", call("finish", { summary: "never reached" }));
 
-    const result = await executeRun(depsFor(database), {
+    const result = await recordAndRunLocalRun(depsFor(database), {
       repo,
       agent: "builtin",
       prompt: "Do a lot of work. [[script:spend]]",
@@ -298,7 +299,7 @@ describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", ()
     const repo = await makeRepo(dir, { "README.md": "# demo\n" });
     upstream.define("late.0", call("write_file", { path: "first.txt", content: "1\n" }));
     upstream.define("late.1", { firstByteDelayMs: 15_000, text: "too late" });
-    const result = await executeRun(depsFor(database), {
+    const result = await recordAndRunLocalRun(depsFor(database), {
       repo,
       agent: "builtin",
       prompt: "Take long. [[script:late]]",
@@ -330,7 +331,7 @@ describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", ()
     upstream.define("slow.1", { firstByteDelayMs: 20_000, text: "too late" });
     const controller = new AbortController();
     const started = Date.now();
-    const result = await executeRun(
+    const result = await recordAndRunLocalRun(
       { ...depsFor(database), signal: controller.signal },
       {
         repo,
@@ -357,7 +358,7 @@ describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", ()
     databases.push(database);
     const runId = `rmissing${process.pid}`;
     await assert.rejects(
-      executeRun(depsFor(database), {
+      recordAndRunLocalRun(depsFor(database), {
         repo: join(dir, "no-such-repo"),
         agent: "builtin",
         prompt: "x",
@@ -399,7 +400,7 @@ describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", ()
     upstream.define("http.0", call("write_file", { path: "NOTES.md", content: "over http\n" }));
     upstream.define("http.1", call("finish", { summary: "Wrote NOTES.md." }));
     try {
-      const result = await executeRun(depsFor(database), {
+      const result = await recordAndRunLocalRun(depsFor(database), {
         repo: `${server.url}/repo.git`,
         agent: "builtin",
         prompt: "Write notes. [[script:http]]",
@@ -437,7 +438,7 @@ describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", ()
     upstream.define("refused.0", call("write_file", { path: "WORK.md", content: "precious\n" }));
     upstream.define("refused.1", call("finish", { summary: "Wrote WORK.md." }));
     try {
-      const result = await executeRun(depsFor(database), {
+      const result = await recordAndRunLocalRun(depsFor(database), {
         repo: `http://u:p-refused-1234@${server.url.slice("http://".length)}/repo.git`,
         agent: "builtin",
         prompt: "Write. [[script:refused]]",

@@ -1,0 +1,27 @@
+import { prepareRunCheckout, type RunCheckout } from "../relay/prepare-run-checkout.ts";
+import type { RunPhaseContext } from "./run-phase-context.ts";
+import { writeTaskFile } from "./write-task-file.ts";
+
+/**
+ * Phase 1: clone into `<runDir>/host`, export the workspace the agent edits, write the
+ * task. An http(s) remote is cloned with the source's credentials (the operator's own git
+ * credential helper, or an installation token); they stay in this process and git's env.
+ */
+export async function prepareRunWorkspace(ctx: RunPhaseContext): Promise<RunCheckout> {
+  const { input } = ctx;
+  await ctx.enter("preparing");
+  const checkout = await prepareRunCheckout({
+    repo: input.source.remote,
+    ref: input.source.ref,
+    runId: input.runId,
+    baseDir: ctx.runDir,
+    credentials: await ctx.askCredentials(),
+    logger: ctx.deps.logger,
+  });
+  await writeTaskFile({ workspace: checkout.workspace, prompt: input.prompt });
+  await ctx.audit("workspace.prepared", {
+    baseCommit: checkout.baseCommit,
+    defaultBranch: checkout.defaultBranch,
+  });
+  return checkout;
+}

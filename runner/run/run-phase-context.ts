@@ -1,0 +1,26 @@
+import type { Logger } from "../../core/logger.ts";
+import type { RunState } from "../../core/run-states.ts";
+import type { GitCredentials } from "../relay/git-credentials.ts";
+import type { RecordedRunInput } from "./recorded-run-input.ts";
+import type { RunDeps } from "./run-deps.ts";
+
+/** What every phase of a run shares; built once by runRecordedRun. */
+export interface RunPhaseContext {
+  deps: RunDeps;
+  input: RecordedRunInput;
+  /** Carries the run id and agent. */
+  log: Logger;
+  /** `<dataDir>/runs/<id>`: the host clone and the workspace. */
+  runDir: string;
+  /** `<dataDir>/sockets/<id>`: the proxy's socket, mounted at /run/airlock. */
+  socketDir: string;
+  /** Append to the run's audit ledger. */
+  audit: (type: string, data: Record<string, unknown>) => Promise<unknown>;
+  /** Move the run to a state (only while it is still on this attempt) and report it. */
+  enter: (state: RunState, data?: Record<string, unknown>) => Promise<void>;
+  /**
+   * Ask the source for git credentials again (an installation token may be close to
+   * expiry); the orchestrator keeps the last answer to redact it from any error.
+   */
+  askCredentials: () => Promise<GitCredentials | undefined>;
+}
