@@ -2,10 +2,9 @@ import { existsSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { hostname } from "node:os";
 import { resolve } from "node:path";
-import { eq, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import { createAirlockApp } from "../../app/create-airlock-app.ts";
-import { getRun } from "../../core/db/runs.ts";
-import { llmCalls } from "../../core/db/schema.ts";
+import { getRun, sumRunUsage } from "../../core/db/runs.ts";
 import { UsageError } from "../../core/errors.ts";
 import { createGitHubApp } from "../../core/github/create-github-app.ts";
 import { createOctokitGitHubApi } from "../../core/github/create-octokit-github-api.ts";
@@ -253,24 +252,13 @@ async function observeFinishedRun(database: Database, metrics: AirlockMetrics, r
   metrics.runsFinished.inc(labels);
   metrics.runDuration.observe(labels, (run.finishedAt.getTime() - run.createdAt.getTime()) / 1000);
   if (run.startedAt) metrics.queueWait.observe((run.startedAt.getTime() - run.createdAt.getTime()) / 1000);
-  const rows = await database.db
-    .select({
-      provider: llmCalls.provider,
-      model: llmCalls.model,
-      calls: sql<number>`count(*)::int`,
-      input: sql<number>`coalesce(sum(${llmCalls.inputTokens}), 0)::bigint`,
-      output: sql<number>`coalesce(sum(${llmCalls.outputTokens}), 0)::bigint`,
-      cost: sql<string>`coalesce(sum(${llmCalls.costUsd}), 0)::text`,
-    })
-    .from(llmCalls)
-    .where(eq(llmCalls.runId, runId))
-    .groupBy(llmCalls.provider, llmCalls.model);
-  for (const row of rows) {
+  const { byModel } = await sumRunUsage(database.db, runId);
+  for (const row of byModel) {
     const l = { provider: row.provider, model: row.model ?? "unknown" };
-    metrics.llmCalls.inc(l, Number(row.calls));
-    metrics.llmTokens.inc({ ...l, direction: "in" }, Number(row.input));
-    metrics.llmTokens.inc({ ...l, direction: "out" }, Number(row.output));
-    metrics.llmCostUsd.inc(l, Number(row.cost));
+    metrics.llmCalls.inc(l, row.calls);
+    metrics.llmTokens.inc({ ...l, direction: "in" }, row.inputTokens);
+    metrics.llmTokens.inc({ ...l, direction: "out" }, row.outputTokens);
+    metrics.llmCostUsd.inc(l, Number(row.costUsd));
   }
 }
 

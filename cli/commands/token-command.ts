@@ -55,10 +55,7 @@ export function registerTokenCommand(program: Command, ctx: CliContext): void {
       const database = await ctx.openMigratedDatabase();
       try {
         // Loaded on use: drizzle costs every other command ~0.4 s to load.
-        const [{ ensureRun }, { updateRunBudget }] = await Promise.all([
-          import("../../core/db/runs.ts"),
-          import("../../runner/proxy/update-run-budget.ts"),
-        ]);
+        const { ensureRun, updateRunBudget } = await import("../../core/db/runs.ts");
         const { run, created } = await ensureRun(database.db, {
           id: options.run,
           kind: "manual",

@@ -1,21 +1,24 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { eq } from "drizzle-orm";
 import { agentCatalog } from "../../core/agents/agent-catalog.ts";
 import { getAgent } from "../../core/agents/get-agent.ts";
 import { appendAuditEvent } from "../../core/audit/append-audit-event.ts";
-import { getRun, setRunState } from "../../core/db/runs.ts";
-import { runs, type Run } from "../../core/db/schema.ts";
+import {
+  getRun,
+  listRunEvents,
+  recordPublishFailure,
+  setRunState,
+  setRunTrackingComment,
+} from "../../core/db/runs.ts";
+import type { Run } from "../../core/db/schema.ts";
 import type { GitHubApi, GitHubApp } from "../../core/github/github-api.ts";
 import { isTerminalRunState } from "../../core/run-states.ts";
 import { sandboxLabelKeys } from "../sandbox/sandbox-labels.ts";
 import type { RunDeps } from "../run/run-deps.ts";
 import { runRecordedRun } from "../run/run-recorded-run.ts";
 import { readRunProgress } from "../run/read-run-progress.ts";
-import { listRunEvents } from "../../core/db/runs.ts";
 import { parseRepoName } from "./parse-repo-name.ts";
 import { publishGitHubRun } from "./publish-github-run.ts";
-import { recordPublishFailure } from "./record-publish-failure.ts";
 import { renderTrackingComment } from "./render-tracking-comment.ts";
 
 export interface HandleClaimedRunDeps extends Omit<RunDeps, "signal"> {
@@ -189,7 +192,7 @@ export async function handleClaimedRun(
     if (target === null) return undefined;
     const progress = await readRunProgress(db, runId);
     const created = await gh.createIssueComment(repo, target, renderTrackingComment(run, progress));
-    await db.update(runs).set({ trackingCommentId: created.id }).where(eq(runs.id, runId));
+    await setRunTrackingComment(db, runId, created.id);
     return created.id;
   }
 

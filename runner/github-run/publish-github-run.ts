@@ -1,7 +1,6 @@
-import { eq, sql } from "drizzle-orm";
 import type { Db } from "../../core/db/open-database.ts";
-import { appendRunEvent, getRun } from "../../core/db/runs.ts";
-import { runs, type Run } from "../../core/db/schema.ts";
+import { appendRunEvent, getRun, markRunPublished, setRunPullNumber } from "../../core/db/runs.ts";
+import type { Run } from "../../core/db/schema.ts";
 import { GitHubApiError, type GitHubApi } from "../../core/github/github-api.ts";
 import type { Logger } from "../../core/logger.ts";
 import { isTerminalRunState } from "../../core/run-states.ts";
@@ -80,7 +79,7 @@ export async function publishGitHubRun(
         ({ number: prNumber, htmlUrl: prUrl } = created);
         log.info({ pr: prNumber }, "opened the draft pull request");
       }
-      await db.update(runs).set({ prNumber }).where(eq(runs.id, runId));
+      await setRunPullNumber(db, runId, prNumber);
     }
   }
 
@@ -114,10 +113,7 @@ export async function publishGitHubRun(
         log.warn({ err: (error as Error).message }, "could not close the tracking comment"),
       );
   }
-  await db
-    .update(runs)
-    .set({ publishedAt: sql`now()` })
-    .where(eq(runs.id, runId));
+  await markRunPublished(db, runId);
   await appendRunEvent(db, runId, "github.published", { prNumber: prNumber ?? null, prUrl: prUrl ?? null });
   log.info({ pr: prNumber, outcome: run.state }, "run published on GitHub");
   return { prNumber, prUrl, resultCommentUrl };
