@@ -1,5 +1,6 @@
 import { getAgent } from "../../core/agents/get-agent.ts";
 import { releaseAppLease } from "../../core/db/runs.ts";
+import { renderTrackingComment } from "../../core/summary/render-tracking-comment.ts";
 import type { RunTrigger } from "../../core/db/schema.ts";
 import type { ReactionTarget, RepoRole } from "../../core/github/github-api.ts";
 import type { RepoConfig } from "../../core/repo-config/repo-config.ts";
@@ -9,7 +10,6 @@ import { formatAirlockBranch } from "../decide/parse-airlock-branch.ts";
 import { renderActiveRun } from "../messages/render-active-run.ts";
 import { renderAgentNotAllowed } from "../messages/render-agent-not-allowed.ts";
 import { renderNoTrustedText } from "../messages/render-no-trusted-text.ts";
-import { renderRunQueued } from "../messages/render-run-queued.ts";
 import { isDeliveryRecorded } from "../runs/is-delivery-recorded.ts";
 import { recordGitHubRun } from "../runs/record-github-run.ts";
 import type { RunScope } from "../runs/run-scope.ts";
@@ -161,16 +161,15 @@ export async function startGitHubRun(ctx: DeliveryContext, request: StartRunRequ
     const comment = await github.createIssueComment(
       repo,
       request.replyTo,
-      renderRunQueued({
-        runId,
-        agent: agent.id,
-        model,
-        budgetUsd: budget.usd,
-        budgetTokens: budget.tokens,
-        sender: sender.login,
-        followUpOf: request.followUp?.of,
-        withheldAuthors: task.withheldAuthors,
-        omittedAuthors: task.omittedAuthors,
+      renderTrackingComment(outcome.run, undefined, {
+        queued: {
+          budgetUsd: budget.usd,
+          budgetTokens: budget.tokens,
+          sender: sender.login,
+          followUpOf: request.followUp?.of,
+          withheldAuthors: task.withheldAuthors,
+          omittedAuthors: task.omittedAuthors,
+        },
       }),
     );
     trackingCommentId = comment.id;

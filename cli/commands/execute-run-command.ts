@@ -12,7 +12,7 @@ import type { ProxyUpstreams } from "../../runner/proxy/choose-upstreams.ts";
 import type { RunOutcome } from "../../runner/run/decide-run-outcome.ts";
 import { demoModelId, startDemoModel, type DemoModel } from "../../runner/run/demo-model.ts";
 import { recordAndRunLocalRun } from "../../runner/run/record-and-run-local-run.ts";
-import { readRunProgress } from "../../runner/run/read-run-progress.ts";
+import { readRunProgress } from "../../core/db/runs.ts";
 import { parseGitRemote } from "../../runner/relay/parse-git-remote.ts";
 import { reapContainers } from "../../runner/sandbox/reap-containers.ts";
 import type { CliContext } from "../cli-context.ts";

@@ -339,3 +339,13 @@ export async function sumRunUsage(
       .map((row) => ({ ...usage(row), provider: row.provider, model: row.model })),
   };
 }
+
+export interface RunProgress extends RunUsage {
+  state: RunState | undefined;
+}
+
+/** A run's progress as the database has it (the proxy's committed rows): the progress line, the tracking comment. */
+export async function readRunProgress(db: Db, runId: string): Promise<RunProgress> {
+  const [run, usage] = await Promise.all([getRun(db, runId), sumRunUsage(db, runId)]);
+  return { state: run?.state, ...usage.total };
+}

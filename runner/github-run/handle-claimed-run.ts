@@ -6,6 +6,7 @@ import { appendAuditEvent } from "../../core/audit/append-audit-event.ts";
 import {
   getRun,
   listRunEvents,
+  readRunProgress,
   recordPublishFailure,
   setRunState,
   setRunTrackingComment,
@@ -16,10 +17,9 @@ import { isTerminalRunState } from "../../core/run-states.ts";
 import { sandboxLabelKeys } from "../sandbox/sandbox-labels.ts";
 import type { RunDeps } from "../run/run-deps.ts";
 import { runRecordedRun } from "../run/run-recorded-run.ts";
-import { readRunProgress } from "../run/read-run-progress.ts";
 import { parseRepoName } from "./parse-repo-name.ts";
 import { publishGitHubRun } from "./publish-github-run.ts";
-import { renderTrackingComment } from "./render-tracking-comment.ts";
+import { renderTrackingComment } from "../../core/summary/render-tracking-comment.ts";
 
 export interface HandleClaimedRunDeps extends Omit<RunDeps, "signal"> {
   githubApp: GitHubApp;

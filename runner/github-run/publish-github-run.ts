@@ -1,15 +1,21 @@
 import type { Db } from "../../core/db/open-database.ts";
-import { appendRunEvent, getRun, markRunPublished, setRunPullNumber } from "../../core/db/runs.ts";
+import {
+  appendRunEvent,
+  getRun,
+  markRunPublished,
+  readRunProgress,
+  setRunPullNumber,
+} from "../../core/db/runs.ts";
 import type { Run } from "../../core/db/schema.ts";
 import { GitHubApiError, type GitHubApi } from "../../core/github/github-api.ts";
 import type { Logger } from "../../core/logger.ts";
 import { isTerminalRunState } from "../../core/run-states.ts";
 import { loadRunSummaryFacts } from "../../core/summary/load-run-summary-facts.ts";
 import { renderRunSummary } from "../../core/summary/render-run-summary.ts";
-import { readRunProgress } from "../run/read-run-progress.ts";
 import { parseRepoName } from "./parse-repo-name.ts";
 import { renderFailureHelp } from "./render-failure-help.ts";
-import { commentMarker, renderTrackingComment } from "./render-tracking-comment.ts";
+import { commentMarker } from "../../core/summary/comment-marker.ts";
+import { renderTrackingComment } from "../../core/summary/render-tracking-comment.ts";
 
 /** GitHub refuses bodies over 65,536 characters; the per-call log is what gets cut. */
 const maxBodyChars = 60_000;
