@@ -115,7 +115,7 @@ export async function startGitHubRun(ctx: DeliveryContext, request: StartRunRequ
       followUpOf: request.followUp?.of ?? null,
       requestedBy: sender.login,
       trigger: request.trigger,
-      repoConfig: { ...config } as Record<string, unknown>,
+      repoConfig: config,
     },
     appLeaseSeconds,
     audit: {

@@ -12,6 +12,7 @@ import {
   setRunTrackingComment,
 } from "../../core/db/runs.ts";
 import type { Run } from "../../core/db/schema.ts";
+import { parseStoredRepoConfig } from "../../core/repo-config/parse-stored-repo-config.ts";
 import type { GitHubApi, GitHubApp } from "../../core/github/github-api.ts";
 import { isTerminalRunState } from "../../core/run-states.ts";
 import { sandboxLabelKeys } from "../sandbox/sandbox-labels.ts";
@@ -29,11 +30,6 @@ export interface HandleClaimedRunDeps extends Omit<RunDeps, "signal"> {
   maxPublishFailures?: number | undefined;
   /** How often the tracking comment is refreshed while the agent works. */
   progressIntervalMs?: number | undefined;
-}
-
-interface RepoConfigSnapshot {
-  allowWorkflowChanges?: boolean;
-  limits?: { timeoutS?: number; memoryMb?: number; cpus?: number; pids?: number };
 }
 
 /**
@@ -135,9 +131,9 @@ export async function handleClaimedRun(
     }
     await audit("run.claimed", { attempt: run.attempt, runner: d.runnerId });
     const agent = getAgent(run.agent ?? "builtin", d.catalog ?? agentCatalog);
-    const config = (run.repoConfig ?? {}) as RepoConfigSnapshot;
-    const timeoutS = Math.min(config.limits?.timeoutS ?? agent.defaultLimits.timeoutS, d.ceiling.timeoutS);
-    const { timeoutS: _ignored, ...limits } = config.limits ?? {};
+    const config = parseStoredRepoConfig(run.repoConfig, runId);
+    const timeoutS = Math.min(config?.limits.timeoutS ?? agent.defaultLimits.timeoutS, d.ceiling.timeoutS);
+    const { timeoutS: _ignored, ...limits } = config?.limits ?? {};
     const model = run.model ?? agent.defaultModel;
     if (run.cloneUrl === null || run.headBranch === null)
       throw new Error(`run ${runId} has no clone URL or branch`);
@@ -173,7 +169,7 @@ export async function handleClaimedRun(
           // the pull request's, where only fast-forwards are allowed.
           forcePush: run.followUpOf === null && run.attempt > 1,
           relayPolicy: {
-            allowWorkflowChanges: config.allowWorkflowChanges === true,
+            allowWorkflowChanges: config?.allowWorkflowChanges === true,
             maxFiles: 2000,
             maxFileBytes: 10 * 1024 * 1024,
             maxTotalBytes: 100 * 1024 * 1024,
