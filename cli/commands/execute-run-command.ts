@@ -4,6 +4,7 @@ import { Writable } from "node:stream";
 import { getAgent } from "../../core/agents/get-agent.ts";
 import { UsageError } from "../../core/errors.ts";
 import { createLogger } from "../../core/logger.ts";
+import { chooseLlmUpstreams } from "../../core/settings/choose-llm-upstreams.ts";
 import { requireSettings } from "../../core/settings/load-settings.ts";
 import { createDockerContainerRuntime } from "../../runner/container/docker-container-runtime.ts";
 import { assertEngineReachable } from "../../runner/images/assert-engine-reachable.ts";
@@ -44,7 +45,7 @@ export async function runCommand(ctx: CliContext, flags: RunFlags): Promise<numb
   const budgetTokens = parsePositive(flags.budgetTokens, "--budget-tokens", true);
   const timeoutS = parsePositive(flags.timeout, "--timeout", true);
   const settings = ctx.settings();
-  requireSettings(
+  const { AIRLOCK_TOKEN_SECRET: tokenSecret } = requireSettings(
     settings,
     ["AIRLOCK_TOKEN_SECRET"],
     "airlock run (it signs the run token and the audit ledger)",
@@ -75,9 +76,7 @@ export async function runCommand(ctx: CliContext, flags: RunFlags): Promise<numb
   await assertEngineReachable(runtime);
 
   // 2. The upstream: the operator's LLM, or the scripted demo model, said plainly.
-  const upstreams: ProxyUpstreams = {};
-  if (settings.openai.apiKey || ctx.env.OPENAI_BASE_URL) upstreams.openai = settings.openai;
-  if (settings.anthropic.apiKey || ctx.env.ANTHROPIC_BASE_URL) upstreams.anthropic = settings.anthropic;
+  const upstreams: ProxyUpstreams = chooseLlmUpstreams(settings);
   let demo: DemoModel | undefined;
   let model = flags.model;
   const demoNotice =
@@ -136,7 +135,7 @@ export async function runCommand(ctx: CliContext, flags: RunFlags): Promise<numb
         db: database.db,
         runtime,
         logger,
-        tokenSecret: settings.tokenSecret!,
+        tokenSecret,
         upstreams,
         prices: demo ? { ...prices, [demoModelId]: { input: 0, output: 0 } } : prices,
         dataDir: resolve(settings.dataDir),

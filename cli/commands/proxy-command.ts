@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { UsageError } from "../../core/errors.ts";
+import { chooseLlmUpstreams } from "../../core/settings/choose-llm-upstreams.ts";
 import { requireSettings } from "../../core/settings/load-settings.ts";
 import type { ProxyUpstreams } from "../../runner/proxy/choose-upstreams.ts";
 import { parseProxyConfig, type ProxyConfig } from "../../runner/proxy/parse-proxy-config.ts";
@@ -69,11 +70,13 @@ export function registerProxyCommand(program: Command, ctx: CliContext): void {
         throw new UsageError(`--max-concurrency must be a positive integer, got ${options.maxConcurrency}`);
       }
       const settings = ctx.settings();
-      requireSettings(settings, ["AIRLOCK_TOKEN_SECRET"], "airlock proxy");
+      const { AIRLOCK_TOKEN_SECRET: tokenSecret } = requireSettings(
+        settings,
+        ["AIRLOCK_TOKEN_SECRET"],
+        "airlock proxy",
+      );
       const config = await loadProxyConfig(ctx.env.AIRLOCK_PROXY_CONFIG, ctx.env);
-      const upstreams: ProxyUpstreams = { extra: config.extra };
-      if (settings.openai.apiKey || ctx.env.OPENAI_BASE_URL) upstreams.openai = settings.openai;
-      if (settings.anthropic.apiKey || ctx.env.ANTHROPIC_BASE_URL) upstreams.anthropic = settings.anthropic;
+      const upstreams: ProxyUpstreams = { ...chooseLlmUpstreams(settings), extra: config.extra };
       if (!upstreams.openai && !upstreams.anthropic && Object.keys(config.extra).length === 0) {
         throw new UsageError(
           "airlock proxy has no upstream to forward to: set OPENAI_API_KEY (and OPENAI_BASE_URL for an OpenAI-compatible server such as Ollama or vLLM) and/or ANTHROPIC_API_KEY, or list upstreams in AIRLOCK_PROXY_CONFIG",
@@ -90,7 +93,7 @@ export function registerProxyCommand(program: Command, ctx: CliContext): void {
           port,
           host: options.host,
           db: database.db,
-          tokenSecret: settings.tokenSecret!,
+          tokenSecret,
           upstreams,
           ...(config.routing ? { routing: config.routing } : {}),
           fallback: config.fallback,
