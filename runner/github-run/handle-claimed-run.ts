@@ -53,7 +53,8 @@ export async function handleClaimedRun(
   const audit = (type: string, data: Record<string, unknown>) =>
     appendAuditEvent(db, { runId, type, data, secret: deps.tokenSecret });
   if (claimed.installationId === null) throw new Error(`run ${runId} has no installation id`);
-  const github = deps.githubApp.forInstallation(claimed.installationId);
+  const installationId: number = claimed.installationId;
+  const github = deps.githubApp.forInstallation(installationId);
   const repo = parseRepoName(claimed.repo);
 
   if (!isTerminalRunState(claimed.state)) {
@@ -157,7 +158,7 @@ export async function handleClaimedRun(
             // Minted on the host for each clone and push, scoped to this one repository
             // and to contents:write; it never enters the container (DESIGN §4, §7).
             credentials: async () => {
-              const minted = await d.githubApp.createInstallationToken(run.installationId!, {
+              const minted = await d.githubApp.createInstallationToken(installationId, {
                 repositories: [repo.repo],
                 permissions: { contents: "write" },
               });
