@@ -2,9 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { appendAuditEvent } from "../core/audit/append-audit-event.ts";
 import type { Run } from "../core/db/schema.ts";
 import { handleClaimedRun, type HandleClaimedRunDeps } from "./github-run/handle-claimed-run.ts";
-import { claimRun } from "./queue/claim-run.ts";
-import { releaseRunLease } from "./queue/release-run-lease.ts";
-import { renewRunLease } from "./queue/renew-run-lease.ts";
+import { claimRun, releaseRunLease, renewRunLease } from "../core/db/runs.ts";
 
 export interface StartRunnerOptions extends HandleClaimedRunDeps {
   /** How long a claim holds without renewal; a run whose runner died is taken again after it. */

@@ -1,4 +1,6 @@
 import { getAgent } from "../../core/agents/get-agent.ts";
+import { releaseAppLease } from "../../core/db/runs.ts";
+import { renderTrackingComment } from "../../core/summary/render-tracking-comment.ts";
 import type { RunTrigger } from "../../core/db/schema.ts";
 import type { ReactionTarget, RepoRole } from "../../core/github/github-api.ts";
 import type { RepoConfig } from "../../core/repo-config/repo-config.ts";
@@ -8,14 +10,15 @@ import { formatAirlockBranch } from "../decide/parse-airlock-branch.ts";
 import { renderActiveRun } from "../messages/render-active-run.ts";
 import { renderAgentNotAllowed } from "../messages/render-agent-not-allowed.ts";
 import { renderNoTrustedText } from "../messages/render-no-trusted-text.ts";
-import { renderRunQueued } from "../messages/render-run-queued.ts";
-import { appHoldOwner, appHoldSeconds, releaseAppHold } from "../runs/app-hold.ts";
 import { isDeliveryRecorded } from "../runs/is-delivery-recorded.ts";
 import { recordGitHubRun } from "../runs/record-github-run.ts";
 import type { RunScope } from "../runs/run-scope.ts";
 import { admitSender } from "./admit-sender.ts";
 import type { DeliveryContext } from "./delivery-context.ts";
 import { replyOnce } from "./reply-once.ts";
+
+/** Long enough to post the tracking comment; if the app dies first, a runner claims the run after it. */
+const appLeaseSeconds = 30;
 
 export interface RunTask {
   prompt: string;
@@ -49,7 +52,7 @@ export interface StartRunRequest {
  * 5. delivery, run and `run.requested` are recorded in one transaction, unless the issue
  *    (or pull request) has an active run;
  * 6. 👀 on the trigger and the tracking comment, which the runner edits from then on; the
- *    run is held from runners until then (app-hold.ts).
+ *    run is leased to the app until then (appLeaseOwner in core/db/runs.ts).
  */
 export async function startGitHubRun(ctx: DeliveryContext, request: StartRunRequest): Promise<void> {
   const { deps, github, repo, sender } = ctx;
@@ -112,10 +115,9 @@ export async function startGitHubRun(ctx: DeliveryContext, request: StartRunRequ
       followUpOf: request.followUp?.of ?? null,
       requestedBy: sender.login,
       trigger: request.trigger,
-      repoConfig: { ...config } as Record<string, unknown>,
-      leaseOwner: appHoldOwner,
+      repoConfig: config,
     },
-    holdSeconds: appHoldSeconds,
+    appLeaseSeconds,
     audit: {
       trigger: request.trigger,
       sender: sender.login,
@@ -159,22 +161,21 @@ export async function startGitHubRun(ctx: DeliveryContext, request: StartRunRequ
     const comment = await github.createIssueComment(
       repo,
       request.replyTo,
-      renderRunQueued({
-        runId,
-        agent: agent.id,
-        model,
-        budgetUsd: budget.usd,
-        budgetTokens: budget.tokens,
-        sender: sender.login,
-        followUpOf: request.followUp?.of,
-        withheldAuthors: task.withheldAuthors,
-        omittedAuthors: task.omittedAuthors,
+      renderTrackingComment(outcome.run, undefined, {
+        queued: {
+          budgetUsd: budget.usd,
+          budgetTokens: budget.tokens,
+          sender: sender.login,
+          followUpOf: request.followUp?.of,
+          withheldAuthors: task.withheldAuthors,
+          omittedAuthors: task.omittedAuthors,
+        },
       }),
     );
     trackingCommentId = comment.id;
   } catch (error) {
     log.warn({ err: (error as Error).message }, "could not post the tracking comment; the runner will");
   } finally {
-    await releaseAppHold(deps.db, runId, trackingCommentId);
+    await releaseAppLease(deps.db, runId, trackingCommentId);
   }
 }

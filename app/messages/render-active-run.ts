@@ -1,5 +1,5 @@
 import { formatCode } from "../../core/summary/escape-markdown.ts";
-import { mentionUser } from "./mention-user.ts";
+import { mentionUser } from "../../core/summary/mention-user.ts";
 
 /** One run at a time per issue (or pull request): say which one is going and how to stop it. */
 export function renderActiveRun(sender: string, runId: string, state: string): string {

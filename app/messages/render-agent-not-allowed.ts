@@ -1,5 +1,5 @@
 import { formatCode } from "../../core/summary/escape-markdown.ts";
-import { mentionUser } from "./mention-user.ts";
+import { mentionUser } from "../../core/summary/mention-user.ts";
 
 /** A label or command naming an agent `.github/airlock.yml` does not allow. */
 export function renderAgentNotAllowed(sender: string, requested: string, allowed: readonly string[]): string {

@@ -1,4 +1,4 @@
-import { mentionUser } from "./mention-user.ts";
+import { mentionUser } from "../../core/summary/mention-user.ts";
 
 /** Bots (including Airlock itself) never start runs: a run spends the installation's budget. */
 export function renderBotRefusal(sender: string): string {

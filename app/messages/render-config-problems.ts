@@ -1,6 +1,6 @@
 import type { RepoConfigProblem } from "../../core/repo-config/parse-repo-config.ts";
 import { escapeMarkdown, formatCode } from "../../core/summary/escape-markdown.ts";
-import { mentionUser } from "./mention-user.ts";
+import { mentionUser } from "../../core/summary/mention-user.ts";
 
 /** An invalid `.github/airlock.yml` refuses the run (never guessed around) and says what to fix. */
 export function renderConfigProblems(sender: string, problems: readonly RepoConfigProblem[]): string {

@@ -1,5 +1,5 @@
 import { formatCode } from "../../core/summary/escape-markdown.ts";
-import { mentionUser } from "./mention-user.ts";
+import { mentionUser } from "../../core/summary/mention-user.ts";
 
 /** The usage reply to `/airlock help` or a bare `/airlock`. */
 export function renderHelp(sender: string, agents: readonly string[]): string {

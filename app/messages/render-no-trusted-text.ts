@@ -1,4 +1,4 @@
-import { mentionUser } from "./mention-user.ts";
+import { mentionUser } from "../../core/summary/mention-user.ts";
 
 /**
  * The issue was written by someone below `min_permission` and no trusted comment says what

@@ -1,4 +1,4 @@
-import { mentionUser } from "./mention-user.ts";
+import { mentionUser } from "../../core/summary/mention-user.ts";
 
 /** `/airlock` on a pull request Airlock did not open: follow-ups only work on Airlock's own branches. */
 export function renderNotAirlockPull(sender: string): string {

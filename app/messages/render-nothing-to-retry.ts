@@ -1,4 +1,4 @@
-import { mentionUser } from "./mention-user.ts";
+import { mentionUser } from "../../core/summary/mention-user.ts";
 
 export function renderNothingToRetry(sender: string): string {
   return `${mentionUser(sender)} there is no earlier Airlock run here to retry; start one with \`/airlock run [instructions]\`.`;

@@ -1,5 +1,5 @@
 import { formatCode } from "../../core/summary/escape-markdown.ts";
-import { mentionUser } from "./mention-user.ts";
+import { mentionUser } from "../../core/summary/mention-user.ts";
 
 /** A sender below `min_permission`: polite, names the level, repeats nothing they wrote. */
 export function renderPermissionRefusal(sender: string, required: string): string {

@@ -1,9 +1,9 @@
-import { eq, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import { appendAuditEvent } from "../../core/audit/append-audit-event.ts";
 import type { AuditEventData } from "../../core/audit/audit-event-schemas.ts";
 import type { Db } from "../../core/db/open-database.ts";
-import { runs, type NewRun, type Run } from "../../core/db/schema.ts";
-import { insertRun } from "../../core/db/runs.ts";
+import type { NewRun, Run } from "../../core/db/schema.ts";
+import { insertRun, leaseRunToApp } from "../../core/db/runs.ts";
 import { findActiveRuns } from "./find-active-runs.ts";
 import { recordDelivery, type DeliveryRecord } from "./record-delivery.ts";
 import { describeRunScope, type RunScope } from "./run-scope.ts";
@@ -23,8 +23,8 @@ export async function recordGitHubRun(
     delivery: Omit<DeliveryRecord, "runId">;
     scope: RunScope;
     run: NewRun & { id: string };
-    /** Keep runners off the new run this long (app-hold.ts), measured on the database's clock. */
-    holdSeconds?: number | undefined;
+    /** Lease the new run to the app this long (core/db/runs.ts, appLeaseOwner), keeping runners off it. */
+    appLeaseSeconds?: number | undefined;
     audit: AuditEventData<"run.requested">;
     secret: string;
   },
@@ -39,13 +39,8 @@ export async function recordGitHubRun(
     if (!delivered) return { kind: "duplicate" };
     if (active) return { kind: "active", run: active };
     let run = await insertRun(tx, input.run);
-    if (input.holdSeconds !== undefined) {
-      // The runners compare leases with the database's now(); the app's clock may differ.
-      [run = run] = await tx
-        .update(runs)
-        .set({ leaseExpiresAt: sql`now() + make_interval(secs => ${input.holdSeconds})` })
-        .where(eq(runs.id, run.id))
-        .returning();
+    if (input.appLeaseSeconds !== undefined) {
+      run = (await leaseRunToApp(tx, run.id, input.appLeaseSeconds)) ?? run;
     }
     await appendAuditEvent(tx, {
       runId: run.id,

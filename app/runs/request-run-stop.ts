@@ -1,9 +1,7 @@
-import { eq, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import { appendAuditEvent } from "../../core/audit/append-audit-event.ts";
 import type { Db } from "../../core/db/open-database.ts";
-import { runs } from "../../core/db/schema.ts";
-import { setRunState } from "../../core/db/runs.ts";
-import { appHoldOwner } from "./app-hold.ts";
+import { appLeaseOwner, requestRunCancel, setRunState } from "../../core/db/runs.ts";
 import { findActiveRuns } from "./find-active-runs.ts";
 import { recordDelivery, type DeliveryRecord } from "./record-delivery.ts";
 import { describeRunScope, type RunScope } from "./run-scope.ts";
@@ -26,20 +24,14 @@ export async function requestRunStop(
     const active = await findActiveRuns(tx, input.scope, { lock: true });
     const cancelledAtOnce: string[] = [];
     for (const run of active) {
-      await tx
-        .update(runs)
-        .set({
-          cancelRequestedAt: sql`coalesce(${runs.cancelRequestedAt}, now())`,
-          cancelRequestedBy: input.by,
-        })
-        .where(eq(runs.id, run.id));
+      await requestRunCancel(tx, run.id, input.by);
       await appendAuditEvent(tx, {
         runId: run.id,
         type: "run.cancel_requested",
         data: { by: input.by },
         secret: input.secret,
       });
-      if (run.state === "queued" && (run.leaseOwner === null || run.leaseOwner === appHoldOwner)) {
+      if (run.state === "queued" && (run.leaseOwner === null || run.leaseOwner === appLeaseOwner)) {
         const reason = `stopped by @${input.by} before it started`;
         await appendAuditEvent(tx, {
           runId: run.id,

@@ -27,13 +27,12 @@ export function registerAuditCommand(program: Command, ctx: CliContext): void {
         "(a commit's Airlock-Audit: trailer, or the head in the PR body)",
     )
     .action(async (runId: string, options: { head?: string }) => {
-      const settings = ctx.settings();
-      requireSettings(settings, ["AIRLOCK_TOKEN_SECRET"], "airlock audit verify");
+      const secrets = requireSettings(ctx.settings(), ["AIRLOCK_TOKEN_SECRET"], "airlock audit verify");
       const database = await ctx.openMigratedDatabase();
       try {
         await requireRun(database.db, runId);
         const { verifyAuditChain } = await import("../../core/audit/verify-audit-chain.ts");
-        const result = await verifyAuditChain(database.db, runId, settings.tokenSecret!, {
+        const result = await verifyAuditChain(database.db, runId, secrets.AIRLOCK_TOKEN_SECRET, {
           expectedHead: options.head,
         });
         if (!result.ok) {

@@ -4,6 +4,7 @@ import { Writable } from "node:stream";
 import { getAgent } from "../../core/agents/get-agent.ts";
 import { UsageError } from "../../core/errors.ts";
 import { createLogger } from "../../core/logger.ts";
+import { chooseLlmUpstreams } from "../../core/settings/choose-llm-upstreams.ts";
 import { requireSettings } from "../../core/settings/load-settings.ts";
 import { createDockerContainerRuntime } from "../../runner/container/docker-container-runtime.ts";
 import { assertEngineReachable } from "../../runner/images/assert-engine-reachable.ts";
@@ -11,8 +12,8 @@ import { buildAgentImage } from "../../runner/images/build-agent-image.ts";
 import type { ProxyUpstreams } from "../../runner/proxy/choose-upstreams.ts";
 import type { RunOutcome } from "../../runner/run/decide-run-outcome.ts";
 import { demoModelId, startDemoModel, type DemoModel } from "../../runner/run/demo-model.ts";
-import { executeRun } from "../../runner/run/execute-run.ts";
-import { readRunProgress } from "../../runner/run/read-run-progress.ts";
+import { recordAndRunLocalRun } from "../../runner/run/record-and-run-local-run.ts";
+import { readRunProgress } from "../../core/db/runs.ts";
 import { parseGitRemote } from "../../runner/relay/parse-git-remote.ts";
 import { reapContainers } from "../../runner/sandbox/reap-containers.ts";
 import type { CliContext } from "../cli-context.ts";
@@ -45,7 +46,7 @@ export async function runCommand(ctx: CliContext, flags: RunFlags): Promise<numb
   const budgetTokens = parsePositive(flags.budgetTokens, "--budget-tokens", true);
   const timeoutS = parsePositive(flags.timeout, "--timeout", true);
   const settings = ctx.settings();
-  requireSettings(
+  const { AIRLOCK_TOKEN_SECRET: tokenSecret } = requireSettings(
     settings,
     ["AIRLOCK_TOKEN_SECRET"],
     "airlock run (it signs the run token and the audit ledger)",
@@ -76,9 +77,7 @@ export async function runCommand(ctx: CliContext, flags: RunFlags): Promise<numb
   await assertEngineReachable(runtime);
 
   // 2. The upstream: the operator's LLM, or the scripted demo model, said plainly.
-  const upstreams: ProxyUpstreams = {};
-  if (settings.openai.apiKey || ctx.env.OPENAI_BASE_URL) upstreams.openai = settings.openai;
-  if (settings.anthropic.apiKey || ctx.env.ANTHROPIC_BASE_URL) upstreams.anthropic = settings.anthropic;
+  const upstreams: ProxyUpstreams = chooseLlmUpstreams(settings);
   let demo: DemoModel | undefined;
   let model = flags.model;
   const demoNotice =
@@ -132,12 +131,12 @@ export async function runCommand(ctx: CliContext, flags: RunFlags): Promise<numb
   try {
     // Leftovers of crashed `airlock run` processes on this host (DESIGN §4: the reaper).
     await reapContainers({ runtime, logger, scope: { deadOwnersOnThisHost: true } }).catch(() => []);
-    const result = await executeRun(
+    const result = await recordAndRunLocalRun(
       {
         db: database.db,
         runtime,
         logger,
-        tokenSecret: settings.tokenSecret!,
+        tokenSecret,
         upstreams,
         prices: demo ? { ...prices, [demoModelId]: { input: 0, output: 0 } } : prices,
         allowedModels: settings.allowedModels,

@@ -2,15 +2,15 @@ import { existsSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { hostname } from "node:os";
 import { resolve } from "node:path";
-import { eq, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import { createAirlockApp } from "../../app/create-airlock-app.ts";
-import { getRun } from "../../core/db/runs.ts";
-import { llmCalls } from "../../core/db/schema.ts";
+import { getRun, sumRunUsage } from "../../core/db/runs.ts";
 import { UsageError } from "../../core/errors.ts";
 import { createGitHubApp } from "../../core/github/create-github-app.ts";
 import { createOctokitGitHubApi } from "../../core/github/create-octokit-github-api.ts";
 import type { Logger } from "../../core/logger.ts";
 import { createAirlockMetrics, type AirlockMetrics } from "../../core/metrics/create-airlock-metrics.ts";
+import { chooseLlmUpstreams } from "../../core/settings/choose-llm-upstreams.ts";
 import { requireSettings, type Settings } from "../../core/settings/load-settings.ts";
 import type { ContainerRuntime } from "../../runner/container/container-runtime.ts";
 import { createDockerContainerRuntime } from "../../runner/container/docker-container-runtime.ts";
@@ -34,7 +34,7 @@ export async function serveAirlock(ctx: CliContext, parts: { app: boolean; runne
   const settings = ctx.settings();
   const name = parts.app && parts.runner ? "up" : parts.app ? "app" : "runner";
   const logger = ctx.logger({ command: name });
-  const { appId, privateKey, webhookSecret, apiUrl } = settings.github;
+  const { appId, privateKey, apiUrl } = settings.github;
 
   if (appId === undefined || privateKey === undefined) {
     if (parts.app && !parts.runner && ctx.env.NODE_ENV !== "production") {
@@ -47,40 +47,41 @@ export async function serveAirlock(ctx: CliContext, parts: { app: boolean; runne
         "  it serves GitHub's register-an-App page and writes the credentials to .env.",
     );
   }
-  requireSettings(
-    settings,
-    ["APP_ID", "PRIVATE_KEY", "AIRLOCK_TOKEN_SECRET", ...(parts.app ? (["WEBHOOK_SECRET"] as const) : [])],
-    `airlock ${name}`,
-  );
+  // The app's own secret is asked for in the same message as the rest; `app` is set exactly
+  // when the app part runs.
+  const always = ["APP_ID", "PRIVATE_KEY", "AIRLOCK_TOKEN_SECRET"] as const;
+  const app = parts.app
+    ? requireSettings(settings, [...always, "WEBHOOK_SECRET"], `airlock ${name}`)
+    : undefined;
+  const { AIRLOCK_TOKEN_SECRET: tokenSecret } = app ?? requireSettings(settings, always, `airlock ${name}`);
   if (name !== "up" && settings.databaseUrl === undefined) {
     // The embedded database belongs to one process: an app and a runner cannot share it.
     throw new UsageError(
       `airlock ${name} runs beside other Airlock processes, which share runs through Postgres: set DATABASE_URL (postgres://…), or run \`airlock up\` for app and runner in one process on the embedded database`,
     );
   }
-  const tokenSecret = settings.tokenSecret!;
-  const upstreams = parts.runner ? chooseRunnerUpstreams(ctx, settings) : {};
+  const upstreams = parts.runner ? chooseRunnerUpstreams(settings) : {};
   const metrics = createAirlockMetrics();
-  let runtime: ContainerRuntime | undefined;
-  if (parts.runner) {
-    runtime = createDockerContainerRuntime({ dockerHost: settings.dockerHost, logger });
-    await assertEngineReachable(runtime);
-  }
+  // Set exactly when the runner part runs.
+  const runtime: ContainerRuntime | undefined = parts.runner
+    ? createDockerContainerRuntime({ dockerHost: settings.dockerHost, logger })
+    : undefined;
+  if (runtime !== undefined) await assertEngineReachable(runtime);
   const database = await ctx.openMigratedDatabase();
   const stops: (() => Promise<void>)[] = [];
   try {
-    const githubApp = createGitHubApp({ appId: appId!, privateKey: privateKey!, apiUrl }, logger);
+    const githubApp = createGitHubApp({ appId, privateKey, apiUrl }, logger);
     const health = (req: IncomingMessage, res: ServerResponse) =>
       serveHealthAndMetrics(req, res, { database, runtime, metrics });
 
-    if (parts.runner) {
+    if (runtime !== undefined) {
       const runnerId = settings.runnerId ?? `${hostname()}-${process.pid}`;
       // Containers this runner id left behind in an earlier life (a crash, a kill -9).
-      await reapContainers({ runtime: runtime!, logger, scope: { runnerId } });
+      await reapContainers({ runtime, logger, scope: { runnerId } });
       const prices = await loadPrices(ctx.env.AIRLOCK_PRICES_FILE);
       const runner: RunnerService = startRunner({
         db: database.db,
-        runtime: runtime!,
+        runtime,
         logger,
         tokenSecret,
         upstreams,
@@ -91,7 +92,7 @@ export async function serveAirlock(ctx: CliContext, parts: { app: boolean; runne
         maxDiskMb: settings.maxDiskMb,
         runnerId,
         githubApp,
-        ensureImage: createImageCheckCache(runtime!, { ttlMs: 5 * 60_000 }),
+        ensureImage: createImageCheckCache(runtime, { ttlMs: 5 * 60_000 }),
         leaseS: settings.runner.leaseS,
         concurrency: settings.runner.concurrency,
         onRunStart: () => metrics.runsActive.inc(),
@@ -103,7 +104,7 @@ export async function serveAirlock(ctx: CliContext, parts: { app: boolean; runne
       stops.push(() => runner.stop());
     }
 
-    if (parts.app) {
+    if (app !== undefined) {
       const { Probot, Server } = await import("probot");
       // Probot's request log would carry every header (signatures included): ids, method,
       // path and status are enough.
@@ -118,9 +119,9 @@ export async function serveAirlock(ctx: CliContext, parts: { app: boolean; runne
       );
       const server = new Server({
         Probot: Probot.defaults({
-          appId: appId!,
-          privateKey: privateKey!,
-          secret: webhookSecret!,
+          appId,
+          privateKey,
+          secret: app.WEBHOOK_SECRET,
           baseUrl: apiUrl,
           log: probotLog,
         }),
@@ -181,10 +182,8 @@ export async function serveAirlock(ctx: CliContext, parts: { app: boolean; runne
   }
 }
 
-function chooseRunnerUpstreams(ctx: CliContext, settings: Settings): ProxyUpstreams {
-  const upstreams: ProxyUpstreams = {};
-  if (settings.openai.apiKey || ctx.env.OPENAI_BASE_URL) upstreams.openai = settings.openai;
-  if (settings.anthropic.apiKey || ctx.env.ANTHROPIC_BASE_URL) upstreams.anthropic = settings.anthropic;
+function chooseRunnerUpstreams(settings: Settings): ProxyUpstreams {
+  const upstreams = chooseLlmUpstreams(settings);
   if (!upstreams.openai && !upstreams.anthropic) {
     throw new UsageError(
       "a runner needs an LLM to give its agents: set OPENAI_API_KEY (and OPENAI_BASE_URL for an OpenAI-compatible server such as Ollama or vLLM) and/or ANTHROPIC_API_KEY",
@@ -242,7 +241,8 @@ async function serveHealthAndMetrics(
       (error: unknown) => `error: ${(error as Error).message}`,
     );
   const database = await check(() => deps.database.db.execute(sql`select 1`));
-  const docker = deps.runtime ? await check(() => deps.runtime!.ping()) : "not used";
+  const { runtime } = deps;
+  const docker = runtime ? await check(() => runtime.ping()) : "not used";
   const healthy = database === "ok" && (docker === "ok" || docker === "not used");
   res.writeHead(healthy ? 200 : 503, { "content-type": "application/json" });
   res.end(JSON.stringify({ status: healthy ? "ok" : "unhealthy", database, docker }));
@@ -255,24 +255,13 @@ async function observeFinishedRun(database: Database, metrics: AirlockMetrics, r
   metrics.runsFinished.inc(labels);
   metrics.runDuration.observe(labels, (run.finishedAt.getTime() - run.createdAt.getTime()) / 1000);
   if (run.startedAt) metrics.queueWait.observe((run.startedAt.getTime() - run.createdAt.getTime()) / 1000);
-  const rows = await database.db
-    .select({
-      provider: llmCalls.provider,
-      model: llmCalls.model,
-      calls: sql<number>`count(*)::int`,
-      input: sql<number>`coalesce(sum(${llmCalls.inputTokens}), 0)::bigint`,
-      output: sql<number>`coalesce(sum(${llmCalls.outputTokens}), 0)::bigint`,
-      cost: sql<string>`coalesce(sum(${llmCalls.costUsd}), 0)::text`,
-    })
-    .from(llmCalls)
-    .where(eq(llmCalls.runId, runId))
-    .groupBy(llmCalls.provider, llmCalls.model);
-  for (const row of rows) {
+  const { byModel } = await sumRunUsage(database.db, runId);
+  for (const row of byModel) {
     const l = { provider: row.provider, model: row.model ?? "unknown" };
-    metrics.llmCalls.inc(l, Number(row.calls));
-    metrics.llmTokens.inc({ ...l, direction: "in" }, Number(row.input));
-    metrics.llmTokens.inc({ ...l, direction: "out" }, Number(row.output));
-    metrics.llmCostUsd.inc(l, Number(row.cost));
+    metrics.llmCalls.inc(l, row.calls);
+    metrics.llmTokens.inc({ ...l, direction: "in" }, row.inputTokens);
+    metrics.llmTokens.inc({ ...l, direction: "out" }, row.outputTokens);
+    metrics.llmCostUsd.inc(l, Number(row.costUsd));
   }
 }
 

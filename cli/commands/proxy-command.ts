@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { UsageError } from "../../core/errors.ts";
+import { chooseLlmUpstreams } from "../../core/settings/choose-llm-upstreams.ts";
 import { requireSettings } from "../../core/settings/load-settings.ts";
 import type { ProxyUpstreams } from "../../runner/proxy/choose-upstreams.ts";
 import { parseProxyConfig, type ProxyConfig } from "../../runner/proxy/parse-proxy-config.ts";
@@ -69,12 +70,16 @@ export function registerProxyCommand(program: Command, ctx: CliContext): void {
         throw new UsageError(`--max-concurrency must be a positive integer, got ${options.maxConcurrency}`);
       }
       const settings = ctx.settings();
-      requireSettings(settings, ["AIRLOCK_TOKEN_SECRET"], "airlock proxy");
+      const { AIRLOCK_TOKEN_SECRET: tokenSecret } = requireSettings(
+        settings,
+        ["AIRLOCK_TOKEN_SECRET"],
+        "airlock proxy",
+      );
       const config = await loadProxyConfig(ctx.env.AIRLOCK_PROXY_CONFIG, ctx.env);
-      const upstreams: ProxyUpstreams = { extra: config.extra };
-      if (settings.openai.apiKey || ctx.env.OPENAI_BASE_URL)
-        upstreams.openai = { ...settings.openai, ...config.openai };
-      if (settings.anthropic.apiKey || ctx.env.ANTHROPIC_BASE_URL) upstreams.anthropic = settings.anthropic;
+      const chosen = chooseLlmUpstreams(settings);
+      const upstreams: ProxyUpstreams = { ...chosen, extra: config.extra };
+      // The operator's organization / project for the OPENAI_* upstream (AIRLOCK_PROXY_CONFIG).
+      if (chosen.openai) upstreams.openai = { ...chosen.openai, ...config.openai };
       if (!upstreams.openai && !upstreams.anthropic && Object.keys(config.extra).length === 0) {
         throw new UsageError(
           "airlock proxy has no upstream to forward to: set OPENAI_API_KEY (and OPENAI_BASE_URL for an OpenAI-compatible server such as Ollama or vLLM) and/or ANTHROPIC_API_KEY, or list upstreams in AIRLOCK_PROXY_CONFIG",
@@ -91,7 +96,7 @@ export function registerProxyCommand(program: Command, ctx: CliContext): void {
           port,
           host: options.host,
           db: database.db,
-          tokenSecret: settings.tokenSecret!,
+          tokenSecret,
           upstreams,
           ...(config.routing ? { routing: config.routing } : {}),
           fallback: config.fallback,

@@ -50,15 +50,11 @@ export function registerTokenCommand(program: Command, ctx: CliContext): void {
       const budgetTokens =
         options.budgetTokens === undefined ? undefined : parseWhole(options.budgetTokens, "--budget-tokens");
       const attempt = options.attempt === undefined ? undefined : parseWhole(options.attempt, "--attempt");
-      const settings = ctx.settings();
-      requireSettings(settings, ["AIRLOCK_TOKEN_SECRET"], "airlock token");
+      const secrets = requireSettings(ctx.settings(), ["AIRLOCK_TOKEN_SECRET"], "airlock token");
       const database = await ctx.openMigratedDatabase();
       try {
         // Loaded on use: drizzle costs every other command ~0.4 s to load.
-        const [{ ensureRun }, { updateRunBudget }] = await Promise.all([
-          import("../../core/db/runs.ts"),
-          import("../../runner/proxy/update-run-budget.ts"),
-        ]);
+        const { ensureRun, updateRunBudget } = await import("../../core/db/runs.ts");
         const { run, created } = await ensureRun(database.db, {
           id: options.run,
           kind: "manual",
@@ -78,7 +74,7 @@ export function registerTokenCommand(program: Command, ctx: CliContext): void {
           runId: run.id,
           attempt: run.attempt,
           expiresAt: Math.floor(Date.now() / 1000) + ttl,
-          secret: settings.tokenSecret!,
+          secret: secrets.AIRLOCK_TOKEN_SECRET,
         });
         ctx.stdout.write(`${token}\n`);
       } finally {

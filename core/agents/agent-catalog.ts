@@ -13,5 +13,7 @@ export const agentCatalog: readonly AgentDefinition[] = Object.freeze([
     api: "openai" as const,
     defaultLimits: Object.freeze({ memoryMb: 2048, cpus: 1, pids: 256, timeoutS: 1800 }),
     defaultModel: "gpt-4.1-mini",
+    // agent-images/builtin/README.md: exit 3 is "budget exhausted".
+    budgetExitCode: 3,
   }),
 ]);

@@ -28,4 +28,9 @@ export interface AgentDefinition {
   defaultLimits: Readonly<AgentDefaultLimits>;
   /** Model asked for when the run names none (AIRLOCK_MODEL inside the container). */
   defaultModel: string;
+  /**
+   * The exit code by which the agent says "the proxy refused a call for budget", if it has
+   * one. Without it, only the proxy's own budget refusal in llm_calls counts.
+   */
+  budgetExitCode?: number | undefined;
 }

@@ -1,11 +1,20 @@
-import { and, asc, eq, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull, lt, notInArray, or, sql } from "drizzle-orm";
 import type { Db } from "./open-database.ts";
-import { runEvents, runs, type NewRun, type Run, type RunEvent } from "./schema.ts";
+import { llmCalls, runEvents, runs, type LlmCall, type NewRun, type Run, type RunEvent } from "./schema.ts";
 import type { RunState } from "../run-states.ts";
-import { isTerminalRunState } from "../run-states.ts";
+import { isTerminalRunState, terminalRunStates } from "../run-states.ts";
 import { checkRunEventData, type RunEventData, type RunEventType } from "./run-event-schemas.ts";
 
-/** Queries on the run aggregate. Every function takes `db` first. */
+/**
+ * Queries on the run aggregate (a run, its events and its LLM calls): the one place that
+ * writes run rows, in sections: record, states, leases, budgets, cancellation,
+ * publication, usage. Every function takes `db` (or a transaction) first.
+ *
+ * One other query reads llm_calls sums: the proxy's budget check (runner/proxy/run-ledger.ts),
+ * which folds them into its own row lock.
+ */
+
+// --- record ---
 
 export async function insertRun(db: Db, run: NewRun): Promise<Run> {
   const [row] = await db.insert(runs).values(run).returning();
@@ -26,6 +35,8 @@ export async function getRun(db: Db, id: string): Promise<Run | undefined> {
   const [row] = await db.select().from(runs).where(eq(runs.id, id));
   return row;
 }
+
+// --- states ---
 
 /**
  * Move a run to a new state and record the change as an event, in one transaction.
@@ -80,4 +91,261 @@ export async function appendRunEvent<T extends RunEventType>(
 
 export async function listRunEvents(db: Db, runId: string): Promise<RunEvent[]> {
   return db.select().from(runEvents).where(eq(runEvents.runId, runId)).orderBy(asc(runEvents.id));
+}
+
+// --- leases ---
+
+export interface ClaimRunOptions {
+  runnerId: string;
+  leaseS: number;
+}
+
+/**
+ * Claims the oldest GitHub run that needs a runner (DESIGN §1 step 2): one that is queued,
+ * one whose runner's lease lapsed mid-run (that runner died), or one that finished but whose
+ * result is not on GitHub yet. `FOR UPDATE SKIP LOCKED` lets any number of runners, on any
+ * number of machines, claim from one table without two ever getting the same row.
+ *
+ * A claim of an unfinished run raises `attempt`: run tokens name the attempt, so an agent
+ * left running by a dead runner cannot spend on the new attempt's budget.
+ */
+export async function claimRun(db: Db, options: ClaimRunOptions): Promise<Run | undefined> {
+  const terminal = [...terminalRunStates];
+  const claimable = db
+    .select({ id: runs.id })
+    .from(runs)
+    .where(
+      and(
+        eq(runs.kind, "github"),
+        or(isNull(runs.leaseExpiresAt), lt(runs.leaseExpiresAt, sql`now()`)),
+        or(notInArray(runs.state, terminal), isNull(runs.publishedAt)),
+      ),
+    )
+    .orderBy(asc(runs.createdAt))
+    .limit(1)
+    .for("update", { skipLocked: true });
+  const [claimed] = await db
+    .update(runs)
+    .set({
+      leaseOwner: options.runnerId,
+      leaseExpiresAt: sql`now() + make_interval(secs => ${options.leaseS})`,
+      attempt: sql`case when ${inArray(runs.state, terminal)} then ${runs.attempt} else ${runs.attempt} + 1 end`,
+      updatedAt: sql`now()`,
+    })
+    .where(inArray(runs.id, claimable))
+    .returning();
+  return claimed;
+}
+
+export interface LeaseStatus {
+  /** False when another runner took the run (this one was presumed dead): stop at once. */
+  held: boolean;
+  /** A maintainer asked to stop the run (`/airlock stop`). */
+  cancelRequested: boolean;
+  cancelRequestedBy: string | undefined;
+}
+
+/** Extends the lease while the run is worked on; the answer also carries a pending stop request. */
+export async function renewRunLease(
+  db: Db,
+  options: { runId: string; runnerId: string; leaseS: number },
+): Promise<LeaseStatus> {
+  const [row] = await db
+    .update(runs)
+    .set({ leaseExpiresAt: sql`now() + make_interval(secs => ${options.leaseS})` })
+    .where(and(eq(runs.id, options.runId), eq(runs.leaseOwner, options.runnerId)))
+    .returning({ cancelRequestedAt: runs.cancelRequestedAt, cancelRequestedBy: runs.cancelRequestedBy });
+  if (row === undefined) return { held: false, cancelRequested: false, cancelRequestedBy: undefined };
+  return {
+    held: true,
+    cancelRequested: row.cancelRequestedAt !== null,
+    cancelRequestedBy: row.cancelRequestedBy ?? undefined,
+  };
+}
+
+/** Gives the run back: done with it (published), or handing it to the next runner. */
+export async function releaseRunLease(db: Db, options: { runId: string; runnerId: string }): Promise<void> {
+  await db
+    .update(runs)
+    .set({ leaseOwner: null, leaseExpiresAt: null, updatedAt: sql`now()` })
+    .where(and(eq(runs.id, options.runId), eq(runs.leaseOwner, options.runnerId)));
+}
+
+/**
+ * The lease owner of a new GitHub run until the app has posted its tracking comment.
+ * Without it a runner could claim the run in between and post a second tracking comment,
+ * leaving the app's one stuck at "queued". If the app dies first, the lease lapses like
+ * any runner's and a runner claims the run as usual (and posts the comment itself).
+ */
+export const appLeaseOwner = "airlock-app";
+
+/** Lease a just-inserted run to the app for `seconds`, measured on the database's clock (the app's may differ). */
+export async function leaseRunToApp(db: Db, runId: string, seconds: number): Promise<Run | undefined> {
+  const [row] = await db
+    .update(runs)
+    .set({ leaseOwner: appLeaseOwner, leaseExpiresAt: sql`now() + make_interval(secs => ${seconds})` })
+    .where(eq(runs.id, runId))
+    .returning();
+  return row;
+}
+
+/** The app is done with a new run: runners may claim it; its tracking comment, if posted, is recorded. */
+export async function releaseAppLease(
+  db: Db,
+  runId: string,
+  trackingCommentId: number | undefined,
+): Promise<void> {
+  await db
+    .update(runs)
+    .set({
+      leaseOwner: null,
+      leaseExpiresAt: null,
+      ...(trackingCommentId !== undefined
+        ? { trackingCommentId: sql`coalesce(${runs.trackingCommentId}, ${trackingCommentId})` }
+        : {}),
+    })
+    .where(and(eq(runs.id, runId), eq(runs.leaseOwner, appLeaseOwner)));
+}
+
+// --- budgets ---
+
+/**
+ * Set a run's budgets (the operator's way to raise one: `airlock token --budget-usd`).
+ * The proxy re-reads budgets within its run cache TTL, so the change takes effect promptly.
+ */
+export async function updateRunBudget(
+  db: Db,
+  runId: string,
+  budget: { budgetUsd?: string | undefined; budgetTokens?: number | undefined },
+): Promise<void> {
+  const set: { budgetUsd?: string; budgetTokens?: number } = {};
+  if (budget.budgetUsd !== undefined) set.budgetUsd = budget.budgetUsd;
+  if (budget.budgetTokens !== undefined) set.budgetTokens = budget.budgetTokens;
+  if (Object.keys(set).length === 0) return;
+  await db
+    .update(runs)
+    .set({ ...set, updatedAt: sql`now()` })
+    .where(eq(runs.id, runId));
+}
+
+// --- cancellation ---
+
+/** `/airlock stop` on a run: the first request's time is kept; the runner holding the run stops it. */
+export async function requestRunCancel(db: Db, runId: string, by: string): Promise<void> {
+  await db
+    .update(runs)
+    .set({
+      cancelRequestedAt: sql`coalesce(${runs.cancelRequestedAt}, now())`,
+      cancelRequestedBy: by,
+    })
+    .where(eq(runs.id, runId));
+}
+
+// --- publication ---
+
+/** The comment the runner edits as the run goes. */
+export async function setRunTrackingComment(db: Db, runId: string, commentId: number): Promise<void> {
+  await db.update(runs).set({ trackingCommentId: commentId }).where(eq(runs.id, runId));
+}
+
+/** The pull request that carries the run's branch. */
+export async function setRunPullNumber(db: Db, runId: string, prNumber: number): Promise<void> {
+  await db.update(runs).set({ prNumber }).where(eq(runs.id, runId));
+}
+
+/** The run's result is on GitHub (or given up on): runners stop claiming it. */
+export async function markRunPublished(db: Db, runId: string): Promise<void> {
+  await db
+    .update(runs)
+    .set({ publishedAt: sql`now()` })
+    .where(eq(runs.id, runId));
+}
+
+/**
+ * Notes a failed attempt to put a finished run on GitHub. The run stays claimable (its lease
+ * lapses and another try follows) until `maxFailures`; then it is marked published anyway,
+ * with the reason, so a pull request GitHub keeps refusing (a deleted branch, an archived
+ * repository) does not cost an API call every lease for ever. The run, its ledger and its
+ * branch stay; `airlock audit export` still has everything.
+ */
+export async function recordPublishFailure(
+  db: Db,
+  options: { runId: string; error: string; maxFailures: number },
+): Promise<{ failures: number; gaveUp: boolean }> {
+  return db.transaction(async (tx) => {
+    await appendRunEvent(tx, options.runId, "github.publish_failed", { error: options.error });
+    const [row] = await tx
+      .select({ n: sql<number>`count(*)::int` })
+      .from(runEvents)
+      .where(and(eq(runEvents.runId, options.runId), eq(runEvents.type, "github.publish_failed")));
+    const failures = Number(row?.n ?? 0);
+    if (failures < options.maxFailures) return { failures, gaveUp: false };
+    await markRunPublished(tx, options.runId);
+    await appendRunEvent(tx, options.runId, "github.publish_abandoned", {
+      failures,
+      lastError: options.error,
+    });
+    return { failures, gaveUp: true };
+  });
+}
+
+// --- usage ---
+
+/** The run's LLM calls, in the order the proxy recorded them. */
+export async function listRunCalls(db: Db, runId: string): Promise<LlmCall[]> {
+  return db.select().from(llmCalls).where(eq(llmCalls.runId, runId)).orderBy(asc(llmCalls.id));
+}
+
+export interface RunUsage {
+  calls: number;
+  inputTokens: number;
+  outputTokens: number;
+  /** Exact decimal string, summed by the database. */
+  costUsd: string;
+}
+
+/**
+ * What a run's committed LLM calls add up to: in all, and per provider and model (for the
+ * metrics). One query: the grand total is the empty grouping set.
+ */
+export async function sumRunUsage(
+  db: Db,
+  runId: string,
+): Promise<{ total: RunUsage; byModel: (RunUsage & { provider: string; model: string | null })[] }> {
+  const rows = await db
+    .select({
+      isTotal: sql<number>`grouping(${llmCalls.provider}, ${llmCalls.model})`,
+      provider: llmCalls.provider,
+      model: llmCalls.model,
+      calls: sql<number>`count(*)::int`,
+      inputTokens: sql<number>`coalesce(sum(${llmCalls.inputTokens}), 0)::bigint`,
+      outputTokens: sql<number>`coalesce(sum(${llmCalls.outputTokens}), 0)::bigint`,
+      costUsd: sql<string>`coalesce(sum(${llmCalls.costUsd}), 0)::text`,
+    })
+    .from(llmCalls)
+    .where(eq(llmCalls.runId, runId))
+    .groupBy(sql`grouping sets ((${llmCalls.provider}, ${llmCalls.model}), ())`);
+  const usage = (row: (typeof rows)[number]): RunUsage => ({
+    calls: Number(row.calls),
+    inputTokens: Number(row.inputTokens),
+    outputTokens: Number(row.outputTokens),
+    costUsd: row.costUsd,
+  });
+  const total = rows.find((row) => Number(row.isTotal) !== 0);
+  return {
+    total: total ? usage(total) : { calls: 0, inputTokens: 0, outputTokens: 0, costUsd: "0" },
+    byModel: rows
+      .filter((row) => Number(row.isTotal) === 0)
+      .map((row) => ({ ...usage(row), provider: row.provider, model: row.model })),
+  };
+}
+
+export interface RunProgress extends RunUsage {
+  state: RunState | undefined;
+}
+
+/** A run's progress as the database has it (the proxy's committed rows): the progress line, the tracking comment. */
+export async function readRunProgress(db: Db, runId: string): Promise<RunProgress> {
+  const [run, usage] = await Promise.all([getRun(db, runId), sumRunUsage(db, runId)]);
+  return { state: run?.state, ...usage.total };
 }

@@ -49,8 +49,11 @@ export const runs = pgTable(
     followUpOf: text("follow_up_of"),
     requestedBy: text("requested_by"),
     trigger: jsonb("trigger").$type<RunTrigger>(),
-    /** `.github/airlock.yml` as validated when the run was recorded (RepoConfig). */
-    repoConfig: jsonb("repo_config").$type<Record<string, unknown>>(),
+    /**
+     * `.github/airlock.yml` as validated when the run was recorded (a RepoConfig). Typed
+     * unknown on purpose: read it with parseStoredRepoConfig (core/repo-config/).
+     */
+    repoConfig: jsonb("repo_config").$type<unknown>(),
     /** The issue comment edited in place with the run's progress. */
     trackingCommentId: bigint("tracking_comment_id", { mode: "number" }),
     cancelRequestedAt: timestamp("cancel_requested_at", { withTimezone: true }),

@@ -31,12 +31,6 @@ const tcpPort = (what: string) =>
     })
     .transform((v) => (v === undefined ? undefined : Number(v)));
 
-const boolFlag = optionalString
-  .refine((v) => v === undefined || /^(1|0|true|false|yes|no)$/i.test(v), {
-    message: "must be one of true/false/1/0/yes/no",
-  })
-  .transform((v) => (v === undefined ? undefined : /^(1|true|yes)$/i.test(v)));
-
 const envSchema = z.object({
   APP_ID: positiveInt("the GitHub App's numeric id"),
   PRIVATE_KEY: optionalString,
@@ -60,8 +54,6 @@ const envSchema = z.object({
     (v) => v === undefined || ["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(v),
     { message: "must be one of fatal, error, warn, info, debug, trace, silent" },
   ),
-  AIRLOCK_AGENT_IMAGE: optionalString,
-  AIRLOCK_SANDBOX_RUNTIME: optionalString,
   AIRLOCK_MAX_MEMORY_MB: positiveInt("operator ceiling for a sandbox's memory, in MiB"),
   AIRLOCK_MAX_CPUS: optionalString
     .refine((v) => v === undefined || (/^[0-9]+(\.[0-9]+)?$/.test(v) && Number(v) > 0), {
@@ -79,7 +71,6 @@ const envSchema = z.object({
   WEBHOOK_PROXY_URL: url("a webhook relay channel for development, e.g. a smee channel URL"),
   AIRLOCK_LEASE_S: positiveInt("seconds a runner's claim on a run holds without renewal"),
   AIRLOCK_RUNNER_CONCURRENCY: positiveInt("runs one runner process works on at once"),
-  AIRLOCK_ALLOW_UNSAFE_NO_SECCOMP: boolFlag,
   AIRLOCK_ALLOWED_MODELS: optionalString
     .refine((v) => v === undefined || /^[A-Za-z0-9._:/*-]+(\s*,\s*[A-Za-z0-9._:/*-]+)*$/.test(v.trim()), {
       message: "must be a comma-separated list of model ids or globs, e.g. gpt-4.1-mini,claude-*",
@@ -87,7 +78,29 @@ const envSchema = z.object({
     .transform((v) => (v === undefined ? [] : v.split(",").map((m) => m.trim()))),
 });
 
+/**
+ * Settings earlier versions accepted and never acted on. Set, each is refused at start-up
+ * with the reason: an operator who asks for gVisor, another image or no seccomp must not
+ * get the default silently (issue 14).
+ */
+const unsupportedSettings: Readonly<Record<string, string>> = {
+  AIRLOCK_AGENT_IMAGE:
+    "is not supported: the agent's image comes from the agent catalog and the repository's approved capabilities (`airlock images build`); unset it",
+  AIRLOCK_SANDBOX_RUNTIME:
+    "is not supported: sandboxes run on Docker's default runtime with Airlock's own seccomp profile and limits; unset it",
+  AIRLOCK_ALLOW_UNSAFE_NO_SECCOMP:
+    "is not supported: every sandbox runs with Airlock's seccomp profile, and a host that cannot apply it does not run agents; unset it",
+};
+
 type RawSettings = z.infer<typeof envSchema>;
+
+/** An LLM provider's settings; `baseUrl` has the provider's default when not set. */
+export interface ProviderSettings {
+  apiKey: string | undefined;
+  baseUrl: string;
+  /** OPENAI_BASE_URL / ANTHROPIC_BASE_URL was set: a server that needs no key (Ollama, vLLM) counts as configured. */
+  baseUrlSet: boolean;
+}
 
 export interface Settings {
   github: {
@@ -99,8 +112,8 @@ export interface Settings {
   databaseUrl: string | undefined;
   dataDir: string;
   dockerHost: string | undefined;
-  openai: { apiKey: string | undefined; baseUrl: string };
-  anthropic: { apiKey: string | undefined; baseUrl: string };
+  openai: ProviderSettings;
+  anthropic: ProviderSettings;
   tokenSecret: string | undefined;
   runnerId: string | undefined;
   logLevel: string;
@@ -124,6 +137,12 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     for (const issue of parsed.error.issues) {
       problems.push(`${String(issue.path[0] ?? "environment")}: ${issue.message}`);
     }
+  }
+  for (const [name, why] of Object.entries(unsupportedSettings)) {
+    const value = (env[name] ?? "").trim();
+    // "No, keep seccomp" is what Airlock does anyway: honoured, not refused.
+    const asksForDefault = name === "AIRLOCK_ALLOW_UNSAFE_NO_SECCOMP" && /^(0|false|no)$/i.test(value);
+    if (value !== "" && !asksForDefault) problems.push(`${name}: ${why}`);
   }
   const raw: RawSettings | undefined = parsed.success ? parsed.data : undefined;
   let privateKey: string | undefined;
@@ -155,10 +174,15 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     databaseUrl: raw.DATABASE_URL,
     dataDir: raw.AIRLOCK_DATA_DIR ?? ".airlock",
     dockerHost: raw.DOCKER_HOST,
-    openai: { apiKey: raw.OPENAI_API_KEY, baseUrl: raw.OPENAI_BASE_URL ?? "https://api.openai.com/v1" },
+    openai: {
+      apiKey: raw.OPENAI_API_KEY,
+      baseUrl: raw.OPENAI_BASE_URL ?? "https://api.openai.com/v1",
+      baseUrlSet: raw.OPENAI_BASE_URL !== undefined,
+    },
     anthropic: {
       apiKey: raw.ANTHROPIC_API_KEY,
       baseUrl: raw.ANTHROPIC_BASE_URL ?? "https://api.anthropic.com",
+      baseUrlSet: raw.ANTHROPIC_BASE_URL !== undefined,
     },
     tokenSecret: raw.AIRLOCK_TOKEN_SECRET,
     runnerId: raw.AIRLOCK_RUNNER_ID,
@@ -194,16 +218,28 @@ const hints: Record<keyof typeof requirable, string> = {
   DATABASE_URL: "a postgres:// URL",
 };
 
-/** Check that a command's required settings are present; names every missing one at once. */
-export function requireSettings(
+export type RequirableSetting = keyof typeof requirable;
+
+/** The values of the named settings, each known to be set. */
+export type RequiredSettings<N extends RequirableSetting> = {
+  [K in N]: NonNullable<ReturnType<(typeof requirable)[K]>>;
+};
+
+/**
+ * Check that a command's required settings are present, naming every missing one at once,
+ * and hand them back typed as set (so no caller needs a non-null assertion).
+ */
+export function requireSettings<const N extends RequirableSetting>(
   settings: Settings,
-  names: readonly (keyof typeof requirable)[],
+  names: readonly N[],
   command: string,
-): void {
+): RequiredSettings<N> {
   const missing = names.filter((n) => requirable[n](settings) === undefined);
   if (missing.length > 0) {
     throw new UsageError(
       `${command} needs these environment variables:\n${missing.map((n) => `  - ${n}: ${hints[n]}`).join("\n")}`,
     );
   }
+  // Every name was just checked to have a value, which is what RequiredSettings says.
+  return Object.fromEntries(names.map((n) => [n, requirable[n](settings)])) as RequiredSettings<N>;
 }

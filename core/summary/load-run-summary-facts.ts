@@ -1,6 +1,7 @@
 import { asc, eq } from "drizzle-orm";
 import type { Db } from "../db/open-database.ts";
-import { auditEvents, llmCalls, runs, type AuditEvent, type LlmCall, type Run } from "../db/schema.ts";
+import { getRun, listRunCalls } from "../db/runs.ts";
+import { auditEvents, type AuditEvent, type LlmCall, type Run } from "../db/schema.ts";
 import { AirlockError } from "../errors.ts";
 
 /** Everything a run's summary is computed from: the stored rows, never a process's counters. */
@@ -13,14 +14,14 @@ export interface RunSummaryFacts {
 }
 
 export async function loadRunSummaryFacts(db: Db, runId: string): Promise<RunSummaryFacts> {
-  const [run] = await db.select().from(runs).where(eq(runs.id, runId));
+  const run = await getRun(db, runId);
   if (!run)
     throw new AirlockError(
       "unknown_run",
       `run ${runId} does not exist; check the id (airlock runs are in the runs table)`,
     );
   const [calls, audit] = await Promise.all([
-    db.select().from(llmCalls).where(eq(llmCalls.runId, runId)).orderBy(asc(llmCalls.id)),
+    listRunCalls(db, runId),
     db.select().from(auditEvents).where(eq(auditEvents.runId, runId)).orderBy(asc(auditEvents.seq)),
   ]);
   return { run, calls, audit };

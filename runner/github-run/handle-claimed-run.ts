@@ -1,24 +1,29 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { eq } from "drizzle-orm";
 import { agentCatalog } from "../../core/agents/agent-catalog.ts";
 import { getAgent } from "../../core/agents/get-agent.ts";
 import { appendAuditEvent } from "../../core/audit/append-audit-event.ts";
 import type { AuditEventData, AuditEventType } from "../../core/audit/audit-event-schemas.ts";
-import { getRun, setRunState } from "../../core/db/runs.ts";
-import { runs, type Run } from "../../core/db/schema.ts";
+import {
+  getRun,
+  listRunEvents,
+  readRunProgress,
+  recordPublishFailure,
+  setRunState,
+  setRunTrackingComment,
+} from "../../core/db/runs.ts";
+import type { Run } from "../../core/db/schema.ts";
+import { parseStoredRepoConfig } from "../../core/repo-config/parse-stored-repo-config.ts";
 import type { GitHubApi, GitHubApp } from "../../core/github/github-api.ts";
 import { isTerminalRunState } from "../../core/run-states.ts";
 import { sandboxLabelKeys } from "../sandbox/sandbox-labels.ts";
-import { performRun, type ExecuteRunDeps } from "../run/execute-run.ts";
-import { readRunProgress } from "../run/read-run-progress.ts";
-import { listRunEvents } from "../../core/db/runs.ts";
+import type { RunDeps } from "../run/run-deps.ts";
+import { runRecordedRun } from "../run/run-recorded-run.ts";
 import { parseRepoName } from "./parse-repo-name.ts";
 import { publishGitHubRun } from "./publish-github-run.ts";
-import { recordPublishFailure } from "./record-publish-failure.ts";
-import { renderTrackingComment } from "./render-tracking-comment.ts";
+import { renderTrackingComment } from "../../core/summary/render-tracking-comment.ts";
 
-export interface HandleClaimedRunDeps extends Omit<ExecuteRunDeps, "signal"> {
+export interface HandleClaimedRunDeps extends Omit<RunDeps, "signal"> {
   githubApp: GitHubApp;
   /** A run interrupted this many times (its runners died) is failed rather than tried again. */
   maxAttempts?: number | undefined;
@@ -26,11 +31,6 @@ export interface HandleClaimedRunDeps extends Omit<ExecuteRunDeps, "signal"> {
   maxPublishFailures?: number | undefined;
   /** How often the tracking comment is refreshed while the agent works. */
   progressIntervalMs?: number | undefined;
-}
-
-interface RepoConfigSnapshot {
-  allowWorkflowChanges?: boolean;
-  limits?: { timeoutS?: number; memoryMb?: number; cpus?: number; pids?: number };
 }
 
 /**
@@ -54,7 +54,8 @@ export async function handleClaimedRun(
   const audit = <T extends AuditEventType>(type: T, data: AuditEventData<T>) =>
     appendAuditEvent(db, { runId, type, data, secret: deps.tokenSecret });
   if (claimed.installationId === null) throw new Error(`run ${runId} has no installation id`);
-  const github = deps.githubApp.forInstallation(claimed.installationId);
+  const installationId: number = claimed.installationId;
+  const github = deps.githubApp.forInstallation(installationId);
   const repo = parseRepoName(claimed.repo);
 
   if (!isTerminalRunState(claimed.state)) {
@@ -75,7 +76,7 @@ export async function handleClaimedRun(
       try {
         await executeClaimedRun(deps, claimed, github, signal);
       } catch (error) {
-        // performRun records a failure before the agent started (clone refused, image
+        // runRecordedRun records a failure before the agent started (clone refused, image
         // missing); anything else still leaves a run that must end, not hang.
         const reason = (error as Error).message;
         log.error({ err: reason }, "the run failed");
@@ -132,9 +133,9 @@ export async function handleClaimedRun(
     }
     await audit("run.claimed", { attempt: run.attempt, runner: d.runnerId });
     const agent = getAgent(run.agent ?? "builtin", d.catalog ?? agentCatalog);
-    const config = (run.repoConfig ?? {}) as RepoConfigSnapshot;
-    const timeoutS = Math.min(config.limits?.timeoutS ?? agent.defaultLimits.timeoutS, d.ceiling.timeoutS);
-    const { timeoutS: _ignored, ...limits } = config.limits ?? {};
+    const config = parseStoredRepoConfig(run.repoConfig, runId);
+    const timeoutS = Math.min(config?.limits.timeoutS ?? agent.defaultLimits.timeoutS, d.ceiling.timeoutS);
+    const { timeoutS: _ignored, ...limits } = config?.limits ?? {};
     const model = run.model ?? agent.defaultModel;
     if (run.cloneUrl === null || run.headBranch === null)
       throw new Error(`run ${runId} has no clone URL or branch`);
@@ -142,7 +143,7 @@ export async function handleClaimedRun(
     const trackingId = await ensureTrackingComment(run, gh);
     const refresh = startProgressUpdates(run, gh, trackingId);
     try {
-      await performRun(
+      await runRecordedRun(
         { ...d, signal: abort },
         {
           runId,
@@ -158,7 +159,7 @@ export async function handleClaimedRun(
             // Minted on the host for each clone and push, scoped to this one repository
             // and to contents:write; it never enters the container (DESIGN §4, §7).
             credentials: async () => {
-              const minted = await d.githubApp.createInstallationToken(run.installationId!, {
+              const minted = await d.githubApp.createInstallationToken(installationId, {
                 repositories: [repo.repo],
                 permissions: { contents: "write" },
               });
@@ -170,7 +171,7 @@ export async function handleClaimedRun(
           // the pull request's, where only fast-forwards are allowed.
           forcePush: run.followUpOf === null && run.attempt > 1,
           relayPolicy: {
-            allowWorkflowChanges: config.allowWorkflowChanges === true,
+            allowWorkflowChanges: config?.allowWorkflowChanges === true,
             maxFiles: 2000,
             maxFileBytes: 10 * 1024 * 1024,
             maxTotalBytes: 100 * 1024 * 1024,
@@ -189,7 +190,7 @@ export async function handleClaimedRun(
     if (target === null) return undefined;
     const progress = await readRunProgress(db, runId);
     const created = await gh.createIssueComment(repo, target, renderTrackingComment(run, progress));
-    await db.update(runs).set({ trackingCommentId: created.id }).where(eq(runs.id, runId));
+    await setRunTrackingComment(db, runId, created.id);
     return created.id;
   }
 

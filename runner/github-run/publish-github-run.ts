@@ -1,17 +1,22 @@
-import { eq, sql } from "drizzle-orm";
 import type { Db } from "../../core/db/open-database.ts";
 import { findLastAuditData } from "../../core/audit/find-last-audit-data.ts";
-import { appendRunEvent, getRun } from "../../core/db/runs.ts";
-import { runs, type Run } from "../../core/db/schema.ts";
+import {
+  appendRunEvent,
+  getRun,
+  markRunPublished,
+  readRunProgress,
+  setRunPullNumber,
+} from "../../core/db/runs.ts";
+import type { Run } from "../../core/db/schema.ts";
 import { GitHubApiError, type GitHubApi } from "../../core/github/github-api.ts";
 import type { Logger } from "../../core/logger.ts";
 import { isTerminalRunState } from "../../core/run-states.ts";
 import { loadRunSummaryFacts } from "../../core/summary/load-run-summary-facts.ts";
 import { renderRunSummary } from "../../core/summary/render-run-summary.ts";
-import { readRunProgress } from "../run/read-run-progress.ts";
 import { parseRepoName } from "./parse-repo-name.ts";
 import { renderFailureHelp } from "./render-failure-help.ts";
-import { commentMarker, renderTrackingComment } from "./render-tracking-comment.ts";
+import { commentMarker } from "../../core/summary/comment-marker.ts";
+import { renderTrackingComment } from "../../core/summary/render-tracking-comment.ts";
 
 /** GitHub refuses bodies over 65,536 characters; the per-call log is what gets cut. */
 const maxBodyChars = 60_000;
@@ -80,7 +85,7 @@ export async function publishGitHubRun(
         ({ number: prNumber, htmlUrl: prUrl } = created);
         log.info({ pr: prNumber }, "opened the draft pull request");
       }
-      await db.update(runs).set({ prNumber }).where(eq(runs.id, runId));
+      await setRunPullNumber(db, runId, prNumber);
     }
   }
 
@@ -114,10 +119,7 @@ export async function publishGitHubRun(
         log.warn({ err: (error as Error).message }, "could not close the tracking comment"),
       );
   }
-  await db
-    .update(runs)
-    .set({ publishedAt: sql`now()` })
-    .where(eq(runs.id, runId));
+  await markRunPublished(db, runId);
   await appendRunEvent(db, runId, "github.published", { prNumber: prNumber ?? null, prUrl: prUrl ?? null });
   log.info({ pr: prNumber, outcome: run.state }, "run published on GitHub");
   return { prNumber, prUrl, resultCommentUrl };

@@ -1,3 +1,4 @@
+import type { AgentDefinition } from "../../core/agents/agent-definition.ts";
 import type { LlmCall } from "../../core/db/schema.ts";
 import type { SandboxResult } from "../sandbox/run-sandboxed.ts";
 
@@ -10,9 +11,6 @@ export interface WorkspaceDiskState {
   capMb: number;
 }
 
-/** The builtin agent's exit code for "the proxy refused a call for budget" (agent-images/builtin/README.md). */
-export const agentBudgetExitCode = 3;
-
 /** A row the proxy wrote when it refused a call because the run's budget was spent. */
 export function isBudgetRefusal(call: Pick<LlmCall, "refusal">): boolean {
   return call.refusal === "budget";
@@ -20,12 +18,14 @@ export function isBudgetRefusal(call: Pick<LlmCall, "refusal">): boolean {
 
 /**
  * How a run ended, from the sandbox's result and the proxy's rows (not from anything the
- * agent says about itself, except its exit code). A budget refusal in llm_calls counts
- * even when an agent other than the builtin exits with its own code for it.
+ * agent says about itself, except its exit code, which its catalog entry defines). A
+ * budget refusal in llm_calls counts even when the agent exits with a code of its own for
+ * it, or has no such code.
  */
 export function decideRunOutcome(
   sandbox: Pick<SandboxResult, "reason" | "exitCode" | "limits">,
   calls: readonly Pick<LlmCall, "refusal" | "error">[],
+  agent: Pick<AgentDefinition, "budgetExitCode">,
   disk?: WorkspaceDiskState | undefined,
 ): { outcome: RunOutcome; reason: string } {
   const refusal = calls.find(isBudgetRefusal);
@@ -52,13 +52,14 @@ export function decideRunOutcome(
     };
   }
   if (sandbox.exitCode === 0) return { outcome: "succeeded", reason: "the agent finished (exit 0)" };
-  if (sandbox.exitCode === agentBudgetExitCode || refusal !== undefined) {
+  const saysBudget = agent.budgetExitCode !== undefined && sandbox.exitCode === agent.budgetExitCode;
+  if (saysBudget || refusal !== undefined) {
     return {
       outcome: "budget_exhausted",
       reason:
         refusal?.error !== undefined && refusal.error !== null
           ? `the proxy refused a call: ${refusal.error.replace(/^budget: /, "")}`
-          : `the agent reported its budget exhausted (exit ${agentBudgetExitCode})`,
+          : `the agent reported its budget exhausted (exit ${String(sandbox.exitCode)})`,
     };
   }
   return { outcome: "failed", reason: `the agent exited with code ${String(sandbox.exitCode)}` };

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { mentionUser } from "../../app/messages/mention-user.ts";
+import { mentionUser } from "../../core/summary/mention-user.ts";
 import { renderAgentNotAllowed } from "../../app/messages/render-agent-not-allowed.ts";
 import { renderConfigProblems } from "../../app/messages/render-config-problems.ts";
 import { renderPermissionRefusal } from "../../app/messages/render-permission-refusal.ts";
-import { renderRunQueued } from "../../app/messages/render-run-queued.ts";
+import { renderTrackingComment } from "../../core/summary/render-tracking-comment.ts";
 
 describe("the app's messages", () => {
   it("mention real logins, and show anything else as escaped text", () => {
@@ -35,14 +35,16 @@ describe("the app's messages", () => {
   });
 
   it("the tracking comment carries the runner's marker, the budget and who was left out", () => {
-    const body = renderRunQueued({
-      runId: "rabc",
+    const run = {
+      id: "rabc",
       agent: "builtin",
       model: "gpt-4.1-mini",
-      budgetUsd: 2,
-      budgetTokens: 1_000_000,
-      sender: "maint",
-      withheldAuthors: ["reader"],
+      attempt: 0,
+      createdAt: new Date(0),
+      finishedAt: null,
+    };
+    const body = renderTrackingComment(run, undefined, {
+      queued: { budgetUsd: 2, budgetTokens: 1_000_000, sender: "maint", withheldAuthors: ["reader"] },
     });
     assert.ok(body.startsWith("<!-- airlock:tracking:rabc -->\n"));
     assert.match(

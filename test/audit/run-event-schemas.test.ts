@@ -3,7 +3,7 @@ import { after, before, describe, it } from "node:test";
 import type { Database } from "../../core/db/open-database.ts";
 import { appendRunEvent, ensureRun, listRunEvents, setRunState } from "../../core/db/runs.ts";
 import { newRunId } from "../../core/ids.ts";
-import { recordPublishFailure } from "../../runner/github-run/record-publish-failure.ts";
+import { recordPublishFailure } from "../../core/db/runs.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
 
 const refused = (error: Error & { code?: string }) => error.code === "run_event_invalid";

@@ -2,8 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
-import { listRunEvents } from "../../core/db/runs.ts";
-import { updateRunBudget } from "../../runner/proxy/update-run-budget.ts";
+import { listRunEvents, updateRunBudget } from "../../core/db/runs.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
 import { startProxyHarness, type ProxyHarness } from "./proxy-harness.ts";
 

@@ -3,12 +3,9 @@ import { after, before, describe, it } from "node:test";
 import { eq, sql } from "drizzle-orm";
 import { openDatabase, type Database } from "../../core/db/open-database.ts";
 import { migrateDatabase } from "../../core/db/migrate-database.ts";
-import { insertRun, setRunState } from "../../core/db/runs.ts";
+import { claimRun, insertRun, releaseRunLease, renewRunLease, setRunState } from "../../core/db/runs.ts";
 import { runs } from "../../core/db/schema.ts";
 import { newRunId } from "../../core/ids.ts";
-import { claimRun } from "../../runner/queue/claim-run.ts";
-import { releaseRunLease } from "../../runner/queue/release-run-lease.ts";
-import { renewRunLease } from "../../runner/queue/renew-run-lease.ts";
 import { createScratchDatabase, type ScratchDatabase } from "../helpers/scratch-database.ts";
 
 const pgUrl = process.env.TEST_DATABASE_URL;

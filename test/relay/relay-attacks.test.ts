@@ -7,16 +7,8 @@ import { prepareRunCheckout, type RunCheckout } from "../../runner/relay/prepare
 import { pushBranch } from "../../runner/relay/push-branch.ts";
 import { relayWorkspace, type RelayPolicy, type RelayResult } from "../../runner/relay/relay-workspace.ts";
 import { removeRunCheckout } from "../../runner/relay/remove-run-checkout.ts";
-import {
-  createBareRemote,
-  createSourceRepo,
-  defaultPolicy,
-  git,
-  listTree,
-  makeTempDir,
-  removeDir,
-  silentLogger,
-} from "./relay-fixture.ts";
+import { createBareRemote, createSourceRepo, git, listTree } from "../helpers/git-repo.ts";
+import { defaultPolicy, makeTempDir, removeDir, silentLogger } from "./relay-fixture.ts";
 
 const sourceFiles = {
   "README.md": "# Demo\n",

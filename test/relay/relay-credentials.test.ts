@@ -8,15 +8,8 @@ import { pushBranch } from "../../runner/relay/push-branch.ts";
 import { RelayError } from "../../runner/relay/relay-error.ts";
 import { relayWorkspace } from "../../runner/relay/relay-workspace.ts";
 import { writeFile } from "node:fs/promises";
-import {
-  createBareRemote,
-  createSourceRepo,
-  defaultPolicy,
-  git,
-  makeTempDir,
-  removeDir,
-  silentLogger,
-} from "./relay-fixture.ts";
+import { createBareRemote, createSourceRepo, git } from "../helpers/git-repo.ts";
+import { defaultPolicy, makeTempDir, removeDir, silentLogger } from "./relay-fixture.ts";
 import { startGitHttpServer, type GitHttpServer } from "./git-http-server.ts";
 
 const username = "x-access-token";

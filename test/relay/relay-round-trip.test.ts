@@ -8,16 +8,8 @@ import { pushBranch } from "../../runner/relay/push-branch.ts";
 import { relayWorkspace } from "../../runner/relay/relay-workspace.ts";
 import { removeRunCheckout } from "../../runner/relay/remove-run-checkout.ts";
 import { RelayError } from "../../runner/relay/relay-error.ts";
-import {
-  createBareRemote,
-  createSourceRepo,
-  defaultPolicy,
-  git,
-  listTree,
-  makeTempDir,
-  removeDir,
-  silentLogger,
-} from "./relay-fixture.ts";
+import { createBareRemote, createSourceRepo, git, listTree } from "../helpers/git-repo.ts";
+import { defaultPolicy, makeTempDir, removeDir, silentLogger } from "./relay-fixture.ts";
 
 const sourceFiles = {
   "README.md": "# Demo\n",

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { access, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,9 +13,11 @@ import { createLogger } from "../../core/logger.ts";
 import { sumRunFigures } from "../../core/summary/sum-run-figures.ts";
 import { createDockerContainerRuntime } from "../../runner/container/docker-container-runtime.ts";
 import { buildAgentImage } from "../../runner/images/build-agent-image.ts";
-import { executeRun, type ExecuteRunDeps } from "../../runner/run/execute-run.ts";
+import { recordAndRunLocalRun } from "../../runner/run/record-and-run-local-run.ts";
+import type { RunDeps } from "../../runner/run/run-deps.ts";
+import { createBareRemote, createSourceRepo, git } from "../helpers/git-repo.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
-import { startGitHttpServer } from "../relay/git-http-server.ts";
+import { startGitHttpServer, type GitHttpServer } from "../relay/git-http-server.ts";
 import { startTurnScriptedUpstream } from "../agents/start-turn-scripted-upstream.ts";
 import {
   scriptedUpstreamDefaults,
@@ -29,37 +30,28 @@ const runtime = createDockerContainerRuntime({ logger });
 const tokenSecret = "test-token-secret-execute-run-0123456789abcdef";
 const ceiling = { memoryMb: 2048, cpus: 2, pids: 512, timeoutS: 300 };
 
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync("git", ["-C", cwd, ...args], {
-    encoding: "utf8",
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: "t",
-      GIT_AUTHOR_EMAIL: "t@t",
-      GIT_COMMITTER_NAME: "t",
-      GIT_COMMITTER_EMAIL: "t@t",
-    },
-  }).trim();
-}
-
 function call(name: string, args: Record<string, unknown>) {
   return { toolCall: { name, arguments: JSON.stringify(args) } };
 }
 
-async function makeRepo(dir: string, files: Record<string, string>): Promise<string> {
-  const repo = join(dir, `repo-${Math.random().toString(36).slice(2)}`);
-  await mkdir(repo, { recursive: true });
-  git(repo, "init", "--quiet", "--initial-branch=main");
-  for (const [path, content] of Object.entries(files)) {
-    await mkdir(join(repo, path, ".."), { recursive: true });
-    await writeFile(join(repo, path), content);
-  }
-  git(repo, "add", "--all");
-  git(repo, "commit", "--quiet", "-m", "base");
-  return repo;
+/** A repository of its own under `dir`, one commit on main holding `files`. */
+function makeRepo(dir: string, files: Record<string, string>): Promise<string> {
+  return createSourceRepo(join(dir, `repo-${Math.random().toString(36).slice(2)}`), files);
 }
 
-describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", () => {
+/** A repository with one README, served over git's smart HTTP as `<server>/repo.git`. */
+async function serveRepoOverHttp(
+  dir: string,
+  readme: string,
+  server: Omit<Parameters<typeof startGitHttpServer>[0], "projectRoot">,
+): Promise<{ bare: string; server: GitHttpServer }> {
+  const served = join(dir, `served-${Math.random().toString(36).slice(2)}`);
+  await mkdir(served, { recursive: true });
+  const bare = createBareRemote(await makeRepo(dir, { "README.md": readme }), join(served, "repo.git"));
+  return { bare, server: await startGitHttpServer({ projectRoot: served, ...server }) };
+}
+
+describe("recordAndRunLocalRun: one whole local run (real Docker, git, proxy, ledger)", () => {
   let upstream: ScriptedUpstream;
   let turns: Awaited<ReturnType<typeof startTurnScriptedUpstream>>;
   let dir: string;
@@ -90,7 +82,7 @@ describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", ()
     return database;
   }
 
-  function depsFor(database: Database): ExecuteRunDeps {
+  function depsFor(database: Database): RunDeps {
     return {
       db: database.db,
       runtime,
@@ -128,7 +120,7 @@ describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", ()
     const declaredBefore = { ...upstream.totals.openai };
     const states: string[] = [];
 
-    const result = await executeRun(depsFor(database), {
+    const result = await recordAndRunLocalRun(depsFor(database), {
       repo,
       agent: "builtin",
       prompt: "Upper-case the constants in src/. [[script:two]]",
@@ -141,16 +133,22 @@ describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", ()
     assert.deepEqual(upstream.unexpected, []);
 
     // The branch in the --repo holds exactly the two edits, on top of main.
-    assert.equal(git(repo, "rev-parse", `${result.branch}^`), git(repo, "rev-parse", "main"));
-    assert.equal(git(repo, "rev-parse", result.branch!), result.commit);
-    assert.equal(git(repo, "diff", "--name-status", "main", result.branch!), "M\tsrc/a.js\nM\tsrc/b.js");
-    assert.equal(git(repo, "show", `${result.branch}:src/a.js`), 'export const a = "ALPHA";');
-    const message = git(repo, "log", "-1", "--format=%B", result.branch!);
+    assert.equal(
+      git(repo, ["rev-parse", `${result.branch}^`]).trim(),
+      git(repo, ["rev-parse", "main"]).trim(),
+    );
+    assert.equal(git(repo, ["rev-parse", result.branch!]).trim(), result.commit);
+    assert.equal(
+      git(repo, ["diff", "--name-status", "main", result.branch!]).trim(),
+      "M\tsrc/a.js\nM\tsrc/b.js",
+    );
+    assert.equal(git(repo, ["show", `${result.branch}:src/a.js`]).trim(), 'export const a = "ALPHA";');
+    const message = git(repo, ["log", "-1", "--format=%B", result.branch!]).trim();
     assert.match(
       message,
       /^Airlock: Upper-case the constants in src\/\. \[\[script:two\]\]\n\nUpper-cased the two constants\.\n\n/,
     );
-    const trailers = git(repo, "log", "-1", "--format=%(trailers:only,unfold)", result.branch!);
+    const trailers = git(repo, ["log", "-1", "--format=%(trailers:only,unfold)", result.branch!]).trim();
     const auditTrailer = /^Airlock-Audit: ([0-9a-f]{64})$/m.exec(trailers)?.[1];
     assert.match(trailers, new RegExp(`^Airlock-Run: ${result.runId}$`, "m"));
     assert.ok(auditTrailer, trailers);
@@ -268,7 +266,7 @@ describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", ()
     });
     upstream.define("spend.1", call("finish", { summary: "never reached" }));
 
-    const result = await executeRun(depsFor(database), {
+    const result = await recordAndRunLocalRun(depsFor(database), {
       repo,
       agent: "builtin",
       prompt: "Do a lot of work. [[script:spend]]",
@@ -279,9 +277,9 @@ describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", ()
 
     assert.equal(result.outcome, "budget_exhausted", result.summaryMarkdown);
     assert.match(result.reason, /^the proxy refused a call: run \S+ has spent its token budget/);
-    assert.equal(git(repo, "diff", "--name-status", "main", result.branch!), "A\tpartial.txt");
+    assert.equal(git(repo, ["diff", "--name-status", "main", result.branch!]).trim(), "A\tpartial.txt");
     assert.match(
-      git(repo, "log", "-1", "--format=%s", result.branch!),
+      git(repo, ["log", "-1", "--format=%s", result.branch!]).trim(),
       /^\[partial: budget_exhausted\] Airlock: /,
     );
     const rows = await database.db.select().from(llmCalls).where(eq(llmCalls.runId, result.runId));
@@ -305,7 +303,7 @@ describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", ()
     const repo = await makeRepo(dir, { "README.md": "# demo\n" });
     upstream.define("late.0", call("write_file", { path: "first.txt", content: "1\n" }));
     upstream.define("late.1", { firstByteDelayMs: 15_000, text: "too late" });
-    const result = await executeRun(depsFor(database), {
+    const result = await recordAndRunLocalRun(depsFor(database), {
       repo,
       agent: "builtin",
       prompt: "Take long. [[script:late]]",
@@ -314,7 +312,7 @@ describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", ()
     t.diagnostic(`timed out after ${result.sandbox?.durationMs} ms (agent exit ${result.sandbox?.exitCode})`);
     assert.equal(result.outcome, "timed_out", result.summaryMarkdown);
     assert.equal(result.reason, "the deadline of 4 s passed");
-    assert.equal(git(repo, "diff", "--name-status", "main", result.branch!), "A\tfirst.txt");
+    assert.equal(git(repo, ["diff", "--name-status", "main", result.branch!]).trim(), "A\tfirst.txt");
     assert.match(
       result.summaryMarkdown,
       /> \*\*Partial result\.\*\* The run ended timed_out \(the deadline of 4 s passed\)/,
@@ -324,7 +322,7 @@ describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", ()
       /it was stopped \(SIGTERM: the run's deadline passed or it was cancelled\)/,
     );
     assert.match(
-      git(repo, "log", "-1", "--format=%B", result.branch!),
+      git(repo, ["log", "-1", "--format=%B", result.branch!]).trim(),
       /^\[partial: timed_out\] Airlock: Take long\./,
     );
   });
@@ -337,7 +335,7 @@ describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", ()
     upstream.define("slow.1", { firstByteDelayMs: 20_000, text: "too late" });
     const controller = new AbortController();
     const started = Date.now();
-    const result = await executeRun(
+    const result = await recordAndRunLocalRun(
       { ...depsFor(database), signal: controller.signal },
       {
         repo,
@@ -351,7 +349,7 @@ describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", ()
     assert.equal(result.outcome, "cancelled", result.summaryMarkdown);
     assert.ok(Date.now() - started < 15_000, "the cancel did not stop the run promptly");
     assert.equal(result.branch, undefined);
-    assert.equal(git(repo, "branch", "--list", "airlock/*"), "");
+    assert.equal(git(repo, ["branch", "--list", "airlock/*"]).trim(), "");
     assert.match(result.summaryMarkdown, /^\| Branch \| none: the run was cancelled \|$/m);
     const [row] = await database.db.select().from(runs).where(eq(runs.id, result.runId));
     assert.equal(row?.state, "cancelled");
@@ -364,7 +362,7 @@ describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", ()
     databases.push(database);
     const runId = `rmissing${process.pid}`;
     await assert.rejects(
-      executeRun(depsFor(database), {
+      recordAndRunLocalRun(depsFor(database), {
         repo: join(dir, "no-such-repo"),
         agent: "builtin",
         prompt: "x",
@@ -389,12 +387,11 @@ describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", ()
   it("a git URL is cloned and pushed with the operator's own credential helper; the secret is stored nowhere", async () => {
     const database = await testDatabaseKinds()[0]!.open();
     databases.push(database);
-    const source = await makeRepo(dir, { "README.md": "# over http\n" });
-    const served = join(dir, "served");
-    await mkdir(served, { recursive: true });
-    execFileSync("git", ["clone", "--quiet", "--bare", source, join(served, "repo.git")]);
     const password = "operator-pass-7f3a9c1e5b";
-    const server = await startGitHttpServer({ projectRoot: served, username: "operator", password });
+    const { bare, server } = await serveRepoOverHttp(dir, "# over http\n", {
+      username: "operator",
+      password,
+    });
     // The operator's global git config names the helper; no repository can choose it.
     const globalConfig = join(dir, "operator.gitconfig");
     await writeFile(
@@ -406,14 +403,13 @@ describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", ()
     upstream.define("http.0", call("write_file", { path: "NOTES.md", content: "over http\n" }));
     upstream.define("http.1", call("finish", { summary: "Wrote NOTES.md." }));
     try {
-      const result = await executeRun(depsFor(database), {
+      const result = await recordAndRunLocalRun(depsFor(database), {
         repo: `${server.url}/repo.git`,
         agent: "builtin",
         prompt: "Write notes. [[script:http]]",
       });
       assert.equal(result.outcome, "succeeded", result.summaryMarkdown);
-      const bare = join(served, "repo.git");
-      assert.equal(git(bare, "diff", "--name-status", "main", result.branch!), "A\tNOTES.md");
+      assert.equal(git(bare, ["diff", "--name-status", "main", result.branch!]).trim(), "A\tNOTES.md");
       assert.ok(server.authorizations.some((a) => a.startsWith("Basic ")));
       const stored = JSON.stringify([
         await database.db.select().from(runs).where(eq(runs.id, result.runId)),
@@ -431,12 +427,7 @@ describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", ()
   it("a refused push ends the run failed with the summary, and keeps the workspace for the operator", async () => {
     const database = await testDatabaseKinds()[0]!.open();
     databases.push(database);
-    const source = await makeRepo(dir, { "README.md": "# refused\n" });
-    const served = join(dir, "served-refusing");
-    await mkdir(served, { recursive: true });
-    execFileSync("git", ["clone", "--quiet", "--bare", source, join(served, "repo.git")]);
-    const server = await startGitHttpServer({
-      projectRoot: served,
+    const { server } = await serveRepoOverHttp(dir, "# refused\n", {
       username: "u",
       password: "p-refused-1234",
       failPushes: true,
@@ -444,7 +435,7 @@ describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", ()
     upstream.define("refused.0", call("write_file", { path: "WORK.md", content: "precious\n" }));
     upstream.define("refused.1", call("finish", { summary: "Wrote WORK.md." }));
     try {
-      const result = await executeRun(depsFor(database), {
+      const result = await recordAndRunLocalRun(depsFor(database), {
         repo: `http://u:p-refused-1234@${server.url.slice("http://".length)}/repo.git`,
         agent: "builtin",
         prompt: "Write. [[script:refused]]",

@@ -1,18 +1,15 @@
 import assert from "node:assert/strict";
-import { execFile, execFileSync } from "node:child_process";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
+import { createSourceRepo, git } from "../helpers/git-repo.ts";
 
 const run = promisify(execFile);
 const bin = resolve(import.meta.dirname, "../../bin/airlock.js");
 const secret = "test-token-secret-run-command-0123456789abcdef";
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync("git", ["-C", cwd, ...args], { encoding: "utf8" }).trim();
-}
 
 /** The environment of a fresh shell: no LLM keys, nothing of this process's test settings. */
 function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
@@ -45,11 +42,7 @@ describe("airlock run (the README's first command) as a child process", () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "airlock-run-command-"));
     repo = join(dir, "my-project");
-    await mkdir(repo);
-    git(repo, "init", "--quiet", "--initial-branch=main");
-    await writeFile(join(repo, "README.md"), "# my project\n");
-    git(repo, "add", "README.md");
-    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "-m", "first");
+    await createSourceRepo(repo, { "README.md": "# my project\n" }, "first");
   });
 
   after(async () => {
@@ -74,15 +67,15 @@ describe("airlock run (the README's first command) as a child process", () => {
     assert.match(r.stdout, /^- `AIRLOCK_DEMO\.md` \(added\)$/m);
 
     const branch = `airlock/${runId}`;
-    assert.equal(git(repo, "diff", "--name-status", "main", branch), "A\tAIRLOCK_DEMO.md");
-    const demo = git(repo, "show", `${branch}:AIRLOCK_DEMO.md`);
+    assert.equal(git(repo, ["diff", "--name-status", "main", branch]).trim(), "A\tAIRLOCK_DEMO.md");
+    const demo = git(repo, ["show", `${branch}:AIRLOCK_DEMO.md`]).trim();
     assert.match(demo, /scripted demo model/);
     assert.match(demo, /^> Add a CONTRIBUTING\.md$/m);
     assert.match(
-      git(repo, "log", "-1", "--format=%(trailers:only,unfold)", branch),
+      git(repo, ["log", "-1", "--format=%(trailers:only,unfold)", branch]).trim(),
       new RegExp(`^Airlock-Run: ${runId}$`, "m"),
     );
-    assert.equal(git(repo, "status", "--porcelain"), "", "the operator's working tree is untouched");
+    assert.equal(git(repo, ["status", "--porcelain"]).trim(), "", "the operator's working tree is untouched");
 
     // The same secret verifies the ledger later, from the same embedded database.
     const verify = await airlock(["audit", "verify", runId], env, dir);
@@ -90,7 +83,7 @@ describe("airlock run (the README's first command) as a child process", () => {
     // Issue 9 §5: the commit's Airlock-Audit trailer verifies (as a checkpoint the commit,
     // push and finish entries follow) on an untouched run.
     const trailer = /^Airlock-Audit: ([0-9a-f]{64})$/m.exec(
-      git(repo, "log", "-1", "--format=%(trailers:only,unfold)", branch),
+      git(repo, ["log", "-1", "--format=%(trailers:only,unfold)", branch]),
     )?.[1];
     assert.ok(trailer);
     const pinned = await airlock(["audit", "verify", runId, "--head", trailer], env, dir);

@@ -4,6 +4,7 @@ import type { AuditEvent, LlmCall, Run } from "../../core/db/schema.ts";
 import { renderRunSummary } from "../../core/summary/render-run-summary.ts";
 import { sumRunFigures } from "../../core/summary/sum-run-figures.ts";
 import { decideRunOutcome } from "../../runner/run/decide-run-outcome.ts";
+import { getAgent } from "../../core/agents/get-agent.ts";
 
 const limits = { memoryMb: 512, cpus: 1, pids: 64, timeoutS: 30, tmpfsMb: 64, outputCapBytes: 1024 };
 
@@ -85,6 +86,8 @@ const run: Run = {
   finishedAt: new Date(13_500),
 };
 
+const builtin = getAgent("builtin");
+
 describe("run outcome and summary", () => {
   it("maps sandbox endings and proxy budget refusals to outcomes", () => {
     const budget = call({
@@ -95,30 +98,34 @@ describe("run outcome and summary", () => {
     const rate = call({ status: 429, refusal: "rate_limit", error: "rate_limit: too many in flight" });
     // The upstream's own 429 is not the proxy's budget refusal, whatever its text says.
     const upstream429 = call({ status: 429, refusal: null, error: "budget: quota exceeded upstream" });
-    assert.equal(
-      decideRunOutcome({ reason: "exited", exitCode: 2, limits }, [upstream429]).outcome,
-      "failed",
-    );
-    assert.equal(decideRunOutcome({ reason: "exited", exitCode: 0, limits }, [budget]).outcome, "succeeded");
-    assert.deepEqual(decideRunOutcome({ reason: "exited", exitCode: 3, limits }, []), {
+    type Ending = Parameters<typeof decideRunOutcome>[0]["reason"];
+    const decide = (
+      reason: Ending,
+      exitCode: number | null,
+      calls: Parameters<typeof decideRunOutcome>[1],
+      agent: Parameters<typeof decideRunOutcome>[2] = builtin,
+    ) => decideRunOutcome({ reason, exitCode, limits }, calls, agent);
+    assert.equal(decide("exited", 2, [upstream429]).outcome, "failed");
+    assert.equal(decide("exited", 0, [budget]).outcome, "succeeded");
+    assert.deepEqual(decide("exited", 3, []), {
       outcome: "budget_exhausted",
       reason: "the agent reported its budget exhausted (exit 3)",
     });
-    assert.deepEqual(decideRunOutcome({ reason: "exited", exitCode: 2, limits }, [budget]), {
+    assert.deepEqual(decide("exited", 2, [budget]), {
       outcome: "budget_exhausted",
       reason: "the proxy refused a call: run r1 has spent its token budget (10 of 5 tokens)",
     });
-    assert.equal(decideRunOutcome({ reason: "exited", exitCode: 2, limits }, [rate]).outcome, "failed");
-    assert.equal(
-      decideRunOutcome({ reason: "deadline", exitCode: 143, limits }, [budget]).outcome,
-      "timed_out",
-    );
-    assert.equal(decideRunOutcome({ reason: "cancelled", exitCode: null, limits }, []).outcome, "cancelled");
-    assert.match(
-      decideRunOutcome({ reason: "oom_killed", exitCode: 137, limits }, []).reason,
-      /out of memory/,
-    );
-    assert.equal(decideRunOutcome({ reason: "output_capped", exitCode: 137, limits }, []).outcome, "failed");
+    assert.equal(decide("exited", 2, [rate]).outcome, "failed");
+    assert.equal(decide("deadline", 143, [budget]).outcome, "timed_out");
+    assert.equal(decide("cancelled", null, []).outcome, "cancelled");
+    assert.match(decide("oom_killed", 137, []).reason, /out of memory/);
+    assert.equal(decide("output_capped", 137, []).outcome, "failed");
+    // The exit code is the agent's own word for it (its catalog entry): another agent's exit 3 is a failure.
+    assert.deepEqual(decide("exited", 3, [], {}), {
+      outcome: "failed",
+      reason: "the agent exited with code 3",
+    });
+    assert.equal(decide("exited", 7, [], { budgetExitCode: 7 }).outcome, "budget_exhausted");
   });
 
   it("sums cost exactly and flags unpriced models", () => {

@@ -10,7 +10,7 @@ import type { AgentDefinition } from "../../core/agents/agent-definition.ts";
 import type { Database } from "../../core/db/open-database.ts";
 import { createLogger } from "../../core/logger.ts";
 import { createDockerContainerRuntime } from "../../runner/container/docker-container-runtime.ts";
-import { executeRun } from "../../runner/run/execute-run.ts";
+import { recordAndRunLocalRun } from "../../runner/run/record-and-run-local-run.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
 import { pickSandboxTestImage } from "../sandbox/sandbox-test-image.ts";
 
@@ -95,9 +95,9 @@ describe("the workspace disk cap (AIRLOCK_MAX_DISK_MB), with the real sandbox", 
         }
       })();
       const agentOutput: Buffer[] = [];
-      let result: Awaited<ReturnType<typeof executeRun>>;
+      let result: Awaited<ReturnType<typeof recordAndRunLocalRun>>;
       try {
-        result = await executeRun(
+        result = await recordAndRunLocalRun(
           {
             db: database.db,
             runtime,

@@ -2,11 +2,9 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { eq } from "drizzle-orm";
 import type { Database } from "../../core/db/open-database.ts";
-import { getRun, insertRun, listRunEvents } from "../../core/db/runs.ts";
+import { claimRun, getRun, insertRun, listRunEvents, recordPublishFailure } from "../../core/db/runs.ts";
 import { runs } from "../../core/db/schema.ts";
 import { newRunId } from "../../core/ids.ts";
-import { claimRun } from "../../runner/queue/claim-run.ts";
-import { recordPublishFailure } from "../../runner/github-run/record-publish-failure.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
 
 const pglite = testDatabaseKinds().find((k) => k.name === "pglite")!;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { renderTrackingComment } from "../../runner/github-run/render-tracking-comment.ts";
+import { renderTrackingComment } from "../../core/summary/render-tracking-comment.ts";
 
 const run = {
   id: "rabc123",

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { UsageError } from "../../core/errors.ts";
+import { chooseLlmUpstreams } from "../../core/settings/choose-llm-upstreams.ts";
 import { loadSettings, requireSettings } from "../../core/settings/load-settings.ts";
 
 describe("loadSettings", () => {
@@ -73,6 +74,52 @@ describe("loadSettings", () => {
         /APP_ID/.test(error.message) &&
         /PRIVATE_KEY/.test(error.message) &&
         !/WEBHOOK_SECRET/.test(error.message),
+    );
+  });
+
+  it("hands back the required settings, set", () => {
+    const secret = "s".repeat(32);
+    const s = loadSettings({ AIRLOCK_TOKEN_SECRET: secret, APP_ID: "12" });
+    assert.deepEqual(requireSettings(s, ["AIRLOCK_TOKEN_SECRET", "APP_ID"], "airlock x"), {
+      AIRLOCK_TOKEN_SECRET: secret,
+      APP_ID: 12,
+    });
+  });
+
+  it("refuses, by name and with the reason, a setting Airlock does not act on", () => {
+    for (const [name, value] of [
+      ["AIRLOCK_AGENT_IMAGE", "my/agent:1"],
+      ["AIRLOCK_SANDBOX_RUNTIME", "runsc"],
+      ["AIRLOCK_ALLOW_UNSAFE_NO_SECCOMP", "true"],
+    ] as const) {
+      assert.throws(
+        () => loadSettings({ [name]: value }),
+        (error: unknown) =>
+          error instanceof UsageError &&
+          new RegExp(`${name}: is not supported: .*; unset it`).test(error.message),
+        name,
+      );
+    }
+    // Keeping seccomp on is what happens anyway; an empty value is no setting at all.
+    assert.doesNotThrow(() => loadSettings({ AIRLOCK_ALLOW_UNSAFE_NO_SECCOMP: "false" }));
+    assert.doesNotThrow(() => loadSettings({ AIRLOCK_SANDBOX_RUNTIME: "" }));
+  });
+});
+
+describe("chooseLlmUpstreams", () => {
+  it("configures a provider by its key or by its base URL alone, and leaves out the rest", () => {
+    assert.deepEqual(chooseLlmUpstreams(loadSettings({})), {});
+    assert.deepEqual(chooseLlmUpstreams(loadSettings({ OPENAI_API_KEY: "k1" })), {
+      openai: { baseUrl: "https://api.openai.com/v1", apiKey: "k1" },
+    });
+    assert.deepEqual(
+      chooseLlmUpstreams(
+        loadSettings({ OPENAI_BASE_URL: "http://127.0.0.1:11434/v1", ANTHROPIC_API_KEY: "k2" }),
+      ),
+      {
+        openai: { baseUrl: "http://127.0.0.1:11434/v1", apiKey: undefined },
+        anthropic: { baseUrl: "https://api.anthropic.com", apiKey: "k2" },
+      },
     );
   });
 });

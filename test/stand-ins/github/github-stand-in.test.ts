@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { generateKeyPairSync, createSign } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
@@ -9,6 +8,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Webhooks } from "@octokit/webhooks";
 import { ProbotOctokit } from "probot";
+import { tryGit } from "../../helpers/git-repo.ts";
 import { loadGitHubOpenApi } from "./load-github-openapi.ts";
 import { startGitHubStandIn, type GitHubStandIn } from "./start-github-stand-in.ts";
 
@@ -21,30 +21,6 @@ function makeKeys() {
     modulusLength: 2048,
     publicKeyEncoding: { type: "spki", format: "pem" },
     privateKeyEncoding: { type: "pkcs8", format: "pem" },
-  });
-}
-
-function git(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      "git",
-      args,
-      {
-        cwd,
-        env: {
-          PATH: process.env.PATH ?? "/usr/bin:/bin",
-          HOME: cwd,
-          GIT_CONFIG_NOSYSTEM: "1",
-          GIT_CONFIG_GLOBAL: "/dev/null",
-          GIT_TERMINAL_PROMPT: "0",
-          GIT_AUTHOR_NAME: "Tester",
-          GIT_AUTHOR_EMAIL: "tester@example.invalid",
-          GIT_COMMITTER_NAME: "Tester",
-          GIT_COMMITTER_EMAIL: "tester@example.invalid",
-        },
-      },
-      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    );
   });
 }
 
@@ -444,16 +420,16 @@ describe("GitHub stand-in", () => {
     const { token } = await mintToken({ repositories: ["demo"] });
     const clone = join(work, "clone");
     const url = `${gh.apiUrl}/git/octo-org/demo.git`;
-    const anonymous = await git(["clone", "--quiet", url, join(work, "anon")], work);
+    const anonymous = await tryGit(work, ["clone", "--quiet", url, join(work, "anon")]);
     assert.notEqual(anonymous.code, 0, "clone without credentials is refused");
     assert.equal(gh.violations.length, 0, "an anonymous probe is what git always does first");
 
-    assert.equal((await git(["-c", basicHeader(token), "clone", "--quiet", url, clone], work)).code, 0);
+    assert.equal((await tryGit(work, ["-c", basicHeader(token), "clone", "--quiet", url, clone])).code, 0);
     assert.equal(await readFile(join(clone, "src/a.txt"), "utf8"), "a\n");
-    await git(["checkout", "--quiet", "-b", "feature"], clone);
+    await tryGit(clone, ["checkout", "--quiet", "-b", "feature"]);
     await writeFile(join(clone, "src/a.txt"), "changed\n");
-    await git(["commit", "--quiet", "-am", "Change a\n\nAirlock-Run: r1"], clone);
-    const pushed = await git(["-c", basicHeader(token), "push", "--quiet", "origin", "feature"], clone);
+    await tryGit(clone, ["commit", "--quiet", "-am", "Change a\n\nAirlock-Run: r1"]);
+    const pushed = await tryGit(clone, ["-c", basicHeader(token), "push", "--quiet", "origin", "feature"]);
     assert.equal(pushed.code, 0, pushed.stderr);
     const branch = await gh.readBranch("octo-org/demo", "feature");
     assert.equal(branch?.files["src/a.txt"], "changed\n");
@@ -468,17 +444,25 @@ describe("GitHub stand-in", () => {
       repositories: ["demo"],
       permissions: { contents: "read", metadata: "read" },
     });
-    await git(["commit", "--quiet", "--allow-empty", "-m", "more"], clone);
-    const refused = await git(
-      ["-c", basicHeader(readOnly.token), "push", "--quiet", "origin", "feature"],
-      clone,
-    );
+    await tryGit(clone, ["commit", "--quiet", "--allow-empty", "-m", "more"]);
+    const refused = await tryGit(clone, [
+      "-c",
+      basicHeader(readOnly.token),
+      "push",
+      "--quiet",
+      "origin",
+      "feature",
+    ]);
     assert.notEqual(refused.code, 0);
     const other = await mintToken({ repositories: ["second"] });
-    const elsewhere = await git(
-      ["-c", basicHeader(other.token), "clone", "--quiet", url, join(work, "x")],
-      work,
-    );
+    const elsewhere = await tryGit(work, [
+      "-c",
+      basicHeader(other.token),
+      "clone",
+      "--quiet",
+      url,
+      join(work, "x"),
+    ]);
     assert.notEqual(elsewhere.code, 0);
     const violations = takeViolations();
     assert.ok(

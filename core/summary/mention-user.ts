@@ -1,4 +1,4 @@
-import { escapeMarkdown } from "../../core/summary/escape-markdown.ts";
+import { escapeMarkdown } from "./escape-markdown.ts";
 
 /** `@login` for a GitHub login; anything else (a payload we did not expect) shown as escaped text. */
 export function mentionUser(login: string): string {

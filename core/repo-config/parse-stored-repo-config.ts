@@ -1,0 +1,46 @@
+import { z } from "zod";
+import { AirlockError } from "../errors.ts";
+import { permissionLevels } from "./permission-levels.ts";
+import type { RepoConfig } from "./repo-config.ts";
+
+const positive = z.number().positive();
+const positiveWhole = z.number().int().positive();
+
+/**
+ * A RepoConfig as the app stores it with a run (`runs.repo_config`): already validated
+ * from `.github/airlock.yml` and defaulted, so every field but `model` and the limits is
+ * there. Keys a later version may add are dropped, not refused.
+ */
+export const storedRepoConfigSchema: z.ZodType<RepoConfig> = z.object({
+  agents: z.array(z.string()).min(1),
+  defaultAgent: z.string(),
+  minPermission: z.enum(permissionLevels),
+  requesterCannotApprove: z.boolean(),
+  allowWorkflowChanges: z.boolean(),
+  model: z.string().optional(),
+  budget: z.object({ usd: positive, tokens: positiveWhole }),
+  limits: z.object({
+    timeoutS: positiveWhole.optional(),
+    memoryMb: positiveWhole.optional(),
+    cpus: positive.optional(),
+    pids: positiveWhole.optional(),
+  }),
+});
+
+/**
+ * The repository config a run was recorded with, or undefined for a run recorded without
+ * one (local and manual runs). The row is read back as JSON, so it is parsed, not trusted:
+ * a config that does not fit fails the run with the reason rather than running it with
+ * whatever the fields happen to hold.
+ */
+export function parseStoredRepoConfig(stored: unknown, runId: string): RepoConfig | undefined {
+  if (stored === null || stored === undefined) return undefined;
+  const result = storedRepoConfigSchema.safeParse(stored);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((i) => `${i.path.join(".") || "(top level)"}: ${i.message}`);
+  throw new AirlockError(
+    "invalid_stored_repo_config",
+    `run ${runId}'s stored repository config is not valid (${problems.join("; ")}); it was recorded by another Airlock version or changed by hand: start the run again`,
+    { cause: result.error },
+  );
+}

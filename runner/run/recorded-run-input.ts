@@ -1,0 +1,37 @@
+import type { AgentDefinition } from "../../core/agents/agent-definition.ts";
+import type { RunState } from "../../core/run-states.ts";
+import type { GitCredentials } from "../relay/git-credentials.ts";
+import type { RelayPolicy } from "../relay/relay-workspace.ts";
+import type { SandboxLimits } from "../sandbox/sandbox-limits.ts";
+
+/** A run already in the database, as `runRecordedRun` takes it. */
+export interface RecordedRunInput {
+  /** A recorded run (its `run.started` or `run.claimed` entry already in the ledger). */
+  runId: string;
+  /** The claim number: run tokens name it, so a token minted for an earlier attempt is refused. */
+  attempt: number;
+  agent: AgentDefinition;
+  model: string;
+  /** The task for `.airlock/task.md`, already cleaned of anything the agent must not see. */
+  prompt: string;
+  /** Already clamped to the operator's ceiling. */
+  timeoutS: number;
+  /** What the repository asks for (`.github/airlock.yml`); runSandboxed clamps it to the ceiling. */
+  limits?: Partial<Pick<SandboxLimits, "memoryMb" | "cpus" | "pids">> | undefined;
+  source: {
+    /** A local path or a git URL. */
+    remote: string;
+    /** Branch to start from; the default branch when absent. */
+    ref?: string | undefined;
+    /** Asked for once per git command that needs them (clone, push), so a short-lived token is fresh. */
+    credentials?: (() => Promise<GitCredentials | undefined>) | undefined;
+  };
+  /** The commit subject's text (default: the prompt's first line). */
+  subject?: string | undefined;
+  /** The branch the relay commits to and pushes. */
+  branch: string;
+  /** Overwrite the remote branch (a re-claimed run's own branch, which an earlier attempt may have pushed). */
+  forcePush?: boolean | undefined;
+  relayPolicy?: RelayPolicy | undefined;
+  onProgress?: ((event: { runId: string; state: RunState }) => void) | undefined;
+}

@@ -1,0 +1,90 @@
+import { chmod, mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { AgentDefinition } from "../../core/agents/agent-definition.ts";
+import type { ContainerRuntime } from "../container/container-runtime.ts";
+import { buildAgentImage } from "../images/build-agent-image.ts";
+import { mintRunToken } from "../proxy/run-token.ts";
+import { serveProxyOnSocket, type ServedProxy } from "../proxy/serve-proxy.ts";
+import { runSandboxed, type SandboxResult } from "../sandbox/run-sandboxed.ts";
+import { buildAgentEnvironment } from "./build-agent-environment.ts";
+import type { RunPhaseContext } from "./run-phase-context.ts";
+
+/** Time the run token outlives the deadline: the agent's last call may start just before it. */
+const tokenMarginS = 300;
+
+export interface SealedAgentResult {
+  sandbox: SandboxResult;
+  /** Set when the proxy could not commit every llm_calls row: the ledger is incomplete. */
+  recordError?: string | undefined;
+}
+
+/**
+ * Phase 2:
+ * 1. Ensure the agent's image; audit `image.ready` with its id.
+ * 2. Serve the proxy on the run's socket with a minted run token (expiry = deadline + margin).
+ * 3. Run the agent sealed; the token is its API key, AIRLOCK_MODEL its model; no host env.
+ * 4. Close the proxy, which commits every llm_calls row before anything is decided from them.
+ */
+export async function runAgentSealed(ctx: RunPhaseContext, workspace: string): Promise<SealedAgentResult> {
+  const { deps, input } = ctx;
+  const { agent, runId } = input;
+  const image = await (deps.ensureImage ?? ensureImageWith(deps.runtime))(agent);
+  await ctx.audit("image.ready", { ref: image.ref, id: image.id });
+
+  // The folder is root's and 0755 so the sandbox user can reach the 0666 socket but
+  // cannot replace it with one of its own.
+  await mkdir(ctx.socketDir, { recursive: true, mode: 0o755 });
+  await chmod(ctx.socketDir, 0o755);
+  const token = mintRunToken({
+    runId,
+    attempt: input.attempt,
+    expiresAt: Math.floor(Date.now() / 1000) + input.timeoutS + tokenMarginS,
+    secret: deps.tokenSecret,
+  });
+  let proxy: ServedProxy | undefined = await serveProxyOnSocket({
+    socketPath: join(ctx.socketDir, "llm.sock"),
+    runId,
+    db: deps.db,
+    tokenSecret: deps.tokenSecret,
+    upstreams: deps.upstreams,
+    prices: deps.prices,
+    allowedModels: deps.allowedModels ?? [],
+    retry: deps.proxyRetry,
+    logger: deps.logger,
+  });
+  try {
+    await ctx.enter("running");
+    const sandbox = await runSandboxed({
+      runtime: deps.runtime,
+      logger: deps.logger,
+      image: image.ref,
+      argv: [...agent.command],
+      limits: { ...agent.defaultLimits, ...input.limits, timeoutS: input.timeoutS },
+      ceiling: deps.ceiling,
+      runId,
+      runnerId: deps.runnerId,
+      workspaceDir: workspace,
+      socketDir: ctx.socketDir,
+      env: buildAgentEnvironment(deps.agentEnv, token, input.model),
+      stdout: deps.agentStdout,
+      stderr: deps.agentStderr,
+      signal: deps.signal,
+    });
+    const closing = proxy.close();
+    proxy = undefined;
+    let recordError: string | undefined;
+    await closing.catch((error: unknown) => {
+      recordError = (error as Error).message;
+    });
+    return { sandbox, recordError };
+  } finally {
+    await proxy?.close();
+  }
+}
+
+function ensureImageWith(runtime: ContainerRuntime) {
+  return async (agent: AgentDefinition) => {
+    const built = await buildAgentImage(runtime, { agent });
+    return { ref: built.ref, id: built.image.id };
+  };
+}

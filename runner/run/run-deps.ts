@@ -1,0 +1,42 @@
+import type { Writable } from "node:stream";
+import type { AgentDefinition } from "../../core/agents/agent-definition.ts";
+import type { Db } from "../../core/db/open-database.ts";
+import type { Logger } from "../../core/logger.ts";
+import type { ContainerRuntime } from "../container/container-runtime.ts";
+import type { ProxyUpstreams } from "../proxy/choose-upstreams.ts";
+import type { PriceTable } from "../proxy/price-table.ts";
+import type { RetryPolicy } from "../proxy/send-upstream.ts";
+import type { RelayPolicy } from "../relay/relay-workspace.ts";
+import type { SandboxCeiling } from "../sandbox/run-sandboxed.ts";
+
+/** What a run needs from the process that runs it: the same for `airlock run` and a runner. */
+export interface RunDeps {
+  db: Db;
+  runtime: ContainerRuntime;
+  logger: Logger;
+  /** AIRLOCK_TOKEN_SECRET: the run-token and audit-ledger keys are derived from it (core/keys). */
+  tokenSecret: string;
+  /** The proxy's upstreams; the real keys stay here, on the host. */
+  upstreams: ProxyUpstreams;
+  prices?: PriceTable | undefined;
+  /** AIRLOCK_ALLOWED_MODELS: models every run may call besides its agent's and its repository's. */
+  allowedModels?: readonly string[] | undefined;
+  /** Absolute. The run's folder is `<dataDir>/runs/<id>/`, its socket `<dataDir>/sockets/<id>/llm.sock`. */
+  dataDir: string;
+  ceiling: SandboxCeiling;
+  /** AIRLOCK_MAX_DISK_MB: the workspace is a filesystem of this size (needs root); undefined = no cap. */
+  maxDiskMb?: number | undefined;
+  runnerId: string;
+  catalog?: readonly AgentDefinition[] | undefined;
+  /** The agent's image, built when missing; default buildAgentImage (Docker's cache makes a rebuild cheap). */
+  ensureImage?: ((agent: AgentDefinition) => Promise<{ ref: string; id: string }>) | undefined;
+  /** Aborting it cancels the run: the sandbox is killed and nothing is relayed. */
+  signal?: AbortSignal | undefined;
+  proxyRetry?: Partial<RetryPolicy> | undefined;
+  relayPolicy?: RelayPolicy | undefined;
+  /** Extra `AIRLOCK_*` settings for the agent (e.g. AIRLOCK_MAX_STEPS); nothing else passes. */
+  agentEnv?: Record<string, string> | undefined;
+  /** Where the agent's own stdout/stderr go (default: dropped; the ledger and summary are the record). */
+  agentStdout?: Writable | undefined;
+  agentStderr?: Writable | undefined;
+}
