@@ -75,7 +75,7 @@ async function openCliDatabase(kind: ReturnType<typeof testDatabaseKinds>[number
   };
 }
 
-for (const kind of testDatabaseKinds()) {
+for (const kind of testDatabaseKinds({ pglite: true })) {
   describe(`airlock audit on ${kind.name}`, { skip: kind.skip }, () => {
     let cliDb: CliDatabase;
     let env: Record<string, string>;

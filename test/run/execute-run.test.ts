@@ -253,8 +253,9 @@ describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", ()
   });
 
   it("budget exhaustion mid-run ends budget_exhausted and relays the partial result, explained", async () => {
-    const kinds = testDatabaseKinds();
-    const database = await kinds[0]!.open(); // PGlite
+    // One run end to end on PGlite (what `airlock run` uses on a laptop); the rest use the default kind.
+    const [pglite] = testDatabaseKinds({ pglite: true });
+    const database = await pglite!.open();
     databases.push(database);
     const repo = await makeRepo(dir, { "README.md": "# demo\n" });
     upstream.define("spend.0", {
