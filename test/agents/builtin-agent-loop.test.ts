@@ -26,8 +26,9 @@ describe("builtin agent loop", () => {
   });
   after(async () => {
     await turns.close();
-    await upstream.close();
     await rm(root, { recursive: true, force: true });
+    // Last: it throws when the upstream saw a request nobody expected.
+    await upstream.close();
   });
 
   async function run(

@@ -125,10 +125,14 @@ describe(
         }
       }
       await turns?.close();
-      await upstream?.close();
-      await gh?.close();
       await scratch?.drop();
-      if (dir) await rm(dir, { recursive: true, force: true });
+      // Last: each stand-in throws when it saw a request nobody expected or a violation.
+      try {
+        await upstream?.close();
+      } finally {
+        await gh?.close();
+        if (dir) await rm(dir, { recursive: true, force: true });
+      }
     });
 
     const diagnostics = () =>
@@ -268,7 +272,6 @@ describe(
       assert.ok(tracking, "the tracking comment exists");
       assert.match(tracking.body, /\| succeeded \|/);
       assert.deepEqual(gh.violations, [], diagnostics());
-      assert.deepEqual(upstream.unexpected, []);
 
       // The operator's view: /healthz and /metrics on the app and on the runner.
       const appHealth = await fetch(`${app!.url}/healthz`);
@@ -416,7 +419,6 @@ describe(
       assert.equal(after?.files["docs/notes.md"], "first\nsecond\n");
       assert.equal(after?.parent, before?.sha, "the follow-up commit sits on top of the PR's head");
       assert.equal(gh.state.pulls.filter((p) => p.repo === full).length, 1, "no second pull request");
-      assert.deepEqual(upstream.unexpected, []);
       assert.ok(
         gh.state.comments.some(
           (c) => c.repo === full && c.issueNumber === pr.number && c.body.includes(third.id),
@@ -501,7 +503,6 @@ describe(
         .from(runs)
         .where(and(eq(runs.repo, full), sql`${runs.publishedAt} is null`));
       assert.equal(stale[0]?.n, 0);
-      assert.deepEqual(upstream.unexpected, []);
       assert.deepEqual(gh.violations, [], diagnostics());
     });
   },

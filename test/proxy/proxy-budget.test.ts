@@ -5,6 +5,7 @@ import OpenAI from "openai";
 import { listRunEvents } from "../../core/db/runs.ts";
 import { updateRunBudget } from "../../runner/proxy/update-run-budget.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
+import { waitUntil } from "../helpers/wait-until.ts";
 import { startProxyHarness, type ProxyHarness } from "./proxy-harness.ts";
 
 function metricValue(text: string, line: string): number {
@@ -15,8 +16,10 @@ function metricValue(text: string, line: string): number {
 for (const kind of testDatabaseKinds()) {
   describe(`proxy budgets on ${kind.name}`, { skip: kind.skip }, () => {
     let h: ProxyHarness;
+    // The proxy's clock, which a test moves forward instead of sleeping.
+    const clock = { skewMs: 0, now: () => Date.now() + clock.skewMs };
     before(async () => {
-      h = await startProxyHarness(kind, { budget: { maxConcurrentPerRun: 2 }, runCacheTtlMs: 100 });
+      h = await startProxyHarness(kind, { budget: { maxConcurrentPerRun: 2 }, runCacheTtlMs: 100, clock });
       // 40 input + 5 output tokens; gpt-4o-mini: 0.000009 USD.
       h.upstream.define("five", { chunks: 5, inputTokens: 40 });
       h.upstream.define("slow", { chunks: 4, firstByteDelayMs: 400, inputTokens: 5 });
@@ -53,9 +56,9 @@ for (const kind of testDatabaseKinds()) {
       assert.match(refused.message, new RegExp(`airlock token --run ${runId} --budget-usd`));
       assert.equal(h.upstream.requests.length, forwarded, "a refused call is never forwarded");
 
-      // The operator raises it; the proxy sees the change within its run cache TTL.
+      // The operator raises it; the proxy sees the change within its run cache TTL (100 ms): move past it.
       await updateRunBudget(h.database.db, runId, { budgetUsd: "1" });
-      await new Promise((r) => setTimeout(r, 150));
+      clock.skewMs += 1000;
       await ask(openai);
       const rows = await h.rows(runId);
       assert.deepEqual(
@@ -106,14 +109,29 @@ for (const kind of testDatabaseKinds()) {
     it("per-run concurrency limit answers 429 while others of the same run are in flight", async () => {
       const { runId, token } = await h.newRun();
       const openai = h.openai(token);
+      // The upstream holds its answers until released: the first two are certainly in flight.
+      let release: () => void = () => undefined;
+      h.upstream.define("held", {
+        chunks: 4,
+        inputTokens: 5,
+        holdFirstByte: new Promise<void>((r) => (release = r)),
+      });
+      const held = () =>
+        openai.chat.completions.create({
+          model: "gpt-4o-mini",
+          messages: [{ role: "user", content: "[[script:held]]" }],
+        });
       const slow = () =>
         openai.chat.completions.create({
           model: "gpt-4o-mini",
           messages: [{ role: "user", content: "[[script:slow]]" }],
         });
-      const first = slow();
-      const second = slow();
-      await new Promise((r) => setTimeout(r, 100));
+      const first = held();
+      const second = held();
+      await waitUntil(
+        "the upstream to hold two requests",
+        () => h.upstream.requests.filter((r) => r.script === "held").length === 2,
+      );
       const refused = await slow().then(
         () => assert.fail("a third concurrent call was served"),
         (error: unknown) => error,
@@ -121,6 +139,7 @@ for (const kind of testDatabaseKinds()) {
       assert.ok(refused instanceof OpenAI.RateLimitError);
       assert.equal(refused.code, "rate_limit_exceeded");
       assert.match(refused.message, /2 requests in flight, the per-run concurrency limit/);
+      release();
       await Promise.all([first, second]);
       await slow(); // free again
       const rows = await h.rows(runId);
@@ -145,8 +164,7 @@ for (const kind of testDatabaseKinds()) {
         break;
       }
       // Wait until the proxy has seen the hang-up and settled the call.
-      for (let i = 0; i < 100 && (await h.rows(runId)).length === 0; i++)
-        await new Promise((r) => setTimeout(r, 20));
+      await waitUntil("the aborted call's row", async () => (await h.rows(runId)).length > 0);
       // The reservation (body bytes / 4 + 4096 default output tokens) now counts as spent.
       const refused = await ask(openai).then(
         () => assert.fail("served after an unmetered abort used up the budget"),

@@ -76,9 +76,10 @@ describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", ()
 
   after(async () => {
     await turns?.close();
-    await upstream?.close();
     for (const d of databases) await d.close();
     if (dir) await rm(dir, { recursive: true, force: true });
+    // Last: it throws when the upstream saw a request nobody expected.
+    await upstream?.close();
   });
 
   async function openDb(): Promise<Database> {
@@ -138,7 +139,6 @@ describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", ()
     assert.equal(result.outcome, "succeeded", result.summaryMarkdown);
     assert.deepEqual(states, ["preparing", "running", "publishing", "succeeded"]);
     assert.equal(result.branch, `airlock/${result.runId}`);
-    assert.deepEqual(upstream.unexpected, []);
 
     // The branch in the --repo holds exactly the two edits, on top of main.
     assert.equal(git(repo, "rev-parse", `${result.branch}^`), git(repo, "rev-parse", "main"));

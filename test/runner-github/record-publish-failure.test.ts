@@ -9,7 +9,7 @@ import { claimRun } from "../../runner/queue/claim-run.ts";
 import { recordPublishFailure } from "../../runner/github-run/record-publish-failure.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
 
-const pglite = testDatabaseKinds().find((k) => k.name === "pglite")!;
+const pglite = testDatabaseKinds({ pglite: true }).find((k) => k.name === "pglite")!;
 
 describe("a run GitHub keeps refusing to take", () => {
   let database: Database;
