@@ -215,7 +215,7 @@ for (const kind of testDatabaseKinds()) {
     it("runners cannot claim the run until its tracking comment is posted; a failed post still releases it", async () => {
       const repo = freshRepo();
       const seen: { leaseOwner: string | null; held: boolean }[] = [];
-      const { gh, app } = await setup({
+      const { app } = await setup({
         expect: ["readFile", "getRole", "listIssueComments", "addReaction", "createIssueComment"],
         failingMethods: ["createIssueComment", "addReaction"],
       });
@@ -564,7 +564,7 @@ for (const kind of testDatabaseKinds()) {
     it("on an Airlock pull request, /airlock stop stops its follow-up and /airlock retry repeats it on the same branch", async () => {
       const repo = freshRepo();
       const original = await recordFinishedRun(repo, 9);
-      const { gh, app } = await setup({
+      const { app } = await setup({
         expect: ["readFile", "getRole", "addReaction", "createIssueComment"],
       });
       const onPull = (body: string) =>
