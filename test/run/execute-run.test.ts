@@ -16,6 +16,7 @@ import { createDockerContainerRuntime } from "../../runner/container/docker-cont
 import { buildAgentImage } from "../../runner/images/build-agent-image.ts";
 import { executeRun, type ExecuteRunDeps } from "../../runner/run/execute-run.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
+import { waitUntil } from "../helpers/wait-until.ts";
 import { startGitHttpServer } from "../relay/git-http-server.ts";
 import { startTurnScriptedUpstream } from "../agents/start-turn-scripted-upstream.ts";
 import {
@@ -328,22 +329,27 @@ describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", ()
     databases.push(database);
     const repo = await makeRepo(dir, { "README.md": "# demo\n" });
     upstream.define("slow.0", call("write_file", { path: "started.txt", content: "1\n" }));
-    upstream.define("slow.1", { firstByteDelayMs: 20_000, text: "too late" });
+    // The agent's second call is held until the test ends: the cancel lands while it runs.
+    let release: () => void = () => undefined;
+    upstream.define("slow.1", { holdFirstByte: new Promise<void>((r) => (release = r)), text: "too late" });
     const controller = new AbortController();
-    const started = Date.now();
-    const result = await executeRun(
+    const running = executeRun(
       { ...depsFor(database), signal: controller.signal },
-      {
-        repo,
-        agent: "builtin",
-        prompt: "Work slowly. [[script:slow]]",
-        onProgress: (e) => {
-          if (e.state === "running") setTimeout(() => controller.abort(), 2000);
-        },
-      },
+      { repo, agent: "builtin", prompt: "Work slowly. [[script:slow]]" },
     );
+    const seen = await Promise.race([
+      waitUntil("the agent's second call", () => upstream.requests.some((r) => r.script === "slow.1"), {
+        timeoutMs: 120_000,
+      }),
+      running.then((r) => `the run ended first: ${r.outcome}`),
+    ]);
+    assert.equal(seen, true, String(seen));
+    const cancelledAt = Date.now();
+    controller.abort();
+    const result = await running;
+    release();
     assert.equal(result.outcome, "cancelled", result.summaryMarkdown);
-    assert.ok(Date.now() - started < 15_000, "the cancel did not stop the run promptly");
+    assert.ok(Date.now() - cancelledAt < 15_000, "the cancel did not stop the run promptly");
     assert.equal(result.branch, undefined);
     assert.equal(git(repo, "branch", "--list", "airlock/*"), "");
     assert.match(result.summaryMarkdown, /^\| Branch \| none: the run was cancelled \|$/m);

@@ -456,7 +456,14 @@ export async function startScriptedUpstream(
     }
 
     if (script.firstByteDelayMs) await delay(script.firstByteDelayMs);
-    if (script.holdFirstByte) await script.holdFirstByte;
+    if (script.holdFirstByte) {
+      await script.holdFirstByte;
+      // The client may have given up while it was held (the test cancelled it): answer nobody.
+      if (res.destroyed) {
+        finish(recorded, 0);
+        return;
+      }
+    }
     if (fault?.kind === "reset") {
       finish(recorded, 0);
       req.socket.destroy();

@@ -141,22 +141,27 @@ export function createBoundedSink(maxBytes = 1024 * 1024): Writable & { text(): 
 }
 
 /**
- * A sink that resolves `seen` once `marker` has been written to it: the process inside the
- * sandbox prints the marker to say it really runs, so a test waits on that instead of
- * polling the engine (a container can be listed while it is still starting or already gone).
+ * A bounded sink that resolves `seen` once `marker` has been written to it: the process
+ * inside the sandbox prints the marker to say it really runs (or reached a state), so a test
+ * waits on that instead of polling the engine or guessing a delay (a container can be listed
+ * while it is still starting or already gone).
  */
-export function createMarkerSink(marker: string): Writable & { seen: Promise<void> } {
-  let text = "";
+export function createMarkerSink(
+  marker: string,
+  maxBytes = 1024 * 1024,
+): Writable & { seen: Promise<void>; text(): string } {
+  const held = createBoundedSink(maxBytes);
+  let tail = "";
   let resolveSeen: () => void = () => undefined;
   const seen = new Promise<void>((resolve) => (resolveSeen = resolve));
   const sink = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      text = (text + chunk.toString("utf8")).slice(-(marker.length + 4096));
-      if (text.includes(marker)) resolveSeen();
-      callback();
+    write(chunk: Buffer, encoding, callback) {
+      tail = (tail + chunk.toString("utf8")).slice(-(marker.length + 4096));
+      if (tail.includes(marker)) resolveSeen();
+      held.write(chunk, encoding, callback);
     },
   });
-  return Object.assign(sink, { seen });
+  return Object.assign(sink, { seen, text: () => held.text() });
 }
 
 /** How a sandbox run ended, in words for an assertion message. */
