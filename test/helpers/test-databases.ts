@@ -1,5 +1,6 @@
 import { openDatabase, type Database } from "../../core/db/open-database.ts";
 import { migrateDatabase } from "../../core/db/migrate-database.ts";
+import { createScratchDatabase } from "./scratch-database.ts";
 
 /**
  * The databases a database test runs against. By default one: the real Postgres named by
@@ -15,7 +16,13 @@ export interface TestDatabaseKind {
   name: "pglite" | "postgres";
   /** Why this kind cannot run here, or undefined when it can. */
   skip: string | undefined;
+  /** The shared, migrated test database (other test files' rows are in it too). */
   open(): Promise<Database>;
+  /**
+   * A migrated database of this test's own, for queries that span a whole table (run
+   * claiming): in-memory PGlite, or a scratch Postgres database that `drop()` removes.
+   */
+  openPrivate(): Promise<{ database: Database; drop(): Promise<void> }>;
 }
 
 export interface TestDatabaseKindsOptions {
@@ -39,6 +46,10 @@ export function testDatabaseKinds(
       await migrateDatabase(database);
       return database;
     },
+    async openPrivate() {
+      const database = await pglite.open();
+      return { database, drop: () => database.close() };
+    },
   };
   const postgres: TestDatabaseKind = {
     name: "postgres",
@@ -48,6 +59,10 @@ export function testDatabaseKinds(
       const database = await openDatabase({ url, max: 20 });
       await migrateDatabase(database);
       return database;
+    },
+    async openPrivate() {
+      if (!url) throw new Error("TEST_DATABASE_URL is not set (scripts/start-services.sh prints one)");
+      return createScratchDatabase(url);
     },
   };
   if (options.pglite) return [pglite, postgres];

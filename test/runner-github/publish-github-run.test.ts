@@ -33,9 +33,7 @@ describe("publishing a finished run on GitHub (through the stand-in)", () => {
       webhookSecret: "unused",
     });
     gh.createInstallation({ id: installationId, account: "acme" });
-    database = await testDatabaseKinds({ pglite: true })
-      .find((k) => k.name === "pglite")!
-      .open();
+    database = await testDatabaseKinds()[0]!.open();
   });
   after(async () => {
     await database?.close();

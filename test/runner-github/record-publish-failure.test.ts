@@ -9,14 +9,14 @@ import { claimRun } from "../../runner/queue/claim-run.ts";
 import { recordPublishFailure } from "../../runner/github-run/record-publish-failure.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
 
-const pglite = testDatabaseKinds({ pglite: true }).find((k) => k.name === "pglite")!;
-
 describe("a run GitHub keeps refusing to take", () => {
   let database: Database;
+  let drop: () => Promise<void>;
   before(async () => {
-    database = await pglite.open();
+    // A database of its own: claimRun looks at every run in the table.
+    ({ database, drop } = await testDatabaseKinds()[0]!.openPrivate());
   });
-  after(async () => database.close());
+  after(async () => drop());
 
   it("stays claimable for another try until the last allowed failure, then is set aside with the reason", async () => {
     const id = newRunId();
