@@ -9,8 +9,9 @@ import { createScratchDatabase } from "./scratch-database.ts";
  *
  * PGlite is what `airlock run` uses on a laptop, so it must keep working, but running the
  * whole suite on it a second time cost ~260 s for little: a focused set of files covers it
- * (schema and migrations, the audit ledger, one run end to end) by passing
- * `{ pglite: true }`, which returns PGlite and Postgres (skipped when there is none).
+ * (schema and migrations, the audit ledger and `airlock audit verify`) by passing
+ * `{ pglite: true }`, which returns PGlite and Postgres (skipped when there is none); the
+ * run end to end on PGlite is `airlock run` itself (test/run/run-command.test.ts).
  */
 export interface TestDatabaseKind {
   name: "pglite" | "postgres";

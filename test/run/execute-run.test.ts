@@ -85,7 +85,7 @@ describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", ()
 
   async function openDb(): Promise<Database> {
     const kinds = testDatabaseKinds();
-    // The long run on real Postgres when there is one; PGlite is covered by the budget case.
+    // The long run on real Postgres when there is one; run-command.test.ts runs one on PGlite.
     const kind = kinds.find((k) => k.name === "postgres" && k.skip === undefined) ?? kinds[0]!;
     const database = await kind.open();
     databases.push(database);
@@ -254,9 +254,7 @@ describe("executeRun: one whole local run (real Docker, git, proxy, ledger)", ()
   });
 
   it("budget exhaustion mid-run ends budget_exhausted and relays the partial result, explained", async () => {
-    // One run end to end on PGlite (what `airlock run` uses on a laptop); the rest use the default kind.
-    const [pglite] = testDatabaseKinds({ pglite: true });
-    const database = await pglite!.open();
+    const database = await testDatabaseKinds()[0]!.open();
     databases.push(database);
     const repo = await makeRepo(dir, { "README.md": "# demo\n" });
     upstream.define("spend.0", {
