@@ -41,6 +41,13 @@ const webhookSecret = "e2e-webhook-secret-0123456789";
 const tokenSecret = "e2e-token-secret-0123456789abcdef0123456789";
 const installationId = 777;
 const owner = "octo-org";
+// A runner reaps every container of its runner id when it starts: ids of this process's own,
+// so that another suite running on the same Docker engine (a second checkout) is not reaped.
+const runnerIds = {
+  a: `runner-a-${process.pid}`,
+  b: `runner-b-${process.pid}`,
+  c: `runner-c-${process.pid}`,
+};
 
 function call(name: string, args: Record<string, unknown>) {
   return { toolCall: { name, arguments: JSON.stringify(args) } };
@@ -111,15 +118,17 @@ describe(
       });
       await newRepo("stop-and-follow");
       await newRepo("crash");
-      runners.push(await startAirlockProcess("runner", { ...env, AIRLOCK_RUNNER_ID: "runner-a", PORT: "0" }));
+      runners.push(
+        await startAirlockProcess("runner", { ...env, AIRLOCK_RUNNER_ID: runnerIds.a, PORT: "0" }),
+      );
     });
 
     after(async () => {
       for (const r of runners) await r.stop("SIGKILL");
       await app?.stop("SIGKILL");
-      const leftovers = await runtime.listContainers({ [sandboxLabelKeys.runnerId]: "runner-a" });
+      const leftovers = await runtime.listContainers({ [sandboxLabelKeys.runnerId]: runnerIds.a });
       for (const c of leftovers) await runtime.removeContainer(c.id);
-      for (const id of ["runner-b", "runner-c"]) {
+      for (const id of [runnerIds.b, runnerIds.c]) {
         for (const c of await runtime.listContainers({ [sandboxLabelKeys.runnerId]: id })) {
           await runtime.removeContainer(c.id);
         }
@@ -459,7 +468,7 @@ describe(
       // The second attempt finishes quickly.
       upstream.define("crash.0", call("write_file", { path: "CRASH.md", content: "survived\n" }));
       upstream.define("crash.1", call("finish", { summary: "Wrote CRASH.md after a restart." }));
-      runners.push(await startAirlockProcess("runner", { ...env, AIRLOCK_RUNNER_ID: "runner-b" }));
+      runners.push(await startAirlockProcess("runner", { ...env, AIRLOCK_RUNNER_ID: runnerIds.b }));
 
       const run = await published(queued.id);
       assert.equal(run.state, "succeeded", diagnostics());
@@ -470,7 +479,7 @@ describe(
       assert.ok(ledger.some((e) => e.type === "run.reclaimed"));
       assert.deepEqual((await verifyAuditChain(db, run.id, tokenSecret)).ok, true);
       // The dead runner's container was removed by the one that took over.
-      assert.deepEqual(await runtime.listContainers({ [sandboxLabelKeys.runnerId]: "runner-a" }), []);
+      assert.deepEqual(await runtime.listContainers({ [sandboxLabelKeys.runnerId]: runnerIds.a }), []);
       const pulls = gh.state.pulls.filter((p) => p.repo === full);
       assert.equal(pulls.length, 1);
       const results = gh.state.comments.filter(
