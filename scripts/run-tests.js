@@ -3,11 +3,12 @@
 // check, then every test file; `--only-tests` skips the static checks; `--unit` runs only
 // the unit tests (no static checks); other arguments are folders or files under test/ to
 // run instead of all of them. The spec output is followed by the slowest test files.
+// The static checks run at once (each one's output is printed when all are done).
 //
 // A unit test needs no Docker, no database and no child process: the files under
 // test/unit/ and any test file whose first line starts with `// @unit`. They run with
 // Docker pointed nowhere and no TEST_DATABASE_URL, so one that reaches for either fails.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join, normalize, sep } from "node:path";
 
@@ -40,14 +41,41 @@ function isUnitTest(file) {
   return readFileSync(file, "utf8").startsWith("// @unit");
 }
 
+/** Runs a command with its output held back, so that several can run at once and print in turn. */
+function runQuietly(cmd, cmdArgs) {
+  const started = Date.now();
+  return new Promise((resolveRun) => {
+    const child = spawn(cmd, cmdArgs, { stdio: ["ignore", "pipe", "pipe"] });
+    const output = [];
+    child.stdout.on("data", (chunk) => output.push(chunk));
+    child.stderr.on("data", (chunk) => output.push(chunk));
+    child.on("error", (error) => output.push(Buffer.from(`${error.message}\n`)));
+    child.on("close", (code) =>
+      resolveRun({
+        cmd,
+        cmdArgs,
+        code: code ?? 1,
+        output: Buffer.concat(output),
+        seconds: (Date.now() - started) / 1000,
+      }),
+    );
+  });
+}
+
 if (!onlyTests) {
-  for (const [cmd, cmdArgs] of [
-    ["tsc", ["-p", "tsconfig.json", "--noEmit"]],
-    ["eslint", ["."]],
-    ["prettier", ["--check", "--log-level", "warn", "."]],
-  ]) {
-    if (run(cmd, cmdArgs) !== 0) process.exit(1);
+  // Independent static checks: at once (type-aware lint is the slowest; it overlaps the rest).
+  const checks = await Promise.all([
+    runQuietly("tsc", ["-p", "tsconfig.json", "--noEmit"]),
+    runQuietly("eslint", ["."]),
+    runQuietly("prettier", ["--check", "--log-level", "warn", "."]),
+  ]);
+  for (const check of checks) {
+    process.stdout.write(check.output);
+    process.stderr.write(
+      `[test] ${check.cmd} ${check.cmdArgs.slice(0, 3).join(" ")} … ${check.code === 0 ? "ok" : "FAILED"} (${check.seconds.toFixed(1)}s)\n`,
+    );
   }
+  if (checks.some((check) => check.code !== 0)) process.exit(1);
 }
 
 const collected = (targets.length > 0 ? targets : ["test"]).flatMap(collect);
