@@ -109,12 +109,23 @@ describe("runSandboxed (real Docker)", () => {
   it("creates the container with the hardening applied by the engine", async () => {
     const controller = new AbortController();
     const runId = newRunId();
-    const pending = run(["sleep", "30"], { runId, signal: controller.signal });
-    let ids: string[] = [];
-    for (let i = 0; i < 100 && ids.length === 0; i += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      ids = listContainersByLabel(`airlock.run-id=${runId}`);
-    }
+    // Inspected once the command says it runs (listing alone can catch it still starting).
+    let resolveRunning: () => void = () => undefined;
+    const running = new Promise<void>((resolve) => (resolveRunning = resolve));
+    const stdout = new Writable({
+      write(_chunk, _encoding, callback) {
+        resolveRunning();
+        callback();
+      },
+    });
+    const pending = run(["sh", "-c", "echo running; exec sleep 30"], {
+      runId,
+      signal: controller.signal,
+      stdout,
+    });
+    const ended = await Promise.race([running.then(() => undefined), pending]);
+    assert.equal(ended, undefined, `the sandbox ended before it ran: ${JSON.stringify(ended)}`);
+    const ids = listContainersByLabel(`airlock.run-id=${runId}`);
     assert.equal(ids.length, 1);
     const [info] = JSON.parse(execFileSync("docker", ["inspect", ids[0] ?? ""], { encoding: "utf8" })) as {
       Config: { User: string; Env: string[]; Labels: Record<string, string> };
