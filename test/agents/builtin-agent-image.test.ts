@@ -90,6 +90,7 @@ describe("the builtin agent in its image, through the real proxy", () => {
     env?: Record<string, string>;
     budgetTokens?: number;
     timeoutS?: number;
+    killGraceMs?: number;
   }): Promise<{
     result: SandboxResult;
     out: string;
@@ -152,6 +153,7 @@ describe("the builtin agent in its image, through the real proxy", () => {
         image: built.ref,
         argv: [...agent.command],
         limits: { ...agent.defaultLimits, timeoutS: options.timeoutS ?? 120 },
+        ...(options.killGraceMs === undefined ? {} : { killGraceMs: options.killGraceMs }),
         ceiling,
         runId,
         runnerId,
@@ -340,12 +342,17 @@ describe("the builtin agent in its image, through the real proxy", () => {
 
   it("at the sandbox deadline, SIGTERM reaches the agent: exit 143 and a summary of the partial work", async () => {
     upstream.define("late.0", call("write_file", { path: "first.txt", content: "1\n" }));
-    upstream.define("late.1", { firstByteDelayMs: 8000, text: "too late" });
-    const r = await runAgent({ script: "late", files: {}, timeoutS: 4 });
+    // The second call is held past the deadline, so the deadline certainly lands mid-call; the
+    // first step has 10 s even on a loaded machine. SIGKILL would follow 30 s after SIGTERM.
+    let release: () => void = () => undefined;
+    upstream.define("late.1", { holdFirstByte: new Promise<void>((r) => (release = r)), text: "too late" });
+    const r = await runAgent({ script: "late", files: {}, timeoutS: 10, killGraceMs: 30_000 }).finally(() =>
+      release(),
+    );
     assert.equal(r.result.reason, "deadline", r.err);
     assert.equal(r.result.exitCode, 143, r.err);
     assert.ok(
-      r.result.durationMs < 8000,
+      r.result.durationMs < 30_000,
       `took ${r.result.durationMs} ms: the agent did not stop on SIGTERM`,
     );
     const summary = await readFile(join(r.workspace, ".airlock/summary.md"), "utf8");

@@ -141,7 +141,8 @@ describe("builtin agent loop", () => {
     controller.abort();
     const { result } = await running;
     release();
-    assert.ok(Date.now() - stoppedAt < 3000, `took ${Date.now() - stoppedAt} ms to stop`);
+    // The held call never answers: any prompt end is the stop's.
+    assert.ok(Date.now() - stoppedAt < 15_000, `took ${Date.now() - stoppedAt} ms to stop`);
     assert.equal(result.outcome, "stopped");
     assert.equal(result.exitCode, 143);
     assert.deepEqual(result.changedFiles, ["b.txt"]);

@@ -112,7 +112,7 @@ for (const kind of testDatabaseKinds()) {
         );
       assert.ok(error instanceof Anthropic.RateLimitError);
       assert.equal((error.error as { error: { type: string } }).error.type, "rate_limit_error");
-      assert.ok(Date.now() - started < 1000, "did not wait 30 s");
+      assert.ok(Date.now() - started < 10_000, "did not wait 30 s");
       const rows = await h.rows(runId);
       assert.deepEqual(
         rows.map((r) => [r.status, r.upstreamAttempts]),

@@ -156,9 +156,10 @@ describe("runSandboxed (real Docker)", () => {
   });
 
   it("ends `sleep infinity` at the deadline", async () => {
-    const result = await run(["sleep", "infinity"], { limits: { timeoutS: 1 } });
+    // SIGKILL would follow 30 s after the deadline's SIGTERM: ending well before says TERM did it.
+    const result = await run(["sleep", "infinity"], { limits: { timeoutS: 1 }, killGraceMs: 30_000 });
     assert.equal(result.reason, "deadline");
-    assert.ok(result.durationMs >= 900 && result.durationMs < 4000, `took ${result.durationMs} ms`);
+    assert.ok(result.durationMs >= 900 && result.durationMs < 20_000, `took ${result.durationMs} ms`);
   });
 
   it("sends SIGKILL after the grace when the command ignores SIGTERM", async () => {
@@ -168,7 +169,8 @@ describe("runSandboxed (real Docker)", () => {
     });
     assert.equal(result.reason, "deadline");
     assert.equal(result.exitCode, 137);
-    assert.ok(result.durationMs >= 1400 && result.durationMs < 5000, `took ${result.durationMs} ms`);
+    // The command never ends by itself: ending at all, with 137, is the SIGKILL's doing.
+    assert.ok(result.durationMs >= 1400 && result.durationMs < 20_000, `took ${result.durationMs} ms`);
   });
 
   it("caps a `yes` flood: forwards exactly the cap, then kills", async () => {
@@ -220,7 +222,8 @@ describe("runSandboxed (real Docker)", () => {
       stdout: abortOnOutput,
     });
     assert.equal(result.reason, "cancelled");
-    assert.ok(result.durationMs < 4000, `took ${result.durationMs} ms`);
+    // `sleep infinity` never ends by itself: any prompt end is the cancel's.
+    assert.ok(result.durationMs < 20_000, `took ${result.durationMs} ms`);
 
     const early = await run(["true"], { signal: AbortSignal.abort() });
     assert.equal(early.reason, "cancelled");
