@@ -143,7 +143,7 @@ export interface ScriptedUpstream {
   /** `/v1/messages/count_tokens` calls (never billed, so not in `totals`). */
   countTokensCalls: number;
   define(name: string, script: Script): void;
-  /** Zero totals and forget recorded requests (and the unexpected ones). */
+  /** Zero totals and forget recorded requests; unexpected ones stay until taken (`takeUnexpected`). */
   reset(): void;
   /** The unexpected requests so far, which the test has now seen: they no longer fail `close()`. */
   takeUnexpected(): RecordedRequest[];
@@ -192,7 +192,6 @@ export async function startScriptedUpstream(
     },
     reset() {
       upstream.requests.length = 0;
-      upstream.unexpected.length = 0;
       upstream.totals.openai = emptyTotals();
       upstream.totals.anthropic = emptyTotals();
       upstream.countTokensCalls = 0;
