@@ -11,6 +11,7 @@ import {
   startScriptedUpstream,
   type ScriptedUpstream,
 } from "../stand-ins/scripted-llm-upstream.ts";
+import { waitUntil } from "../helpers/wait-until.ts";
 import { startTurnScriptedUpstream } from "./start-turn-scripted-upstream.ts";
 
 /** The agent's loop in-process against the scripted upstream: error handling without Docker. */
@@ -26,8 +27,9 @@ describe("builtin agent loop", () => {
   });
   after(async () => {
     await turns.close();
-    await upstream.close();
     await rm(root, { recursive: true, force: true });
+    // Last: it throws when the upstream saw a request nobody expected.
+    await upstream.close();
   });
 
   async function run(
@@ -112,6 +114,11 @@ describe("builtin agent loop", () => {
     assert.equal(result.outcome, "api_error");
     assert.equal(result.exitCode, 2);
     assert.equal(upstream.requests.length - before, 1);
+    // Provoked on purpose: the stand-in refused the wrong key, which close() would otherwise report.
+    assert.deepEqual(
+      upstream.takeUnexpected().map((r) => r.problem),
+      ["missing or wrong openai credentials"],
+    );
     assert.match(log.join("\n"), /step 1\/10: LLM API error 401/);
     assert.ok(!log.join("\n").includes("sk-wrong-key-canary"));
     assert.match(
@@ -124,12 +131,18 @@ describe("builtin agent loop", () => {
     upstream.define("stop.0", {
       toolCall: { name: "write_file", arguments: JSON.stringify({ path: "./a/../b.txt", content: "b" }) },
     });
-    upstream.define("stop.1", { firstByteDelayMs: 5000, text: "too late" });
+    // The second call is held until the test ends: the stop certainly lands mid-call.
+    let release: () => void = () => undefined;
+    upstream.define("stop.1", { holdFirstByte: new Promise<void>((r) => (release = r)), text: "too late" });
     const controller = new AbortController();
-    const started = Date.now();
-    setTimeout(() => controller.abort(), 300);
-    const { result } = await run("stop", { signal: controller.signal });
-    assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
+    const running = run("stop", { signal: controller.signal });
+    await waitUntil("the agent's second call", () => upstream.requests.some((r) => r.script === "stop.1"));
+    const stoppedAt = Date.now();
+    controller.abort();
+    const { result } = await running;
+    release();
+    // The held call never answers: any prompt end is the stop's.
+    assert.ok(Date.now() - stoppedAt < 15_000, `took ${Date.now() - stoppedAt} ms to stop`);
     assert.equal(result.outcome, "stopped");
     assert.equal(result.exitCode, 143);
     assert.deepEqual(result.changedFiles, ["b.txt"]);

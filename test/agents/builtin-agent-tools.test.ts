@@ -212,7 +212,7 @@ describe("builtin agent tools", () => {
       const started = Date.now();
       const out = await runCommand(root, { command: "sleep 30 & sleep 30", timeout_s: 0.5 });
       assert.match(out, /^timed out after 0\.5 s \(killed\)/);
-      assert.ok(Date.now() - started < 5000);
+      assert.ok(Date.now() - started < 20_000, "waited for the 30 s sleeps");
     });
 
     it("never hands the run token to the command", async () => {

@@ -68,8 +68,9 @@ describe("the Airlock app over HTTP against the GitHub stand-in", () => {
 
   after(async () => {
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-    await gh?.close();
     await database?.close();
+    // Last: it throws when the stand-in saw a violation.
+    await gh?.close();
   });
 
   async function newRepo(name: string, files: Record<string, string> = {}) {
@@ -167,7 +168,6 @@ describe("the Airlock app over HTTP against the GitHub stand-in", () => {
       (await database.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, deliveryId))).length,
       1,
     );
-    assert.deepEqual(gh.violations, []);
   });
 
   it("a delivery with a bad signature is refused before any handler runs", async () => {
@@ -193,6 +193,5 @@ describe("the Airlock app over HTTP against the GitHub stand-in", () => {
     );
     assert.ok(forged.status >= 400 && forged.status < 500, `answered ${forged.status}`);
     assert.deepEqual(await database.db.select().from(runs).where(eq(runs.repo, full)), []);
-    assert.deepEqual(gh.violations, []);
   });
 });

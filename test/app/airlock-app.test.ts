@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
-import { after, before, describe, it } from "node:test";
+import { after, afterEach, before, describe, it } from "node:test";
 import { eq, like } from "drizzle-orm";
 import { agentCatalog } from "../../core/agents/agent-catalog.ts";
 import type { AgentDefinition } from "../../core/agents/agent-definition.ts";
@@ -12,7 +12,7 @@ import type { IssueCommentInfo, PullInfo, RepoRole } from "../../core/github/git
 import { newRunId } from "../../core/ids.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
 import { examplePayload, setRepository, setUser } from "./example-payloads.ts";
-import { createFakeGitHub, type FakeGitHubSetup } from "./fake-github-api.ts";
+import { createFakeGitHub, type FakeGitHub, type FakeGitHubSetup } from "./fake-github-api.ts";
 import { startTestApp } from "./start-test-app.ts";
 
 const secret = "test-token-secret-0123456789abcdef";
@@ -112,8 +112,15 @@ for (const kind of testDatabaseKinds()) {
       await database?.close();
     });
 
+    // Every test's fake GitHub is closed after it: a call nobody declared fails that test.
+    const fakes: FakeGitHub[] = [];
+    afterEach(() => {
+      for (const gh of fakes.splice(0)) gh.close();
+    });
+
     async function setup(s: Omit<FakeGitHubSetup, "roles"> & { roles?: Record<string, RepoRole> }) {
       const gh = createFakeGitHub({ roles, ...s });
+      fakes.push(gh);
       const app = await startTestApp({ db: database.db, github: gh.api, catalog });
       return { gh, app };
     }
@@ -130,7 +137,6 @@ for (const kind of testDatabaseKinds()) {
         expect: ["readFile", "getRole", "listIssueComments", "addReaction", "createIssueComment"],
       });
       const id = await app.receive("issues", labeled(repo));
-      assert.deepEqual(gh.unexpected, []);
       const [run, ...more] = await runsOf(repo);
       assert.ok(run, "a run was recorded");
       assert.equal(more.length, 0);
@@ -209,7 +215,7 @@ for (const kind of testDatabaseKinds()) {
     it("runners cannot claim the run until its tracking comment is posted; a failed post still releases it", async () => {
       const repo = freshRepo();
       const seen: { leaseOwner: string | null; held: boolean }[] = [];
-      const { gh, app } = await setup({
+      const { app } = await setup({
         expect: ["readFile", "getRole", "listIssueComments", "addReaction", "createIssueComment"],
         failingMethods: ["createIssueComment", "addReaction"],
       });
@@ -224,7 +230,6 @@ for (const kind of testDatabaseKinds()) {
           (l) => l.msg === "could not post the tracking comment; the runner will" && l.runId === run?.id,
         ),
       );
-      assert.deepEqual(gh.unexpected, []);
 
       const repo2 = freshRepo();
       const holding = await setup({
@@ -266,7 +271,6 @@ for (const kind of testDatabaseKinds()) {
         1,
         "one tracking comment, and no reply to the racing copy",
       );
-      assert.deepEqual(gh.unexpected, []);
     });
 
     it("a reader's label or command gets a polite reply naming the level, no run, and none of their text is kept", async () => {
@@ -280,7 +284,6 @@ for (const kind of testDatabaseKinds()) {
         "issue_comment",
         commented(repo, "/airlock run SECRET-READER-COMMAND", { sender: "reader" }),
       );
-      assert.deepEqual(gh.unexpected, []);
       assert.deepEqual(await runsOf(repo), []);
       assert.equal(gh.comments.length, 2);
       for (const reply of gh.comments) {
@@ -316,7 +319,6 @@ for (const kind of testDatabaseKinds()) {
       assert.equal(gh.comments.length, 1);
       assert.match(gh.comments[0]!.body, /people only/);
       assert.deepEqual(await runsOf(repo), []);
-      assert.deepEqual(gh.unexpected, []);
     });
 
     it("an invalid .github/airlock.yml gets a reply naming each key, and no run", async () => {
@@ -330,7 +332,6 @@ for (const kind of testDatabaseKinds()) {
       assert.equal(gh.comments.length, 1);
       assert.match(gh.comments[0]!.body, /`budget\.usd`: must be/);
       assert.match(gh.comments[0]!.body, /`min_permission`: must be one of/);
-      assert.deepEqual(gh.unexpected, []);
     });
 
     it("a label for an agent the config does not allow gets a reply listing the allowed ones", async () => {
@@ -344,7 +345,6 @@ for (const kind of testDatabaseKinds()) {
       assert.deepEqual(await runsOf(repo), []);
       assert.equal(gh.comments.length, 1, "an unrelated label is ignored");
       assert.match(gh.comments[0]!.body, /`builtin` is not allowed here\. Allowed: `codex`/);
-      assert.deepEqual(gh.unexpected, []);
     });
 
     it("the task keeps trusted comments, withholds a reader's, and names what was left out", async () => {
@@ -374,7 +374,6 @@ for (const kind of testDatabaseKinds()) {
         gh.calls.filter((c) => c.method === "getRole").map((c) => c.args[0]),
         ["maint", "writer", "reader"],
       );
-      assert.deepEqual(gh.unexpected, []);
     });
 
     it("an issue written by a reader: a label is refused until a maintainer says what to do in their own words", async () => {
@@ -399,7 +398,6 @@ for (const kind of testDatabaseKinds()) {
       assert.equal((run?.trigger as { kind?: string }).kind, "command");
       assert.match(run?.prompt ?? "", /^## Instructions from @maint\n\nRename the greeting\./);
       assert.doesNotMatch(run?.prompt ?? "", /INJECTED/);
-      assert.deepEqual(gh.unexpected, []);
     });
 
     it("a second request while a run is active is answered with that run's id", async () => {
@@ -413,7 +411,6 @@ for (const kind of testDatabaseKinds()) {
       assert.equal((await runsOf(repo)).length, 1);
       const reply = gh.comments.at(-1)!;
       assert.ok(reply.body.includes(`\`${first!.id}\``) && reply.body.includes("/airlock stop"), reply.body);
-      assert.deepEqual(gh.unexpected, []);
     });
 
     it("/airlock stop cancels a queued, unclaimed run at once and asks the runner to stop a claimed one", async () => {
@@ -458,7 +455,6 @@ for (const kind of testDatabaseKinds()) {
       await database.db.update(runs).set({ state: "failed" }).where(eq(runs.id, claimed.id));
       await app.receive("issue_comment", commented(repo, "/airlock stop"));
       assert.match(gh.comments.at(-1)!.body, /no active Airlock run here to stop/);
-      assert.deepEqual(gh.unexpected, []);
     });
 
     it("/airlock retry repeats the latest run's task with its agent and model, and is refused while one is active", async () => {
@@ -488,7 +484,6 @@ for (const kind of testDatabaseKinds()) {
         sender: "maint",
         commentId: retry.comment.id,
       });
-      assert.deepEqual(gh.unexpected, []);
     });
 
     async function recordFinishedRun(repo: string, issueNumber: number): Promise<Run> {
@@ -540,7 +535,6 @@ for (const kind of testDatabaseKinds()) {
       assert.equal(gh.comments.at(-1)?.issueNumber, 31, "the tracking comment goes on the pull request");
       assert.ok(gh.comments.at(-1)?.body.includes(follow.id));
       assert.deepEqual(gh.reactions.at(-1)?.target, { commentId: feedback.comment.id });
-      assert.deepEqual(gh.unexpected, []);
     });
 
     it("a review comment with /airlock on an Airlock pull request: a follow-up with the file, line and hunk", async () => {
@@ -565,13 +559,12 @@ for (const kind of testDatabaseKinds()) {
       assert.ok(prompt.includes(review.comment.diff_hunk), prompt);
       assert.deepEqual((follow.trigger as { reviewComment?: boolean }).reviewComment, true);
       assert.deepEqual(gh.reactions.at(-1)?.target, { reviewCommentId: review.comment.id });
-      assert.deepEqual(gh.unexpected, []);
     });
 
     it("on an Airlock pull request, /airlock stop stops its follow-up and /airlock retry repeats it on the same branch", async () => {
       const repo = freshRepo();
       const original = await recordFinishedRun(repo, 9);
-      const { gh, app } = await setup({
+      const { app } = await setup({
         expect: ["readFile", "getRole", "addReaction", "createIssueComment"],
       });
       const onPull = (body: string) =>
@@ -590,7 +583,6 @@ for (const kind of testDatabaseKinds()) {
       assert.equal(retried.baseRef, original.headBranch);
       assert.equal(retried.prompt, follow.prompt);
       assert.equal((retried.trigger as { kind?: string }).kind, "retry");
-      assert.deepEqual(gh.unexpected, []);
     });
 
     it("/airlock stop still works when .github/airlock.yml is broken", async () => {
@@ -614,7 +606,6 @@ for (const kind of testDatabaseKinds()) {
       // A reader still may not, broken file or not.
       await app.receive("issue_comment", commented(repo, "/airlock stop", { sender: "reader" }));
       assert.match(gh.comments[0]!.body, /@reader .*`write`/);
-      assert.deepEqual(gh.unexpected, []);
     });
 
     it("/airlock on a pull request Airlock did not open gets a short reply and no run", async () => {
@@ -644,7 +635,6 @@ for (const kind of testDatabaseKinds()) {
       assert.deepEqual(await runsOf(repo), []);
       assert.equal(gh.comments.length, 2);
       for (const reply of gh.comments) assert.match(reply.body, /not opened by Airlock/);
-      assert.deepEqual(gh.unexpected, []);
     });
 
     it("/airlock help answers with usage and the allowed agents", async () => {
@@ -655,7 +645,6 @@ for (const kind of testDatabaseKinds()) {
       });
       await app.receive("issue_comment", commented(repo, "/airlock help"));
       assert.match(gh.comments[0]!.body, /Agents allowed here: `builtin`, `codex`\./);
-      assert.deepEqual(gh.unexpected, []);
     });
 
     it("installation: labels airlock:<agent> for each repository's allowed agents; one repository's failure spares the others", async () => {
@@ -688,7 +677,6 @@ for (const kind of testDatabaseKinds()) {
         description: "Hand this issue to the builtin agent (Airlock)",
       });
       assert.ok(app.logs.some((l) => l.repo === broken && l.level === 50));
-      assert.deepEqual(gh.unexpected, []);
     });
   });
 }

@@ -29,8 +29,12 @@ export interface FakeGitHubSetup {
 export interface FakeGitHub {
   api: GitHubApi;
   calls: { method: keyof GitHubApi; repo: string; args: unknown[] }[];
-  /** Calls nobody expected; a test asserts this is empty. */
+  /** Calls nobody expected; `close()` throws while this is not empty. */
   unexpected: string[];
+  /** The unexpected calls so far, which the test has now seen: they no longer fail `close()`. */
+  takeUnexpected(): string[];
+  /** The end of the test: throws when a call nobody expected was made and not taken. */
+  close(): void;
   comments: { repo: string; issueNumber: number; id: number; body: string }[];
   reactions: { repo: string; target: ReactionTarget; content: ReactionContent }[];
   labels: { repo: string; name: string; color: string; description: string }[];
@@ -39,6 +43,8 @@ export interface FakeGitHub {
 /**
  * An in-memory GitHubApi that records every call and refuses the ones the test did not
  * declare: a handler that quietly calls GitHub more (or differently) than it should fails.
+ * The app catches the refusal like any GitHub error, so the fake also keeps it in
+ * `unexpected` and `close()` throws on it: the test fails without having to look.
  */
 export function createFakeGitHub(setup: FakeGitHubSetup): FakeGitHub {
   const fake: FakeGitHub = {
@@ -48,6 +54,15 @@ export function createFakeGitHub(setup: FakeGitHubSetup): FakeGitHub {
     comments: [],
     reactions: [],
     labels: [],
+    takeUnexpected: () => fake.unexpected.splice(0, fake.unexpected.length),
+    close() {
+      if (fake.unexpected.length > 0) {
+        throw new Error(
+          `the fake GitHub saw ${fake.unexpected.length} call(s) nobody expected (declare them in \`expect\`, ` +
+            `or assert them and call takeUnexpected()):\n  ${fake.unexpected.join("\n  ")}`,
+        );
+      }
+    },
   };
   let nextCommentId = 9_000_000;
   const name = (repo: RepoRef) => `${repo.owner}/${repo.repo}`;

@@ -1,3 +1,4 @@
+// @unit: no Docker, no database, no child process (npm run test:unit runs these).
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { mentionUser } from "../../core/summary/mention-user.ts";

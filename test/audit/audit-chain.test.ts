@@ -59,7 +59,7 @@ async function collectLines(lines: AsyncIterable<string>): Promise<string[]> {
   return all;
 }
 
-for (const kind of testDatabaseKinds()) {
+for (const kind of testDatabaseKinds({ pglite: true })) {
   describe(`audit ledger on ${kind.name}`, { skip: kind.skip }, () => {
     let database: Database;
     before(async () => {

@@ -41,6 +41,13 @@ const webhookSecret = "e2e-webhook-secret-0123456789";
 const tokenSecret = "e2e-token-secret-0123456789abcdef0123456789";
 const installationId = 777;
 const owner = "octo-org";
+// A runner reaps every container of its runner id when it starts: ids of this process's own,
+// so that another suite running on the same Docker engine (a second checkout) is not reaped.
+const runnerIds = {
+  a: `runner-a-${process.pid}`,
+  b: `runner-b-${process.pid}`,
+  c: `runner-c-${process.pid}`,
+};
 
 function call(name: string, args: Record<string, unknown>) {
   return { toolCall: { name, arguments: JSON.stringify(args) } };
@@ -111,24 +118,30 @@ describe(
       });
       await newRepo("stop-and-follow");
       await newRepo("crash");
-      runners.push(await startAirlockProcess("runner", { ...env, AIRLOCK_RUNNER_ID: "runner-a", PORT: "0" }));
+      runners.push(
+        await startAirlockProcess("runner", { ...env, AIRLOCK_RUNNER_ID: runnerIds.a, PORT: "0" }),
+      );
     });
 
     after(async () => {
       for (const r of runners) await r.stop("SIGKILL");
       await app?.stop("SIGKILL");
-      const leftovers = await runtime.listContainers({ [sandboxLabelKeys.runnerId]: "runner-a" });
+      const leftovers = await runtime.listContainers({ [sandboxLabelKeys.runnerId]: runnerIds.a });
       for (const c of leftovers) await runtime.removeContainer(c.id);
-      for (const id of ["runner-b", "runner-c"]) {
+      for (const id of [runnerIds.b, runnerIds.c]) {
         for (const c of await runtime.listContainers({ [sandboxLabelKeys.runnerId]: id })) {
           await runtime.removeContainer(c.id);
         }
       }
       await turns?.close();
-      await upstream?.close();
-      await gh?.close();
       await scratch?.drop();
-      if (dir) await rm(dir, { recursive: true, force: true });
+      // Last: each stand-in throws when it saw a request nobody expected or a violation.
+      try {
+        await upstream?.close();
+      } finally {
+        await gh?.close();
+        if (dir) await rm(dir, { recursive: true, force: true });
+      }
     });
 
     const diagnostics = () =>
@@ -268,7 +281,6 @@ describe(
       assert.ok(tracking, "the tracking comment exists");
       assert.match(tracking.body, /\| succeeded \|/);
       assert.deepEqual(gh.violations, [], diagnostics());
-      assert.deepEqual(upstream.unexpected, []);
 
       // The operator's view: /healthz and /metrics on the app and on the runner.
       const appHealth = await fetch(`${app!.url}/healthz`);
@@ -416,7 +428,6 @@ describe(
       assert.equal(after?.files["docs/notes.md"], "first\nsecond\n");
       assert.equal(after?.parent, before?.sha, "the follow-up commit sits on top of the PR's head");
       assert.equal(gh.state.pulls.filter((p) => p.repo === full).length, 1, "no second pull request");
-      assert.deepEqual(upstream.unexpected, []);
       assert.ok(
         gh.state.comments.some(
           (c) => c.repo === full && c.issueNumber === pr.number && c.body.includes(third.id),
@@ -457,7 +468,7 @@ describe(
       // The second attempt finishes quickly.
       upstream.define("crash.0", call("write_file", { path: "CRASH.md", content: "survived\n" }));
       upstream.define("crash.1", call("finish", { summary: "Wrote CRASH.md after a restart." }));
-      runners.push(await startAirlockProcess("runner", { ...env, AIRLOCK_RUNNER_ID: "runner-b" }));
+      runners.push(await startAirlockProcess("runner", { ...env, AIRLOCK_RUNNER_ID: runnerIds.b }));
 
       const run = await published(queued.id);
       assert.equal(run.state, "succeeded", diagnostics());
@@ -468,7 +479,7 @@ describe(
       assert.ok(ledger.some((e) => e.type === "run.reclaimed"));
       assert.deepEqual((await verifyAuditChain(db, run.id, tokenSecret)).ok, true);
       // The dead runner's container was removed by the one that took over.
-      assert.deepEqual(await runtime.listContainers({ [sandboxLabelKeys.runnerId]: "runner-a" }), []);
+      assert.deepEqual(await runtime.listContainers({ [sandboxLabelKeys.runnerId]: runnerIds.a }), []);
       const pulls = gh.state.pulls.filter((p) => p.repo === full);
       assert.equal(pulls.length, 1);
       const results = gh.state.comments.filter(
@@ -501,7 +512,6 @@ describe(
         .from(runs)
         .where(and(eq(runs.repo, full), sql`${runs.publishedAt} is null`));
       assert.equal(stale[0]?.n, 0);
-      assert.deepEqual(upstream.unexpected, []);
       assert.deepEqual(gh.violations, [], diagnostics());
     });
   },

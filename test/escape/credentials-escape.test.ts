@@ -11,7 +11,13 @@ import { join, resolve } from "node:path";
 import { Writable } from "node:stream";
 import { after, before, describe } from "node:test";
 import { escapeCase } from "./helpers/escape-case.ts";
-import { createEscapeHarness, execFileAsync, sleep, type EscapeHarness } from "./helpers/escape-harness.ts";
+import {
+  createEscapeHarness,
+  createMarkerSink,
+  describeSandboxEnd,
+  execFileAsync,
+  type EscapeHarness,
+} from "./helpers/escape-harness.ts";
 
 const canary = `airlock-canary-${randomBytes(16).toString("hex")}`;
 const control = `airlock-control-${randomBytes(16).toString("hex")}`;
@@ -119,30 +125,47 @@ describe("escape: credentials", { concurrency: 2 }, () => {
     "no secret in it",
     async ({ sandbox, observe }) => {
       const abort = new AbortController();
-      const running = sandbox.run(["sleep", "30"], {
+      // The process inside says when it runs; until the abort below it keeps running.
+      const ready = createMarkerSink("sandbox-is-running");
+      const running = sandbox.run(["sh", "-c", "echo sandbox-is-running; exec sleep 120"], {
         env: { AIRLOCK_ESCAPE_CONTROL: control },
         signal: abort.signal,
+        stdout: ready,
+        limits: { timeoutS: 120 },
       });
+      const ended = Promise.allSettled([running]).then(([outcome]) => outcome!);
+      /** What became of the run, once it is over: for a message when the container is not there. */
+      const whatHappened = async () => {
+        abort.abort();
+        return describeSandboxEnd(await ended);
+      };
       try {
+        const first = await Promise.race([ready.seen.then(() => undefined), ended]);
+        if (first !== undefined)
+          assert.fail(`the sandbox ended before it was seen running: ${describeSandboxEnd(first)}`);
         const runId = sandbox.runIds[0]!;
-        let inspected = "";
-        for (let attempt = 0; attempt < 100 && inspected === ""; attempt += 1) {
-          const [container] = await h().runtime.listContainers({ "airlock.run-id": runId });
-          if (container) {
-            const state = await h().runtime.inspectContainer(container.id);
-            if (state.running) inspected = (await execFileAsync("docker", ["inspect", container.id])).stdout;
-          }
-          if (inspected === "") await sleep(100);
-        }
-        assert.notEqual(inspected, "", "the sandbox was seen running");
+        const [container] = await h().runtime.listContainers({ "airlock.run-id": runId });
+        if (!container)
+          assert.fail(`the running sandbox of run ${runId} is not listed; ${await whatHappened()}`);
+        const inspected = await execFileAsync("docker", ["inspect", container.id]).then(
+          ({ stdout }) => stdout,
+          async (error: unknown) =>
+            assert.fail(
+              `docker inspect of the running sandbox ${container.id} failed (${(error as Error).message.trim()}); ${await whatHappened()}`,
+            ),
+        );
         observe(`inspected ${inspected.length} bytes while running`);
         assert.ok(inspected.includes(control), "control: the variable passed on purpose shows in inspect");
         assert.ok(!inspected.includes(canary), "docker inspect shows the runner's secret");
       } finally {
         abort.abort();
       }
-      const { result } = await running;
-      assert.equal(result.reason, "cancelled");
+      const outcome = await ended;
+      assert.equal(
+        outcome.status === "fulfilled" && outcome.value.result.reason,
+        "cancelled",
+        describeSandboxEnd(outcome),
+      );
     },
   );
 

@@ -10,6 +10,7 @@ import { Writable } from "node:stream";
 import { after, before, describe } from "node:test";
 import { escapeCase } from "./helpers/escape-case.ts";
 import { createEscapeHarness, type EscapeHarness } from "./helpers/escape-harness.ts";
+import { waitUntil } from "../helpers/wait-until.ts";
 
 const probe = "/workspace/probes/net-probe";
 const metadataAddress = "169.254.169.254";
@@ -56,7 +57,7 @@ describe("escape: network", { concurrency: 2 }, () => {
       });
       socket.on("error", reject);
     });
-    await waitFor(() => tcpConnections === 1);
+    await waitUntil("the control connection to reach the host's listener", () => tcpConnections === 1);
     tcpConnections = 0;
   });
 
@@ -254,12 +255,4 @@ function assertNoRoute(stdout: string): void {
     errno !== undefined && noRoute.includes(errno),
     `expected one of ${noRoute.join("/")}, got: ${stdout}`,
   );
-}
-
-async function waitFor(condition: () => boolean, timeoutMs = 2000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }

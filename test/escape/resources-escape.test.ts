@@ -7,7 +7,13 @@ import { resolve } from "node:path";
 import { Writable } from "node:stream";
 import { after, before, describe } from "node:test";
 import { escapeCase } from "./helpers/escape-case.ts";
-import { createEscapeHarness, execFileAsync, sleep, type EscapeHarness } from "./helpers/escape-harness.ts";
+import {
+  createEscapeHarness,
+  createMarkerSink,
+  execFileAsync,
+  sleep,
+  type EscapeHarness,
+} from "./helpers/escape-harness.ts";
 
 const repoRoot = resolve(import.meta.dirname, "../..");
 
@@ -37,19 +43,22 @@ describe("escape: resources", { concurrency: 1 }, () => {
     "fork fails with EAGAIN at the limit; host keeps answering",
     async ({ sandbox, observe }) => {
       let done = false;
+      const out = createMarkerSink("fork failed");
       const bomb = sandbox
-        .run(["/workspace/probes/fork-bomb"], { limits: { pids: 64, timeoutS: 6 } })
+        .run(["/workspace/probes/fork-bomb"], { limits: { pids: 64, timeoutS: 6 }, stdout: out })
         .finally(() => (done = true));
-      // While the bomb runs, the host must still start processes promptly.
+      // While the bomb presses at its limit (it says so when its first fork fails), the host
+      // must still start processes promptly; the 100 ms between samples only paces them.
       const latencies: number[] = [];
-      await sleep(1000);
+      await Promise.race([out.seen, bomb]);
       while (!done) {
         const started = performance.now();
         await execFileAsync("true");
         latencies.push(performance.now() - started);
         await sleep(100);
       }
-      const { result, stdout } = await bomb;
+      const { result } = await bomb;
+      const stdout = out.text();
       const match = /fork failed after (\d+) children errno=(\w+)/.exec(stdout);
       const worst = Math.max(...latencies);
       observe(

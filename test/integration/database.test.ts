@@ -5,7 +5,7 @@ import { newRunId } from "../../core/ids.ts";
 import { migrateDatabase } from "../../core/db/migrate-database.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
 
-for (const kind of testDatabaseKinds()) {
+for (const kind of testDatabaseKinds({ pglite: true })) {
   describe(`database on ${kind.name}`, { skip: kind.skip }, () => {
     it("applies migrations twice without error and stores runs with their events", async () => {
       const database = await kind.open();

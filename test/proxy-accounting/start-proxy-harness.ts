@@ -86,8 +86,12 @@ export async function startProxyHarness(
       try {
         await served.close();
       } finally {
-        await upstream.close();
-        await database.close();
+        try {
+          // Throws when the upstream saw a request nobody expected; the database is closed regardless.
+          await upstream.close();
+        } finally {
+          await database.close();
+        }
       }
     },
   };

@@ -56,8 +56,10 @@ function requestOverSocket(socketPath: string, token: string): Promise<{ status:
 for (const kind of testDatabaseKinds()) {
   describe(`proxy auth on ${kind.name}`, { skip: kind.skip }, () => {
     let h: ProxyHarness;
+    // The proxy's clock, which a test moves forward instead of sleeping.
+    const clock = { skewMs: 0, now: () => Date.now() + clock.skewMs };
     before(async () => {
-      h = await startProxyHarness(kind);
+      h = await startProxyHarness(kind, { clock });
       h.upstream.define("hello", { chunks: 2, inputTokens: 10 });
     });
     after(async () => {
@@ -178,8 +180,8 @@ for (const kind of testDatabaseKinds()) {
     it("refuses a run in a terminal state with 403", async () => {
       const { runId, token } = await h.newRun();
       await setRunState(h.database.db, runId, "cancelled", { reason: "test" });
-      // The proxy trusts a run's state for at most its cache TTL (250 ms by default).
-      await new Promise((r) => setTimeout(r, 300));
+      // The proxy trusts a run's state for at most its cache TTL (250 ms by default): move past it.
+      clock.skewMs += 1000;
       const res = await post(h.url, "/v1/chat/completions", { authorization: `Bearer ${token}` }, chat);
       assert.equal(res.status, 403);
       assert.match(res.text, /has finished \(cancelled\)/);

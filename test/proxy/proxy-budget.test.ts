@@ -4,6 +4,7 @@ import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import { listRunEvents, updateRunBudget } from "../../core/db/runs.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
+import { waitUntil } from "../helpers/wait-until.ts";
 import { startProxyHarness, type ProxyHarness } from "./proxy-harness.ts";
 
 function metricValue(text: string, line: string): number {
@@ -14,8 +15,10 @@ function metricValue(text: string, line: string): number {
 for (const kind of testDatabaseKinds()) {
   describe(`proxy budgets on ${kind.name}`, { skip: kind.skip }, () => {
     let h: ProxyHarness;
+    // The proxy's clock, which a test moves forward instead of sleeping.
+    const clock = { skewMs: 0, now: () => Date.now() + clock.skewMs };
     before(async () => {
-      h = await startProxyHarness(kind, { budget: { maxConcurrentPerRun: 2 }, runCacheTtlMs: 100 });
+      h = await startProxyHarness(kind, { budget: { maxConcurrentPerRun: 2 }, runCacheTtlMs: 100, clock });
       // 20 input + 5 output tokens (within the proxy's input bound of these bodies);
       // gpt-4o-mini: 0.000006 USD.
       h.upstream.define("five", { chunks: 5, inputTokens: 20 });
@@ -63,9 +66,9 @@ for (const kind of testDatabaseKinds()) {
         `caps lowered with the budget: ${caps.join(", ")}`,
       );
 
-      // The operator raises it; the proxy sees the change within its run cache TTL.
+      // The operator raises it; the proxy sees the change within its run cache TTL (100 ms): move past it.
       await updateRunBudget(h.database.db, runId, { budgetUsd: "1" });
-      await new Promise((r) => setTimeout(r, 150));
+      clock.skewMs += 1000;
       await ask(openai);
       const rows = await h.rows(runId);
       assert.deepEqual(
@@ -117,14 +120,29 @@ for (const kind of testDatabaseKinds()) {
     it("per-run concurrency limit answers 429 while others of the same run are in flight", async () => {
       const { runId, token } = await h.newRun();
       const openai = h.openai(token);
+      // The upstream holds its answers until released: the first two are certainly in flight.
+      let release: () => void = () => undefined;
+      h.upstream.define("held", {
+        chunks: 4,
+        inputTokens: 5,
+        holdFirstByte: new Promise<void>((r) => (release = r)),
+      });
+      const held = () =>
+        openai.chat.completions.create({
+          model: "gpt-4o-mini",
+          messages: [{ role: "user", content: "[[script:held]]" }],
+        });
       const slow = () =>
         openai.chat.completions.create({
           model: "gpt-4o-mini",
           messages: [{ role: "user", content: "[[script:slow]]" }],
         });
-      const first = slow();
-      const second = slow();
-      await new Promise((r) => setTimeout(r, 100));
+      const first = held();
+      const second = held();
+      await waitUntil(
+        "the upstream to hold two requests",
+        () => h.upstream.requests.filter((r) => r.script === "held").length === 2,
+      );
       const refused = await slow().then(
         () => assert.fail("a third concurrent call was served"),
         (error: unknown) => error,
@@ -132,6 +150,7 @@ for (const kind of testDatabaseKinds()) {
       assert.ok(refused instanceof OpenAI.RateLimitError);
       assert.equal(refused.code, "rate_limit_exceeded");
       assert.match(refused.message, /2 requests in flight, the per-run concurrency limit/);
+      release();
       await Promise.all([first, second]);
       await slow(); // free again
       const rows = await h.rows(runId);
@@ -156,8 +175,7 @@ for (const kind of testDatabaseKinds()) {
         break;
       }
       // Wait until the proxy has seen the hang-up and settled the call.
-      for (let i = 0; i < 100 && (await h.rows(runId)).length === 0; i++)
-        await new Promise((r) => setTimeout(r, 20));
+      await waitUntil("the aborted call's row", async () => (await h.rows(runId)).length > 0);
       // The reservation (the input bound plus the injected cap, lowered to all the budget
       // left) now counts as spent.
       const refused = await ask(openai).then(

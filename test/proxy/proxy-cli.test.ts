@@ -152,12 +152,14 @@ describe("airlock token and airlock proxy commands", () => {
       } finally {
         await database.close();
       }
-      assert.deepEqual(upstream.unexpected, []);
-      assert.deepEqual(local.unexpected, []);
     } finally {
       if (child.exitCode === null) child.kill("SIGKILL");
-      await upstream.close();
-      await local.close();
+      // Each throws when it saw a request nobody expected.
+      try {
+        await upstream.close();
+      } finally {
+        await local.close();
+      }
     }
   });
 });

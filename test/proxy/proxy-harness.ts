@@ -115,8 +115,12 @@ export async function startProxyHarness(
     },
     async close() {
       await proxy.close();
-      await upstream.close();
-      if (!database) await db.close();
+      try {
+        // Throws when the upstream saw a request nobody expected; the database is closed regardless.
+        await upstream.close();
+      } finally {
+        if (!database) await db.close();
+      }
     },
   };
 }

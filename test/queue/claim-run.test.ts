@@ -1,46 +1,18 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { eq, sql } from "drizzle-orm";
-import { openDatabase, type Database } from "../../core/db/open-database.ts";
-import { migrateDatabase } from "../../core/db/migrate-database.ts";
+import type { Database } from "../../core/db/open-database.ts";
 import { claimRun, insertRun, releaseRunLease, renewRunLease, setRunState } from "../../core/db/runs.ts";
 import { runs } from "../../core/db/schema.ts";
 import { newRunId } from "../../core/ids.ts";
-import { createScratchDatabase, type ScratchDatabase } from "../helpers/scratch-database.ts";
+import { testDatabaseKinds } from "../helpers/test-databases.ts";
 
-const pgUrl = process.env.TEST_DATABASE_URL;
-if (!pgUrl && process.env.CI)
-  throw new Error("CI is set but TEST_DATABASE_URL is not: run the tests through .ci/run");
-
-const kinds: {
-  name: string;
-  skip: string | undefined;
-  open(): Promise<{ database: Database; drop(): Promise<void> }>;
-}[] = [
-  {
-    name: "pglite",
-    skip: undefined,
-    async open() {
-      const database = await openDatabase({ dataDir: "memory://" });
-      await migrateDatabase(database);
-      return { database, drop: () => database.close() };
-    },
-  },
-  {
-    name: "postgres",
-    skip: pgUrl ? undefined : "TEST_DATABASE_URL is not set",
-    async open(): Promise<ScratchDatabase> {
-      return createScratchDatabase(pgUrl!);
-    },
-  },
-];
-
-for (const kind of kinds) {
+for (const kind of testDatabaseKinds()) {
   describe(`run claiming (${kind.name})`, { skip: kind.skip }, () => {
     let database: Database;
     let drop: () => Promise<void>;
     before(async () => {
-      ({ database, drop } = await kind.open());
+      ({ database, drop } = await kind.openPrivate());
     });
     after(async () => drop());
 

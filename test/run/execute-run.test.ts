@@ -17,6 +17,7 @@ import { recordAndRunLocalRun } from "../../runner/run/record-and-run-local-run.
 import type { RunDeps } from "../../runner/run/run-deps.ts";
 import { createBareRemote, createSourceRepo, git } from "../helpers/git-repo.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
+import { waitUntil } from "../helpers/wait-until.ts";
 import { startGitHttpServer, type GitHttpServer } from "../relay/git-http-server.ts";
 import { startTurnScriptedUpstream } from "../agents/start-turn-scripted-upstream.ts";
 import {
@@ -68,14 +69,15 @@ describe("recordAndRunLocalRun: one whole local run (real Docker, git, proxy, le
 
   after(async () => {
     await turns?.close();
-    await upstream?.close();
     for (const d of databases) await d.close();
     if (dir) await rm(dir, { recursive: true, force: true });
+    // Last: it throws when the upstream saw a request nobody expected.
+    await upstream?.close();
   });
 
   async function openDb(): Promise<Database> {
     const kinds = testDatabaseKinds();
-    // The long run on real Postgres when there is one; PGlite is covered by the budget case.
+    // The long run on real Postgres when there is one; run-command.test.ts runs one on PGlite.
     const kind = kinds.find((k) => k.name === "postgres" && k.skip === undefined) ?? kinds[0]!;
     const database = await kind.open();
     databases.push(database);
@@ -130,7 +132,6 @@ describe("recordAndRunLocalRun: one whole local run (real Docker, git, proxy, le
     assert.equal(result.outcome, "succeeded", result.summaryMarkdown);
     assert.deepEqual(states, ["preparing", "running", "publishing", "succeeded"]);
     assert.equal(result.branch, `airlock/${result.runId}`);
-    assert.deepEqual(upstream.unexpected, []);
 
     // The branch in the --repo holds exactly the two edits, on top of main.
     assert.equal(
@@ -256,8 +257,7 @@ describe("recordAndRunLocalRun: one whole local run (real Docker, git, proxy, le
   });
 
   it("budget exhaustion mid-run ends budget_exhausted and relays the partial result, explained", async () => {
-    const kinds = testDatabaseKinds();
-    const database = await kinds[0]!.open(); // PGlite
+    const database = await testDatabaseKinds()[0]!.open();
     databases.push(database);
     const repo = await makeRepo(dir, { "README.md": "# demo\n" });
     upstream.define("spend.0", {
@@ -332,22 +332,27 @@ describe("recordAndRunLocalRun: one whole local run (real Docker, git, proxy, le
     databases.push(database);
     const repo = await makeRepo(dir, { "README.md": "# demo\n" });
     upstream.define("slow.0", call("write_file", { path: "started.txt", content: "1\n" }));
-    upstream.define("slow.1", { firstByteDelayMs: 20_000, text: "too late" });
+    // The agent's second call is held until the test ends: the cancel lands while it runs.
+    let release: () => void = () => undefined;
+    upstream.define("slow.1", { holdFirstByte: new Promise<void>((r) => (release = r)), text: "too late" });
     const controller = new AbortController();
-    const started = Date.now();
-    const result = await recordAndRunLocalRun(
+    const running = recordAndRunLocalRun(
       { ...depsFor(database), signal: controller.signal },
-      {
-        repo,
-        agent: "builtin",
-        prompt: "Work slowly. [[script:slow]]",
-        onProgress: (e) => {
-          if (e.state === "running") setTimeout(() => controller.abort(), 2000);
-        },
-      },
+      { repo, agent: "builtin", prompt: "Work slowly. [[script:slow]]" },
     );
+    const seen = await Promise.race([
+      waitUntil("the agent's second call", () => upstream.requests.some((r) => r.script === "slow.1"), {
+        timeoutMs: 120_000,
+      }),
+      running.then((r) => `the run ended first: ${r.outcome}`),
+    ]);
+    assert.equal(seen, true, String(seen));
+    const cancelledAt = Date.now();
+    controller.abort();
+    const result = await running;
+    release();
     assert.equal(result.outcome, "cancelled", result.summaryMarkdown);
-    assert.ok(Date.now() - started < 15_000, "the cancel did not stop the run promptly");
+    assert.ok(Date.now() - cancelledAt < 15_000, "the cancel did not stop the run promptly");
     assert.equal(result.branch, undefined);
     assert.equal(git(repo, ["branch", "--list", "airlock/*"]).trim(), "");
     assert.match(result.summaryMarkdown, /^\| Branch \| none: the run was cancelled \|$/m);

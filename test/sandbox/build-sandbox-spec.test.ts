@@ -1,3 +1,4 @@
+// @unit: no Docker, no database, no child process (npm run test:unit runs these).
 import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";

@@ -87,7 +87,6 @@ describe("scripted LLM upstream, read by the official SDKs", () => {
       cacheReadTokens: 0,
     });
     assert.equal(upstream.requests.length, 3);
-    assert.deepEqual(upstream.unexpected, []);
   });
 
   it("chat completions: usage on the last content chunk, and streamed tool calls", async () => {
@@ -187,7 +186,7 @@ describe("scripted LLM upstream, read by the official SDKs", () => {
       }).then((r) => (r.status === 400 ? Promise.reject(new Error("400")) : r)),
       /400/,
     );
-    assert.equal(upstream.unexpected.length, 1);
+    assert.equal(upstream.takeUnexpected().length, 1);
   });
 
   it("models list", async () => {
@@ -333,7 +332,9 @@ describe("scripted LLM upstream, read by the official SDKs", () => {
     for await (const event of stream) {
       if (event.type === "content_block_delta" && ++deltas === 3) controller.abort();
     }
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Once the stand-in has stopped answering: had it missed the abort, it would have streamed
+    // to the end and declared the output first.
+    await upstream.idle();
     assert.deepEqual(upstream.totals.anthropic, {
       calls: 1,
       inputTokens: 33,
@@ -423,8 +424,24 @@ describe("scripted LLM upstream, read by the official SDKs", () => {
       OpenAI.BadRequestError,
     );
     assert.deepEqual(
-      upstream.unexpected.map((r) => r.status),
+      upstream.takeUnexpected().map((r) => r.status),
       [401, 401, 400, 404, 400],
     );
+  });
+
+  it("close() throws on a request nobody expected unless the test took it", async () => {
+    const strict = await startScriptedUpstream();
+    const lenient = await startScriptedUpstream();
+    for (const stub of [strict, lenient]) {
+      const answer = await fetch(`${stub.url}/v1/embeddings`, { method: "POST" });
+      assert.equal(answer.status, 404);
+      await answer.text();
+    }
+    await assert.rejects(
+      strict.close(),
+      /saw 1 request\(s\) nobody expected[\s\S]*POST \/v1\/embeddings: unknown route/,
+    );
+    assert.equal(lenient.takeUnexpected().length, 1);
+    await lenient.close();
   });
 });

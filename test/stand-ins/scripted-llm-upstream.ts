@@ -32,7 +32,15 @@
  * 401 in the provider's shape; Anthropic without
  * `anthropic-version` → 400; malformed JSON, missing model/messages/max_tokens, or
  * `stream_options` where the real API rejects it (non-stream chat, any Responses call)
- * → 400; unknown route → 404. Every such request is recorded in `unexpected`.
+ * → 400; unknown route → 404. Every such request is recorded in `unexpected`, and
+ * `close()` throws while `unexpected` is not empty: a test fails on a request nobody
+ * expected without having to remember to look. A test that provokes such requests on
+ * purpose asserts them and acknowledges them with `takeUnexpected()`.
+ *
+ * Waiting without sleeps: `holdFirstByte` keeps responses of a script from starting until
+ * the test releases them (a request that is certainly in flight), and `idle()` resolves
+ * once no request is being answered (a cancelled stream has stopped, or a finished one
+ * has declared all its usage).
  */
 import { once } from "node:events";
 import http from "node:http";
@@ -59,6 +67,12 @@ export interface Script {
   chunks?: number;
   /** Delay before the status line and headers. */
   firstByteDelayMs?: number;
+  /**
+   * Before the status line and headers, wait for this promise (after `firstByteDelayMs`):
+   * the test decides when the response starts, so "this request is in flight" is a fact,
+   * not a guess about timing.
+   */
+  holdFirstByte?: Promise<unknown>;
   /** Delay between stream chunks. */
   chunkDelayMs?: number;
   inputTokens?: number;
@@ -140,8 +154,13 @@ export interface ScriptedUpstream {
   /** `/v1/messages/count_tokens` calls (never billed, so not in `totals`). */
   countTokensCalls: number;
   define(name: string, script: Script): void;
-  /** Zero totals and forget recorded requests. */
+  /** Zero totals and forget recorded requests; unexpected ones stay until taken (`takeUnexpected`). */
   reset(): void;
+  /** The unexpected requests so far, which the test has now seen: they no longer fail `close()`. */
+  takeUnexpected(): RecordedRequest[];
+  /** Resolves once no request is being answered (at once when none is). */
+  idle(): Promise<void>;
+  /** Stops the server; then throws when a request nobody expected was seen and not taken. */
   close(): Promise<void>;
 }
 
@@ -169,6 +188,8 @@ export async function startScriptedUpstream(
   const faultCursor = new Map<string, number>();
   const sockets = new Set<Socket>();
   let sequence = 0;
+  let answering = 0;
+  let idleWaiters: (() => void)[] = [];
 
   const upstream: ScriptedUpstream = {
     url: "",
@@ -182,16 +203,37 @@ export async function startScriptedUpstream(
     },
     reset() {
       upstream.requests.length = 0;
-      upstream.unexpected.length = 0;
       upstream.totals.openai = emptyTotals();
       upstream.totals.anthropic = emptyTotals();
       upstream.countTokensCalls = 0;
     },
+    takeUnexpected() {
+      return upstream.unexpected.splice(0, upstream.unexpected.length);
+    },
+    idle() {
+      if (answering === 0) return Promise.resolve();
+      return new Promise<void>((resolve) => idleWaiters.push(resolve));
+    },
     close: async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (upstream.unexpected.length > 0) {
+        const seen = upstream.unexpected.map((r) => `${r.method} ${r.path}: ${r.problem ?? "?"}`);
+        throw new Error(
+          `the scripted LLM upstream saw ${seen.length} request(s) nobody expected ` +
+            `(a test that provokes them asserts them and calls takeUnexpected()):\n  ${seen.join("\n  ")}`,
+        );
+      }
     },
   };
+
+  function leaveAnswering() {
+    answering -= 1;
+    if (answering > 0) return;
+    const waiters = idleWaiters;
+    idleWaiters = [];
+    for (const wake of waiters) wake();
+  }
 
   /** Tracks one call's declared usage so cumulative Anthropic output is added once, as a difference. */
   function startLedgerEntry(provider: Provider) {
@@ -246,23 +288,26 @@ export async function startScriptedUpstream(
   }
 
   const server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
-    void handle(req, res).catch((error: unknown) => {
-      // A bug in the stand-in must fail the test, not hang it: visible in `unexpected`, connection cut.
-      upstream.unexpected.push({
-        at: Date.now(),
-        method: req.method ?? "",
-        path: req.url ?? "",
-        headers: req.headers,
-        body: undefined,
-        rawBody: "",
-        query: "",
-        provider: undefined,
-        script: undefined,
-        status: 0,
-        problem: `stand-in failed: ${error instanceof Error ? error.message : String(error)}`,
-      });
-      res.destroy(error instanceof Error ? error : new Error(String(error)));
-    });
+    answering += 1;
+    void handle(req, res)
+      .catch((error: unknown) => {
+        // A bug in the stand-in must fail the test, not hang it: visible in `unexpected`, connection cut.
+        upstream.unexpected.push({
+          at: Date.now(),
+          method: req.method ?? "",
+          path: req.url ?? "",
+          headers: req.headers,
+          body: undefined,
+          rawBody: "",
+          query: "",
+          provider: undefined,
+          script: undefined,
+          status: 0,
+          problem: `stand-in failed: ${error instanceof Error ? error.message : String(error)}`,
+        });
+        res.destroy(error instanceof Error ? error : new Error(String(error)));
+      })
+      .finally(leaveAnswering);
   });
   server.on("connection", (socket) => {
     sockets.add(socket);
@@ -435,6 +480,14 @@ export async function startScriptedUpstream(
     }
 
     if (script.firstByteDelayMs) await delay(script.firstByteDelayMs);
+    if (script.holdFirstByte) {
+      await script.holdFirstByte;
+      // The client may have given up while it was held (the test cancelled it): answer nobody.
+      if (res.destroyed) {
+        finish(recorded, 0);
+        return;
+      }
+    }
     if (fault?.kind === "reset") {
       finish(recorded, 0);
       req.socket.destroy();

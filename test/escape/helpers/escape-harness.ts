@@ -140,6 +140,42 @@ export function createBoundedSink(maxBytes = 1024 * 1024): Writable & { text(): 
   });
 }
 
+/**
+ * A bounded sink that resolves `seen` once `marker` has been written to it: the process
+ * inside the sandbox prints the marker to say it really runs (or reached a state), so a test
+ * waits on that instead of polling the engine or guessing a delay (a container can be listed
+ * while it is still starting or already gone).
+ */
+export function createMarkerSink(
+  marker: string,
+  maxBytes = 1024 * 1024,
+): Writable & { seen: Promise<void>; text(): string } {
+  const held = createBoundedSink(maxBytes);
+  let tail = "";
+  let resolveSeen: () => void = () => undefined;
+  const seen = new Promise<void>((resolve) => (resolveSeen = resolve));
+  const sink = new Writable({
+    write(chunk: Buffer, encoding, callback) {
+      tail = (tail + chunk.toString("utf8")).slice(-(marker.length + 4096));
+      if (tail.includes(marker)) resolveSeen();
+      held.write(chunk, encoding, callback);
+    },
+  });
+  return Object.assign(sink, { seen, text: () => held.text() });
+}
+
+/** How a sandbox run ended, in words for an assertion message. */
+export function describeSandboxEnd(outcome: PromiseSettledResult<SandboxRun>): string {
+  if (outcome.status === "rejected") {
+    return `the run failed: ${outcome.reason instanceof Error ? outcome.reason.message : String(outcome.reason)}`;
+  }
+  const { result, stderr } = outcome.value;
+  return (
+    `the run ended: reason ${result.reason}, exit code ${String(result.exitCode)}, after ${result.durationMs} ms` +
+    (stderr.trim() === "" ? "" : `, stderr: ${stderr.trim().slice(-500)}`)
+  );
+}
+
 export type SandboxCallOptions = Partial<
   Pick<RunSandboxedOptions, "limits" | "env" | "signal" | "stdout" | "stderr" | "killGraceMs" | "socketDir">
 > & {

@@ -47,7 +47,6 @@ describe("GitHub stand-in", () => {
       retry: { enabled: false },
       throttle: { enabled: false },
     });
-  const takeViolations = () => gh.violations.splice(0, gh.violations.length);
   const basicHeader = (token: string) =>
     `http.extraHeader=Authorization: Basic ${Buffer.from(`x-access-token:${token}`).toString("base64")}`;
   const mintToken = async (body: Record<string, unknown>) =>
@@ -86,6 +85,22 @@ describe("GitHub stand-in", () => {
   after(async () => {
     await gh.close();
     await rm(work, { recursive: true, force: true });
+  });
+
+  it("close() throws on a violation nobody took, and not once the test took it", async () => {
+    const strict = await startGitHubStandIn({ appId, publicKeyPem: keys.publicKey, webhookSecret });
+    const lenient = await startGitHubStandIn({ appId, publicKeyPem: keys.publicKey, webhookSecret });
+    for (const stub of [strict, lenient]) {
+      const answer = await fetch(`${stub.apiUrl}/app`, { headers: { "user-agent": "stand-in-test" } });
+      assert.equal(answer.status, 401);
+      await answer.text();
+    }
+    await assert.rejects(strict.close(), /saw 1 violation\(s\)[\s\S]*unauthorized GET \/app/);
+    assert.deepEqual(
+      lenient.takeViolations().map((v) => v.kind),
+      ["unauthorized"],
+    );
+    await lenient.close();
   });
 
   it("loads GitHub's description once per process and starts a second stand-in fast", async (t) => {
@@ -160,7 +175,7 @@ describe("GitHub stand-in", () => {
       mintToken({ repositories: ["theirs"] }),
       (error: { status: number }) => error.status === 422,
     );
-    assert.deepEqual(takeViolations(), []);
+    assert.deepEqual(gh.takeViolations(), []);
   });
 
   it("refuses forged, expired and over-long JWTs, and records them", async () => {
@@ -187,7 +202,7 @@ describe("GitHub stand-in", () => {
       headers: { authorization: `Bearer ${good}`, "user-agent": "t" },
     });
     assert.equal(ok.status, 200);
-    const violations = takeViolations();
+    const violations = gh.takeViolations();
     assert.equal(violations.length, 5);
     assert.ok(violations.every((v) => v.kind === "unauthorized" && v.path === "/app"));
   });
@@ -230,7 +245,7 @@ describe("GitHub stand-in", () => {
       }),
       { status: 422 },
     );
-    const violations = takeViolations();
+    const violations = gh.takeViolations();
     assert.deepEqual(
       violations.map((v) => v.kind),
       ["undocumented", "unimplemented", "invalid", "invalid", "invalid"],
@@ -384,7 +399,7 @@ describe("GitHub stand-in", () => {
     assert.ok(
       gh.requests.some((r) => r.operationId === "issues/create-comment" && r.actor === "airlock-test[bot]"),
     );
-    assert.deepEqual(takeViolations(), []);
+    assert.deepEqual(gh.takeViolations(), []);
   });
 
   it("enforces a token's repositories, permissions and lifetime", async () => {
@@ -408,7 +423,7 @@ describe("GitHub stand-in", () => {
     assert.ok(stored);
     stored.expiresAt = new Date(Date.now() - 1000);
     await assert.rejects(withToken.rest.repos.get({ owner: "octo-org", repo: "demo" }), { status: 401 });
-    const violations = takeViolations();
+    const violations = gh.takeViolations();
     assert.deepEqual(
       violations.map((v) => v.kind),
       ["unauthorized", "unauthorized", "unauthorized", "unauthorized", "unauthorized"],
@@ -438,7 +453,7 @@ describe("GitHub stand-in", () => {
     assert.ok(
       gh.gitRequests.some((r) => r.service === "git-receive-pack" && r.token === token && r.status === 200),
     );
-    assert.deepEqual(takeViolations(), []);
+    assert.deepEqual(gh.takeViolations(), []);
 
     const readOnly = await mintToken({
       repositories: ["demo"],
@@ -464,7 +479,7 @@ describe("GitHub stand-in", () => {
       join(work, "x"),
     ]);
     assert.notEqual(elsewhere.code, 0);
-    const violations = takeViolations();
+    const violations = gh.takeViolations();
     assert.ok(
       violations.some((v) => /contents: write/.test(v.detail)),
       JSON.stringify(violations),
@@ -577,7 +592,7 @@ describe("GitHub stand-in", () => {
     assert.equal(reaction.status, 201);
     const { data: reviews } = await inst.rest.pulls.listReviews({ ...base, pull_number: pr.number });
     assert.equal(reviews.length, 2);
-    assert.deepEqual(takeViolations(), []);
+    assert.deepEqual(gh.takeViolations(), []);
   });
 
   it("delivers webhooks that @octokit/webhooks verifies, with GitHub's headers, and signs with a wrong secret on request", async () => {
@@ -717,7 +732,7 @@ describe("GitHub stand-in", () => {
       assert.match(String(headers["user-agent"]), /^GitHub-Hookshot\/[0-9a-f]+$/);
       assert.match(String(headers["x-hub-signature"]), /^sha1=[0-9a-f]{40}$/);
       assert.equal(headers["content-type"], "application/json");
-      assert.deepEqual(takeViolations(), [], "every payload matches GitHub's x-webhooks schema");
+      assert.deepEqual(gh.takeViolations(), [], "every payload matches GitHub's x-webhooks schema");
 
       const forged = await gh.deliver("issues", deliveries[0]?.[1] ?? {}, {
         secret: "wrong",
@@ -736,7 +751,7 @@ describe("GitHub stand-in", () => {
       });
       delete broken.issue;
       await gh.deliver("issues", broken);
-      const [drift] = takeViolations();
+      const [drift] = gh.takeViolations();
       assert.equal(drift?.kind, "invalid");
       assert.match(drift?.detail ?? "", /required property 'issue'/);
     } finally {

@@ -3,8 +3,10 @@
  * end-to-end tests; GitHub itself cannot be reached from here. See README.md beside this
  * file. Every REST request is matched against GitHub's published OpenAPI description and
  * validated with openapi-backend; requests GitHub would refuse are refused the same way
- * AND recorded in `violations`, which a test asserts is empty at the end, so an app that
- * calls an undocumented route, sends a malformed body or uses the wrong credential fails.
+ * AND recorded in `violations`, and `close()` throws while `violations` is not empty, so an
+ * app that calls an undocumented route, sends a malformed body or uses the wrong credential
+ * fails its test without the test having to look. A test that provokes violations on
+ * purpose asserts them and acknowledges them with `takeViolations()`.
  */
 import { createPublicKey, randomInt } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -114,12 +116,15 @@ export type GitHubStandIn = {
   requests: RecordedRequest[];
   gitRequests: GitRequest[];
   violations: Violation[];
+  /** The violations so far, which the test has now seen: they no longer fail `close()`. */
+  takeViolations(): Violation[];
   deliver(
     event: string,
     payload: object,
     opts?: { deliveryId?: string; secret?: string; validate?: boolean },
   ): Promise<{ status: number; body: string; deliveryId: string }>;
   payloads: WebhookPayloads;
+  /** Stops the server and removes its temp dir; then throws when a violation was seen and not taken. */
   close(): Promise<void>;
 };
 
@@ -378,6 +383,7 @@ export async function startGitHubStandIn(opts: GitHubStandInOptions): Promise<Gi
     requests,
     gitRequests: state.gitRequests,
     violations,
+    takeViolations: () => violations.splice(0, violations.length),
     deliver: async (event, payload, deliverOpts = {}) => {
       if (webhookUrl === undefined) throw new Error("setWebhookUrl(url) before deliver()");
       if (deliverOpts.validate !== false) {
@@ -414,6 +420,13 @@ export async function startGitHubStandIn(opts: GitHubStandInOptions): Promise<Gi
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (ownsTmp) await rm(root, { recursive: true, force: true });
+      if (violations.length > 0) {
+        const seen = violations.map((v) => `${v.kind} ${v.method} ${v.path}: ${v.detail}`);
+        throw new Error(
+          `the GitHub stand-in saw ${seen.length} violation(s) (a test that provokes them asserts them ` +
+            `and calls takeViolations()):\n  ${seen.join("\n  ")}`,
+        );
+      }
     },
   };
 }
