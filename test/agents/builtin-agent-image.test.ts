@@ -322,7 +322,9 @@ describe("the builtin agent in its image, through the real proxy", () => {
     });
     upstream.define("spend.1", call("finish", { summary: "never reached" }));
     const before = upstream.requests.length;
-    const r = await runAgent({ script: "spend", files: {}, budgetTokens: 1000 });
+    // The first call must fit whole (its input bound is ~1,650 tokens plus a lowered cap),
+    // and the upstream then bills past the budget: the second call is the proxy's to refuse.
+    const r = await runAgent({ script: "spend", files: {}, budgetTokens: 3000 });
     assert.equal(r.result.reason, "exited", r.err);
     assert.equal(r.result.exitCode, 3, r.err);
     assert.equal(
