@@ -64,7 +64,7 @@ function byPath(a: { path: string }, b: { path: string }): number {
  * workspace is hostile: it is read with lstat and O_NOFOLLOW only, its own `.git` is
  * never read, git never runs in it, and every file goes into the object store with
  * `hash-object --no-filters`, so nothing the agent wrote can make the host execute a
- * program. What is not relayed is reported: held back (workflows, Airlock's config) or
+ * program. What is not relayed is reported: held back (workflows, local actions, submodules, Airlock's config) or
  * refused (unsafe path, escaping symlink, special file, limits). A refused or held-back
  * path keeps its base content; it is never deleted.
  */
@@ -104,7 +104,7 @@ export async function relayWorkspace(input: RelayWorkspaceInput): Promise<RelayR
       if (!policy.allowWorkflowChanges && isProtectedPath(path)) {
         heldBack.push({
           path,
-          reason: `${candidate.change} under .github/workflows/ or Airlock's config; the repository's config does not allow workflow changes`,
+          reason: `${candidate.change} under .github/workflows/, .github/actions/, .gitmodules or Airlock's config; set allow_workflow_changes: true in .github/airlock.yml to let the agent change them`,
         });
         kept.add(path);
       } else if (candidate.source.kind === "file" && candidate.size > policy.maxFileBytes) {

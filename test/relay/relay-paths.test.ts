@@ -50,10 +50,15 @@ describe("checkRelayPath", () => {
 });
 
 describe("isProtectedPath", () => {
-  it("covers workflows, Airlock's config and their parents, in any case", () => {
+  it("covers workflows, local actions, submodules, Airlock's config and their parents, in any case", () => {
     for (const path of [
       ".github/workflows/ci.yml",
       ".github/workflows",
+      ".github/actions/setup/action.yml",
+      ".github/Actions/setup/run.sh",
+      ".github/actions",
+      ".gitmodules",
+      ".GitModules",
       ".GitHub/Workflows/x.yml",
       ".github/airlock.yml",
       ".github/airlock.yaml",
@@ -67,6 +72,9 @@ describe("isProtectedPath", () => {
       "workflows/ci.yml",
       ".github/airlock.yml.bak",
       "src/.github/workflows/x",
+      "src/.gitmodules",
+      ".gitmodules.bak",
+      ".github/actions-notes.md",
     ]) {
       assert.equal(isProtectedPath(path), false, path);
     }
