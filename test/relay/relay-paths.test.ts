@@ -105,6 +105,18 @@ describe("formatCommitMessage", () => {
     assert.throws(() => formatCommitMessage({ subject: " ", body: "" }, {}), RelayError);
   });
 
+  it("neutralises the agent's @mentions so the commit shown on the pull request pings nobody", () => {
+    const message = formatCommitMessage(
+      { subject: "Fix for @octocat", body: "Thanks @octocat and @acme/security-team; mail a@example.com." },
+      { "Airlock-Run": "r" },
+    );
+    assert.doesNotMatch(message, /@[A-Za-z0-9]/);
+    assert.equal(
+      message,
+      "Fix for @\u200doctocat\n\nThanks @\u200doctocat and @\u200dacme/security-team; mail a@\u200dexample.com.\n\nAirlock-Run: r\n",
+    );
+  });
+
   it("cuts a huge summary", () => {
     const message = formatCommitMessage({ subject: "s", body: "y".repeat(200_000) }, { "Airlock-Run": "r" });
     assert.ok(message.length < 70_000);
