@@ -4,6 +4,7 @@ import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { eq, sql } from "drizzle-orm";
 import { createAirlockApp } from "../../app/create-airlock-app.ts";
+import { createRefusalDesk } from "../../app/replies/create-refusal-desk.ts";
 import { getRun } from "../../core/db/runs.ts";
 import { llmCalls } from "../../core/db/schema.ts";
 import { UsageError } from "../../core/errors.ts";
@@ -147,7 +148,13 @@ export async function serveAirlock(ctx: CliContext, parts: { app: boolean; runne
         });
       });
       await server.load(
-        createAirlockApp({ db: database.db, logger, tokenSecret, githubFor: createOctokitGitHubApi }),
+        createAirlockApp({
+          db: database.db,
+          logger,
+          tokenSecret,
+          githubFor: createOctokitGitHubApi,
+          refusals: createRefusalDesk({ onOutcome: (outcome) => metrics.refusals.inc({ outcome }) }),
+        }),
       );
       await server.start();
       stops.unshift(() => server.stop());
