@@ -6,8 +6,9 @@ import { GitHubApiError, type GitHubApi } from "../../core/github/github-api.ts"
 import type { Logger } from "../../core/logger.ts";
 import { isTerminalRunState } from "../../core/run-states.ts";
 import { escapeMarkdown } from "../../core/summary/escape-markdown.ts";
-import { loadRunSummaryFacts } from "../../core/summary/load-run-summary-facts.ts";
+import { loadRunSummaryFacts, type RunSummaryFacts } from "../../core/summary/load-run-summary-facts.ts";
 import { renderRunSummary } from "../../core/summary/render-run-summary.ts";
+import { withholdSecretText } from "../relay/withhold-secret-text.ts";
 import { readRunProgress } from "../run/read-run-progress.ts";
 import { parseRepoName } from "./parse-repo-name.ts";
 import { renderFailureHelp } from "./render-failure-help.ts";
@@ -41,7 +42,7 @@ export async function publishGitHubRun(
     throw new Error(`run ${runId} is ${run.state}; only ended runs are published`);
   const log = deps.logger.child({ runId, repo: run.repo });
   const repo = parseRepoName(run.repo);
-  const facts = await loadRunSummaryFacts(db, runId);
+  const facts = await withholdSecretSummary(await loadRunSummaryFacts(db, runId));
   const summary = clip(renderRunSummary(facts));
   const pushed = facts.audit.findLast((e) => e.type === "relay.pushed")?.data as
     { branch?: string; commit?: string } | undefined;
@@ -122,6 +123,21 @@ export async function publishGitHubRun(
   await appendRunEvent(db, runId, "github.published", { prNumber: prNumber ?? null, prUrl: prUrl ?? null });
   log.info({ pr: prNumber, outcome: run.state }, "run published on GitHub");
   return { prNumber, prUrl, resultCommentUrl };
+}
+
+/** The agent's summary goes into the pull request and the result comment: scanned like its files first. */
+async function withholdSecretSummary(facts: RunSummaryFacts): Promise<RunSummaryFacts> {
+  const audit = await Promise.all(
+    facts.audit.map(async (event) => {
+      const text = (event.data as { text?: unknown } | null)?.text;
+      if (event.type !== "agent.summary" || typeof text !== "string") return event;
+      return {
+        ...event,
+        data: { ...event.data, text: await withholdSecretText(text, "The agent's summary") },
+      };
+    }),
+  );
+  return { ...facts, audit };
 }
 
 async function pullTitle(

@@ -11,6 +11,7 @@ import { listBaseTree, type BaseEntry } from "./list-base-tree.ts";
 import { RelayError } from "./relay-error.ts";
 import { scanForSecrets } from "./scan-for-secrets.ts";
 import { storeWorkspaceBlobs } from "./store-workspace-blobs.ts";
+import { withholdSecretText } from "./withhold-secret-text.ts";
 import { airlockIdentity, writeRelayCommit, type CommitIdentity } from "./write-relay-commit.ts";
 
 export const relayPolicySchema = z.object({
@@ -82,7 +83,10 @@ export async function relayWorkspace(input: RelayWorkspaceInput): Promise<RelayR
   const staging = await mkdtemp(join(dirname(input.hostClone), ".relay-staging-"));
   try {
     await assertBranchName(git, input.branch);
-    const message = formatCommitMessage(input.message, input.trailers);
+    const message = formatCommitMessage(
+      { ...input.message, body: await withholdSecretText(input.message.body, "The agent's summary") },
+      input.trailers,
+    );
     const baseCommit = (
       await git.run(["rev-parse", "--verify", "--end-of-options", `${input.baseCommit ?? "HEAD"}^{commit}`], {
         gitDir,

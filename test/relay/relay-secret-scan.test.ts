@@ -13,6 +13,7 @@ import {
   createBareRemote,
   createSourceRepo,
   defaultPolicy,
+  git,
   listTree,
   makeTempDir,
   removeDir,
@@ -186,6 +187,32 @@ describe("the secret scan before push", () => {
     for (const held of result.heldBack) {
       for (const secret of secrets) assert.ok(!held.reason.includes(secret), "a reason quotes a secret");
     }
+  });
+
+  it("withholds the agent's summary from the commit message when it holds a secret", async () => {
+    const checkout = await prepareRunCheckout({
+      repo: remote,
+      runId: "run_s2",
+      baseDir: join(root, "run-2"),
+      logger: silentLogger,
+    });
+    await writeFile(join(checkout.workspace, "README.md"), "# Demo, fixed\n");
+    const result = await relayWorkspace({
+      hostClone: checkout.hostClone,
+      workspace: checkout.workspace,
+      runId: "run_s2",
+      branch: "airlock/run_s2",
+      message: { subject: "Agent work", body: `Fixed it.\nI tested with GH_TOKEN=${githubToken}.` },
+      trailers: { "Airlock-Run": "run_s2" },
+      policy: defaultPolicy,
+      logger: silentLogger,
+    });
+    const message = git(checkout.hostClone, ["log", "-1", "--format=%B", result.commit ?? "HEAD"]);
+    assert.ok(!message.includes(githubToken), "the commit message holds the secret");
+    assert.match(
+      message,
+      /^Agent work\n\n\[The agent's summary was withheld: it looks like it holds a secret \(secretlint-rule-github GITHUB_TOKEN at line 2\)\.\]\n\nAirlock-Run: run_s2\n/,
+    );
   });
 
   it("finds nothing in ordinary text, and scans without the network", async () => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { generateKeyPairSync } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { eq } from "drizzle-orm";
 import { appendAuditEvent } from "../../core/audit/append-audit-event.ts";
@@ -112,7 +112,10 @@ describe("publishing a finished run on GitHub (through the stand-in)", () => {
     );
     const hostile =
       "boom **bold** <img src=x onerror=alert(1)> [click](https://evil.example) </details> cc @octocat @acme/admins";
-    const publishFailed = async (pushed: boolean) => {
+    const publishFailed = async (
+      pushed: boolean,
+      summary = "Done. Ping @octocat and @acme/admins to merge.",
+    ) => {
       const runId = newRunId();
       const branch = `airlock/${issue.number}-${runId}`;
       await insertRun(database.db, {
@@ -133,7 +136,7 @@ describe("publishing a finished run on GitHub (through the stand-in)", () => {
       await appendAuditEvent(database.db, {
         runId,
         type: "agent.summary",
-        data: { text: "Done. Ping @octocat and @acme/admins to merge." },
+        data: { text: summary },
         secret,
       });
       if (pushed) {
@@ -172,6 +175,15 @@ describe("publishing a finished run on GitHub (through the stand-in)", () => {
     assert.match(withoutPull, /cc @\u200doctocat @\u200dacme\/admins/);
     assert.match(withPull, /ended \*\*failed\*\* \(boom /);
     assert.match(pull.body, /Ping @\u200doctocat and @\u200dacme\/admins to merge/);
+
+    // A secret in the agent's summary is neither posted nor put in the pull request.
+    const token = `ghp_${randomBytes(27).toString("base64url").replace(/[-_]/g, "x").slice(0, 36)}`;
+    const withSecret = await publishFailed(false, `Done. I used GH_TOKEN=${token} to test it.`);
+    assert.ok(!withSecret.includes(token), "the result comment quotes the secret");
+    assert.match(
+      withSecret,
+      /The agent's summary was withheld: it looks like it holds a secret \(secretlint-rule-github GITHUB_TOKEN at line 1\)/,
+    );
     assert.deepEqual(gh.violations, []);
   });
 });
