@@ -18,6 +18,11 @@ export interface AirlockAppDeps {
   catalog?: readonly AgentDefinition[] | undefined;
   /** The GitHub port for one delivery's installation, from Probot's `context.octokit`. */
   githubFor: (octokit: ProbotOctokit) => GitHubApi;
+  /**
+   * The GitHub port refusals are posted through: the same installation, but writes paced in
+   * a throttle queue apart from the installation's (`createLaneGitHubApi`).
+   */
+  refusalGitHubFor: (octokit: ProbotOctokit, installationId: number) => Promise<GitHubApi>;
   /** Where replies anyone can ask for (refusals, help) wait their turn; one per process. */
   refusals: RefusalDesk;
   /** Cap on the task text handed to the agent (default 24,000 characters). */

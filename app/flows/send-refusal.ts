@@ -6,7 +6,8 @@ import type { DeliveryContext } from "./delivery-context.ts";
  * says nothing twice, and the reply goes to the refusal desk, which posts it later, at most
  * once per sender and issue in its window, and drops it past its rate
  * (app/replies/create-refusal-desk.ts). The delivery is answered without waiting for
- * GitHub, and an admitted run's comments never queue behind these.
+ * GitHub, and the reply goes through its own throttle queue, so an admitted run's comments
+ * never queue behind these.
  */
 export async function sendRefusal(
   ctx: DeliveryContext,
@@ -26,7 +27,7 @@ export async function sendRefusal(
     sender: ctx.sender.login,
     log,
     post: async () => {
-      await ctx.github.createIssueComment(ctx.repo, issueNumber, body);
+      await (await ctx.refusalGitHub()).createIssueComment(ctx.repo, issueNumber, body);
       log.info("replied");
     },
   });

@@ -9,6 +9,7 @@ import { getRun } from "../../core/db/runs.ts";
 import { llmCalls } from "../../core/db/schema.ts";
 import { UsageError } from "../../core/errors.ts";
 import { createGitHubApp } from "../../core/github/create-github-app.ts";
+import { createLaneGitHubApi } from "../../core/github/create-lane-github-api.ts";
 import { createOctokitGitHubApi } from "../../core/github/create-octokit-github-api.ts";
 import type { Logger } from "../../core/logger.ts";
 import { createAirlockMetrics, type AirlockMetrics } from "../../core/metrics/create-airlock-metrics.ts";
@@ -153,6 +154,8 @@ export async function serveAirlock(ctx: CliContext, parts: { app: boolean; runne
           logger,
           tokenSecret,
           githubFor: createOctokitGitHubApi,
+          refusalGitHubFor: (octokit, installationId) =>
+            createLaneGitHubApi(octokit, `airlock-refusals-${installationId}`),
           refusals: createRefusalDesk({ onOutcome: (outcome) => metrics.refusals.inc({ outcome }) }),
         }),
       );

@@ -10,6 +10,7 @@ import { createAirlockApp } from "../../app/create-airlock-app.ts";
 import { createRefusalDesk } from "../../app/replies/create-refusal-desk.ts";
 import type { Database } from "../../core/db/open-database.ts";
 import { runs, webhookDeliveries } from "../../core/db/schema.ts";
+import { createLaneGitHubApi } from "../../core/github/create-lane-github-api.ts";
 import { createOctokitGitHubApi } from "../../core/github/create-octokit-github-api.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
 import { startGitHubStandIn, type GitHubStandIn } from "../stand-ins/github/start-github-stand-in.ts";
@@ -57,6 +58,7 @@ describe("the Airlock app over HTTP against the GitHub stand-in", () => {
         logger: pino({ level: process.env.DEBUG_APP ? "debug" : "silent" }),
         tokenSecret: "over-http-token-secret-0123456789",
         githubFor: createOctokitGitHubApi,
+        refusalGitHubFor: (octokit, id) => createLaneGitHubApi(octokit, `airlock-refusals-${id}`),
         refusals,
       }),
       { probot },

@@ -58,6 +58,7 @@ export async function startTestApp(options: {
       catalog: options.catalog,
       maxTaskChars: options.maxTaskChars,
       githubFor: () => options.github,
+      refusalGitHubFor: async () => options.github,
       refusals,
     }),
   );
