@@ -10,6 +10,7 @@ import { renderPermissionRefusal } from "../messages/render-permission-refusal.t
 import type { RepoRole } from "../../core/github/github-api.ts";
 import type { DeliveryContext } from "./delivery-context.ts";
 import { replyOnce } from "./reply-once.ts";
+import { sendRefusal } from "./send-refusal.ts";
 
 export type Admission =
   | { admitted: true; config: RepoConfig; roleOf: (login: string) => Promise<RepoRole> }
@@ -21,7 +22,7 @@ export const configPath = ".github/airlock.yml";
 /**
  * Who may act, and under which configuration. `.github/airlock.yml` is read from the default
  * branch (a pull request cannot loosen it). Bots and senders below `min_permission` get a
- * reply and nothing else; their text is not used. An invalid file refuses the request with
+ * reply through the refusal desk and nothing else; their text is not used. An invalid file refuses the request with
  * its problems listed unless the caller can do without it (`/airlock stop` must always work).
  */
 export async function admitSender(
@@ -30,7 +31,7 @@ export async function admitSender(
   options: { needConfig: boolean },
 ): Promise<Admission> {
   if (ctx.sender.type === "Bot") {
-    await replyOnce(ctx, replyTo, renderBotRefusal(ctx.sender.login), "bot sender");
+    await sendRefusal(ctx, replyTo, renderBotRefusal(ctx.sender.login), "bot sender");
     return { admitted: false };
   }
   const parsed = parseRepoConfig(await ctx.github.readFile(ctx.repo, configPath), {
@@ -42,7 +43,7 @@ export async function admitSender(
   const role = await roleOf(ctx.sender.login);
   if (judgeSender(ctx.sender, role, required) !== "allowed") {
     ctx.log.info({ sender: ctx.sender.login, role, required }, "sender below the required permission");
-    await replyOnce(ctx, replyTo, renderPermissionRefusal(ctx.sender.login, required), "permission");
+    await sendRefusal(ctx, replyTo, renderPermissionRefusal(ctx.sender.login, required), "permission");
     return { admitted: false };
   }
   if (parsed.ok) {

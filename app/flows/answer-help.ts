@@ -5,7 +5,7 @@ import { renderHelp } from "../messages/render-help.ts";
 import { isDeliveryRecorded } from "../runs/is-delivery-recorded.ts";
 import { configPath } from "./admit-sender.ts";
 import type { DeliveryContext } from "./delivery-context.ts";
-import { replyOnce } from "./reply-once.ts";
+import { sendRefusal } from "./send-refusal.ts";
 
 /** `/airlock help` (or a bare `/airlock`): usage and the agents this repository allows. */
 export async function answerHelp(ctx: DeliveryContext, replyTo: number): Promise<void> {
@@ -14,11 +14,12 @@ export async function answerHelp(ctx: DeliveryContext, replyTo: number): Promise
     return;
   }
   if (ctx.sender.type === "Bot") {
-    await replyOnce(ctx, replyTo, renderBotRefusal(ctx.sender.login), "bot sender");
+    await sendRefusal(ctx, replyTo, renderBotRefusal(ctx.sender.login), "bot sender");
     return;
   }
   const agentIds = ctx.catalog.map((a) => a.id);
   const parsed = parseRepoConfig(await ctx.github.readFile(ctx.repo, configPath), { agentIds });
   const agents = parsed.ok ? parsed.config.agents : defaultRepoConfig(agentIds).agents;
-  await replyOnce(ctx, replyTo, renderHelp(ctx.sender.login, agents), "help");
+  // Anyone may ask for help, so it waits its turn like a refusal.
+  await sendRefusal(ctx, replyTo, renderHelp(ctx.sender.login, agents), "help");
 }

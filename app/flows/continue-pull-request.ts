@@ -10,7 +10,7 @@ import { composeFollowUpTask } from "../task/compose-follow-up-task.ts";
 import type { AirlockCommand } from "../text/parse-airlock-command.ts";
 import { answerHelp } from "./answer-help.ts";
 import type { DeliveryContext } from "./delivery-context.ts";
-import { replyOnce } from "./reply-once.ts";
+import { sendRefusal } from "./send-refusal.ts";
 import { retryLatestRun } from "./retry-latest-run.ts";
 import { startGitHubRun } from "./start-github-run.ts";
 import { stopGitHubRuns } from "./stop-github-runs.ts";
@@ -37,7 +37,7 @@ export async function continuePullRequest(ctx: DeliveryContext, comment: PullReq
   }
   const replyTo = comment.pullNumber;
   if (ctx.sender.type === "Bot") {
-    await replyOnce(ctx, replyTo, renderBotRefusal(ctx.sender.login), "bot sender");
+    await sendRefusal(ctx, replyTo, renderBotRefusal(ctx.sender.login), "bot sender");
     return;
   }
   if (comment.command.kind === "help") {
@@ -53,7 +53,8 @@ export async function continuePullRequest(ctx: DeliveryContext, comment: PullReq
   };
   const latest = isAirlockBranch(headRef) ? await findLatestRun(ctx.deps.db, scope) : undefined;
   if (latest === undefined) {
-    await replyOnce(ctx, replyTo, renderNotAirlockPull(ctx.sender.login), "not an Airlock pull request");
+    // Sent before the sender's permission is known: anyone may ask, so it waits its turn.
+    await sendRefusal(ctx, replyTo, renderNotAirlockPull(ctx.sender.login), "not an Airlock pull request");
     return;
   }
   const reactTo: ReactionTarget = comment.review

@@ -25,6 +25,7 @@ export function createDeliveryContext(
   return {
     deps,
     github: deps.githubFor(delivery.octokit),
+    refusalGitHub: () => deps.refusalGitHubFor(delivery.octokit, facts.installationId),
     log: deps.logger.child({
       deliveryId: delivery.id,
       event: `${delivery.name}.${facts.action}`,

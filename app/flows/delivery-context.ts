@@ -8,6 +8,8 @@ import type { DeliveryRecord } from "../runs/record-delivery.ts";
 export interface DeliveryContext {
   deps: AirlockAppDeps;
   github: GitHubApi;
+  /** For replies anyone can ask for: writes paced apart from an admitted run's (send-refusal.ts). */
+  refusalGitHub: () => Promise<GitHubApi>;
   /** Bound to the delivery id and the repository; flows add the run id. */
   log: Logger;
   delivery: Omit<DeliveryRecord, "runId">;

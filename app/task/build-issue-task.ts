@@ -28,12 +28,15 @@ export async function buildIssueTask(
   );
   const trusts = async (login: string, type: string) =>
     type !== "Bot" && meetsPermission(await input.roleOf(login), input.minPermission);
-  const issueTrusted = await trusts(input.issue.author, input.issue.authorType);
-  const trusted: boolean[] = [];
-  for (const comment of comments) trusted.push(await trusts(comment.author, comment.authorType));
+  // All at once (one lookup per login, Octokit runs ten at a time): one after the other, an
+  // issue with 60 strangers' comments kept the maintainer's run waiting for 60 round trips.
+  const [issueTrusted, ...trusted] = await Promise.all([
+    trusts(input.issue.author, input.issue.authorType),
+    ...comments.map((c) => trusts(c.author, c.authorType)),
+  ]);
   return composeIssueTask({
     issueNumber: input.issue.number,
-    issue: { ...input.issue, trusted: issueTrusted },
+    issue: { ...input.issue, trusted: issueTrusted === true },
     comments: comments.map((c, i) => ({
       author: c.author,
       body: c.body,

@@ -4,9 +4,11 @@ import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { sql } from "drizzle-orm";
 import { createAirlockApp } from "../../app/create-airlock-app.ts";
+import { createRefusalDesk } from "../../app/replies/create-refusal-desk.ts";
 import { getRun, sumRunUsage } from "../../core/db/runs.ts";
 import { UsageError } from "../../core/errors.ts";
 import { createGitHubApp } from "../../core/github/create-github-app.ts";
+import { createLaneGitHubApi } from "../../core/github/create-lane-github-api.ts";
 import { createOctokitGitHubApi } from "../../core/github/create-octokit-github-api.ts";
 import type { Logger } from "../../core/logger.ts";
 import { createAirlockMetrics, type AirlockMetrics } from "../../core/metrics/create-airlock-metrics.ts";
@@ -150,7 +152,15 @@ export async function serveAirlock(ctx: CliContext, parts: { app: boolean; runne
         });
       });
       await server.load(
-        createAirlockApp({ db: database.db, logger, tokenSecret, githubFor: createOctokitGitHubApi }),
+        createAirlockApp({
+          db: database.db,
+          logger,
+          tokenSecret,
+          githubFor: createOctokitGitHubApi,
+          refusalGitHubFor: (octokit, installationId) =>
+            createLaneGitHubApi(octokit, `airlock-refusals-${installationId}`),
+          refusals: createRefusalDesk({ onOutcome: (outcome) => metrics.refusals.inc({ outcome }) }),
+        }),
       );
       await server.start();
       stops.unshift(() => server.stop());

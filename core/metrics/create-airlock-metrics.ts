@@ -10,6 +10,7 @@ export interface AirlockMetrics {
   llmCalls: Counter<"provider" | "model">;
   llmTokens: Counter<"provider" | "model" | "direction">;
   llmCostUsd: Counter<"provider" | "model">;
+  refusals: Counter<"outcome">;
 }
 
 /** One registry per process (DESIGN §9), served at /metrics by `airlock app`, `runner` and `up`. */
@@ -61,6 +62,12 @@ export function createAirlockMetrics(): AirlockMetrics {
       name: "airlock_llm_cost_usd_total",
       help: "LLM cost of finished runs, in US dollars",
       labelNames: ["provider", "model"],
+      registers,
+    }),
+    refusals: new Counter({
+      name: "airlock_refusals_total",
+      help: "Replies anyone can ask for (refusals, help), by outcome: posted, duplicate (one per sender and issue in the window), dropped (over the rate), failed",
+      labelNames: ["outcome"],
       registers,
     }),
   };

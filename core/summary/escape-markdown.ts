@@ -1,26 +1,29 @@
+import { neutraliseMentions } from "./neutralise-mentions.ts";
+
 /**
  * Text from the sandbox (paths, model names, errors) placed in markdown that GitHub renders.
  * Markdown and HTML metacharacters are escaped so a file named `</details><img src=…>` or
  * `[click](…)` shows as text instead of changing the page; newlines are flattened so it
- * cannot start a new block.
+ * cannot start a new block; `@login` no longer notifies anyone.
  */
 export function escapeMarkdown(text: string): string {
-  return (
+  return neutraliseMentions(
     text
       // eslint-disable-next-line no-control-regex
       .replace(/[\u0000-\u001f\u007f]+/g, " ")
       .replace(/[\\`*_{}[\]<>#+!~&"]/g, (c) =>
         c === "&" ? "&amp;" : c === "<" ? "&lt;" : c === ">" ? "&gt;" : c === '"' ? "&quot;" : `\\${c}`,
-      )
+      ),
   );
 }
 
 /**
  * A block of untrusted prose (the agent's summary) kept readable as markdown but with raw
- * HTML and images disabled, quoted so it is visibly the agent's words.
+ * HTML and images disabled, quoted so it is visibly the agent's words, its `@mentions`
+ * neutralised.
  */
 export function quoteUntrustedMarkdown(text: string): string {
-  return text
+  return neutraliseMentions(text)
     .replace(/&/g, "&amp;")
     .replace(/</g, "&lt;")
     .replace(/>/g, "&gt;")

@@ -11,8 +11,10 @@ import type { Run } from "../../core/db/schema.ts";
 import { GitHubApiError, type GitHubApi } from "../../core/github/github-api.ts";
 import type { Logger } from "../../core/logger.ts";
 import { isTerminalRunState } from "../../core/run-states.ts";
-import { loadRunSummaryFacts } from "../../core/summary/load-run-summary-facts.ts";
+import { escapeMarkdown } from "../../core/summary/escape-markdown.ts";
+import { loadRunSummaryFacts, type RunSummaryFacts } from "../../core/summary/load-run-summary-facts.ts";
 import { renderRunSummary } from "../../core/summary/render-run-summary.ts";
+import { withholdSecretText } from "../relay/withhold-secret-text.ts";
 import { parseRepoName } from "./parse-repo-name.ts";
 import { renderFailureHelp } from "./render-failure-help.ts";
 import { commentMarker } from "../../core/summary/comment-marker.ts";
@@ -46,7 +48,7 @@ export async function publishGitHubRun(
     throw new Error(`run ${runId} is ${run.state}; only ended runs are published`);
   const log = deps.logger.child({ runId, repo: run.repo });
   const repo = parseRepoName(run.repo);
-  const facts = await loadRunSummaryFacts(db, runId);
+  const facts = await withholdSecretSummary(await loadRunSummaryFacts(db, runId));
   const summary = clip(renderRunSummary(facts));
   const pushed = findLastAuditData(facts.audit, "relay.pushed");
   const issueNumber = run.issueNumber ?? undefined;
@@ -125,6 +127,21 @@ export async function publishGitHubRun(
   return { prNumber, prUrl, resultCommentUrl };
 }
 
+/** The agent's summary goes into the pull request and the result comment: scanned like its files first. */
+async function withholdSecretSummary(facts: RunSummaryFacts): Promise<RunSummaryFacts> {
+  const audit = await Promise.all(
+    facts.audit.map(async (event) => {
+      const text = (event.data as { text?: unknown } | null)?.text;
+      if (event.type !== "agent.summary" || typeof text !== "string") return event;
+      return {
+        ...event,
+        data: { ...event.data, text: await withholdSecretText(text, "The agent's summary") },
+      };
+    }),
+  );
+  return { ...facts, audit };
+}
+
 async function pullTitle(
   github: GitHubApi,
   repo: { owner: string; repo: string },
@@ -144,6 +161,8 @@ function renderResultComment(
   prNumber: number | undefined,
   summary: string,
 ): string {
+  // The reason can carry the agent's or the sandbox's words (an error, a path): shown as text.
+  const reason = escapeMarkdown(run.outcomeReason ?? "no reason recorded");
   const lines = [marker];
   if (pushed && run.followUpOf !== null) {
     lines.push(`Airlock run \`${run.id}\` pushed a follow-up commit to this pull request (${run.state}).`);
@@ -151,13 +170,13 @@ function renderResultComment(
     lines.push(
       run.state === "succeeded"
         ? `Airlock run \`${run.id}\` finished: draft pull request #${prNumber}.`
-        : `Airlock run \`${run.id}\` ended **${run.state}** (${run.outcomeReason ?? "no reason recorded"}); its partial work is in draft pull request #${prNumber}. ${renderFailureHelp(run.state)}`,
+        : `Airlock run \`${run.id}\` ended **${run.state}** (${reason}); its partial work is in draft pull request #${prNumber}. ${renderFailureHelp(run.state)}`,
     );
   } else {
     lines.push(
       `Airlock run \`${run.id}\` ended **${run.state}** without a pull request.`,
       "",
-      `Reason (\`${run.state}\`): ${run.outcomeReason ?? "no reason recorded"}`,
+      `Reason (\`${run.state}\`): ${reason}`,
       "",
       renderFailureHelp(run.state),
     );

@@ -1,3 +1,4 @@
+import { neutraliseMentions } from "../../core/summary/neutralise-mentions.ts";
 import { RelayError } from "./relay-error.ts";
 
 export type CommitMessage = { subject: string; body: string };
@@ -8,12 +9,13 @@ const maxBodyBytes = 64 * 1024;
  * subject, blank line, body, blank line, trailers as `Key: value`. The body is the
  * agent's summary and so untrusted: control characters are dropped and it is cut to
  * 64 KiB; our trailers always form the last paragraph, which is the one git and
- * GitHub read trailers from.
+ * GitHub read trailers from. GitHub links `@login` in commit messages it shows on the pull
+ * request, so the agent's mentions are neutralised here too.
  */
 export function formatCommitMessage(message: CommitMessage, trailers: Record<string, string>): string {
-  const subject = stripControl(message.subject).replace(/\s+/g, " ").trim().slice(0, 200);
+  const subject = neutraliseMentions(stripControl(message.subject)).replace(/\s+/g, " ").trim().slice(0, 200);
   if (subject.length === 0) throw new RelayError("The commit subject is empty; pass a one-line subject.");
-  let body = stripControl(message.body.replace(/\r\n?/g, "\n")).trim();
+  let body = neutraliseMentions(stripControl(message.body.replace(/\r\n?/g, "\n"))).trim();
   if (Buffer.byteLength(body) > maxBodyBytes) {
     body = `${Buffer.from(body)
       .subarray(0, maxBodyBytes)

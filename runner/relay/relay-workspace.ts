@@ -9,7 +9,9 @@ import { openGitRunner } from "./git-runner.ts";
 import { isProtectedPath } from "./is-protected-path.ts";
 import { listBaseTree, type BaseEntry } from "./list-base-tree.ts";
 import { RelayError } from "./relay-error.ts";
+import { scanForSecrets } from "./scan-for-secrets.ts";
 import { storeWorkspaceBlobs } from "./store-workspace-blobs.ts";
+import { withholdSecretText } from "./withhold-secret-text.ts";
 import { airlockIdentity, writeRelayCommit, type CommitIdentity } from "./write-relay-commit.ts";
 
 export const relayPolicySchema = z.object({
@@ -64,7 +66,8 @@ function byPath(a: { path: string }, b: { path: string }): number {
  * workspace is hostile: it is read with lstat and O_NOFOLLOW only, its own `.git` is
  * never read, git never runs in it, and every file goes into the object store with
  * `hash-object --no-filters`, so nothing the agent wrote can make the host execute a
- * program. What is not relayed is reported: held back (workflows, Airlock's config) or
+ * program. What is not relayed is reported: held back (workflows, local actions, submodules,
+ * Airlock's config, content that looks like a secret) or
  * refused (unsafe path, escaping symlink, special file, limits). A refused or held-back
  * path keeps its base content; it is never deleted.
  */
@@ -80,7 +83,10 @@ export async function relayWorkspace(input: RelayWorkspaceInput): Promise<RelayR
   const staging = await mkdtemp(join(dirname(input.hostClone), ".relay-staging-"));
   try {
     await assertBranchName(git, input.branch);
-    const message = formatCommitMessage(input.message, input.trailers);
+    const message = formatCommitMessage(
+      { ...input.message, body: await withholdSecretText(input.message.body, "The agent's summary") },
+      input.trailers,
+    );
     const baseCommit = (
       await git.run(["rev-parse", "--verify", "--end-of-options", `${input.baseCommit ?? "HEAD"}^{commit}`], {
         gitDir,
@@ -104,7 +110,7 @@ export async function relayWorkspace(input: RelayWorkspaceInput): Promise<RelayR
       if (!policy.allowWorkflowChanges && isProtectedPath(path)) {
         heldBack.push({
           path,
-          reason: `${candidate.change} under .github/workflows/ or Airlock's config; the repository's config does not allow workflow changes`,
+          reason: `${candidate.change} under .github/workflows/, .github/actions/, .gitmodules or Airlock's config; set allow_workflow_changes: true in .github/airlock.yml to let the agent change them`,
         });
         kept.add(path);
       } else if (candidate.source.kind === "file" && candidate.size > policy.maxFileBytes) {
@@ -125,7 +131,15 @@ export async function relayWorkspace(input: RelayWorkspaceInput): Promise<RelayR
       }
     }
     const relayed = refuseConflicts(accepted, base, refused);
-    const updates = await storeWorkspaceBlobs(git, gitDir, staging, relayed, algorithm, refused);
+    const updates = await storeWorkspaceBlobs(
+      git,
+      gitDir,
+      staging,
+      relayed,
+      algorithm,
+      { refused, heldBack },
+      describeSecrets,
+    );
     const commit = await writeRelayCommit(git, {
       gitDir,
       indexFile: join(staging, "index"),
@@ -141,7 +155,7 @@ export async function relayWorkspace(input: RelayWorkspaceInput): Promise<RelayR
       branch: input.branch,
       filesChanged:
         commit === undefined ? [] : updates.map((u) => ({ path: u.update.path, change: u.change })),
-      heldBack,
+      heldBack: heldBack.sort(byPath),
       refused: refused.sort(byPath).slice(0, maxListedRefusals),
       refusedOmitted: Math.max(0, refused.length - maxListedRefusals),
     };
@@ -193,4 +207,16 @@ function ancestorsOf(path: string): string[] {
   const out: string[] = [];
   for (let cut = path.indexOf("/"); cut > 0; cut = path.indexOf("/", cut + 1)) out.push(path.slice(0, cut));
   return out;
+}
+
+/**
+ * The secret scan before push (issue 9 §6): a file whose new content matches a secret rule
+ * is held back, and the reason names the rules and lines, never the matched text.
+ */
+async function describeSecrets(path: string, content: Buffer): Promise<string | undefined> {
+  const findings = await scanForSecrets(path, content);
+  if (findings.length === 0) return undefined;
+  const shown = findings.slice(0, 5).map((f) => `${f.rule} at line ${f.line}`);
+  if (findings.length > 5) shown.push(`${findings.length - 5} more`);
+  return `it looks like it holds a secret (${shown.join("; ")}), so it was not pushed; the secret is not shown here. If it is not a secret, a maintainer can add the file to the branch by hand`;
 }

@@ -7,8 +7,10 @@ import { eq } from "drizzle-orm";
 import pino from "pino";
 import { createNodeMiddleware, Probot, ProbotOctokit } from "probot";
 import { createAirlockApp } from "../../app/create-airlock-app.ts";
+import { createRefusalDesk } from "../../app/replies/create-refusal-desk.ts";
 import type { Database } from "../../core/db/open-database.ts";
 import { runs, webhookDeliveries } from "../../core/db/schema.ts";
+import { createLaneGitHubApi } from "../../core/github/create-lane-github-api.ts";
 import { createOctokitGitHubApi } from "../../core/github/create-octokit-github-api.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
 import { startGitHubStandIn, type GitHubStandIn } from "../stand-ins/github/start-github-stand-in.ts";
@@ -28,6 +30,8 @@ describe("the Airlock app over HTTP against the GitHub stand-in", () => {
   let server: Server;
   let database: Database;
   const owner = `org-${randomBytes(3).toString("hex")}`;
+  // Octokit's throttle is off here, so refusals need no gap between them.
+  const refusals = createRefusalDesk({ gapMs: 0 });
 
   before(async () => {
     const keys = generateKeyPairSync("rsa", { modulusLength: 2048 });
@@ -54,6 +58,8 @@ describe("the Airlock app over HTTP against the GitHub stand-in", () => {
         logger: pino({ level: process.env.DEBUG_APP ? "debug" : "silent" }),
         tokenSecret: "over-http-token-secret-0123456789",
         githubFor: createOctokitGitHubApi,
+        refusalGitHubFor: (octokit, id) => createLaneGitHubApi(octokit, `airlock-refusals-${id}`),
+        refusals,
       }),
       { probot },
     );
@@ -141,6 +147,7 @@ describe("the Airlock app over HTTP against the GitHub stand-in", () => {
         sender: "reader",
       }),
     );
+    await refusals.idle();
     const refusal = gh.state.comments.find((c) => c.repo === full && c.body.startsWith("@reader"));
     assert.ok(refusal, "the reader got a reply");
     assert.match(refusal.body, /`write`/);

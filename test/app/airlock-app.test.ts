@@ -280,9 +280,10 @@ for (const kind of testDatabaseKinds()) {
         "issues",
         labeled(repo, { sender: "reader", author: "reader", body: "SECRET-READER-TEXT" }),
       );
+      // On another issue: the same issue gets one refusal per sender in the desk's window.
       await app.receive(
         "issue_comment",
-        commented(repo, "/airlock run SECRET-READER-COMMAND", { sender: "reader" }),
+        commented(repo, "/airlock run SECRET-READER-COMMAND", { sender: "reader", number: 8 }),
       );
       assert.deepEqual(await runsOf(repo), []);
       assert.equal(gh.comments.length, 2);

@@ -6,11 +6,15 @@ import type { AgentDefinition } from "../../core/agents/agent-definition.ts";
 import type { Db } from "../../core/db/open-database.ts";
 import type { GitHubApi } from "../../core/github/github-api.ts";
 import { createAirlockApp } from "../../app/create-airlock-app.ts";
+import { createRefusalDesk, type RefusalDesk } from "../../app/replies/create-refusal-desk.ts";
 
 let privateKey: string | undefined;
 
 export interface TestApp {
-  /** Delivers a webhook in-process through Probot, as its HTTP middleware would after the signature check. */
+  /**
+   * Delivers a webhook in-process through Probot, as its HTTP middleware would after the
+   * signature check, then waits until the refusal desk has posted what it queued.
+   */
   receive(name: string, payload: Record<string, unknown>, id?: string): Promise<string>;
   /** The app's log lines, parsed. */
   logs: Record<string, unknown>[];
@@ -24,7 +28,10 @@ export async function startTestApp(options: {
   github: GitHubApi;
   catalog?: readonly AgentDefinition[];
   maxTaskChars?: number;
+  /** Default: a desk with no gap between refusals (Octokit's throttle is off here). */
+  refusals?: RefusalDesk;
 }): Promise<TestApp> {
+  const refusals = options.refusals ?? createRefusalDesk({ gapMs: 0 });
   privateKey ??= generateKeyPairSync("rsa", { modulusLength: 2048 })
     .privateKey.export({ type: "pkcs1", format: "pem" })
     .toString();
@@ -51,11 +58,14 @@ export async function startTestApp(options: {
       catalog: options.catalog,
       maxTaskChars: options.maxTaskChars,
       githubFor: () => options.github,
+      refusalGitHubFor: async () => options.github,
+      refusals,
     }),
   );
   return {
     async receive(name, payload, id = randomUUID()) {
       await probot.receive({ id, name, payload } as Parameters<Probot["receive"]>[0]);
+      await refusals.idle();
       return id;
     },
     get logs() {

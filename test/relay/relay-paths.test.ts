@@ -50,10 +50,15 @@ describe("checkRelayPath", () => {
 });
 
 describe("isProtectedPath", () => {
-  it("covers workflows, Airlock's config and their parents, in any case", () => {
+  it("covers workflows, local actions, submodules, Airlock's config and their parents, in any case", () => {
     for (const path of [
       ".github/workflows/ci.yml",
       ".github/workflows",
+      ".github/actions/setup/action.yml",
+      ".github/Actions/setup/run.sh",
+      ".github/actions",
+      ".gitmodules",
+      ".GitModules",
       ".GitHub/Workflows/x.yml",
       ".github/airlock.yml",
       ".github/airlock.yaml",
@@ -67,6 +72,9 @@ describe("isProtectedPath", () => {
       "workflows/ci.yml",
       ".github/airlock.yml.bak",
       "src/.github/workflows/x",
+      "src/.gitmodules",
+      ".gitmodules.bak",
+      ".github/actions-notes.md",
     ]) {
       assert.equal(isProtectedPath(path), false, path);
     }
@@ -95,6 +103,18 @@ describe("formatCommitMessage", () => {
       RelayError,
     );
     assert.throws(() => formatCommitMessage({ subject: " ", body: "" }, {}), RelayError);
+  });
+
+  it("neutralises the agent's @mentions so the commit shown on the pull request pings nobody", () => {
+    const message = formatCommitMessage(
+      { subject: "Fix for @octocat", body: "Thanks @octocat and @acme/security-team; mail a@example.com." },
+      { "Airlock-Run": "r" },
+    );
+    assert.doesNotMatch(message, /@[A-Za-z0-9]/);
+    assert.equal(
+      message,
+      "Fix for @\u200doctocat\n\nThanks @\u200doctocat and @\u200dacme/security-team; mail a@\u200dexample.com.\n\nAirlock-Run: r\n",
+    );
   });
 
   it("cuts a huge summary", () => {

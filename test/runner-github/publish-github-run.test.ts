@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { generateKeyPairSync } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { eq } from "drizzle-orm";
 import { appendAuditEvent } from "../../core/audit/append-audit-event.ts";
@@ -100,5 +100,92 @@ describe("publishing a finished run on GitHub (through the stand-in)", () => {
     await publishGitHubRun({ db: database.db, github, logger }, runId);
     assert.equal(gh.state.pulls.filter((p) => p.repo === repo.fullName).length, 1);
     assert.equal(results().length, 1);
+  });
+  it("shows the outcome reason and the agent's words as text: no markup, no HTML, no @mention", async () => {
+    const repo = await gh.createRepo({
+      owner: "acme",
+      name: "hostile-words",
+      installationId,
+      files: { "a.txt": "a\n" },
+    });
+    const issue = gh.createIssue(repo.fullName, { title: "Fix a", body: "Please.", user: "maintainer" });
+    const github = createGitHubApp({ appId, privateKey, apiUrl: gh.apiUrl }, logger).forInstallation(
+      installationId,
+    );
+    const hostile =
+      "boom **bold** <img src=x onerror=alert(1)> [click](https://evil.example) </details> cc @octocat @acme/admins";
+    const publishFailed = async (
+      pushed: boolean,
+      summary = "Done. Ping @octocat and @acme/admins to merge.",
+    ) => {
+      const runId = newRunId();
+      const branch = `airlock/${issue.number}-${runId}`;
+      await insertRun(database.db, {
+        id: runId,
+        kind: "github",
+        state: "failed",
+        agent: "builtin",
+        model: "gpt-4.1-mini",
+        repo: repo.fullName,
+        issueNumber: issue.number,
+        installationId,
+        cloneUrl: repo.cloneUrl,
+        baseRef: "main",
+        headBranch: branch,
+        outcomeReason: hostile,
+        finishedAt: new Date(),
+      });
+      await appendAuditEvent(database.db, {
+        runId,
+        type: "agent.summary",
+        data: { text: summary },
+        secret,
+      });
+      if (pushed) {
+        const tree = (await runGit(repo.gitDir, ["rev-parse", "main^{tree}"])).toString().trim();
+        const commit = (await runGit(repo.gitDir, ["commit-tree", tree, "-p", "main", "-m", "agent work"]))
+          .toString()
+          .trim();
+        await runGit(repo.gitDir, ["update-ref", `refs/heads/${branch}`, commit]);
+        await appendAuditEvent(database.db, {
+          runId,
+          type: "relay.pushed",
+          data: { branch, commit, remoteRef: `refs/heads/${branch}` },
+          secret,
+        });
+      }
+      await publishGitHubRun({ db: database.db, github, logger }, runId);
+      const result = gh.state.comments.find(
+        (c) => c.repo === repo.fullName && c.body.includes(`airlock:result:${runId}`),
+      );
+      assert.ok(result);
+      return result.body;
+    };
+
+    const withoutPull = await publishFailed(false);
+    const withPull = await publishFailed(true);
+    const pull = gh.state.pulls.find((p) => p.repo === repo.fullName);
+    assert.ok(pull);
+    for (const body of [withoutPull, withPull, pull.body]) {
+      assert.doesNotMatch(body, /<img|<\/details> cc|\*\*bold\*\*|\[click\]\(/);
+      assert.doesNotMatch(body, /@[A-Za-z0-9]/);
+    }
+    assert.match(
+      withoutPull,
+      /Reason \(`failed`\): boom \\\*\\\*bold\\\*\\\* &lt;img src=x onerror=alert\(1\)&gt;/,
+    );
+    assert.match(withoutPull, /cc @\u200doctocat @\u200dacme\/admins/);
+    assert.match(withPull, /ended \*\*failed\*\* \(boom /);
+    assert.match(pull.body, /Ping @\u200doctocat and @\u200dacme\/admins to merge/);
+
+    // A secret in the agent's summary is neither posted nor put in the pull request.
+    const token = `ghp_${randomBytes(27).toString("base64url").replace(/[-_]/g, "x").slice(0, 36)}`;
+    const withSecret = await publishFailed(false, `Done. I used GH_TOKEN=${token} to test it.`);
+    assert.ok(!withSecret.includes(token), "the result comment quotes the secret");
+    assert.match(
+      withSecret,
+      /The agent's summary was withheld: it looks like it holds a secret \(secretlint-rule-github GITHUB_TOKEN at line 1\)/,
+    );
+    assert.deepEqual(gh.violations, []);
   });
 });
