@@ -167,8 +167,21 @@ describe("the secret scan before push", () => {
       } as Run,
       calls: [],
       audit: [
-        auditEvent("relay.committed", { ...result }),
-        auditEvent("relay.pushed", { branch: result.branch, commit: result.commit }),
+        // The entries as the run writes them (core/audit/audit-event-schemas.ts).
+        auditEvent("relay.committed", {
+          branch: result.branch,
+          commit: result.commit ?? null,
+          auditHeadInTrailer: null,
+          filesChanged: result.filesChanged,
+          heldBack: result.heldBack,
+          refused: result.refused,
+          refusedOmitted: result.refusedOmitted,
+        }),
+        auditEvent("relay.pushed", {
+          branch: result.branch,
+          commit: result.commit,
+          remoteRef: `refs/heads/${result.branch}`,
+        }),
       ],
     });
     for (const path of Object.keys(secretFiles)) {
