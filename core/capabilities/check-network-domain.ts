@@ -1,5 +1,5 @@
 import { isIP } from "node:net";
-import { domainToASCII } from "node:url";
+import { domainToASCII, domainToUnicode } from "node:url";
 import type { CapabilityCheck } from "./capability-kinds.ts";
 
 /** RFC 1035 §2.3.4: 63 octets a label, 255 a name on the wire (253 characters written out). */
@@ -104,9 +104,13 @@ export function checkNetworkDomain(name: string, version: string | undefined): C
       return refuse("name", `${refused} is refused: it resolves to whatever address the name spells, or to a metadata service`);
     }
   }
-  // Punycode labels must decode to a valid IDNA name: domainToASCII returns "" when not,
-  // and would change a name that is not already in its ASCII form.
-  if (domainToASCII(domain) !== domain) {
+  // A punycode label must decode to Unicode and encode back to itself: Node leaves a label
+  // it cannot decode unchanged, and domainToASCII returns "" for an invalid IDNA name.
+  const badPunycode = labels.some(
+    (label) =>
+      label.startsWith("xn--") && (domainToUnicode(label) === label || domainToASCII(domainToUnicode(label)) !== label),
+  );
+  if (badPunycode || domainToASCII(domain) !== domain) {
     return refuse("name", "not a valid internationalised domain name (bad punycode xn-- label)");
   }
   return { ok: true, name: domain };

@@ -36,7 +36,7 @@ export function checkPipPackage(
   const normalised = name.toLowerCase().replace(/[-_.]+/g, "-");
   if (version === undefined) return { ok: true, name: normalised };
   const pinned = version.startsWith("==") ? version.slice(2) : version;
-  if (/^(===|[<>!~]=?|=)/.test(pinned) || /[<>!~,]/.test(pinned)) {
+  if (/^(=|[<>!~]=?)/.test(pinned) || /[<>~,;]|!=/.test(pinned)) {
     return refuse("version", "only an exact pin (==1.2.3) is accepted: the maintainer approves one version");
   }
   if (pinned.includes("*")) return refuse("version", "a wildcard pin (==1.*) is not exact: give one version");
