@@ -44,6 +44,11 @@ export function checkNpmPackage(
   return { ok: true, name, version };
 }
 
+/** An exact Semantic Versioning 2.0.0 version (no range, no `v`). */
+export function isExactSemver(version: string): boolean {
+  return version.length <= maxNpmVersionLength && exactSemver.test(version);
+}
+
 function findNpmNameProblem(name: string): string | undefined {
   if (name.length === 0) return "the package name is empty";
   if (name.length > maxNpmNameLength) return `npm package names are at most ${maxNpmNameLength} characters`;
