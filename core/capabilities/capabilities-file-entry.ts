@@ -16,7 +16,10 @@ export const capabilitiesFileEntrySchema = z.strictObject({
   version: z.string().min(1).optional(),
   reason: z.string().min(1),
   /** The run that asked; absent for a grant a maintainer wrote by hand. */
-  run: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "a run id (lowercase letters, digits, _ and -)").optional(),
+  run: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "a run id (lowercase letters, digits, _ and -)")
+    .optional(),
   state: z.enum(capabilityStates),
   /** GitHub login, or `pre-approved`; absent while pending. */
   decided_by: z.string().min(1).optional(),

@@ -24,8 +24,7 @@ export interface CapabilitySpec {
 
 /** The result of checking one part of a request: the cleaned value, or the field and why it is refused. */
 export type CapabilityCheck<T> =
-  | ({ ok: true } & T)
-  | { ok: false; field: "body" | "kind" | "name" | "version" | "reason"; reason: string };
+  ({ ok: true } & T) | { ok: false; field: "body" | "kind" | "name" | "version" | "reason"; reason: string };
 
 export function isCapabilityKind(value: string): value is CapabilityKind {
   return (capabilityKinds as readonly string[]).includes(value);

@@ -11,7 +11,10 @@ const maxAptNameLength = 128;
  * a version they saw. Asking for another one would mean another release or a snapshot
  * archive, which Airlock does not use.
  */
-export function checkAptPackage(name: string, version: string | undefined): CapabilityCheck<{ name: string }> {
+export function checkAptPackage(
+  name: string,
+  version: string | undefined,
+): CapabilityCheck<{ name: string }> {
   if (version !== undefined) {
     return refuse(
       "version",
@@ -23,10 +26,16 @@ export function checkAptPackage(name: string, version: string | undefined): Capa
   }
   if (/[A-Z]/.test(name)) return refuse("name", "Debian package names are lowercase");
   if (name.includes(":")) {
-    return refuse("name", "an architecture or release qualifier (name:arch) is refused; ask for the package name alone");
+    return refuse(
+      "name",
+      "an architecture or release qualifier (name:arch) is refused; ask for the package name alone",
+    );
   }
   if (name.includes("=") || name.includes("/")) {
-    return refuse("name", "a version (=) or release (/) in the name is refused; ask for the package name alone");
+    return refuse(
+      "name",
+      "a version (=) or release (/) in the name is refused; ask for the package name alone",
+    );
   }
   if (!debianPackageName.test(name)) {
     return refuse(

@@ -10,7 +10,10 @@ const debianVersion = /^(?:[0-9]+:)?[0-9][A-Za-z0-9.+~-]*$/;
  * Debian version for apt, an exact semver for npm, an exact PEP 440 version for pip; none
  * for network and llm-tool. (What the agent may ask is checked by validateCapabilitySpec.)
  */
-export function checkExactVersion(kind: CapabilityKind, version: string): CapabilityCheck<{ version: string }> {
+export function checkExactVersion(
+  kind: CapabilityKind,
+  version: string,
+): CapabilityCheck<{ version: string }> {
   const refuse = (reason: string): CapabilityCheck<never> => ({ ok: false, field: "version", reason });
   switch (kind) {
     case "apt":
@@ -18,7 +21,9 @@ export function checkExactVersion(kind: CapabilityKind, version: string): Capabi
         ? { ok: true, version }
         : refuse("not a Debian version (such as 1.6-2.1+deb12u2)");
     case "npm":
-      return isExactSemver(version) ? { ok: true, version } : refuse("not an exact semver version (such as 1.2.3)");
+      return isExactSemver(version)
+        ? { ok: true, version }
+        : refuse("not an exact semver version (such as 1.2.3)");
     case "pip": {
       const checked = checkPipPackage("x", version);
       return checked.ok && checked.version !== undefined

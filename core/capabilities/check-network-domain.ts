@@ -56,39 +56,59 @@ const refusedDomains = [
  * valid IDNA A-labels. Unicode names are refused; their punycode (xn--) form is accepted.
  * The name is returned lowercased.
  */
-export function checkNetworkDomain(name: string, version: string | undefined): CapabilityCheck<{ name: string }> {
+export function checkNetworkDomain(
+  name: string,
+  version: string | undefined,
+): CapabilityCheck<{ name: string }> {
   if (version !== undefined) return refuse("version", "network grants take no version");
   if (name.length === 0) return refuse("name", "the domain is empty");
   const bare = name.startsWith("[") && name.endsWith("]") ? name.slice(1, -1) : name;
   if (isIP(bare) !== 0 || (name.includes(":") && /^[0-9a-f:.[\]%]+$/i.test(name))) {
     return refuse("name", "an IP address is refused: ask for the domain name of the service");
   }
-  if (name.includes("*")) return refuse("name", "wildcards are refused: ask for each domain by its exact name");
+  if (name.includes("*"))
+    return refuse("name", "wildcards are refused: ask for each domain by its exact name");
   if (/[:/?#@\\]/.test(name)) {
     return refuse("name", "give the domain name alone: no scheme, port, path, query or user part");
   }
   if (name.endsWith(".")) {
-    return refuse("name", "a trailing dot is refused: write the domain without it (example.org, not example.org.)");
+    return refuse(
+      "name",
+      "a trailing dot is refused: write the domain without it (example.org, not example.org.)",
+    );
   }
   if (/[^\x21-\x7e]/.test(name)) {
-    return refuse("name", "non-ASCII and space characters are refused: write an internationalised name in its punycode (xn--) form");
+    return refuse(
+      "name",
+      "non-ASCII and space characters are refused: write an internationalised name in its punycode (xn--) form",
+    );
   }
   const domain = name.toLowerCase();
-  if (domain.length > maxNameLength) return refuse("name", `a domain name is at most ${maxNameLength} characters (RFC 1035)`);
+  if (domain.length > maxNameLength)
+    return refuse("name", `a domain name is at most ${maxNameLength} characters (RFC 1035)`);
   if (!/^[a-z0-9.-]+$/.test(domain)) {
     return refuse("name", "a domain name has letters, digits, - and . only (no _ or other characters)");
   }
   const labels = domain.split(".");
   for (const label of labels) {
-    if (label.length === 0) return refuse("name", "empty label: the name has a leading dot or two dots in a row");
-    if (label.length > maxLabelLength) return refuse("name", `a label is at most ${maxLabelLength} characters (RFC 1035)`);
-    if (label.startsWith("-") || label.endsWith("-")) return refuse("name", "a label cannot start or end with -");
+    if (label.length === 0)
+      return refuse("name", "empty label: the name has a leading dot or two dots in a row");
+    if (label.length > maxLabelLength)
+      return refuse("name", `a label is at most ${maxLabelLength} characters (RFC 1035)`);
+    if (label.startsWith("-") || label.endsWith("-"))
+      return refuse("name", "a label cannot start or end with -");
   }
   if (looksLikeIpv4(labels)) {
-    return refuse("name", "an IP address (in dotted, decimal, octal or hex form) is refused: ask for the domain name of the service");
+    return refuse(
+      "name",
+      "an IP address (in dotted, decimal, octal or hex form) is refused: ask for the domain name of the service",
+    );
   }
   if (labels.length < 2) {
-    return refuse("name", "a single-label name is refused: it resolves through the host's search domains; give the full domain name");
+    return refuse(
+      "name",
+      "a single-label name is refused: it resolves through the host's search domains; give the full domain name",
+    );
   }
   if (/^[0-9]+$/.test(labels.at(-1) ?? "")) {
     return refuse("name", "a name whose last label is numeric is an IP address in disguise, never a domain");
@@ -101,14 +121,18 @@ export function checkNetworkDomain(name: string, version: string | undefined): C
   if (labels.includes("localhost")) return refuse("name", "localhost names are refused");
   for (const refused of refusedDomains) {
     if (domain === refused || domain.endsWith(`.${refused}`)) {
-      return refuse("name", `${refused} is refused: it resolves to whatever address the name spells, or to a metadata service`);
+      return refuse(
+        "name",
+        `${refused} is refused: it resolves to whatever address the name spells, or to a metadata service`,
+      );
     }
   }
   // A punycode label must decode to Unicode and encode back to itself: Node leaves a label
   // it cannot decode unchanged, and domainToASCII returns "" for an invalid IDNA name.
   const badPunycode = labels.some(
     (label) =>
-      label.startsWith("xn--") && (domainToUnicode(label) === label || domainToASCII(domainToUnicode(label)) !== label),
+      label.startsWith("xn--") &&
+      (domainToUnicode(label) === label || domainToASCII(domainToUnicode(label)) !== label),
   );
   if (badPunycode || domainToASCII(domain) !== domain) {
     return refuse("name", "not a valid internationalised domain name (bad punycode xn-- label)");

@@ -69,7 +69,8 @@ function findNpmNameProblem(name: string): string | undefined {
   for (const part of parts) {
     if (part.length === 0) return "a scoped name is @scope/name, both parts non-empty";
     if (part.startsWith(".") || part.startsWith("_")) return "npm package names cannot start with . or _";
-    if (part.startsWith("-")) return "a name starting with - is refused: the host's npm would read it as an option";
+    if (part.startsWith("-"))
+      return "a name starting with - is refused: the host's npm would read it as an option";
     if (/[A-Z]/.test(part)) return "npm package names are lowercase (legacy names with capitals are refused)";
     if (/[~'!()*]/.test(part)) return "npm package names cannot contain ~ ' ! ( ) *";
     if (part.includes("@")) return "the version goes in the version field, not after @ in the name";

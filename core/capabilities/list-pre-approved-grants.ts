@@ -14,7 +14,11 @@ export function listPreApprovedGrants(entries: readonly CapabilitiesFileEntry[])
       grants.delete(key);
       continue;
     }
-    grants.set(key, { kind: entry.kind, name: entry.name, ...(entry.version ? { version: entry.version } : {}) });
+    grants.set(key, {
+      kind: entry.kind,
+      name: entry.name,
+      ...(entry.version ? { version: entry.version } : {}),
+    });
   }
   return [...grants.values()];
 }

@@ -33,7 +33,8 @@ export function locateCapabilityLines(text: string): CapabilityLine[] {
       kind: String(item.get("kind") ?? ""),
       name: String(item.get("name") ?? ""),
       line: counter.linePos(item.range[0]).line,
-      nameLine: nameStart === undefined ? counter.linePos(item.range[0]).line : counter.linePos(nameStart).line,
+      nameLine:
+        nameStart === undefined ? counter.linePos(item.range[0]).line : counter.linePos(nameStart).line,
     });
   });
   return lines;

@@ -1,6 +1,10 @@
 import { isMap, isSeq, parseDocument } from "yaml";
 import { AirlockError } from "../errors.ts";
-import { capabilitiesFileEntrySchema, capabilitiesFilePath, type CapabilitiesFileEntry } from "./capabilities-file-entry.ts";
+import {
+  capabilitiesFileEntrySchema,
+  capabilitiesFilePath,
+  type CapabilitiesFileEntry,
+} from "./capabilities-file-entry.ts";
 import { checkExactVersion } from "./check-exact-version.ts";
 import { cleanCapabilityReason } from "./clean-capability-reason.ts";
 import { validateCapabilitySpec } from "./validate-capability-request.ts";
@@ -23,11 +27,18 @@ export class CapabilitiesFileError extends AirlockError {
 export function parseCapabilitiesFile(text: string): CapabilitiesFileEntry[] {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   const yamlError = doc.errors[0];
-  if (yamlError) throw new CapabilitiesFileError(`not valid YAML: ${yamlError.message}`, { cause: yamlError });
+  if (yamlError)
+    throw new CapabilitiesFileError(`not valid YAML: ${yamlError.message}`, { cause: yamlError });
   if (doc.contents === null) return [];
-  if (!isMap(doc.contents)) throw new CapabilitiesFileError("the file must be a mapping with a `capabilities:` list");
-  const extra = doc.contents.items.map((pair) => String((pair.key as { value?: unknown })?.value ?? pair.key)).filter((k) => k !== "capabilities");
-  if (extra.length > 0) throw new CapabilitiesFileError(`unknown top-level key(s) ${extra.join(", ")}; only \`capabilities:\` is read`);
+  if (!isMap(doc.contents))
+    throw new CapabilitiesFileError("the file must be a mapping with a `capabilities:` list");
+  const extra = doc.contents.items
+    .map((pair) => String((pair.key as { value?: unknown })?.value ?? pair.key))
+    .filter((k) => k !== "capabilities");
+  if (extra.length > 0)
+    throw new CapabilitiesFileError(
+      `unknown top-level key(s) ${extra.join(", ")}; only \`capabilities:\` is read`,
+    );
   const list = doc.contents.get("capabilities", true);
   if (list === undefined || list === null || (list as { value?: unknown }).value === null) return [];
   if (!isSeq(list)) throw new CapabilitiesFileError("`capabilities:` must be a list of entries");
@@ -43,7 +54,7 @@ function parseEntry(item: unknown, index: number): CapabilitiesFileEntry {
     const field = issue?.path.length ? issue.path.join(".") : undefined;
     const hint =
       field === "version" && issue?.code === "invalid_type"
-        ? "; quote it (version: \"1.10\"), or YAML reads it as a number"
+        ? '; quote it (version: "1.10"), or YAML reads it as a number'
         : "";
     const what =
       issue?.code === "unrecognized_keys"

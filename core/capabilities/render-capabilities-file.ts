@@ -2,7 +2,7 @@ import { stringify } from "yaml";
 import type { CapabilitiesFileEntry } from "./capabilities-file-entry.ts";
 
 const header = [
-  "# Capabilities Airlock agents asked for (see Airlock's README, \"Capabilities\").",
+  '# Capabilities Airlock agents asked for (see Airlock\'s README, "Capabilities").',
   "# Each entry: what was asked (kind, name, exact version), why, by which run, and the decision.",
   "# Pending requests are answered in the pull request's review: approve the review to grant",
   "# them all, or reply /approve or /deny <why> on one request's comment.",

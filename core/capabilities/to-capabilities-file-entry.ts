@@ -6,7 +6,10 @@ import type { CapabilitiesFileEntry } from "./capabilities-file-entry.ts";
  * host resolved (the facts); without it, the version the agent asked for is written only
  * when it is already exact enough to stand (pip pins are; npm ranges are left out).
  */
-export function toCapabilitiesFileEntry(row: CapabilityRequest, resolvedVersion?: string): CapabilitiesFileEntry {
+export function toCapabilitiesFileEntry(
+  row: CapabilityRequest,
+  resolvedVersion?: string,
+): CapabilitiesFileEntry {
   const version = resolvedVersion ?? (row.kind === "pip" ? (row.version ?? undefined) : undefined);
   return {
     kind: row.kind,

@@ -1,5 +1,10 @@
 import { z } from "zod";
-import { capabilityKinds, type CapabilityCheck, type CapabilityKind, type CapabilitySpec } from "./capability-kinds.ts";
+import {
+  capabilityKinds,
+  type CapabilityCheck,
+  type CapabilityKind,
+  type CapabilitySpec,
+} from "./capability-kinds.ts";
 import { checkAptPackage } from "./check-apt-package.ts";
 import { checkLlmTool } from "./check-llm-tool.ts";
 import { checkNetworkDomain } from "./check-network-domain.ts";
@@ -53,7 +58,9 @@ export function validateCapabilitySpec(spec: {
  * Validate a capability request (issue 10 §1): the body's shape with zod, then each kind's
  * rules. A refusal names the field and says why and what to ask instead.
  */
-export function validateCapabilityRequest(body: unknown): CapabilityCheck<{ request: CapabilityRequestInput }> {
+export function validateCapabilityRequest(
+  body: unknown,
+): CapabilityCheck<{ request: CapabilityRequestInput }> {
   const parsed = capabilityRequestBodySchema.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

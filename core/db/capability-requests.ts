@@ -45,7 +45,10 @@ export async function recordCapabilityRequest(
   return db.transaction(async (tx) => {
     const chains = await lockAuditChains(tx, [runId], input.secret);
     if (!chains.has(runId)) {
-      throw new AirlockError("unknown_run", `cannot record a capability request: run ${runId} does not exist`);
+      throw new AirlockError(
+        "unknown_run",
+        `cannot record a capability request: run ${runId} does not exist`,
+      );
     }
     const [existing] = await tx
       .select()
@@ -83,13 +86,21 @@ export async function recordCapabilityRequest(
         })
         .returning();
     }
-    if (!row) throw new AirlockError("capability_write_failed", `capability request of run ${runId} was not written`);
+    if (!row)
+      throw new AirlockError("capability_write_failed", `capability request of run ${runId} was not written`);
     const outcome = existing ? "merged" : "created";
     await chains.append([
       {
         runId,
         type: "capability.requested",
-        data: { id: row.id, kind: row.kind, name: row.name, version: row.version, reason: row.reason, outcome },
+        data: {
+          id: row.id,
+          kind: row.kind,
+          name: row.name,
+          version: row.version,
+          reason: row.reason,
+          outcome,
+        },
       },
     ]);
     return { kind: outcome, request: row };
@@ -191,7 +202,8 @@ export async function grantPreApprovedCapabilities(
 }
 
 function decidedEvent(row: CapabilityRequest) {
-  if (row.state === "pending") throw new AirlockError("capability_not_decided", `request ${row.id} is pending`);
+  if (row.state === "pending")
+    throw new AirlockError("capability_not_decided", `request ${row.id} is pending`);
   return {
     runId: row.runId,
     type: "capability.decided" as const,

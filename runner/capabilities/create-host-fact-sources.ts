@@ -51,28 +51,41 @@ export function createHostFactSources(options: HostFactSourcesOptions): HostFact
     try {
       return await runHostCommand(file, args, { timeoutMs });
     } catch (error) {
-      throw new CapabilityFactsError("unavailable", `${what} could not run or timed out after ${timeoutMs} ms`, {
-        cause: error,
-      });
+      throw new CapabilityFactsError(
+        "unavailable",
+        `${what} could not run or timed out after ${timeoutMs} ms`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 
   return {
     async npmView(spec: CapabilitySpec) {
       const target = spec.version === undefined ? spec.name : `${spec.name}@${spec.version}`;
-      const result = await run(options.npmCommand ?? "npm", ["view", "--json", "--", target], `npm view ${target}`);
+      const result = await run(
+        options.npmCommand ?? "npm",
+        ["view", "--json", "--", target],
+        `npm view ${target}`,
+      );
       let json: unknown;
       try {
         json = result.stdout.trim() === "" ? undefined : JSON.parse(result.stdout);
       } catch (error) {
-        throw new CapabilityFactsError("malformed", `npm view ${target} did not answer JSON`, { cause: error });
+        throw new CapabilityFactsError("malformed", `npm view ${target} did not answer JSON`, {
+          cause: error,
+        });
       }
       const code = (json as { error?: { code?: unknown } } | undefined)?.error?.code;
       if (code === "E404" || (result.exitCode === 0 && json === undefined)) {
         throw new CapabilityFactsError("not_found", `npm: no published version matches ${target}`);
       }
       if (result.exitCode !== 0) {
-        throw new CapabilityFactsError("unavailable", `npm view ${target} failed (exit ${result.exitCode}${typeof code === "string" ? `, ${code}` : ""})`);
+        throw new CapabilityFactsError(
+          "unavailable",
+          `npm view ${target} failed (exit ${result.exitCode}${typeof code === "string" ? `, ${code}` : ""})`,
+        );
       }
       return json;
     },
@@ -80,11 +93,39 @@ export function createHostFactSources(options: HostFactSourcesOptions): HostFact
     async aptInspect(name: string) {
       const docker = options.dockerCommand ?? "docker";
       const args = [
-        "run", "--rm", "--network", "bridge", "--user", "0",
-        "--cap-drop", "ALL", "--cap-add", "SETUID", "--cap-add", "SETGID", "--cap-add", "CHOWN",
-        "--cap-add", "DAC_OVERRIDE", "--cap-add", "FOWNER", "--security-opt", "no-new-privileges",
-        "--memory", "512m", "--pids-limit", "256", "--label", "airlock.purpose=capability-facts",
-        "--entrypoint", "sh", options.baseImage, "-c", aptScript, "sh", name,
+        "run",
+        "--rm",
+        "--network",
+        "bridge",
+        "--user",
+        "0",
+        "--cap-drop",
+        "ALL",
+        "--cap-add",
+        "SETUID",
+        "--cap-add",
+        "SETGID",
+        "--cap-add",
+        "CHOWN",
+        "--cap-add",
+        "DAC_OVERRIDE",
+        "--cap-add",
+        "FOWNER",
+        "--security-opt",
+        "no-new-privileges",
+        "--memory",
+        "512m",
+        "--pids-limit",
+        "256",
+        "--label",
+        "airlock.purpose=capability-facts",
+        "--entrypoint",
+        "sh",
+        options.baseImage,
+        "-c",
+        aptScript,
+        "sh",
+        name,
       ];
       const result = await run(docker, args, `apt facts for ${name}`);
       if (result.exitCode === 4 || (result.exitCode === 0 && !result.stdout.includes(simulateMarker))) {
@@ -115,25 +156,43 @@ export function createHostFactSources(options: HostFactSourcesOptions): HostFact
 
     async pipProject(name: string, version: string | undefined) {
       if (!options.pipIndexUrl) {
-        throw new CapabilityFactsError("unavailable", "AIRLOCK_PIP_INDEX_URL is not set: pip facts cannot be gathered");
+        throw new CapabilityFactsError(
+          "unavailable",
+          "AIRLOCK_PIP_INDEX_URL is not set: pip facts cannot be gathered",
+        );
       }
       const root = options.pipIndexUrl.replace(/\/+$/, "").replace(/\/simple$/, "");
       const path = version === undefined ? `${name}/json` : `${name}/${encodeURIComponent(version)}/json`;
       const url = `${root}/pypi/${path}`;
       let response: Response;
       try {
-        response = await fetchImpl(url, { headers: { accept: "application/json" }, signal: AbortSignal.timeout(timeoutMs), redirect: "follow" });
+        response = await fetchImpl(url, {
+          headers: { accept: "application/json" },
+          signal: AbortSignal.timeout(timeoutMs),
+          redirect: "follow",
+        });
       } catch (error) {
-        throw new CapabilityFactsError("unavailable", `the package index could not be reached for ${name}`, { cause: error });
+        throw new CapabilityFactsError("unavailable", `the package index could not be reached for ${name}`, {
+          cause: error,
+        });
       }
       if (response.status === 404) {
-        throw new CapabilityFactsError("not_found", `pip: ${name}${version ? `==${version}` : ""} is not on the package index`);
+        throw new CapabilityFactsError(
+          "not_found",
+          `pip: ${name}${version ? `==${version}` : ""} is not on the package index`,
+        );
       }
-      if (!response.ok) throw new CapabilityFactsError("unavailable", `the package index answered ${response.status} for ${name}`);
+      if (!response.ok)
+        throw new CapabilityFactsError(
+          "unavailable",
+          `the package index answered ${response.status} for ${name}`,
+        );
       try {
         return await response.json();
       } catch (error) {
-        throw new CapabilityFactsError("malformed", `the package index did not answer JSON for ${name}`, { cause: error });
+        throw new CapabilityFactsError("malformed", `the package index did not answer JSON for ${name}`, {
+          cause: error,
+        });
       }
     },
   };

@@ -12,7 +12,10 @@ import { parsePipProject } from "./parse-pip-project.ts";
  * from validateCapabilityRequest or parseCapabilitiesFile: names reach the sources as
  * arguments, already checked. Throws CapabilityFactsError.
  */
-export async function gatherCapabilityFacts(sources: HostFactSources, spec: CapabilitySpec): Promise<CapabilityFacts> {
+export async function gatherCapabilityFacts(
+  sources: HostFactSources,
+  spec: CapabilitySpec,
+): Promise<CapabilityFacts> {
   switch (spec.kind) {
     case "npm": {
       const facts = parseNpmView(await sources.npmView(spec));
@@ -31,10 +34,16 @@ export async function gatherCapabilityFacts(sources: HostFactSources, spec: Capa
     case "network": {
       const addresses = [...new Set(await sources.resolveDomain(spec.name))].sort();
       const unicode = domainToUnicode(spec.name);
-      return { kind: "network", domain: spec.name, unicode: unicode !== spec.name ? unicode : null, addresses };
+      return {
+        kind: "network",
+        domain: spec.name,
+        unicode: unicode !== spec.name ? unicode : null,
+        addresses,
+      };
     }
     case "llm-tool": {
-      if (!isGrantableLlmTool(spec.name)) throw new CapabilityFactsError("not_found", `llm-tool ${spec.name} is not grantable`);
+      if (!isGrantableLlmTool(spec.name))
+        throw new CapabilityFactsError("not_found", `llm-tool ${spec.name} is not grantable`);
       return { kind: "llm-tool", name: spec.name, ...llmToolGrants[spec.name] };
     }
   }

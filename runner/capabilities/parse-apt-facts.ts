@@ -6,17 +6,26 @@ import { CapabilityFactsError } from "./capability-facts-error.ts";
  * `apt-get install -s --no-install-recommends <name>` (apt's own simulation: one
  * `Inst <package> (<version> …)` line per package it would add). Pure.
  */
-export function parseAptFacts(name: string, output: { show: string; simulate: string; source: string }): AptFacts {
+export function parseAptFacts(
+  name: string,
+  output: { show: string; simulate: string; source: string },
+): AptFacts {
   const record = readFirstRecord(output.show);
   if (record.get("package") !== name) {
-    throw new CapabilityFactsError("not_found", `apt: ${name} is not in the base image's Debian sources (or is purely virtual)`);
+    throw new CapabilityFactsError(
+      "not_found",
+      `apt: ${name} is not in the base image's Debian sources (or is purely virtual)`,
+    );
   }
   const version = record.get("version");
   if (!version) throw new CapabilityFactsError("malformed", `apt-cache show ${name} gave no Version`);
   const installedKib = Number(record.get("installed-size"));
   const installs = [...output.simulate.matchAll(/^Inst (\S+) /gm)].map((m) => m[1]!);
   if (!installs.includes(name) && !/is already the newest version/.test(output.simulate)) {
-    throw new CapabilityFactsError("malformed", `apt-get install -s ${name} did not show ${name} being installed`);
+    throw new CapabilityFactsError(
+      "malformed",
+      `apt-get install -s ${name} did not show ${name} being installed`,
+    );
   }
   return {
     kind: "apt",

@@ -11,7 +11,12 @@ const npmVersionSchema = z.looseObject({
   gypfile: z.boolean().optional(),
   dependencies: z.record(z.string(), z.unknown()).optional(),
   optionalDependencies: z.record(z.string(), z.unknown()).optional(),
-  dist: z.looseObject({ unpackedSize: z.number().int().nonnegative().optional(), integrity: z.string().optional() }).optional(),
+  dist: z
+    .looseObject({
+      unpackedSize: z.number().int().nonnegative().optional(),
+      integrity: z.string().optional(),
+    })
+    .optional(),
 });
 
 const installScriptNames = ["preinstall", "install", "postinstall"] as const;
@@ -25,9 +30,13 @@ export function parseNpmView(json: unknown): NpmFacts {
   const parsed = candidates.map((candidate) => npmVersionSchema.safeParse(candidate));
   const bad = parsed.find((p) => !p.success);
   if (bad && !bad.success) {
-    throw new CapabilityFactsError("malformed", `npm view answered an unexpected shape: ${z.prettifyError(bad.error)}`, {
-      cause: bad.error,
-    });
+    throw new CapabilityFactsError(
+      "malformed",
+      `npm view answered an unexpected shape: ${z.prettifyError(bad.error)}`,
+      {
+        cause: bad.error,
+      },
+    );
   }
   const versions = parsed.flatMap((p) => (p.success ? [p.data] : []));
   const chosen = versions.sort((a, b) => compareSemver(a.version, b.version)).at(-1);
@@ -36,7 +45,8 @@ export function parseNpmView(json: unknown): NpmFacts {
   const scripts = chosen.scripts ?? {};
   const installScripts: string[] = installScriptNames.filter((name) => typeof scripts[name] === "string");
   // npm runs `node-gyp rebuild` as the install script of a package with a binding.gyp.
-  if (chosen.gypfile === true && !installScripts.includes("install")) installScripts.push("install (node-gyp rebuild)");
+  if (chosen.gypfile === true && !installScripts.includes("install"))
+    installScripts.push("install (node-gyp rebuild)");
   const license = typeof chosen.license === "string" ? chosen.license : (chosen.license?.type ?? null);
   return {
     kind: "npm",

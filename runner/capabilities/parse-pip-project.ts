@@ -20,20 +20,33 @@ const projectSchema = z.looseObject({
  * The facts in `GET <index>/pypi/<name>[/<version>]/json` (pure). The licence is the
  * SPDX `license_expression` when given, else the free-text `license` cut to its first line.
  */
-export function parsePipProject(json: unknown, wanted: { name: string; version: string | undefined }): PipFacts {
+export function parsePipProject(
+  json: unknown,
+  wanted: { name: string; version: string | undefined },
+): PipFacts {
   const parsed = projectSchema.safeParse(json);
   if (!parsed.success) {
-    throw new CapabilityFactsError("malformed", `the package index answered an unexpected shape: ${z.prettifyError(parsed.error)}`, {
-      cause: parsed.error,
-    });
+    throw new CapabilityFactsError(
+      "malformed",
+      `the package index answered an unexpected shape: ${z.prettifyError(parsed.error)}`,
+      {
+        cause: parsed.error,
+      },
+    );
   }
   const { info, urls = [] } = parsed.data;
   const normalised = info.name.toLowerCase().replace(/[-_.]+/g, "-");
   if (normalised !== wanted.name) {
-    throw new CapabilityFactsError("malformed", `the package index answered for ${info.name}, not ${wanted.name}`);
+    throw new CapabilityFactsError(
+      "malformed",
+      `the package index answered for ${info.name}, not ${wanted.name}`,
+    );
   }
   if (wanted.version !== undefined && info.version !== wanted.version) {
-    throw new CapabilityFactsError("malformed", `the package index answered version ${info.version}, not ${wanted.version}`);
+    throw new CapabilityFactsError(
+      "malformed",
+      `the package index answered version ${info.version}, not ${wanted.version}`,
+    );
   }
   const license = info.license_expression || info.license?.split("\n")[0]?.trim().slice(0, 200) || null;
   return {

@@ -7,7 +7,9 @@ import { decideCapabilityRequest, listCapabilityRequests } from "../../core/db/c
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
 import { startProxyHarness, testTokenSecret, type ProxyHarness } from "../proxy/proxy-harness.ts";
 
-const airlockRequest = fileURLToPath(new URL("../../agent-images/base/rootfs/usr/local/bin/airlock-request", import.meta.url));
+const airlockRequest = fileURLToPath(
+  new URL("../../agent-images/base/rootfs/usr/local/bin/airlock-request", import.meta.url),
+);
 
 /**
  * The agents' two clients — `airlock-request` from the base image and the builtin agent's
@@ -24,13 +26,19 @@ for (const kind of testDatabaseKinds()) {
       await h?.close();
     });
 
-    function runAirlockRequest(token: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    function runAirlockRequest(
+      token: string,
+      args: string[],
+    ): Promise<{ code: number; stdout: string; stderr: string }> {
       const port = new URL(h.url).port;
       return new Promise((resolve) => {
         execFile(
           process.execPath,
           [airlockRequest, ...args],
-          { env: { PATH: process.env.PATH ?? "", OPENAI_API_KEY: token, AIRLOCK_BRIDGE_PORT: port }, timeout: 30_000 },
+          {
+            env: { PATH: process.env.PATH ?? "", OPENAI_API_KEY: token, AIRLOCK_BRIDGE_PORT: port },
+            timeout: 30_000,
+          },
           (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
         );
       });
@@ -63,7 +71,10 @@ for (const kind of testDatabaseKinds()) {
       const listed = await runAirlockRequest(token, ["--list"]);
       assert.equal(listed.code, 0, listed.stderr);
       assert.deepEqual(
-        (JSON.parse(listed.stdout) as { requests: { name: string; state: string }[] }).requests.map((r) => [r.name, r.state]),
+        (JSON.parse(listed.stdout) as { requests: { name: string; state: string }[] }).requests.map((r) => [
+          r.name,
+          r.state,
+        ]),
         [
           ["@scope/pkg", "pending"],
           ["requests", "pending"],
@@ -86,11 +97,30 @@ for (const kind of testDatabaseKinds()) {
 
     it("the builtin agent's tool relays the host's answer to the model", async () => {
       const { runId, token } = await h.newRun();
-      const pending = await requestCapability(h.url, token, { kind: "apt", name: "jq", reason: "parse JSON" });
-      assert.match(pending, /^capability request for apt:jq \(pending, id \d+\): apt:jq is requested .*Finish your turn/);
-      const refused = await requestCapability(h.url, token, { kind: "apt", name: "jq", version: "1.6", reason: "r" });
-      assert.match(refused, /refused by the host \(400\): capability request refused: version: apt packages take no version/);
-      const tool = await requestCapability(h.url, token, { kind: "llm-tool", name: "web_fetch", reason: "read docs" });
+      const pending = await requestCapability(h.url, token, {
+        kind: "apt",
+        name: "jq",
+        reason: "parse JSON",
+      });
+      assert.match(
+        pending,
+        /^capability request for apt:jq \(pending, id \d+\): apt:jq is requested .*Finish your turn/,
+      );
+      const refused = await requestCapability(h.url, token, {
+        kind: "apt",
+        name: "jq",
+        version: "1.6",
+        reason: "r",
+      });
+      assert.match(
+        refused,
+        /refused by the host \(400\): capability request refused: version: apt packages take no version/,
+      );
+      const tool = await requestCapability(h.url, token, {
+        kind: "llm-tool",
+        name: "web_fetch",
+        reason: "read docs",
+      });
       assert.match(tool, /llm-tool:web_fetch \(pending, id \d+\)/);
       assert.deepEqual(
         (await listCapabilityRequests(h.database.db, runId)).map((r) => `${r.kind}:${r.name}`),

@@ -17,7 +17,12 @@ import { verifyAuditChain } from "../../core/audit/verify-audit-chain.ts";
 import { serveProxyOnSocket } from "../../runner/proxy/serve-proxy.ts";
 import { scriptedUpstreamDefaults } from "../stand-ins/scripted-llm-upstream.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
-import { createCapturingLogger, startProxyHarness, testTokenSecret, type ProxyHarness } from "../proxy/proxy-harness.ts";
+import {
+  createCapturingLogger,
+  startProxyHarness,
+  testTokenSecret,
+  type ProxyHarness,
+} from "../proxy/proxy-harness.ts";
 
 interface Answer {
   status: number;
@@ -40,7 +45,10 @@ for (const kind of testDatabaseKinds()) {
     async function ask(token: string | undefined, body: unknown, method = "POST"): Promise<Answer> {
       const res = await fetch(`${h.url}/airlock/v1/capabilities`, {
         method,
-        headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        headers: {
+          "content-type": "application/json",
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
         ...(method === "POST" ? { body: typeof body === "string" ? body : JSON.stringify(body) } : {}),
       });
       return { status: res.status, json: (await res.json()) as Answer["json"] };
@@ -61,7 +69,10 @@ for (const kind of testDatabaseKinds()) {
       assert.equal(answer.json.state, "pending");
       assert.equal(typeof answer.json.id, "number");
       assert.equal(answer.json.merged, false);
-      assert.match(String(answer.json.message), /apt:jq is requested .*Finish your turn.*resumes .* with the decision/);
+      assert.match(
+        String(answer.json.message),
+        /apt:jq is requested .*Finish your turn.*resumes .* with the decision/,
+      );
       const rows = await listCapabilityRequests(h.database.db, runId);
       assert.equal(rows.length, 1);
       assert.equal(rows[0]?.id, answer.json.id);
@@ -90,8 +101,18 @@ for (const kind of testDatabaseKinds()) {
 
     it("merges a duplicate (same kind and normalised name) into one request with the newest version and reason", async () => {
       const { runId, token } = await h.newRun();
-      const first = await ask(token, { kind: "pip", name: "Requests_OAuthlib", version: "==1.3.0", reason: "auth" });
-      const second = await ask(token, { kind: "pip", name: "requests-oauthlib", version: "1.3.1", reason: "auth, newer" });
+      const first = await ask(token, {
+        kind: "pip",
+        name: "Requests_OAuthlib",
+        version: "==1.3.0",
+        reason: "auth",
+      });
+      const second = await ask(token, {
+        kind: "pip",
+        name: "requests-oauthlib",
+        version: "1.3.1",
+        reason: "auth, newer",
+      });
       assert.equal(first.status, 202);
       assert.equal(second.status, 202);
       assert.equal(second.json.id, first.json.id);
@@ -118,7 +139,10 @@ for (const kind of testDatabaseKinds()) {
       const over = await ask(token, { kind: "npm", name: "one-too-many", reason: "r" });
       assert.equal(over.status, 429);
       assert.equal(over.json.error?.code, "too_many_pending");
-      assert.match(over.json.error?.message ?? "", /already has 3 pending capability requests \(at most 3\); npm:one-too-many was not recorded/);
+      assert.match(
+        over.json.error?.message ?? "",
+        /already has 3 pending capability requests \(at most 3\); npm:one-too-many was not recorded/,
+      );
       const again = await ask(token, { kind: "npm", name: "pkg-0", version: "1.0.0", reason: "r2" });
       assert.equal(again.status, 202);
       assert.equal(again.json.merged, true);
@@ -139,12 +163,11 @@ for (const kind of testDatabaseKinds()) {
     it("holds the bound under parallel requests: exactly the allowed number is recorded", async () => {
       const { runId, token } = await h.newRun();
       const answers = await Promise.all(
-        Array.from({ length: 8 }, (_, i) => ask(token, { kind: "network", name: `host${i}.example.com`, reason: "r" })),
+        Array.from({ length: 8 }, (_, i) =>
+          ask(token, { kind: "network", name: `host${i}.example.com`, reason: "r" }),
+        ),
       );
-      assert.deepEqual(
-        answers.map((a) => a.status).sort(),
-        [202, 202, 202, 429, 429, 429, 429, 429],
-      );
+      assert.deepEqual(answers.map((a) => a.status).sort(), [202, 202, 202, 429, 429, 429, 429, 429]);
       assert.equal((await listCapabilityRequests(h.database.db, runId)).length, maxPending);
       assert.equal((await verifyAuditChain(h.database.db, runId, testTokenSecret)).ok, true);
     });
@@ -276,7 +299,10 @@ for (const kind of testDatabaseKinds()) {
         assert.equal(theirs.status, 401);
         assert.match(theirs.body, /names another run/);
         const rows = await listCapabilityRequests(h.database.db, runId);
-        assert.deepEqual(rows.map((r) => r.name), ["api.github.com"]);
+        assert.deepEqual(
+          rows.map((r) => r.name),
+          ["api.github.com"],
+        );
         assert.deepEqual(await listCapabilityRequests(h.database.db, other.runId), []);
       } finally {
         await served.close();
@@ -297,7 +323,11 @@ async function waitForStatus(call: () => Promise<Answer>, status: number): Promi
   }
 }
 
-function postOverSocket(socketPath: string, token: string, body: string): Promise<{ status: number; body: string }> {
+function postOverSocket(
+  socketPath: string,
+  token: string,
+  body: string,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(
       {

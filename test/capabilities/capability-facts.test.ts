@@ -56,7 +56,13 @@ describe("npm facts", () => {
       { name: "x", version: "1.10.0" },
     ]);
     assert.equal(withPrerelease.version, "2.0.0-rc.1");
-    assert.equal(parseNpmView([{ name: "x", version: "1.0.0-rc.2" }, { name: "x", version: "1.0.0" }]).version, "1.0.0");
+    assert.equal(
+      parseNpmView([
+        { name: "x", version: "1.0.0-rc.2" },
+        { name: "x", version: "1.0.0" },
+      ]).version,
+      "1.0.0",
+    );
   });
 
   it("marks a gypfile package as having an install script, and reads an object licence", () => {
@@ -66,7 +72,10 @@ describe("npm facts", () => {
   });
 
   it("refuses an answer of the wrong shape", () => {
-    assert.throws(() => parseNpmView({ name: "x", version: "latest" }), isFactsError("malformed", /exact semver/));
+    assert.throws(
+      () => parseNpmView({ name: "x", version: "latest" }),
+      isFactsError("malformed", /exact semver/),
+    );
     assert.throws(() => parseNpmView([]), isFactsError("not_found", /no version/));
   });
 
@@ -97,7 +106,9 @@ describe("npm facts", () => {
 
 describe("apt facts", () => {
   it("reads a recorded apt-cache show and apt-get -s output", () => {
-    const [show = "", simulate = ""] = readFileSync(fixture("apt-jq-bookworm.txt"), "utf8").split("@@airlock-apt-simulate@@");
+    const [show = "", simulate = ""] = readFileSync(fixture("apt-jq-bookworm.txt"), "utf8").split(
+      "@@airlock-apt-simulate@@",
+    );
     assert.deepEqual(parseAptFacts("jq", { show, simulate, source: "recorded" }), {
       kind: "apt",
       name: "jq",
@@ -122,23 +133,27 @@ describe("apt facts", () => {
     }
   })();
 
-  it("asks the base image's own apt in a container with network", { skip: dockerSkip, timeout: 180_000 }, async () => {
-    const sources = createHostFactSources({ baseImage: image, timeoutMs: 150_000 });
-    const started = performance.now();
-    const facts = await gatherCapabilityFacts(sources, { kind: "apt", name: "jq" });
-    const ms = Math.round(performance.now() - started);
-    assert.equal(facts.kind, "apt");
-    if (facts.kind !== "apt") return;
-    assert.match(facts.version, /^1\.6-/);
-    assert.ok(facts.pullsIn.includes("libjq1"), JSON.stringify(facts));
-    assert.ok((facts.installedSize ?? 0) > 50 * 1024);
-    assert.match(facts.source, /apt in a container of airlock\/base:/);
-    process.stdout.write(`# apt facts for jq in ${ms} ms\n`);
-    await assert.rejects(
-      gatherCapabilityFacts(sources, { kind: "apt", name: "no-such-package-airlock" }),
-      isFactsError("not_found", /not in the base image's Debian sources/),
-    );
-  });
+  it(
+    "asks the base image's own apt in a container with network",
+    { skip: dockerSkip, timeout: 180_000 },
+    async () => {
+      const sources = createHostFactSources({ baseImage: image, timeoutMs: 150_000 });
+      const started = performance.now();
+      const facts = await gatherCapabilityFacts(sources, { kind: "apt", name: "jq" });
+      const ms = Math.round(performance.now() - started);
+      assert.equal(facts.kind, "apt");
+      if (facts.kind !== "apt") return;
+      assert.match(facts.version, /^1\.6-/);
+      assert.ok(facts.pullsIn.includes("libjq1"), JSON.stringify(facts));
+      assert.ok((facts.installedSize ?? 0) > 50 * 1024);
+      assert.match(facts.source, /apt in a container of airlock\/base:/);
+      process.stdout.write(`# apt facts for jq in ${ms} ms\n`);
+      await assert.rejects(
+        gatherCapabilityFacts(sources, { kind: "apt", name: "no-such-package-airlock" }),
+        isFactsError("not_found", /not in the base image's Debian sources/),
+      );
+    },
+  );
 });
 
 describe("network facts", () => {
@@ -152,12 +167,15 @@ describe("network facts", () => {
         return ["203.0.113.7", "2001:db8::1", "198.51.100.2", "203.0.113.7"];
       },
     });
-    assert.deepEqual(await gatherCapabilityFacts(sources, { kind: "network", name: "xn--bcher-kva.example.org" }), {
-      kind: "network",
-      domain: "xn--bcher-kva.example.org",
-      unicode: "bücher.example.org",
-      addresses: ["198.51.100.2", "2001:db8::1", "203.0.113.7"],
-    });
+    assert.deepEqual(
+      await gatherCapabilityFacts(sources, { kind: "network", name: "xn--bcher-kva.example.org" }),
+      {
+        kind: "network",
+        domain: "xn--bcher-kva.example.org",
+        unicode: "bücher.example.org",
+        addresses: ["198.51.100.2", "2001:db8::1", "203.0.113.7"],
+      },
+    );
     const plain = await gatherCapabilityFacts(sources, { kind: "network", name: "api.github.com" });
     assert.equal(plain.kind === "network" && plain.unicode, null);
     await assert.rejects(
@@ -192,7 +210,13 @@ describe("pip facts against a loopback index", () => {
       license: "Apache-2.0\nfull text follows",
       license_expression: null,
       summary: "Python HTTP for Humans.",
-      requires_dist: ["charset-normalizer<4,>=2", "idna<4,>=2.5", "urllib3<3,>=1.21.1", "certifi>=2017.4.17", 'PySocks!=1.5.7,>=1.5.6; extra == "socks"'],
+      requires_dist: [
+        "charset-normalizer<4,>=2",
+        "idna<4,>=2.5",
+        "urllib3<3,>=1.21.1",
+        "certifi>=2017.4.17",
+        'PySocks!=1.5.7,>=1.5.6; extra == "socks"',
+      ],
       yanked: false,
     },
     urls: [
@@ -208,14 +232,18 @@ describe("pip facts against a loopback index", () => {
         res.writeHead(status, { "content-type": "application/json" });
         res.end(JSON.stringify(body));
       };
-      if (req.method !== "GET") return unexpected.push(req.url ?? ""), send(405, {});
+      if (req.method !== "GET") return (unexpected.push(req.url ?? ""), send(405, {}));
       if (req.url === "/pypi/requests/2.32.3/json") return send(200, project);
       if (req.url === "/pypi/requests/json") return send(200, project);
       // An index that answers for another project than the one asked.
       if (req.url === "/pypi/requests-oauthlib/2.32.3/json") return send(200, project);
       if (req.url === "/pypi/sdist-only/1.0/json")
-        return send(200, { info: { name: "sdist_only", version: "1.0", license_expression: "MIT" }, urls: [{ packagetype: "sdist" }] });
-      if (req.url === "/pypi/requests/9.9.9/json" || req.url === "/pypi/nope/json") return send(404, { message: "Not Found" });
+        return send(200, {
+          info: { name: "sdist_only", version: "1.0", license_expression: "MIT" },
+          urls: [{ packagetype: "sdist" }],
+        });
+      if (req.url === "/pypi/requests/9.9.9/json" || req.url === "/pypi/nope/json")
+        return send(404, { message: "Not Found" });
       unexpected.push(req.url ?? "");
       return send(500, {});
     });
@@ -229,16 +257,19 @@ describe("pip facts against a loopback index", () => {
 
   it("reads version, licence and wheels from the index's JSON API beside AIRLOCK_PIP_INDEX_URL", async () => {
     const sources = createHostFactSources({ baseImage: "unused", pipIndexUrl: `${url}/simple/` });
-    assert.deepEqual(await gatherCapabilityFacts(sources, { kind: "pip", name: "requests", version: "2.32.3" }), {
-      kind: "pip",
-      name: "requests",
-      version: "2.32.3",
-      license: "Apache-2.0",
-      summary: "Python HTTP for Humans.",
-      requiresDist: 5,
-      sourceOnly: false,
-      yanked: false,
-    });
+    assert.deepEqual(
+      await gatherCapabilityFacts(sources, { kind: "pip", name: "requests", version: "2.32.3" }),
+      {
+        kind: "pip",
+        name: "requests",
+        version: "2.32.3",
+        license: "Apache-2.0",
+        summary: "Python HTTP for Humans.",
+        requiresDist: 5,
+        sourceOnly: false,
+        yanked: false,
+      },
+    );
     const latest = await gatherCapabilityFacts(sources, { kind: "pip", name: "requests" });
     assert.equal(latest.kind === "pip" && latest.version, "2.32.3");
     const sdist = await gatherCapabilityFacts(sources, { kind: "pip", name: "sdist-only", version: "1.0" });
@@ -247,7 +278,10 @@ describe("pip facts against a loopback index", () => {
       gatherCapabilityFacts(sources, { kind: "pip", name: "requests", version: "9.9.9" }),
       isFactsError("not_found", /requests==9\.9\.9 is not on the package index/),
     );
-    await assert.rejects(gatherCapabilityFacts(sources, { kind: "pip", name: "nope" }), isFactsError("not_found", /nope/));
+    await assert.rejects(
+      gatherCapabilityFacts(sources, { kind: "pip", name: "nope" }),
+      isFactsError("not_found", /nope/),
+    );
     assert.deepEqual(seen, [
       "GET /pypi/requests/2.32.3/json",
       "GET /pypi/requests/json",
@@ -264,7 +298,10 @@ describe("pip facts against a loopback index", () => {
       isFactsError("malformed", /answered for Requests, not requests-oauthlib/),
     );
     await assert.rejects(
-      gatherCapabilityFacts(createHostFactSources({ baseImage: "unused" }), { kind: "pip", name: "requests" }),
+      gatherCapabilityFacts(createHostFactSources({ baseImage: "unused" }), {
+        kind: "pip",
+        name: "requests",
+      }),
       isFactsError("unavailable", /AIRLOCK_PIP_INDEX_URL is not set/),
     );
   });

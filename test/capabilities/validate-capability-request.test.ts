@@ -65,13 +65,34 @@ checkTables(
   "npm",
   [
     [{ name: "is-number" }, { name: "is-number" }],
-    [{ name: "left-pad", version: "1.3.0" }, { name: "left-pad", version: "1.3.0" }],
-    [{ name: "@scope/pkg", version: "1.2.3-beta.1+build.5" }, { name: "@scope/pkg", version: "1.2.3-beta.1+build.5" }],
-    [{ name: "lodash.merge", version: "^4.6" }, { name: "lodash.merge", version: "^4.6" }],
-    [{ name: "a", version: "~1.2.3" }, { name: "a", version: "~1.2.3" }],
-    [{ name: "a", version: ">=1.2.0 <2" }, { name: "a", version: ">=1.2.0 <2" }],
-    [{ name: "a", version: "1.x" }, { name: "a", version: "1.x" }],
-    [{ name: "a", version: "1.2.3 - 1.4.0" }, { name: "a", version: "1.2.3 - 1.4.0" }],
+    [
+      { name: "left-pad", version: "1.3.0" },
+      { name: "left-pad", version: "1.3.0" },
+    ],
+    [
+      { name: "@scope/pkg", version: "1.2.3-beta.1+build.5" },
+      { name: "@scope/pkg", version: "1.2.3-beta.1+build.5" },
+    ],
+    [
+      { name: "lodash.merge", version: "^4.6" },
+      { name: "lodash.merge", version: "^4.6" },
+    ],
+    [
+      { name: "a", version: "~1.2.3" },
+      { name: "a", version: "~1.2.3" },
+    ],
+    [
+      { name: "a", version: ">=1.2.0 <2" },
+      { name: "a", version: ">=1.2.0 <2" },
+    ],
+    [
+      { name: "a", version: "1.x" },
+      { name: "a", version: "1.x" },
+    ],
+    [
+      { name: "a", version: "1.2.3 - 1.4.0" },
+      { name: "a", version: "1.2.3 - 1.4.0" },
+    ],
     [{ name: "buffer" }, { name: "buffer" }],
     [{ name: "under_score-9" }, { name: "under_score-9" }],
   ],
@@ -121,10 +142,19 @@ checkTables(
   "pip",
   [
     [{ name: "requests" }, { name: "requests" }],
-    [{ name: "requests", version: "2.32.3" }, { name: "requests", version: "2.32.3" }],
-    [{ name: "requests", version: "==2.32.3" }, { name: "requests", version: "2.32.3" }],
+    [
+      { name: "requests", version: "2.32.3" },
+      { name: "requests", version: "2.32.3" },
+    ],
+    [
+      { name: "requests", version: "==2.32.3" },
+      { name: "requests", version: "2.32.3" },
+    ],
     [{ name: "Foo_Bar.baz" }, { name: "foo-bar-baz" }],
-    [{ name: "zope.interface", version: "1!2.0rc1.post3.dev4" }, { name: "zope-interface", version: "1!2.0rc1.post3.dev4" }],
+    [
+      { name: "zope.interface", version: "1!2.0rc1.post3.dev4" },
+      { name: "zope-interface", version: "1!2.0rc1.post3.dev4" },
+    ],
     [{ name: "a__-.b" }, { name: "a-b" }],
     [{ name: "x" }, { name: "x" }],
   ],

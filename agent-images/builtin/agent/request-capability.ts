@@ -52,7 +52,9 @@ export async function requestCapability(
   const text = (await response.text().catch(() => "")).slice(0, 4000);
   const answer = readAnswer(text);
   if (response.ok && answer.message) {
-    const state = answer.state ? ` (${answer.state}${answer.id !== undefined ? `, id ${answer.id}` : ""})` : "";
+    const state = answer.state
+      ? ` (${answer.state}${answer.id !== undefined ? `, id ${answer.id}` : ""})`
+      : "";
     return `capability request for ${what}${state}: ${answer.message}`;
   }
   if (!response.ok && answer.error && response.status !== 404) {

@@ -76,7 +76,8 @@ export const toolDefinitions: ChatCompletionFunctionTool[] = [
       name: { type: "string", description: "Package name, domain, or hosted tool type" },
       version: {
         type: "string",
-        description: "Optional: npm an exact version or range, pip an exact version; apt, network and llm-tool take none",
+        description:
+          "Optional: npm an exact version or range, pip an exact version; apt, network and llm-tool take none",
       },
       reason: { type: "string", description: "Why the task needs it" },
     },

@@ -53,7 +53,12 @@ export function readCapabilityBody(
     };
     const onEnd = () => finish({ ok: true, text: Buffer.concat(chunks).toString("utf8") });
     const onError = () =>
-      finish({ ok: false, status: 408, code: "request_timeout", message: "the capability request body broke off" });
+      finish({
+        ok: false,
+        status: 408,
+        code: "request_timeout",
+        message: "the capability request body broke off",
+      });
     req.on("data", onData);
     req.on("end", onEnd);
     req.on("error", onError);

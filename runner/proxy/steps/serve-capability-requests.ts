@@ -38,9 +38,16 @@ export async function serveCapabilityRequests(
 ): Promise<void> {
   if (method !== "POST" && method !== "GET") {
     req.resume();
-    return sendError(res, 405, "method_not_allowed", null, `${capabilitiesPath} takes POST (ask) or GET (list)`, {
-      allow: "GET, POST",
-    });
+    return sendError(
+      res,
+      405,
+      "method_not_allowed",
+      null,
+      `${capabilitiesPath} takes POST (ask) or GET (list)`,
+      {
+        allow: "GET, POST",
+      },
+    );
   }
   const auth = authenticateRequest(ctx, req);
   if (!auth.ok) return sendRefusal(ctx, req, res, "openai", auth.refusal);
@@ -62,11 +69,18 @@ export async function serveCapabilityRequests(
   try {
     body = JSON.parse(read.text);
   } catch {
-    return refuseInvalid(ctx, res, "unknown", "body", "the body is not JSON; send {kind, name, version?, reason}");
+    return refuseInvalid(
+      ctx,
+      res,
+      "unknown",
+      "body",
+      "the body is not JSON; send {kind, name, version?, reason}",
+    );
   }
   const checked = validateCapabilityRequest(body);
   if (!checked.ok) {
-    const kind = typeof (body as { kind?: unknown })?.kind === "string" ? String((body as { kind: string }).kind) : "";
+    const kind =
+      typeof (body as { kind?: unknown })?.kind === "string" ? String((body as { kind: string }).kind) : "";
     return refuseInvalid(ctx, res, kind, checked.field, checked.reason);
   }
   const request = checked.request;
@@ -95,7 +109,12 @@ export async function serveCapabilityRequests(
   ctx.metrics.capabilityRequests.inc({ kind: request.kind, outcome: outcome.kind });
   const what = formatCapability(request);
   ctx.deps.logger.info(
-    { runId, capability: what, outcome: outcome.kind, ...(outcome.kind === "too_many" ? {} : { id: outcome.request.id }) },
+    {
+      runId,
+      capability: what,
+      outcome: outcome.kind,
+      ...(outcome.kind === "too_many" ? {} : { id: outcome.request.id }),
+    },
     "capability request answered",
   );
   switch (outcome.kind) {
@@ -115,7 +134,10 @@ export async function serveCapabilityRequests(
         message: `${what} is requested (id ${outcome.request.id}${outcome.kind === "merged" ? ", merged with your earlier request for it" : ""}) and waits for a maintainer's decision in the pull request. It is not available now. Finish your turn: end your work for now with a short summary of where you are. The run pauses, and resumes in a new container with the decision (what was granted or denied, and why).`,
       });
     case "decided":
-      return sendJson(res, 200, { ...describeRow(outcome.request), message: describeDecision(outcome.request) });
+      return sendJson(res, 200, {
+        ...describeRow(outcome.request),
+        message: describeDecision(outcome.request),
+      });
   }
 }
 
@@ -154,7 +176,13 @@ function describeDecision(row: CapabilityRequest): string {
   }
 }
 
-function refuseInvalid(ctx: ProxyContext, res: ServerResponse, kind: string, field: string, reason: string): void {
+function refuseInvalid(
+  ctx: ProxyContext,
+  res: ServerResponse,
+  kind: string,
+  field: string,
+  reason: string,
+): void {
   ctx.metrics.capabilityRequests.inc({ kind: knownKinds.has(kind) ? kind : "unknown", outcome: "invalid" });
   sendError(res, 400, "invalid_capability", field, `capability request refused: ${field}: ${reason}`);
 }
@@ -174,7 +202,12 @@ function sendError(
   sendJson(res, status, { error: { message, type, code, param } }, headers);
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   if (res.headersSent) {
     res.destroy();
     return;
