@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { capabilityKinds, capabilityStates } from "../capabilities/capability-kinds.ts";
 import { isTerminalRunState, runStates } from "../run-states.ts";
 
 /**
@@ -115,6 +116,28 @@ export const auditEventSchemas = {
   "relay.pushed": z.strictObject({ branch: text, commit: text, remoteRef: text }),
   "relay.skipped": z.strictObject({ reason: text }),
   "relay.failed": z.strictObject({ reason: text, keptIn: text }),
+  /**
+   * The agent asked for a capability (issue 10 §1): `outcome` says whether it opened a
+   * new request or merged into a pending one (the row keeps the newest version and reason).
+   */
+  "capability.requested": z.strictObject({
+    id: z.number().int().positive(),
+    kind: z.enum(capabilityKinds),
+    name: text,
+    version: text.nullable(),
+    reason: text,
+    outcome: z.enum(["created", "merged"]),
+  }),
+  /** A pending request was decided: by a person, a pre-approval, a failed rebuild or the approval timeout. */
+  "capability.decided": z.strictObject({
+    id: z.number().int().positive(),
+    kind: z.enum(capabilityKinds),
+    name: text,
+    version: text.nullable(),
+    state: z.enum(capabilityStates).exclude(["pending"]),
+    by: text,
+    reason: text.nullable(),
+  }),
 } as const;
 
 export type AuditEventType = keyof typeof auditEventSchemas;

@@ -12,6 +12,7 @@ import {
   uniqueIndex,
   bigint,
 } from "drizzle-orm/pg-core";
+import type { CapabilityKind, CapabilityState } from "../capabilities/capability-kinds.ts";
 import type { RunState } from "../run-states.ts";
 
 /**
@@ -189,3 +190,36 @@ export const webhookDeliveries = pgTable("webhook_deliveries", {
   runId: text("run_id"),
 });
 export type WebhookDelivery = typeof webhookDeliveries.$inferSelect;
+
+/**
+ * What agents asked for (DESIGN §6, issue 10): one row per (run, kind, name), so a request
+ * asked twice merges into one. `name` is normalised by core/capabilities/ (pip per PEP 503,
+ * domains lowercased); `version` is what was asked (npm: exact or a range; pip: an exact
+ * pin). Rows are written through core/db/capability-requests.ts.
+ */
+export const capabilityRequests = pgTable(
+  "capability_requests",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    runId: text("run_id")
+      .notNull()
+      .references(() => runs.id, { onDelete: "cascade" }),
+    kind: text("kind").$type<CapabilityKind>().notNull(),
+    name: text("name").notNull(),
+    version: text("version"),
+    reason: text("reason").notNull(),
+    state: text("state").$type<CapabilityState>().notNull().default("pending"),
+    /** The GitHub login (or `pre-approved`, `operator`) that decided; null while pending. */
+    decidedBy: text("decided_by"),
+    decidedAt: timestamp("decided_at", { withTimezone: true }),
+    /** Why it was denied, failed or timed out; what the agent is told. */
+    decisionReason: text("decision_reason"),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("capability_requests_run_kind_name_idx").on(t.runId, t.kind, t.name),
+    index("capability_requests_run_state_idx").on(t.runId, t.state),
+  ],
+);
+export type CapabilityRequest = typeof capabilityRequests.$inferSelect;
+export type NewCapabilityRequest = typeof capabilityRequests.$inferInsert;

@@ -22,6 +22,7 @@ import { readRequestBody } from "./steps/read-request-body.ts";
 import { requestStreamUsage } from "./steps/request-stream-usage.ts";
 import { reserveBudget } from "./steps/reserve-budget.ts";
 import { sendRefusal } from "./steps/send-refusal.ts";
+import { capabilitiesPath, serveCapabilityRequests } from "./steps/serve-capability-requests.ts";
 import { settleAndRecord } from "./steps/settle-and-record.ts";
 import { watchClientAbort } from "./steps/watch-client-abort.ts";
 
@@ -102,6 +103,8 @@ async function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: Serve
   const path = queryAt === -1 ? url : url.slice(0, queryAt);
   const query = queryAt === -1 ? "" : url.slice(queryAt);
   const method = req.method ?? "";
+  // Capability requests (issue 10) are Airlock's own route: answered here, never forwarded.
+  if (path === capabilitiesPath) return serveCapabilityRequests(ctx, req, res, method);
   const route = findProxyRoute(method, path);
   if (!route) {
     sendRefusal(ctx, req, res, guessWireFormat(req, path), {

@@ -16,6 +16,8 @@ export interface ProxyMetrics {
   refusals: Counter<"reason">;
   connectionEvents: Counter<"event">;
   requestBodyBytes: Gauge;
+  /** Capability requests answered (issue 10 §1), by kind and outcome (created, merged, decided, too_many, invalid). */
+  capabilityRequests: Counter<"kind" | "outcome">;
 }
 
 /** `readRequestBodyBytes`: the body bytes in-flight requests hold now, all runs together. */
@@ -77,6 +79,12 @@ export function createProxyMetrics(registry: Registry, readRequestBodyBytes: () 
       name: "airlock_llm_proxy_connection_events_total",
       help: "Connections the proxy's server ended itself: dropped past maxConnections, header or request timeout, malformed request",
       labelNames: ["event"],
+      registers,
+    }),
+    capabilityRequests: new Counter({
+      name: "airlock_capability_requests_total",
+      help: "Capability requests answered by the proxy, by kind and outcome (created, merged, decided, too_many, invalid)",
+      labelNames: ["kind", "outcome"],
       registers,
     }),
     requestBodyBytes: new Gauge({

@@ -68,6 +68,8 @@ export interface ProxyDeps {
   logger: Logger;
   metrics?: Registry;
   clock?: { now(): number };
+  /** Pending capability requests one run may hold (POST /airlock/v1/capabilities); more get 429 (default 10). */
+  maxPendingCapabilities?: number;
   /** When set, only tokens naming this run are accepted (the per-run socket). */
   runId?: string;
   /** Upstream connection pool; one is created (and closed by close()) when absent. */

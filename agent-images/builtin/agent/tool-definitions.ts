@@ -70,11 +70,15 @@ export const toolDefinitions: ChatCompletionFunctionTool[] = [
   ),
   tool(
     "request_capability",
-    "Ask the maintainers for something the sandbox lacks: an apt, npm or pip package, or a network domain. Approval takes a human review; carry on meanwhile.",
+    "Ask the maintainers for something the sandbox lacks: an apt, npm or pip package, a network domain, or a provider-hosted LLM tool (llm-tool, e.g. web_search). Approval takes a human review; follow what the host answers.",
     {
-      kind: { type: "string", enum: ["apt", "npm", "pip", "network"] },
-      name: { type: "string", description: "Package name or domain" },
-      version: { type: "string", description: "Optional version" },
+      kind: { type: "string", enum: ["apt", "npm", "pip", "network", "llm-tool"] },
+      name: { type: "string", description: "Package name, domain, or hosted tool type" },
+      version: {
+        type: "string",
+        description:
+          "Optional: npm an exact version or range, pip an exact version; apt, network and llm-tool take none",
+      },
       reason: { type: "string", description: "Why the task needs it" },
     },
     ["kind", "name", "reason"],

@@ -1,0 +1,220 @@
+import { and, asc, count, eq } from "drizzle-orm";
+import { lockAuditChains } from "../audit/lock-audit-chains.ts";
+import type { CapabilitySpec, CapabilityState } from "../capabilities/capability-kinds.ts";
+import type { CapabilityRequestInput } from "../capabilities/validate-capability-request.ts";
+import { AirlockError } from "../errors.ts";
+import type { Db } from "./open-database.ts";
+import { capabilityRequests, type CapabilityRequest } from "./schema.ts";
+
+/**
+ * Queries on the capability-request aggregate (issue 10): the one place that writes
+ * capability_requests rows. Each write takes the run's audit-chain lock first
+ * (lockAuditChains, a row lock on the run), so the pending count, the row and its audit
+ * entry are one serialised step per run: parallel requests cannot pass the pending bound
+ * together, and every change is on the record in the same transaction.
+ */
+
+export const defaultMaxPendingCapabilities = 10;
+
+export type RecordCapabilityOutcome =
+  /** A new pending request. */
+  | { kind: "created"; request: CapabilityRequest }
+  /** The run had already asked for this kind and name and it is still pending: the newest version and reason replace the old. */
+  | { kind: "merged"; request: CapabilityRequest }
+  /** Already decided (granted, pre-approved, denied, failed, timed out): answered with its state, unchanged. */
+  | { kind: "decided"; request: CapabilityRequest }
+  /** The run has `max` pending requests already. */
+  | { kind: "too_many"; pending: number; max: number };
+
+export interface RecordCapabilityInput {
+  runId: string;
+  request: CapabilityRequestInput;
+  /** At most this many pending requests per run (default 10). */
+  maxPending?: number;
+  /** AIRLOCK_TOKEN_SECRET, for the audit entry's HMAC. */
+  secret: string;
+}
+
+/** Record what the agent asked for; see RecordCapabilityOutcome. Throws (code unknown_run) for a run the database does not know. */
+export async function recordCapabilityRequest(
+  db: Db,
+  input: RecordCapabilityInput,
+): Promise<RecordCapabilityOutcome> {
+  const { runId, request } = input;
+  const max = input.maxPending ?? defaultMaxPendingCapabilities;
+  return db.transaction(async (tx) => {
+    const chains = await lockAuditChains(tx, [runId], input.secret);
+    if (!chains.has(runId)) {
+      throw new AirlockError(
+        "unknown_run",
+        `cannot record a capability request: run ${runId} does not exist`,
+      );
+    }
+    const [existing] = await tx
+      .select()
+      .from(capabilityRequests)
+      .where(
+        and(
+          eq(capabilityRequests.runId, runId),
+          eq(capabilityRequests.kind, request.kind),
+          eq(capabilityRequests.name, request.name),
+        ),
+      );
+    if (existing && existing.state !== "pending") return { kind: "decided", request: existing };
+    let row: CapabilityRequest | undefined;
+    if (existing) {
+      [row] = await tx
+        .update(capabilityRequests)
+        .set({ version: request.version ?? null, reason: request.reason })
+        .where(eq(capabilityRequests.id, existing.id))
+        .returning();
+    } else {
+      const [pending] = await tx
+        .select({ n: count() })
+        .from(capabilityRequests)
+        .where(and(eq(capabilityRequests.runId, runId), eq(capabilityRequests.state, "pending")));
+      const n = pending?.n ?? 0;
+      if (n >= max) return { kind: "too_many", pending: n, max };
+      [row] = await tx
+        .insert(capabilityRequests)
+        .values({
+          runId,
+          kind: request.kind,
+          name: request.name,
+          version: request.version ?? null,
+          reason: request.reason,
+        })
+        .returning();
+    }
+    if (!row)
+      throw new AirlockError("capability_write_failed", `capability request of run ${runId} was not written`);
+    const outcome = existing ? "merged" : "created";
+    await chains.append([
+      {
+        runId,
+        type: "capability.requested",
+        data: {
+          id: row.id,
+          kind: row.kind,
+          name: row.name,
+          version: row.version,
+          reason: row.reason,
+          outcome,
+        },
+      },
+    ]);
+    return { kind: outcome, request: row };
+  });
+}
+
+/** The run's requests, oldest first. */
+export async function listCapabilityRequests(db: Db, runId: string): Promise<CapabilityRequest[]> {
+  return db
+    .select()
+    .from(capabilityRequests)
+    .where(eq(capabilityRequests.runId, runId))
+    .orderBy(asc(capabilityRequests.id));
+}
+
+export interface DecideCapabilityInput {
+  runId: string;
+  id: number;
+  state: Exclude<CapabilityState, "pending">;
+  /** GitHub login, `pre-approved`, `operator`, `rebuild` or `timeout`. */
+  by: string;
+  reason?: string | undefined;
+  secret: string;
+  at?: Date;
+}
+
+/**
+ * Decide a pending request. Idempotent across webhook redeliveries: a request already
+ * decided is returned unchanged with `changed: false`.
+ */
+export async function decideCapabilityRequest(
+  db: Db,
+  input: DecideCapabilityInput,
+): Promise<{ changed: boolean; request: CapabilityRequest | undefined }> {
+  return db.transaction(async (tx) => {
+    const chains = await lockAuditChains(tx, [input.runId], input.secret);
+    const [row] = await tx
+      .update(capabilityRequests)
+      .set({
+        state: input.state,
+        decidedBy: input.by,
+        decidedAt: input.at ?? new Date(),
+        decisionReason: input.reason ?? null,
+      })
+      .where(
+        and(
+          eq(capabilityRequests.id, input.id),
+          eq(capabilityRequests.runId, input.runId),
+          eq(capabilityRequests.state, "pending"),
+        ),
+      )
+      .returning();
+    if (!row) {
+      const [current] = await tx
+        .select()
+        .from(capabilityRequests)
+        .where(and(eq(capabilityRequests.id, input.id), eq(capabilityRequests.runId, input.runId)));
+      return { changed: false, request: current };
+    }
+    await chains.append([decidedEvent(row)], input.at);
+    return { changed: true, request: row };
+  });
+}
+
+/**
+ * Record a run's pre-approved grants (`.github/airlock/capabilities.yml` on the default
+ * branch, or `airlock run --grant`) as granted requests, so an agent asking for one is
+ * answered at once. A row the run already has for that kind and name is left as it is.
+ */
+export async function grantPreApprovedCapabilities(
+  db: Db,
+  input: { runId: string; grants: readonly CapabilitySpec[]; by: string; reason: string; secret: string },
+): Promise<CapabilityRequest[]> {
+  if (input.grants.length === 0) return [];
+  return db.transaction(async (tx) => {
+    const chains = await lockAuditChains(tx, [input.runId], input.secret);
+    const decidedAt = new Date();
+    const rows = await tx
+      .insert(capabilityRequests)
+      .values(
+        input.grants.map((grant) => ({
+          runId: input.runId,
+          kind: grant.kind,
+          name: grant.name,
+          version: grant.version ?? null,
+          reason: input.reason,
+          state: "granted" as const,
+          decidedBy: input.by,
+          decidedAt,
+        })),
+      )
+      .onConflictDoNothing({
+        target: [capabilityRequests.runId, capabilityRequests.kind, capabilityRequests.name],
+      })
+      .returning();
+    await chains.append(rows.map(decidedEvent), decidedAt);
+    return rows;
+  });
+}
+
+function decidedEvent(row: CapabilityRequest) {
+  if (row.state === "pending")
+    throw new AirlockError("capability_not_decided", `request ${row.id} is pending`);
+  return {
+    runId: row.runId,
+    type: "capability.decided" as const,
+    data: {
+      id: row.id,
+      kind: row.kind,
+      name: row.name,
+      version: row.version,
+      state: row.state,
+      by: row.decidedBy ?? "unknown",
+      reason: row.decisionReason,
+    },
+  };
+}
