@@ -138,7 +138,9 @@ export async function serveEgressProxy(options: ServeEgressProxyOptions): Promis
     finish({ runId: options.runId, kind: "http", domain: "(malformed request)", port: null, address: null, bytesOut: 0, bytesIn: 0, durationMs: 0, outcome: "refused", reason, status, startedAt: new Date() });
   });
 
-  const server = createNetServer((socket) => {
+  // Half-open like node's own HTTP server: a tunnel client that has sent all it will
+  // (TLS close_notify, a request body) still gets the rest of the answer.
+  const server = createNetServer({ allowHalfOpen: true }, (socket) => {
     if (closing) {
       socket.destroy();
       return;
