@@ -4,7 +4,9 @@ import type { AuditEventData } from "./audit-event-schemas.ts";
 import { lockAuditChains, type AuditEntry, type PendingAuditEvent } from "./lock-audit-chains.ts";
 
 /** A finished egress connection as the egress proxy reports it (runner/egress EgressConnectionRecord). */
-export type EgressConnectionInput = Omit<AuditEventData<"egress.connection">, "startedAt"> & { startedAt: Date };
+export type EgressConnectionInput = Omit<AuditEventData<"egress.connection">, "startedAt"> & {
+  startedAt: Date;
+};
 
 /** A distinct blocked attempt as the egress proxy collects it (runner/egress BlockedAttempt). */
 export type EgressBlockedInput = Omit<AuditEventData<"egress.blocked">, "firstAt" | "lastAt"> & {
@@ -28,41 +30,40 @@ export interface AppendEgressAuditEventsInput {
  * user does not take the run's chain lock per connection) and its blocked() list once,
  * when the run ends. Only the listed fields are taken: the data is exactly what is hashed.
  */
-export async function appendEgressAuditEvents(db: Db, input: AppendEgressAuditEventsInput): Promise<AuditEntry[]> {
+export async function appendEgressAuditEvents(
+  db: Db,
+  input: AppendEgressAuditEventsInput,
+): Promise<AuditEntry[]> {
   const events: PendingAuditEvent[] = [
-    ...(input.connections ?? []).map(
-      (c): PendingAuditEvent => ({
-        runId: input.runId,
-        type: "egress.connection",
-        data: {
-          kind: c.kind,
-          domain: c.domain,
-          port: c.port,
-          address: c.address,
-          bytesOut: c.bytesOut,
-          bytesIn: c.bytesIn,
-          durationMs: Math.round(c.durationMs),
-          outcome: c.outcome,
-          reason: c.reason,
-          status: c.status,
-          startedAt: c.startedAt.toISOString(),
-        },
-      }),
-    ),
-    ...(input.blocked ?? []).map(
-      (b): PendingAuditEvent => ({
-        runId: input.runId,
-        type: "egress.blocked",
-        data: {
-          domain: b.domain,
-          port: b.port,
-          reason: b.reason,
-          attempts: b.attempts,
-          firstAt: b.firstAt.toISOString(),
-          lastAt: b.lastAt.toISOString(),
-        },
-      }),
-    ),
+    ...(input.connections ?? []).map((c): PendingAuditEvent => ({
+      runId: input.runId,
+      type: "egress.connection",
+      data: {
+        kind: c.kind,
+        domain: c.domain,
+        port: c.port,
+        address: c.address,
+        bytesOut: c.bytesOut,
+        bytesIn: c.bytesIn,
+        durationMs: Math.round(c.durationMs),
+        outcome: c.outcome,
+        reason: c.reason,
+        status: c.status,
+        startedAt: c.startedAt.toISOString(),
+      },
+    })),
+    ...(input.blocked ?? []).map((b): PendingAuditEvent => ({
+      runId: input.runId,
+      type: "egress.blocked",
+      data: {
+        domain: b.domain,
+        port: b.port,
+        reason: b.reason,
+        attempts: b.attempts,
+        firstAt: b.firstAt.toISOString(),
+        lastAt: b.lastAt.toISOString(),
+      },
+    })),
   ];
   if (events.length === 0) return [];
   return db.transaction(async (tx) => {

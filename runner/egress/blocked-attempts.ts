@@ -36,7 +36,14 @@ export function createBlockedAttempts(): BlockedAttempts {
         return false;
       }
       if (seen.size >= maxDistinct) {
-        overflow ??= { domain: "(more)", port: null, reason: "further distinct refusals", attempts: 0, firstAt: at, lastAt: at };
+        overflow ??= {
+          domain: "(more)",
+          port: null,
+          reason: "further distinct refusals",
+          attempts: 0,
+          firstAt: at,
+          lastAt: at,
+        };
         overflow.attempts += 1;
         overflow.lastAt = at;
         return false;

@@ -38,7 +38,14 @@ export async function checkEgressTarget(
     };
   }
   const picked = await pickEgressAddress(target.host, ctx.resolve, ctx.allowAddressForTests);
-  if (!picked.ok) return { ok: false, status: picked.status, reason: picked.reason, address: picked.address ?? null, askable: false };
+  if (!picked.ok)
+    return {
+      ok: false,
+      status: picked.status,
+      reason: picked.reason,
+      address: picked.address ?? null,
+      askable: false,
+    };
   if (ctx.isClosing()) {
     return { ok: false, status: 503, reason: "the run is ending", address: null, askable: false };
   }

@@ -45,25 +45,48 @@ export function dropHopByHopHeaders(headers: IncomingHttpHeaders): Record<string
  * address checked, and the request sent to the checked address with `Host` set from the
  * URL. One upstream connection per request, so no connection is shared between names.
  */
-export async function forwardHttpRequest(ctx: EgressContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function forwardHttpRequest(
+  ctx: EgressContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const startedAt = new Date();
   const raw = (req.url ?? "").slice(0, 300);
   const base = { runId: ctx.runId, kind: "http" as const, startedAt };
   const elapsed = () => Date.now() - startedAt.getTime();
 
-  const refuse = (status: number, reason: string, domain: string, port: number | null, address: string | null, askable: boolean) => {
+  const refuse = (
+    status: number,
+    reason: string,
+    domain: string,
+    port: number | null,
+    address: string | null,
+    askable: boolean,
+  ) => {
     const body = egressRefusalText(`${req.method ?? "?"} ${raw}`, reason, askable ? domain : undefined);
     res.writeHead(status, { "content-type": "text/plain; charset=utf-8", connection: "close" });
     res.end(body);
     req.resume();
-    ctx.finish({ ...base, domain, port, address, bytesOut: 0, bytesIn: 0, durationMs: elapsed(), outcome: "refused", reason, status });
+    ctx.finish({
+      ...base,
+      domain,
+      port,
+      address,
+      bytesOut: 0,
+      bytesIn: 0,
+      durationMs: elapsed(),
+      outcome: "refused",
+      reason,
+      status,
+    });
   };
 
   const parsed = parseHttpTarget(req.url ?? "", req.headers.host);
   if (!parsed.ok) return refuse(parsed.status, parsed.reason, parsed.host ?? raw, null, null, false);
   const { target } = parsed;
   const checked = await checkEgressTarget(ctx, "http", target);
-  if (!checked.ok) return refuse(checked.status, checked.reason, target.host, target.port, checked.address, checked.askable);
+  if (!checked.ok)
+    return refuse(checked.status, checked.reason, target.host, target.port, checked.address, checked.askable);
 
   const headers = dropHopByHopHeaders(req.headers);
   headers.host = target.port === 80 ? target.host : `${target.host}:${target.port}`;
@@ -86,7 +109,10 @@ export async function forwardHttpRequest(ctx: EgressContext, req: IncomingMessag
     reason = ctx.isClosing() ? "the run ended" : why;
   };
   const connectTimer = setTimeout(() => {
-    fail("upstream_error", `connecting to ${checked.address}:${target.port} took longer than ${ctx.limits.connectTimeoutMs} ms`);
+    fail(
+      "upstream_error",
+      `connecting to ${checked.address}:${target.port} took longer than ${ctx.limits.connectTimeoutMs} ms`,
+    );
     upstreamReq.destroy();
   }, ctx.limits.connectTimeoutMs);
   upstreamReq.on("socket", (s: Socket) => {
@@ -111,7 +137,9 @@ export async function forwardHttpRequest(ctx: EgressContext, req: IncomingMessag
     if (!res.headersSent) {
       status = 502;
       res.writeHead(502, { "content-type": "text/plain; charset=utf-8", connection: "close" });
-      res.end(`Airlock egress proxy could not reach ${target.host}:${target.port} (${checked.address}): ${error.code ?? error.message}.\n`);
+      res.end(
+        `Airlock egress proxy could not reach ${target.host}:${target.port} (${checked.address}): ${error.code ?? error.message}.\n`,
+      );
     } else {
       res.destroy();
     }
@@ -124,6 +152,17 @@ export async function forwardHttpRequest(ctx: EgressContext, req: IncomingMessag
       else reason ??= "the client left before the response ended";
     }
     upstreamReq.destroy();
-    ctx.finish({ ...base, domain: target.host, port: target.port, address: checked.address, bytesOut: socket?.bytesWritten ?? 0, bytesIn: socket?.bytesRead ?? 0, durationMs: elapsed(), outcome, reason, status });
+    ctx.finish({
+      ...base,
+      domain: target.host,
+      port: target.port,
+      address: checked.address,
+      bytesOut: socket?.bytesWritten ?? 0,
+      bytesIn: socket?.bytesRead ?? 0,
+      durationMs: elapsed(),
+      outcome,
+      reason,
+      status,
+    });
   });
 }

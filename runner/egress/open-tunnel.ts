@@ -12,16 +12,43 @@ import { writeRawResponse } from "./write-raw-response.ts";
  * address, answer 200 and splice the two sockets until either side ends, the tunnel
  * idles past the limit, or the run's proxy closes. The proxy never sees inside the TLS.
  */
-export async function openTunnel(ctx: EgressContext, req: IncomingMessage, client: Socket, head: Buffer): Promise<void> {
+export async function openTunnel(
+  ctx: EgressContext,
+  req: IncomingMessage,
+  client: Socket,
+  head: Buffer,
+): Promise<void> {
   const startedAt = new Date();
   const raw = (req.url ?? "").slice(0, 300);
   client.on("error", () => client.destroy());
   const base = { runId: ctx.runId, kind: "connect" as const, startedAt };
   const elapsed = () => Date.now() - startedAt.getTime();
 
-  const refuse = (status: number, reason: string, domain: string, port: number | null, address: string | null, askable: boolean) => {
-    writeRawResponse(client, status, egressRefusalText(`CONNECT ${raw}`, reason, askable ? domain : undefined));
-    ctx.finish({ ...base, domain, port, address, bytesOut: 0, bytesIn: 0, durationMs: elapsed(), outcome: "refused", reason, status });
+  const refuse = (
+    status: number,
+    reason: string,
+    domain: string,
+    port: number | null,
+    address: string | null,
+    askable: boolean,
+  ) => {
+    writeRawResponse(
+      client,
+      status,
+      egressRefusalText(`CONNECT ${raw}`, reason, askable ? domain : undefined),
+    );
+    ctx.finish({
+      ...base,
+      domain,
+      port,
+      address,
+      bytesOut: 0,
+      bytesIn: 0,
+      durationMs: elapsed(),
+      outcome: "refused",
+      reason,
+      status,
+    });
   };
 
   const parsed = parseConnectTarget(raw);
@@ -29,14 +56,32 @@ export async function openTunnel(ctx: EgressContext, req: IncomingMessage, clien
   const { target } = parsed;
   const hostHeader = req.headers.host;
   if (hostHeader !== undefined && !isSameAuthority(hostHeader, target, target.port)) {
-    return refuse(400, "the Host header names another place than the CONNECT target", target.host, target.port, null, false);
+    return refuse(
+      400,
+      "the Host header names another place than the CONNECT target",
+      target.host,
+      target.port,
+      null,
+      false,
+    );
   }
   const checked = await checkEgressTarget(ctx, "connect", target);
   if (!checked.ok) {
     return refuse(checked.status, checked.reason, target.host, target.port, checked.address, checked.askable);
   }
   if (client.destroyed) {
-    ctx.finish({ ...base, domain: target.host, port: target.port, address: checked.address, bytesOut: 0, bytesIn: 0, durationMs: elapsed(), outcome: "closed", reason: "the client left before the tunnel opened", status: 0 });
+    ctx.finish({
+      ...base,
+      domain: target.host,
+      port: target.port,
+      address: checked.address,
+      bytesOut: 0,
+      bytesIn: 0,
+      durationMs: elapsed(),
+      outcome: "closed",
+      reason: "the client left before the tunnel opened",
+      status: 0,
+    });
     return;
   }
 
@@ -53,7 +98,10 @@ export async function openTunnel(ctx: EgressContext, req: IncomingMessage, clien
     }
   };
   const connectTimer = setTimeout(() => {
-    fail("upstream_error", `connecting to ${checked.address}:${target.port} took longer than ${ctx.limits.connectTimeoutMs} ms`);
+    fail(
+      "upstream_error",
+      `connecting to ${checked.address}:${target.port} took longer than ${ctx.limits.connectTimeoutMs} ms`,
+    );
     upstream.destroy();
   }, ctx.limits.connectTimeoutMs);
 
@@ -77,7 +125,11 @@ export async function openTunnel(ctx: EgressContext, req: IncomingMessage, clien
     fail("upstream_error", `${checked.address}:${target.port}: ${error.code ?? error.message}`);
     if (!connected && !client.destroyed) {
       status = 502;
-      writeRawResponse(client, 502, `Airlock egress proxy could not reach ${target.host}:${target.port} (${checked.address}): ${error.code ?? error.message}.\n`);
+      writeRawResponse(
+        client,
+        502,
+        `Airlock egress proxy could not reach ${target.host}:${target.port} (${checked.address}): ${error.code ?? error.message}.\n`,
+      );
     } else {
       client.destroy();
     }
@@ -93,7 +145,18 @@ export async function openTunnel(ctx: EgressContext, req: IncomingMessage, clien
     if (!connected && !client.destroyed && status !== 502) client.destroy();
     if (connected) client.end();
     const finish = () =>
-      ctx.finish({ ...base, domain: target.host, port: target.port, address: checked.address, bytesOut: upstream.bytesWritten, bytesIn: upstream.bytesRead, durationMs: elapsed(), outcome, reason, status });
+      ctx.finish({
+        ...base,
+        domain: target.host,
+        port: target.port,
+        address: checked.address,
+        bytesOut: upstream.bytesWritten,
+        bytesIn: upstream.bytesRead,
+        durationMs: elapsed(),
+        outcome,
+        reason,
+        status,
+      });
     if (client.destroyed || client.closed) finish();
     else client.once("close", finish);
   });

@@ -7,8 +7,7 @@ export interface EgressTarget {
 }
 
 export type ParsedEgressTarget =
-  | { ok: true; target: EgressTarget }
-  | { ok: false; status: 400 | 403; reason: string; host?: string };
+  { ok: true; target: EgressTarget } | { ok: false; status: 400 | 403; reason: string; host?: string };
 
 /** Longer than any DNS name (253) plus a port; longer input is refused before it is read. */
 const maxAuthorityLength = 300;
@@ -24,7 +23,9 @@ const topLabel = /^[a-z][a-z0-9-]{0,62}(?<!-)$/;
 export function parseConnectTarget(authority: string): ParsedEgressTarget {
   if (authority.length > maxAuthorityLength) return bad("the target is longer than any DNS name");
   if (/[@/?#\\\s%]/.test(authority)) {
-    return bad(`CONNECT takes host:port only (no userinfo, path, escapes or spaces), got "${shown(authority)}"`);
+    return bad(
+      `CONNECT takes host:port only (no userinfo, path, escapes or spaces), got "${shown(authority)}"`,
+    );
   }
   if (authority.startsWith("[")) return ipLiteral(authority);
   const colon = authority.lastIndexOf(":");
@@ -79,7 +80,12 @@ function checkName(raw: string, port: number): ParsedEgressTarget {
   const last = labels.at(-1) ?? "";
   if (host.length > 253 || labels.length < 2 || !labels.every((l) => label.test(l)) || !topLabel.test(last)) {
     if (labels.length === 1 && label.test(host)) {
-      return { ok: false, status: 403, host, reason: `"${host}" is a local name; only public DNS names can be granted` };
+      return {
+        ok: false,
+        status: 403,
+        host,
+        reason: `"${host}" is a local name; only public DNS names can be granted`,
+      };
     }
     return bad(`"${shown(raw)}" is not a DNS name`);
   }

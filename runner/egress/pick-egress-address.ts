@@ -2,8 +2,7 @@ import { classifyAddress } from "./classify-address.ts";
 import type { ResolveHost } from "./resolve-host.ts";
 
 export type PickedAddress =
-  | { ok: true; address: string }
-  | { ok: false; status: 403 | 502; reason: string; address?: string };
+  { ok: true; address: string } | { ok: false; status: 403 | 502; reason: string; address?: string };
 
 /**
  * Resolve a granted name on the host and choose the address to connect to. Every

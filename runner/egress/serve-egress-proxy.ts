@@ -70,8 +70,13 @@ export async function serveEgressProxy(options: ServeEgressProxyOptions): Promis
 
   const finish = (record: EgressConnectionRecord) => {
     if (record.outcome === "refused") {
-      const first = blocked.add({ domain: record.domain, port: record.port, reason: record.reason ?? "refused" });
-      if (first) logger.warn({ domain: record.domain, port: record.port, reason: record.reason }, "egress refused");
+      const first = blocked.add({
+        domain: record.domain,
+        port: record.port,
+        reason: record.reason ?? "refused",
+      });
+      if (first)
+        logger.warn({ domain: record.domain, port: record.port, reason: record.reason }, "egress refused");
     }
     logger.info(
       {
@@ -90,7 +95,9 @@ export async function serveEgressProxy(options: ServeEgressProxyOptions): Promis
     if (!options.onConnection) return;
     const settled = Promise.resolve()
       .then(() => options.onConnection?.(record))
-      .catch((error: unknown) => logger.error({ err: error, domain: record.domain }, "egress onConnection failed"))
+      .catch((error: unknown) =>
+        logger.error({ err: error, domain: record.domain }, "egress onConnection failed"),
+      )
       .finally(() => pending.delete(settled));
     pending.add(settled);
   };
@@ -122,12 +129,31 @@ export async function serveEgressProxy(options: ServeEgressProxyOptions): Promis
   http.on("connect", (req, socket: Socket, head: Buffer) => void openTunnel(ctx, req, socket, head));
   http.on("request", (req, res) => void forwardHttpRequest(ctx, req, res));
   http.on("upgrade", (req, socket: Socket) => {
-    const reason = "protocol upgrades over plain HTTP are not forwarded (use wss:// or https://, which go through CONNECT)";
-    writeRawResponse(socket, 400, egressRefusalText(`${req.method ?? "?"} ${(req.url ?? "").slice(0, 300)}`, reason, undefined));
-    finish({ runId: options.runId, kind: "http", domain: (req.url ?? "").slice(0, 300), port: null, address: null, bytesOut: 0, bytesIn: 0, durationMs: 0, outcome: "refused", reason, status: 400, startedAt: new Date() });
+    const reason =
+      "protocol upgrades over plain HTTP are not forwarded (use wss:// or https://, which go through CONNECT)";
+    writeRawResponse(
+      socket,
+      400,
+      egressRefusalText(`${req.method ?? "?"} ${(req.url ?? "").slice(0, 300)}`, reason, undefined),
+    );
+    finish({
+      runId: options.runId,
+      kind: "http",
+      domain: (req.url ?? "").slice(0, 300),
+      port: null,
+      address: null,
+      bytesOut: 0,
+      bytesIn: 0,
+      durationMs: 0,
+      outcome: "refused",
+      reason,
+      status: 400,
+      startedAt: new Date(),
+    });
   });
   http.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) => {
-    const status = error.code === "HPE_HEADER_OVERFLOW" ? 431 : error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
+    const status =
+      error.code === "HPE_HEADER_OVERFLOW" ? 431 : error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
     const reason =
       status === 431
         ? `the request line and headers are longer than ${limits.maxHeaderBytes} bytes`
@@ -135,7 +161,20 @@ export async function serveEgressProxy(options: ServeEgressProxyOptions): Promis
           ? `the request head did not arrive within ${limits.headersTimeoutMs} ms`
           : `a malformed request (${error.code ?? "parse error"})`;
     writeRawResponse(socket, status, egressRefusalText("a request", reason, undefined));
-    finish({ runId: options.runId, kind: "http", domain: "(malformed request)", port: null, address: null, bytesOut: 0, bytesIn: 0, durationMs: 0, outcome: "refused", reason, status, startedAt: new Date() });
+    finish({
+      runId: options.runId,
+      kind: "http",
+      domain: "(malformed request)",
+      port: null,
+      address: null,
+      bytesOut: 0,
+      bytesIn: 0,
+      durationMs: 0,
+      outcome: "refused",
+      reason,
+      status,
+      startedAt: new Date(),
+    });
   });
 
   // Half-open like node's own HTTP server: a tunnel client that has sent all it will
@@ -147,7 +186,8 @@ export async function serveEgressProxy(options: ServeEgressProxyOptions): Promis
     }
     if (clients.size >= limits.maxConnections) {
       const reason = `this run already has ${limits.maxConnections} connections open through the egress proxy`;
-      if (blocked.add({ domain: "(connection limit)", port: null, reason })) logger.warn({ reason }, "egress refused");
+      if (blocked.add({ domain: "(connection limit)", port: null, reason }))
+        logger.warn({ reason }, "egress refused");
       writeRawResponse(socket, 503, egressRefusalText("a connection", reason, undefined), 1_000);
       return;
     }

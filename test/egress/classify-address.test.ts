@@ -134,7 +134,10 @@ describe("classifyAddress", () => {
 
   it("names what an address is, and judges IPv4 carried in IPv6 by what it carries", () => {
     const metadata = classifyAddress("169.254.169.254");
-    assert.equal(metadata.allowed === false && metadata.reason, "the cloud metadata service (instance credentials)");
+    assert.equal(
+      metadata.allowed === false && metadata.reason,
+      "the cloud metadata service (instance credentials)",
+    );
     const mapped = classifyAddress("::ffff:127.0.0.1");
     assert.equal(mapped.allowed === false && mapped.reason, "IPv4-mapped loopback (the runner's own host)");
     const aws = classifyAddress("fd00:ec2::254");

@@ -60,22 +60,37 @@ for (const kind of testDatabaseKinds()) {
         await proxy.close();
       }
 
-      const entries = await appendEgressAuditEvents(database.db, { runId, secret, connections: records, blocked: proxy.blocked() });
+      const entries = await appendEgressAuditEvents(database.db, {
+        runId,
+        secret,
+        connections: records,
+        blocked: proxy.blocked(),
+      });
       assert.deepEqual(
         entries.map((e) => e.type),
-        ["egress.connection", "egress.connection", "egress.connection", "egress.connection", "egress.blocked"],
+        [
+          "egress.connection",
+          "egress.connection",
+          "egress.connection",
+          "egress.connection",
+          "egress.blocked",
+        ],
       );
       assert.deepEqual((await verifyAuditChain(database.db, runId, secret)).ok, true);
 
       const lines: string[] = [];
       for await (const line of exportAuditChain(database.db, runId)) lines.push(line);
       const stored = lines.map((l) => JSON.parse(l) as { type: string; data: unknown });
-      const tunnel = auditEventSchemas["egress.connection"].parse(stored.find((e) => e.type === "egress.connection")?.data);
+      const tunnel = auditEventSchemas["egress.connection"].parse(
+        stored.find((e) => e.type === "egress.connection")?.data,
+      );
       assert.deepEqual(
         [tunnel.domain, tunnel.address, tunnel.bytesOut, tunnel.bytesIn, tunnel.outcome],
         ["granted.test", "127.0.0.1", 5, 7, "closed"],
       );
-      const blocked = auditEventSchemas["egress.blocked"].parse(stored.find((e) => e.type === "egress.blocked")?.data);
+      const blocked = auditEventSchemas["egress.blocked"].parse(
+        stored.find((e) => e.type === "egress.blocked")?.data,
+      );
       assert.deepEqual(
         [blocked.domain, blocked.port, blocked.attempts, blocked.reason],
         ["exfil.test", sink.port, 3, "exfil.test is not among this run's network grants"],

@@ -80,7 +80,10 @@ describe("the egress proxy, through real clients, to servers on loopback", () =>
     assert.equal(response.status, 200);
     assert.equal(await response.text(), "hello over tls /undici");
     await dispatcher.close();
-    const record = await recordFor((r) => r.kind === "connect" && r.outcome === "closed", "the tunnel's record");
+    const record = await recordFor(
+      (r) => r.kind === "connect" && r.outcome === "closed",
+      "the tunnel's record",
+    );
     assert.equal(record.domain, "granted.test");
     assert.equal(record.port, https.port);
     assert.equal(record.address, "127.0.0.1");
@@ -100,20 +103,45 @@ describe("the egress proxy, through real clients, to servers on loopback", () =>
     assert.match(answer, /\r\n\r\n[\s\S]*hello over tls \/by-hand/);
   });
 
-  it("works for curl --proxy, both over CONNECT and plain HTTP", { skip: hasCurl ? undefined : "no curl on this host" }, async () => {
-    const env = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
-    const proxyUrl = `http://127.0.0.1:${proxy.port}`;
-    const tls = await run("curl", ["-sS", "--max-time", "30", "--proxy", proxyUrl, "--cacert", certificate.certPath, `https://granted.test:${https.port}/curl`], { env });
-    assert.equal(tls.stdout, "hello over tls /curl");
-    const plain = await run("curl", ["-sS", "--max-time", "30", "--proxy", proxyUrl, `http://granted.test:${http.port}/curl-plain`], { env });
-    assert.equal(plain.stdout, "plain hello GET /curl-plain");
-    const refused = await run("curl", ["-sS", "--max-time", "30", "--proxy", proxyUrl, `https://denied.test:${https.port}/`], { env }).then(
-      () => assert.fail("curl reached a name that is not granted"),
-      (error: { code: number; stderr: string }) => error,
-    );
-    assert.equal(refused.code, 56, refused.stderr);
-    assert.match(refused.stderr, /403/);
-  });
+  it(
+    "works for curl --proxy, both over CONNECT and plain HTTP",
+    { skip: hasCurl ? undefined : "no curl on this host" },
+    async () => {
+      const env = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
+      const proxyUrl = `http://127.0.0.1:${proxy.port}`;
+      const tls = await run(
+        "curl",
+        [
+          "-sS",
+          "--max-time",
+          "30",
+          "--proxy",
+          proxyUrl,
+          "--cacert",
+          certificate.certPath,
+          `https://granted.test:${https.port}/curl`,
+        ],
+        { env },
+      );
+      assert.equal(tls.stdout, "hello over tls /curl");
+      const plain = await run(
+        "curl",
+        ["-sS", "--max-time", "30", "--proxy", proxyUrl, `http://granted.test:${http.port}/curl-plain`],
+        { env },
+      );
+      assert.equal(plain.stdout, "plain hello GET /curl-plain");
+      const refused = await run(
+        "curl",
+        ["-sS", "--max-time", "30", "--proxy", proxyUrl, `https://denied.test:${https.port}/`],
+        { env },
+      ).then(
+        () => assert.fail("curl reached a name that is not granted"),
+        (error: { code: number; stderr: string }) => error,
+      );
+      assert.equal(refused.code, 56, refused.stderr);
+      assert.match(refused.stderr, /403/);
+    },
+  );
 
   it("refuses a name that is not granted without resolving it, says how to ask, and collects it with a count", async () => {
     for (let i = 0; i < 2; i++) {
@@ -128,7 +156,10 @@ describe("the egress proxy, through real clients, to servers on loopback", () =>
     assert.equal(blocked?.attempts, 2);
     assert.equal(blocked?.reason, "other.test is not among this run's network grants");
     const record = await recordFor((r) => r.domain === "other.test", "the refusal's record");
-    assert.deepEqual([record.outcome, record.status, record.address, record.bytesOut], ["refused", 403, null, 0]);
+    assert.deepEqual(
+      [record.outcome, record.status, record.address, record.bytesOut],
+      ["refused", 403, null, 0],
+    );
   });
 
   it("opens a name granted mid-run at its next request (grants are read per request)", async () => {
@@ -151,7 +182,12 @@ describe("the egress proxy, through real clients, to servers on loopback", () =>
       [`granted.test:22`, 403, /port 22 is not open for CONNECT/],
       [`granted.test:${http.port}`, 403, new RegExp(`port ${http.port} is not open for CONNECT`)],
       [`api.granted.test:${sink.port}`, 403, /api\.granted\.test is not among/],
-      [`granted.test:${sink.port}`, 400, /Host header names another place/, { host: `evil.test:${sink.port}` }],
+      [
+        `granted.test:${sink.port}`,
+        400,
+        /Host header names another place/,
+        { host: `evil.test:${sink.port}` },
+      ],
       [`user@granted.test:${sink.port}`, 400, /no userinfo/],
       [`granted.test`, 400, /needs host:port/],
     ];
@@ -170,7 +206,10 @@ describe("the egress proxy, through real clients, to servers on loopback", () =>
     tunnel.socket.write(Buffer.alloc(sinkBytes.out, 0x62));
     assert.equal((await answer).length, sinkBytes.in);
     tunnel.socket.end();
-    const record = await recordFor((r) => r.port === sink.port && r.outcome === "closed", "the sink tunnel's record");
+    const record = await recordFor(
+      (r) => r.port === sink.port && r.outcome === "closed",
+      "the sink tunnel's record",
+    );
     assert.equal(record.bytesOut, sinkBytes.out);
     assert.equal(record.bytesIn, sinkBytes.in);
     assert.ok(record.durationMs >= 0);
@@ -180,7 +219,12 @@ describe("the egress proxy, through real clients, to servers on loopback", () =>
     const seenBefore = http.seen.length;
     const recordsBefore = records.length;
     const bytesBefore = http.rawBytes();
-    const body = await new Promise<{ status: number; text: string; upstream: string | undefined; connection: string | undefined }>((resolve, reject) => {
+    const body = await new Promise<{
+      status: number;
+      text: string;
+      upstream: string | undefined;
+      connection: string | undefined;
+    }>((resolve, reject) => {
       const req = request({
         host: "127.0.0.1",
         port: proxy.port,
@@ -201,7 +245,14 @@ describe("the egress proxy, through real clients, to servers on loopback", () =>
         let text = "";
         res.setEncoding("utf8");
         res.on("data", (c: string) => (text += c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, text, upstream: res.headers["x-upstream"] as string, connection: res.headers.connection }));
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            text,
+            upstream: res.headers["x-upstream"] as string,
+            connection: res.headers.connection,
+          }),
+        );
       });
       req.on("error", reject);
       req.end("a body of twenty-six bytes");
@@ -221,7 +272,12 @@ describe("the egress proxy, through real clients, to servers on loopback", () =>
     );
     const upstream = await waitUntil("the upstream connection to close", () => {
       const now = http.rawBytes();
-      return now.read > bytesBefore.read && { read: now.read - bytesBefore.read, written: now.written - bytesBefore.written };
+      return (
+        now.read > bytesBefore.read && {
+          read: now.read - bytesBefore.read,
+          written: now.written - bytesBefore.written,
+        }
+      );
     });
     assert.equal(record.bytesOut, upstream.read);
     assert.equal(record.bytesIn, upstream.written);
@@ -230,13 +286,33 @@ describe("the egress proxy, through real clients, to servers on loopback", () =>
 
   it("refuses plain HTTP to names not granted, to other ports, in origin form, with userinfo, and upgrades", async () => {
     const cases: [string, number, RegExp][] = [
-      [`GET http://other.test:${http.port}/ HTTP/1.1\r\nhost: other.test:${http.port}\r\n\r\n`, 403, /airlock-request network:other\.test/],
-      [`GET http://granted.test:${sink.port}/ HTTP/1.1\r\nhost: granted.test:${sink.port}\r\n\r\n`, 403, new RegExp(`port ${sink.port} is not open for plain HTTP`)],
-      [`GET http://127.0.0.1:${http.port}/ HTTP/1.1\r\nhost: 127.0.0.1:${http.port}\r\n\r\n`, 403, /is an IP address/],
+      [
+        `GET http://other.test:${http.port}/ HTTP/1.1\r\nhost: other.test:${http.port}\r\n\r\n`,
+        403,
+        /airlock-request network:other\.test/,
+      ],
+      [
+        `GET http://granted.test:${sink.port}/ HTTP/1.1\r\nhost: granted.test:${sink.port}\r\n\r\n`,
+        403,
+        new RegExp(`port ${sink.port} is not open for plain HTTP`),
+      ],
+      [
+        `GET http://127.0.0.1:${http.port}/ HTTP/1.1\r\nhost: 127.0.0.1:${http.port}\r\n\r\n`,
+        403,
+        /is an IP address/,
+      ],
       [`GET / HTTP/1.1\r\nhost: granted.test\r\n\r\n`, 400, /absolute-form/],
-      [`GET http://u:p@granted.test:${http.port}/ HTTP/1.1\r\nhost: granted.test:${http.port}\r\n\r\n`, 400, /userinfo/],
+      [
+        `GET http://u:p@granted.test:${http.port}/ HTTP/1.1\r\nhost: granted.test:${http.port}\r\n\r\n`,
+        400,
+        /userinfo/,
+      ],
       [`GET http://granted.test:${http.port}/ HTTP/1.1\r\nhost: other.test\r\n\r\n`, 400, /Host header/],
-      [`GET http://granted.test:${http.port}/ HTTP/1.1\r\nhost: granted.test:${http.port}\r\nconnection: upgrade\r\nupgrade: websocket\r\n\r\n`, 400, /protocol upgrades/],
+      [
+        `GET http://granted.test:${http.port}/ HTTP/1.1\r\nhost: granted.test:${http.port}\r\nconnection: upgrade\r\nupgrade: websocket\r\n\r\n`,
+        400,
+        /protocol upgrades/,
+      ],
     ];
     const before = http.accepted();
     for (const [raw, status, reason] of cases) {
@@ -299,7 +375,10 @@ describe("the egress proxy without the test-only address override", () => {
       const tunnel = await connectThrough({ port: proxy.port! }, `${name}:${sink.port}`);
       assert.equal(tunnel.status, 403);
       assert.match(await readToEnd(tunnel.socket, tunnel.head), reason);
-      const plain = await sendRaw(proxy.port!, `GET http://${name}:${sink.port}/ HTTP/1.1\r\nhost: ${name}:${sink.port}\r\n\r\n`);
+      const plain = await sendRaw(
+        proxy.port!,
+        `GET http://${name}:${sink.port}/ HTTP/1.1\r\nhost: ${name}:${sink.port}\r\n\r\n`,
+      );
       assert.match(plain, /^HTTP\/1\.1 403 /);
       assert.match(plain, reason);
       assert.equal(sink.accepted(), 0, "the loopback server must never be reached");
@@ -330,7 +409,11 @@ describe("the egress proxy's bounds", () => {
       resolve: async () => ["127.0.0.1"],
       allowAddressForTests: (address) => address === "127.0.0.1",
       logger: silent,
-      limits: { connectPorts: [hold.port], maxConnections, ...(more.headersTimeoutMs ? { headersTimeoutMs: more.headersTimeoutMs } : {}) },
+      limits: {
+        connectPorts: [hold.port],
+        maxConnections,
+        ...(more.headersTimeoutMs ? { headersTimeoutMs: more.headersTimeoutMs } : {}),
+      },
     });
 
   it("closes every open tunnel on close() and records them as ended with the run", async () => {
@@ -347,14 +430,24 @@ describe("the egress proxy's bounds", () => {
       },
       limits: { connectPorts: [hold.port] },
     });
-    const tunnels = await Promise.all([1, 2, 3].map(() => connectThrough({ port: proxy.port! }, `granted.test:${hold.port}`)));
-    assert.deepEqual(tunnels.map((t) => t.status), [200, 200, 200]);
+    const tunnels = await Promise.all(
+      [1, 2, 3].map(() => connectThrough({ port: proxy.port! }, `granted.test:${hold.port}`)),
+    );
+    assert.deepEqual(
+      tunnels.map((t) => t.status),
+      [200, 200, 200],
+    );
     await waitUntil("the server to hold three tunnels", () => hold.accepted() >= 3);
-    const closedByProxy = tunnels.map((t) => new Promise<void>((resolve) => t.socket.once("close", () => resolve())));
+    const closedByProxy = tunnels.map(
+      (t) => new Promise<void>((resolve) => t.socket.once("close", () => resolve())),
+    );
     await proxy.close();
     await Promise.all(closedByProxy);
     assert.equal(proxy.openConnections(), 0);
-    assert.deepEqual(records.map((r) => r.outcome), ["proxy_closed", "proxy_closed", "proxy_closed"]);
+    assert.deepEqual(
+      records.map((r) => r.outcome),
+      ["proxy_closed", "proxy_closed", "proxy_closed"],
+    );
     const late = await connectThrough({ port: proxy.port! }, `granted.test:${hold.port}`).then(
       () => "answered",
       (error: NodeJS.ErrnoException) => error.code,
@@ -365,14 +458,25 @@ describe("the egress proxy's bounds", () => {
   it("refuses a flood past maxConnections at once, and takes connections again when one ends", async () => {
     const proxy = await open(3);
     try {
-      const held = await Promise.all([1, 2, 3].map(() => connectThrough({ port: proxy.port! }, `granted.test:${hold.port}`)));
-      assert.deepEqual(held.map((t) => t.status), [200, 200, 200]);
+      const held = await Promise.all(
+        [1, 2, 3].map(() => connectThrough({ port: proxy.port! }, `granted.test:${hold.port}`)),
+      );
+      assert.deepEqual(
+        held.map((t) => t.status),
+        [200, 200, 200],
+      );
       const started = performance.now();
       const flood = await Promise.all(
-        Array.from({ length: 40 }, () => sendRaw(proxy.port!, `CONNECT granted.test:${hold.port} HTTP/1.1\r\nhost: granted.test:${hold.port}\r\n\r\n`)),
+        Array.from({ length: 40 }, () =>
+          sendRaw(
+            proxy.port!,
+            `CONNECT granted.test:${hold.port} HTTP/1.1\r\nhost: granted.test:${hold.port}\r\n\r\n`,
+          ),
+        ),
       );
       const floodMs = performance.now() - started;
-      for (const answer of flood) assert.match(answer, /^HTTP\/1\.1 503 [\s\S]*already has 3 connections open/);
+      for (const answer of flood)
+        assert.match(answer, /^HTTP\/1\.1 503 [\s\S]*already has 3 connections open/);
       // Refused before any parsing or DNS: generous for a loaded 2-core machine, far below any timeout in play.
       assert.ok(floodMs < 5_000, `40 refusals took ${floodMs.toFixed(0)} ms`);
       assert.equal(proxy.blocked().find((b) => b.domain === "(connection limit)")?.attempts, 40);

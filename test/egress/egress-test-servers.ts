@@ -2,21 +2,46 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { request, createServer as createHttpServer, type IncomingHttpHeaders } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import { connect, createServer as createNetServer, type AddressInfo, type Server, type Socket } from "node:net";
+import {
+  connect,
+  createServer as createNetServer,
+  type AddressInfo,
+  type Server,
+  type Socket,
+} from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 /** A self-signed certificate for `names`, made with the host's openssl (no network). */
-export function makeCertificate(names: string[]): { key: string; cert: string; certPath: string; dispose(): void } {
+export function makeCertificate(names: string[]): {
+  key: string;
+  cert: string;
+  certPath: string;
+  dispose(): void;
+} {
   const dir = mkdtempSync(join(tmpdir(), "airlock-egress-cert-"));
   const keyPath = join(dir, "key.pem");
   const certPath = join(dir, "cert.pem");
   execFileSync(
     "openssl",
     [
-      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-      "-keyout", keyPath, "-out", certPath, "-days", "1", "-subj", `/CN=${names[0]}`,
-      "-addext", `subjectAltName=${names.map((n) => `DNS:${n}`).join(",")}`,
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      keyPath,
+      "-out",
+      certPath,
+      "-days",
+      "1",
+      "-subj",
+      `/CN=${names[0]}`,
+      "-addext",
+      `subjectAltName=${names.map((n) => `DNS:${n}`).join(",")}`,
     ],
     { stdio: "ignore" },
   );
@@ -48,7 +73,9 @@ function track(server: Server, port: number, sockets: Set<Socket>, counter: { n:
 }
 
 function listenOnLoopback(server: Server): Promise<number> {
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port)));
+  return new Promise((resolve) =>
+    server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port)),
+  );
 }
 
 function countSockets(server: Server): { sockets: Set<Socket>; counter: { n: number } } {
@@ -131,7 +158,9 @@ export function connectThrough(
       agent: false,
       setHost: false,
     });
-    req.once("connect", (res, socket: Socket, head: Buffer) => resolve({ status: res.statusCode ?? 0, socket, head }));
+    req.once("connect", (res, socket: Socket, head: Buffer) =>
+      resolve({ status: res.statusCode ?? 0, socket, head }),
+    );
     req.once("response", (res) => {
       // Node reports some non-2xx answers to CONNECT as a plain response.
       resolve({ status: res.statusCode ?? 0, socket: res.socket, head: Buffer.alloc(0) });
