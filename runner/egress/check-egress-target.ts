@@ -37,7 +37,10 @@ export async function checkEgressTarget(
       reason: `${target.host} is not among this run's network grants`,
     };
   }
-  const picked = await pickEgressAddress(target.host, ctx.resolve, ctx.allowAddressForTests);
+  const picked = await pickEgressAddress(target.host, ctx.resolve, {
+    timeoutMs: ctx.limits.resolveTimeoutMs,
+    allowAddressForTests: ctx.allowAddressForTests,
+  });
   if (!picked.ok)
     return {
       ok: false,

@@ -17,6 +17,8 @@ export const egressLimitsSchema = z.strictObject({
   idleTimeoutMs: positiveMs.default(120_000),
   /** A client must send its whole request head within this. */
   headersTimeoutMs: positiveMs.default(10_000),
+  /** Host-side resolution of a granted name must answer within this (502 otherwise). */
+  resolveTimeoutMs: positiveMs.default(5_000),
   /** Connecting to the resolved address must succeed within this. */
   connectTimeoutMs: positiveMs.default(10_000),
   /** Request line plus headers; more is refused with 431. */

@@ -88,6 +88,21 @@ export async function forwardHttpRequest(
   if (!checked.ok)
     return refuse(checked.status, checked.reason, target.host, target.port, checked.address, checked.askable);
 
+  if (req.socket.destroyed) {
+    ctx.finish({
+      ...base,
+      domain: target.host,
+      port: target.port,
+      address: checked.address,
+      bytesOut: 0,
+      bytesIn: 0,
+      durationMs: elapsed(),
+      outcome: "closed",
+      reason: "the client left before the request was sent",
+      status: 0,
+    });
+    return;
+  }
   const headers = dropHopByHopHeaders(req.headers);
   headers.host = target.port === 80 ? target.host : `${target.host}:${target.port}`;
   const upstreamReq = request({
@@ -109,11 +124,8 @@ export async function forwardHttpRequest(
     reason = ctx.isClosing() ? "the run ended" : why;
   };
   const connectTimer = setTimeout(() => {
-    fail(
-      "upstream_error",
-      `connecting to ${checked.address}:${target.port} took longer than ${ctx.limits.connectTimeoutMs} ms`,
-    );
-    upstreamReq.destroy();
+    const error = new Error(`connecting took longer than ${ctx.limits.connectTimeoutMs} ms`);
+    upstreamReq.destroy(Object.assign(error, { code: "ETIMEDOUT" }));
   }, ctx.limits.connectTimeoutMs);
   upstreamReq.on("socket", (s: Socket) => {
     socket = s;
@@ -123,7 +135,7 @@ export async function forwardHttpRequest(
   });
   upstreamReq.setTimeout(ctx.limits.idleTimeoutMs, () => {
     fail("idle_timeout", `no bytes either way for ${ctx.limits.idleTimeoutMs} ms`);
-    upstreamReq.destroy();
+    upstreamReq.destroy(Object.assign(new Error("idle"), { code: "ETIMEDOUT" }));
   });
   upstreamReq.on("response", (upstreamRes) => {
     status = upstreamRes.statusCode ?? 502;
@@ -135,8 +147,8 @@ export async function forwardHttpRequest(
     clearTimeout(connectTimer);
     fail("upstream_error", `${checked.address}:${target.port}: ${error.code ?? error.message}`);
     if (!res.headersSent) {
-      status = 502;
-      res.writeHead(502, { "content-type": "text/plain; charset=utf-8", connection: "close" });
+      status = error.code === "ETIMEDOUT" ? 504 : 502;
+      res.writeHead(status, { "content-type": "text/plain; charset=utf-8", connection: "close" });
       res.end(
         `Airlock egress proxy could not reach ${target.host}:${target.port} (${checked.address}): ${error.code ?? error.message}.\n`,
       );

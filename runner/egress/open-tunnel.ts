@@ -97,11 +97,19 @@ export async function openTunnel(
       reason = ctx.isClosing() ? "the run ended" : why;
     }
   };
-  const connectTimer = setTimeout(() => {
-    fail(
-      "upstream_error",
-      `connecting to ${checked.address}:${target.port} took longer than ${ctx.limits.connectTimeoutMs} ms`,
+  /** Answer the client with an error before the tunnel opened (after it, the socket is the tunnel's). */
+  const answerFailure = (code: 502 | 504, why: string) => {
+    status = code;
+    writeRawResponse(
+      client,
+      code,
+      `Airlock egress proxy could not reach ${target.host}:${target.port} (${checked.address}): ${why}.\n`,
     );
+  };
+  const connectTimer = setTimeout(() => {
+    const why = `connecting took longer than ${ctx.limits.connectTimeoutMs} ms`;
+    fail("upstream_error", `${checked.address}:${target.port}: ${why}`);
+    if (!client.destroyed) answerFailure(504, why);
     upstream.destroy();
   }, ctx.limits.connectTimeoutMs);
 
@@ -123,16 +131,8 @@ export async function openTunnel(
   });
   upstream.on("error", (error: NodeJS.ErrnoException) => {
     fail("upstream_error", `${checked.address}:${target.port}: ${error.code ?? error.message}`);
-    if (!connected && !client.destroyed) {
-      status = 502;
-      writeRawResponse(
-        client,
-        502,
-        `Airlock egress proxy could not reach ${target.host}:${target.port} (${checked.address}): ${error.code ?? error.message}.\n`,
-      );
-    } else {
-      client.destroy();
-    }
+    if (!connected && !client.destroyed && status === 200) answerFailure(502, error.code ?? error.message);
+    else if (connected) client.destroy();
   });
   client.on("close", () => {
     if (ctx.isClosing()) fail("proxy_closed", "the run ended");
@@ -142,7 +142,8 @@ export async function openTunnel(
   upstream.on("close", () => {
     clearTimeout(connectTimer);
     ctx.upstreams.delete(upstream);
-    if (!connected && !client.destroyed && status !== 502) client.destroy();
+    // Not opened and not answered (the proxy closed, say): nothing to tell the client.
+    if (!connected && !client.destroyed && status === 200) client.destroy();
     if (connected) client.end();
     const finish = () =>
       ctx.finish({

@@ -18,13 +18,22 @@ export type PickedAddress =
 export async function pickEgressAddress(
   host: string,
   resolve: ResolveHost,
-  allowAddressForTests?: (address: string) => boolean,
+  options: { timeoutMs: number; allowAddressForTests?: ((address: string) => boolean) | undefined },
 ): Promise<PickedAddress> {
+  const { allowAddressForTests } = options;
   let addresses: string[];
+  let timer: NodeJS.Timeout | undefined;
   try {
-    addresses = await resolve(host);
+    addresses = await Promise.race([
+      resolve(host),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error("timed out")), options.timeoutMs);
+      }),
+    ]);
   } catch {
     return { ok: false, status: 502, reason: `${host} could not be resolved on the runner's host` };
+  } finally {
+    clearTimeout(timer);
   }
   if (addresses.length === 0) {
     return { ok: false, status: 502, reason: `${host} has no addresses` };

@@ -33,6 +33,7 @@ describe("the egress proxy, through real clients, to servers on loopback", () =>
   let http: Awaited<ReturnType<typeof startHttpServer>>;
   let sink: Listening;
   let hold: Listening;
+  let deadPort: number;
   let proxy: ServedEgressProxy;
   const grants = new Set(["granted.test"]);
   const records: EgressConnectionRecord[] = [];
@@ -45,6 +46,9 @@ describe("the egress proxy, through real clients, to servers on loopback", () =>
     http = await startHttpServer();
     sink = await startSinkServer(sinkBytes.out, sinkBytes.in);
     hold = await startSinkServer(Infinity, 0);
+    const dead = await startSinkServer(0, 0);
+    deadPort = dead.port;
+    await dead.close();
     proxy = await serveEgressProxy({
       port: 0,
       runId: "run-egress-1",
@@ -59,7 +63,10 @@ describe("the egress proxy, through real clients, to servers on loopback", () =>
       onConnection: (record) => {
         records.push(record);
       },
-      limits: { connectPorts: [https.port, sink.port, hold.port], httpPorts: [http.port] },
+      limits: {
+        connectPorts: [https.port, sink.port, hold.port, deadPort],
+        httpPorts: [http.port, deadPort],
+      },
     });
   });
   after(async () => {
@@ -321,6 +328,28 @@ describe("the egress proxy, through real clients, to servers on loopback", () =>
       assert.match(answer, reason, raw);
     }
     assert.equal(http.accepted(), before, "no refused request may reach the server");
+  });
+
+  it("answers 502 when a granted name's server refuses the connection, and records upstream_error", async () => {
+    const tunnel = await connectThrough({ port: proxy.port! }, `granted.test:${deadPort}`);
+    assert.equal(tunnel.status, 502);
+    assert.match(
+      await readToEnd(tunnel.socket, tunnel.head),
+      /could not reach granted\.test:\d+ \(127\.0\.0\.1\): ECONNREFUSED/,
+    );
+    const plain = await sendRaw(
+      proxy.port!,
+      `GET http://granted.test:${deadPort}/ HTTP/1.1\r\nhost: granted.test:${deadPort}\r\n\r\n`,
+    );
+    assert.match(plain, /^HTTP\/1\.1 502 [\s\S]*ECONNREFUSED/);
+    const failed = await waitUntil("both failures recorded", () => {
+      const found = records.filter((r) => r.port === deadPort && r.outcome === "upstream_error");
+      return found.length === 2 && found;
+    });
+    assert.deepEqual(failed.map((r) => [r.kind, r.status, r.address]).sort(), [
+      ["connect", 502, "127.0.0.1"],
+      ["http", 502, "127.0.0.1"],
+    ]);
   });
 
   it("answers malformed requests and absurdly long request lines with 400 and 431", async () => {
