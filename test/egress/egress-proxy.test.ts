@@ -519,6 +519,33 @@ describe("the egress proxy's bounds", () => {
     }
   });
 
+  it("closes a tunnel that idles past idleTimeoutMs and records idle_timeout", async () => {
+    const records: EgressConnectionRecord[] = [];
+    const proxy = await serveEgressProxy({
+      port: 0,
+      runId: "run-egress-5",
+      allow: () => new Set(["granted.test"]),
+      resolve: async () => ["127.0.0.1"],
+      allowAddressForTests: (address) => address === "127.0.0.1",
+      logger: silent,
+      onConnection: (r) => {
+        records.push(r);
+      },
+      limits: { connectPorts: [hold.port], idleTimeoutMs: 200 },
+    });
+    try {
+      const tunnel = await connectThrough({ port: proxy.port! }, `granted.test:${hold.port}`);
+      assert.equal(tunnel.status, 200);
+      tunnel.socket.write("still here");
+      await new Promise<void>((resolve) => tunnel.socket.once("close", () => resolve()));
+      const record = await waitUntil("the idle tunnel's record", () => records[0]);
+      assert.deepEqual([record.outcome, record.bytesOut], ["idle_timeout", 10]);
+      assert.ok(record.durationMs >= 200, `closed after ${record.durationMs} ms`);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it("drops a client that never finishes its request head (408)", async () => {
     const proxy = await open(3, { headersTimeoutMs: 300 });
     try {
