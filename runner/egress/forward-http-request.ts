@@ -1,43 +1,11 @@
-import { request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
+import { request, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { checkEgressTarget } from "./check-egress-target.ts";
+import { dropHopByHopHeaders } from "./drop-hop-by-hop-headers.ts";
 import type { EgressContext } from "./egress-context.ts";
 import type { EgressOutcome } from "./egress-connection-record.ts";
 import { egressRefusalText } from "./egress-refusal-text.ts";
 import { parseHttpTarget } from "./parse-egress-target.ts";
-
-/**
- * RFC 9110 §7.6.1 hop-by-hop headers and the proxy's own: they are for this hop, never
- * forwarded. `host` is here too because it is always set again from the checked URL.
- */
-const hopByHop = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "proxy-authenticate",
-  "proxy-authorization",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-  "host",
-]);
-
-/** Headers minus hop-by-hop ones and any the Connection header lists. */
-export function dropHopByHopHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
-  const listed = new Set(
-    String(headers.connection ?? "")
-      .split(",")
-      .map((h) => h.trim().toLowerCase())
-      .filter(Boolean),
-  );
-  const kept: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || hopByHop.has(name) || listed.has(name)) continue;
-    kept[name] = value;
-  }
-  return kept;
-}
 
 /**
  * Plain HTTP forwarding of an absolute-form request (`GET http://host/path`), under the
