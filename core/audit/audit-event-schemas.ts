@@ -102,6 +102,33 @@ export const auditEventSchemas = {
     }),
   }),
   "agent.summary": z.strictObject({ text }),
+  /**
+   * One connection through the run's egress proxy (runner/egress), refused or not.
+   * bytesOut is what the sandbox sent out, bytesIn what came back; address is the checked
+   * address connected to (null when refused before resolution).
+   */
+  "egress.connection": z.strictObject({
+    kind: z.enum(["connect", "http"]),
+    domain: text,
+    port: z.number().int().min(1).max(65535).nullable(),
+    address: text.nullable(),
+    bytesOut: count,
+    bytesIn: count,
+    durationMs: count,
+    outcome: z.enum(["refused", "closed", "upstream_error", "idle_timeout", "proxy_closed"]),
+    reason: text.nullable(),
+    status: z.number().int(),
+    startedAt: z.iso.datetime(),
+  }),
+  /** A distinct egress refusal (domain, port, reason) with how often the agent tried it. */
+  "egress.blocked": z.strictObject({
+    domain: text,
+    port: z.number().int().min(1).max(65535).nullable(),
+    reason: text,
+    attempts: z.number().int().positive(),
+    firstAt: z.iso.datetime(),
+    lastAt: z.iso.datetime(),
+  }),
   "relay.started": z.strictObject({ branch: text, baseCommit: text }),
   "relay.committed": z.strictObject({
     branch: text,

@@ -1,0 +1,148 @@
+import { request, type IncomingMessage, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import { checkEgressTarget } from "./check-egress-target.ts";
+import { dropHopByHopHeaders } from "./drop-hop-by-hop-headers.ts";
+import type { EgressContext } from "./egress-context.ts";
+import type { EgressOutcome } from "./egress-connection-record.ts";
+import { egressRefusalText } from "./egress-refusal-text.ts";
+import { parseHttpTarget } from "./parse-egress-target.ts";
+
+/**
+ * Plain HTTP forwarding of an absolute-form request (`GET http://host/path`), under the
+ * same checks as a tunnel: a granted name on an open port, resolved on the host, every
+ * address checked, and the request sent to the checked address with `Host` set from the
+ * URL. One upstream connection per request, so no connection is shared between names.
+ */
+export async function forwardHttpRequest(
+  ctx: EgressContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const startedAt = new Date();
+  const raw = (req.url ?? "").slice(0, 300);
+  const base = { runId: ctx.runId, kind: "http" as const, startedAt };
+  const elapsed = () => Date.now() - startedAt.getTime();
+
+  const refuse = (
+    status: number,
+    reason: string,
+    domain: string,
+    port: number | null,
+    address: string | null,
+    askable: boolean,
+  ) => {
+    const body = egressRefusalText(`${req.method ?? "?"} ${raw}`, reason, askable ? domain : undefined);
+    res.writeHead(status, { "content-type": "text/plain; charset=utf-8", connection: "close" });
+    res.end(body);
+    req.resume();
+    ctx.finish({
+      ...base,
+      domain,
+      port,
+      address,
+      bytesOut: 0,
+      bytesIn: 0,
+      durationMs: elapsed(),
+      outcome: "refused",
+      reason,
+      status,
+    });
+  };
+
+  const parsed = parseHttpTarget(req.url ?? "", req.headers.host);
+  if (!parsed.ok) return refuse(parsed.status, parsed.reason, parsed.host ?? raw, null, null, false);
+  const { target } = parsed;
+  const checked = await checkEgressTarget(ctx, "http", target);
+  if (!checked.ok)
+    return refuse(checked.status, checked.reason, target.host, target.port, checked.address, checked.askable);
+
+  if (req.socket.destroyed) {
+    ctx.finish({
+      ...base,
+      domain: target.host,
+      port: target.port,
+      address: checked.address,
+      bytesOut: 0,
+      bytesIn: 0,
+      durationMs: elapsed(),
+      outcome: "closed",
+      reason: "the client left before the request was sent",
+      status: 0,
+    });
+    return;
+  }
+  const headers = dropHopByHopHeaders(req.headers);
+  headers.host = target.port === 80 ? target.host : `${target.host}:${target.port}`;
+  const upstreamReq = request({
+    host: checked.address,
+    port: target.port,
+    method: req.method,
+    path: parsed.path ?? "/",
+    headers,
+    agent: false,
+    setHost: false,
+  });
+  let socket: Socket | undefined;
+  let outcome: EgressOutcome = "closed";
+  let reason: string | null = null;
+  let status = 0;
+  const fail = (next: EgressOutcome, why: string) => {
+    if (outcome !== "closed") return;
+    outcome = ctx.isClosing() ? "proxy_closed" : next;
+    reason = ctx.isClosing() ? "the run ended" : why;
+  };
+  const connectTimer = setTimeout(() => {
+    const error = new Error(`connecting took longer than ${ctx.limits.connectTimeoutMs} ms`);
+    upstreamReq.destroy(Object.assign(error, { code: "ETIMEDOUT" }));
+  }, ctx.limits.connectTimeoutMs);
+  upstreamReq.on("socket", (s: Socket) => {
+    socket = s;
+    ctx.upstreams.add(s);
+    s.once("connect", () => clearTimeout(connectTimer));
+    s.once("close", () => ctx.upstreams.delete(s));
+  });
+  upstreamReq.setTimeout(ctx.limits.idleTimeoutMs, () => {
+    fail("idle_timeout", `no bytes either way for ${ctx.limits.idleTimeoutMs} ms`);
+    upstreamReq.destroy(Object.assign(new Error("idle"), { code: "ETIMEDOUT" }));
+  });
+  upstreamReq.on("response", (upstreamRes) => {
+    status = upstreamRes.statusCode ?? 502;
+    res.writeHead(status, upstreamRes.statusMessage, dropHopByHopHeaders(upstreamRes.headers));
+    upstreamRes.pipe(res);
+    upstreamRes.on("error", () => res.destroy());
+  });
+  upstreamReq.on("error", (error: NodeJS.ErrnoException) => {
+    clearTimeout(connectTimer);
+    fail("upstream_error", `${checked.address}:${target.port}: ${error.code ?? error.message}`);
+    if (!res.headersSent) {
+      status = error.code === "ETIMEDOUT" ? 504 : 502;
+      res.writeHead(status, { "content-type": "text/plain; charset=utf-8", connection: "close" });
+      res.end(
+        `Airlock egress proxy could not reach ${target.host}:${target.port} (${checked.address}): ${error.code ?? error.message}.\n`,
+      );
+    } else {
+      res.destroy();
+    }
+  });
+  req.pipe(upstreamReq);
+  res.on("close", () => {
+    clearTimeout(connectTimer);
+    if (!res.writableFinished) {
+      if (ctx.isClosing()) fail("proxy_closed", "the run ended");
+      else reason ??= "the client left before the response ended";
+    }
+    upstreamReq.destroy();
+    ctx.finish({
+      ...base,
+      domain: target.host,
+      port: target.port,
+      address: checked.address,
+      bytesOut: socket?.bytesWritten ?? 0,
+      bytesIn: socket?.bytesRead ?? 0,
+      durationMs: elapsed(),
+      outcome,
+      reason,
+      status,
+    });
+  });
+}

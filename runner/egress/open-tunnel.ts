@@ -1,0 +1,164 @@
+import type { IncomingMessage } from "node:http";
+import { connect, type Socket } from "node:net";
+import { checkEgressTarget } from "./check-egress-target.ts";
+import type { EgressContext } from "./egress-context.ts";
+import type { EgressOutcome } from "./egress-connection-record.ts";
+import { egressRefusalText } from "./egress-refusal-text.ts";
+import { isSameAuthority, parseConnectTarget } from "./parse-egress-target.ts";
+import { writeRawResponse } from "./write-raw-response.ts";
+
+/**
+ * `CONNECT host:port`: check the target (checkEgressTarget), connect to the checked
+ * address, answer 200 and splice the two sockets until either side ends, the tunnel
+ * idles past the limit, or the run's proxy closes. The proxy never sees inside the TLS.
+ */
+export async function openTunnel(
+  ctx: EgressContext,
+  req: IncomingMessage,
+  client: Socket,
+  head: Buffer,
+): Promise<void> {
+  const startedAt = new Date();
+  const raw = (req.url ?? "").slice(0, 300);
+  client.on("error", () => client.destroy());
+  const base = { runId: ctx.runId, kind: "connect" as const, startedAt };
+  const elapsed = () => Date.now() - startedAt.getTime();
+
+  const refuse = (
+    status: number,
+    reason: string,
+    domain: string,
+    port: number | null,
+    address: string | null,
+    askable: boolean,
+  ) => {
+    writeRawResponse(
+      client,
+      status,
+      egressRefusalText(`CONNECT ${raw}`, reason, askable ? domain : undefined),
+    );
+    ctx.finish({
+      ...base,
+      domain,
+      port,
+      address,
+      bytesOut: 0,
+      bytesIn: 0,
+      durationMs: elapsed(),
+      outcome: "refused",
+      reason,
+      status,
+    });
+  };
+
+  const parsed = parseConnectTarget(raw);
+  if (!parsed.ok) return refuse(parsed.status, parsed.reason, parsed.host ?? raw, null, null, false);
+  const { target } = parsed;
+  const hostHeader = req.headers.host;
+  if (hostHeader !== undefined && !isSameAuthority(hostHeader, target, target.port)) {
+    return refuse(
+      400,
+      "the Host header names another place than the CONNECT target",
+      target.host,
+      target.port,
+      null,
+      false,
+    );
+  }
+  const checked = await checkEgressTarget(ctx, "connect", target);
+  if (!checked.ok) {
+    return refuse(checked.status, checked.reason, target.host, target.port, checked.address, checked.askable);
+  }
+  if (client.destroyed) {
+    ctx.finish({
+      ...base,
+      domain: target.host,
+      port: target.port,
+      address: checked.address,
+      bytesOut: 0,
+      bytesIn: 0,
+      durationMs: elapsed(),
+      outcome: "closed",
+      reason: "the client left before the tunnel opened",
+      status: 0,
+    });
+    return;
+  }
+
+  const upstream = connect({ host: checked.address, port: target.port });
+  ctx.upstreams.add(upstream);
+  let outcome: EgressOutcome = "closed";
+  let reason: string | null = null;
+  let status = 200;
+  let connected = false;
+  const fail = (next: EgressOutcome, why: string) => {
+    if (outcome === "closed") {
+      outcome = ctx.isClosing() ? "proxy_closed" : next;
+      reason = ctx.isClosing() ? "the run ended" : why;
+    }
+  };
+  /** Answer the client with an error before the tunnel opened (after it, the socket is the tunnel's). */
+  const answerFailure = (code: 502 | 504, why: string) => {
+    status = code;
+    writeRawResponse(
+      client,
+      code,
+      `Airlock egress proxy could not reach ${target.host}:${target.port} (${checked.address}): ${why}.\n`,
+    );
+  };
+  const connectTimer = setTimeout(() => {
+    const why = `connecting took longer than ${ctx.limits.connectTimeoutMs} ms`;
+    fail("upstream_error", `${checked.address}:${target.port}: ${why}`);
+    if (!client.destroyed) answerFailure(504, why);
+    upstream.destroy();
+  }, ctx.limits.connectTimeoutMs);
+
+  upstream.once("connect", () => {
+    clearTimeout(connectTimer);
+    connected = true;
+    client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+    if (head.length > 0) upstream.write(head);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    // Socket timeouts count reads and writes, so one idle tunnel trips both.
+    for (const socket of [client, upstream]) {
+      socket.setTimeout(ctx.limits.idleTimeoutMs, () => {
+        fail("idle_timeout", `no bytes either way for ${ctx.limits.idleTimeoutMs} ms`);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+  });
+  upstream.on("error", (error: NodeJS.ErrnoException) => {
+    fail("upstream_error", `${checked.address}:${target.port}: ${error.code ?? error.message}`);
+    if (!connected && !client.destroyed && status === 200) answerFailure(502, error.code ?? error.message);
+    else if (connected) client.destroy();
+  });
+  client.on("close", () => {
+    if (ctx.isClosing()) fail("proxy_closed", "the run ended");
+    // Nothing more can flow to a client that is gone, so its upstream goes too.
+    upstream.destroy();
+  });
+  upstream.on("close", () => {
+    clearTimeout(connectTimer);
+    ctx.upstreams.delete(upstream);
+    // Not opened and not answered (the proxy closed, say): nothing to tell the client.
+    if (!connected && !client.destroyed && status === 200) client.destroy();
+    if (connected) client.end();
+    const finish = () =>
+      ctx.finish({
+        ...base,
+        domain: target.host,
+        port: target.port,
+        address: checked.address,
+        bytesOut: upstream.bytesWritten,
+        bytesIn: upstream.bytesRead,
+        durationMs: elapsed(),
+        outcome,
+        reason,
+        status,
+      });
+    if (client.destroyed || client.closed) finish();
+    else client.once("close", finish);
+  });
+}
