@@ -14,6 +14,10 @@ command -v git >/dev/null || need+=(git)
 # The escape suite compiles its syscall probes statically on the host.
 command -v gcc >/dev/null || need+=(gcc)
 dpkg -s libc6-dev >/dev/null 2>&1 || need+=(libc6-dev)
+# The egress tests make a self-signed certificate; the disk-cap tests make ext4 images.
+command -v openssl >/dev/null || need+=(openssl)
+command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
+command -v curl >/dev/null || need+=(curl)
 if [ "${#need[@]}" -gt 0 ]; then
   echo "installing: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
