@@ -133,7 +133,7 @@ export async function prepareNpmGrants(options: {
   }
   for (const { grant, integrity } of resolved) {
     const installed = lock.packages[`node_modules/${grant.name}`];
-    if (installed?.version !== grant.version || installed.integrity !== integrity) {
+    if (installed?.version !== grant.version || installed?.integrity !== integrity) {
       throw new ImageBuildError(
         `npm installed ${grant.name}@${installed?.version ?? "nothing"} with integrity ${installed?.integrity ?? "none"}, ` +
           `but the registry names ${grant.version} with ${integrity}; refusing to build with it`,
