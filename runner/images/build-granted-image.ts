@@ -12,8 +12,8 @@ import { computeGrantedImageTag } from "./granted-image-tag.ts";
 import { ImageBuildError } from "./image-build-error.ts";
 import { formatImageGrant, imageGrantSchema, normalizeImageGrants, type ImageGrant } from "./image-grant.ts";
 import { prepareNpmGrants, type NpmTreeEntry } from "./prepare-npm-grants.ts";
-import { readAddedPackages, type AddedPackage } from "./read-added-packages.ts";
-import { renderGrantedDockerfile } from "./render-granted-dockerfile.ts";
+import { parseAddedPackages, readAddedPackages, type AddedPackage } from "./read-added-packages.ts";
+import { addedMarker, renderGrantedDockerfile } from "./render-granted-dockerfile.ts";
 
 export interface BuildGrantedImageOptions {
   agent: AgentDefinition;
@@ -108,16 +108,23 @@ export async function buildGrantedImage(
       agentInputsDigest: agentBuilt.inputsDigest,
       grants,
     });
-    const dockerfile = renderGrantedDockerfile(grants);
+    const grantTexts = grants.map(formatImageGrant);
+    const dockerfile = renderGrantedDockerfile(grants, {
+      "airlock.grants": JSON.stringify(grants),
+      "airlock.capabilities": grantTexts.join(","),
+      "airlock.base-image-id": agentBuilt.baseImage.id,
+      "airlock.agent-inputs-digest": agentBuilt.inputsDigest,
+      "airlock.agent-image-id": agentBuilt.image.id,
+    });
     await writeFile(join(contextDir, "Dockerfile"), dockerfile);
     // What the image holds: the tag's inputs, the Dockerfile's text and the npm tree.
     const contentDigest = createHash("sha256")
       .update(`${ref}\0${dockerfile}\0${JSON.stringify(npmTree)}\0${agentBuilt.image.id}`)
       .digest("hex");
-    const grantTexts = grants.map(formatImageGrant);
     progress(`building ${ref} on ${agentBuilt.ref} (${agentBuilt.image.id}) with ${grantTexts.join(", ")}`);
 
     const tail: string[] = [];
+    const log = watchRunSteps();
     let built: { image: ImageInfo; stepsRun: number };
     try {
       built = await buildCheckedImage(runtime, {
@@ -128,13 +135,6 @@ export async function buildGrantedImage(
           AGENT_IMAGE: agentBuilt.image.id,
           ...(pipIndexUrl ? { AIRLOCK_PIP_INDEX_URL: pipIndexUrl } : {}),
         },
-        labels: {
-          "airlock.grants": JSON.stringify(grants),
-          "airlock.capabilities": grantTexts.join(","),
-          "airlock.base-image-id": agentBuilt.baseImage.id,
-          "airlock.agent-inputs-digest": agentBuilt.inputsDigest,
-          "airlock.agent-image-id": agentBuilt.image.id,
-        },
         // apt (and pip) fetch in the build; npm was fetched on the host.
         network: grants.some((g) => g.kind !== "npm"),
         noCache: options.noCache ?? false,
@@ -142,6 +142,7 @@ export async function buildGrantedImage(
         onProgress: (line) => {
           tail.push(line);
           if (tail.length > logTailLines) tail.shift();
+          log.see(line);
           progress(line);
         },
       });
@@ -151,9 +152,13 @@ export async function buildGrantedImage(
         { logTail: [...tail], grants: grantTexts, cause: error },
       );
     }
-    const added = grants.some((g) => g.kind !== "npm")
-      ? await readAddedPackages(runtime, options.logger, built.image.id)
-      : { dpkg: [], pip: [] };
+    // When every RUN step ran, their own output holds the delta; after a (partial) cache
+    // hit, it is read from the file they wrote in the image.
+    const added = !grants.some((g) => g.kind !== "npm")
+      ? { dpkg: [], pip: [] }
+      : log.everyRunStepRan()
+        ? parseAddedPackages(log.added.join("\n"), `the build output of ${ref}`)
+        : await readAddedPackages(runtime, options.logger, built.image.id);
     return {
       ref,
       image: built.image,
@@ -168,6 +173,28 @@ export async function buildGrantedImage(
   } finally {
     await rm(contextDir, { recursive: true, force: true });
   }
+}
+
+/** Follows the classic builder's output: which RUN steps ran, and the lines they marked. */
+function watchRunSteps() {
+  const runSteps: boolean[] = [];
+  let inRunStep = false;
+  const added: string[] = [];
+  const markerPrefix = `${addedMarker}\t`;
+  return {
+    added,
+    see(line: string): void {
+      if (/^Step \d+\/\d+ : /.test(line)) {
+        inRunStep = /^Step \d+\/\d+ : RUN /.test(line);
+        if (inRunStep) runSteps.push(false);
+      } else if (inRunStep && /^ ---> Running in /.test(line)) {
+        runSteps[runSteps.length - 1] = true;
+      } else if (line.startsWith(markerPrefix)) {
+        added.push(line.slice(markerPrefix.length));
+      }
+    },
+    everyRunStepRan: () => runSteps.length > 0 && runSteps.every(Boolean),
+  };
 }
 
 function parseGrantValue(value: unknown): ImageGrant {

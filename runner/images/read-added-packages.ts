@@ -49,12 +49,19 @@ export async function readAddedPackages(
         Buffer.concat(errors).toString("utf8").trim().slice(0, 500),
     );
   }
+  return parseAddedPackages(Buffer.concat(chunks).toString("utf8"), `${addedPackagesFile} in ${imageId}`);
+}
+
+/** `<dpkg|pip>\t<name>\t<version>` lines; anything else is refused, naming `source`. */
+export function parseAddedPackages(text: string, source: string): { dpkg: AddedPackage[]; pip: AddedPackage[] } {
   const added = { dpkg: [] as AddedPackage[], pip: [] as AddedPackage[] };
-  for (const line of Buffer.concat(chunks).toString("utf8").split("\n")) {
+  for (const line of text.split("\n")) {
     if (line.trim() === "") continue;
     const [kind, name, version, ...extra] = line.split("\t");
     if ((kind !== "dpkg" && kind !== "pip") || !name || !version || extra.length > 0) {
-      throw new ImageBuildError(`${addedPackagesFile} in ${imageId} has a line that is not "<dpkg|pip>\\t<name>\\t<version>": ${line.slice(0, 200)}`);
+      throw new ImageBuildError(
+        `${source} has a line that is not "<dpkg|pip>\\t<name>\\t<version>": ${line.slice(0, 200)}`,
+      );
     }
     added[kind].push({ name, version });
   }

@@ -5,6 +5,12 @@ export const grantsDir = "/opt/airlock/grants";
 /** `dpkg|pip <TAB> name <TAB> version` lines: the packages each step added (the SBOM delta). */
 export const addedPackagesFile = `${grantsDir}/added-packages.tsv`;
 
+/**
+ * Each RUN step also prints what it added, prefixed with this, so a build whose every RUN
+ * step ran yields the SBOM delta from its own log, without starting a container.
+ */
+export const addedMarker = "AIRLOCK-ADDED";
+
 const debianPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const dpkgList = `dpkg-query -W -f '\${Package}\\t\${Version}\\n' | LC_ALL=C sort`;
 const aptClean =
@@ -24,7 +30,10 @@ const aptClean =
  * - dpkg changes of each step are appended to added-packages.tsv (comm of before/after).
  * - The image runs as 1001:1001 again, as the agent image does.
  */
-export function renderGrantedDockerfile(grants: readonly ImageGrant[]): string {
+export function renderGrantedDockerfile(
+  grants: readonly ImageGrant[],
+  labels: Readonly<Record<string, string>> = {},
+): string {
   const apt = grants.filter((g) => g.kind === "apt");
   const npm = grants.filter((g) => g.kind === "npm");
   const pip = grants.filter((g) => g.kind === "pip");
@@ -57,7 +66,7 @@ export function renderGrantedDockerfile(grants: readonly ImageGrant[]): string {
         "DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 python3-venv",
         `python3 -m venv ${venv}`,
         `${venv}/bin/pip install --no-cache-dir --disable-pip-version-check --no-input --only-binary=:all: --index-url "$AIRLOCK_PIP_INDEX_URL" ${specs.join(" ")}`,
-        `${venv}/bin/pip freeze | awk -F '==' 'NF == 2 { print "pip\\t" $1 "\\t" $2 }' >> ${addedPackagesFile}`,
+        `${venv}/bin/pip freeze | awk -F '==' 'NF == 2 { print "pip\\t" $1 "\\t" $2 }' | tee -a ${addedPackagesFile} | sed 's/^/${addedMarker}\\t/'`,
       ]),
     );
     pathEntries.push(`${venv}/bin`);
@@ -67,14 +76,25 @@ export function renderGrantedDockerfile(grants: readonly ImageGrant[]): string {
     if (npm.length > 0) env.push(`NODE_PATH=${grantsDir}/npm/node_modules`);
     lines.push(`ENV ${env.join(" ")}`);
   }
+  // One LABEL instruction: each instruction of the classic builder is a container commit,
+  // and the rebuild's time is what a paused run waits for.
+  const labelWords = [
+    'airlock.content-digest="${CONTENT_DIGEST}"',
+    ...Object.entries(labels).map(([key, value]) => `${key}=${quoteLabelValue(value)}`),
+  ];
   lines.push(
     "USER 1001:1001",
-    "# Last, so labels only rewrite metadata (the other labels come from the build request).",
+    "# Last, so labels only rewrite metadata.",
     "ARG CONTENT_DIGEST",
-    'LABEL airlock.content-digest="${CONTENT_DIGEST}"',
+    `LABEL ${labelWords.join(" \\\n      ")}`,
     "",
   );
   return lines.join("\n");
+}
+
+/** A double-quoted Dockerfile word: JSON's escapes are the Dockerfile's, and `$` is not expanded. */
+function quoteLabelValue(value: string): string {
+  return JSON.stringify(value).replaceAll("$", "\\$");
 }
 
 /** One RUN step: apt's lists fetched, `commands` run, the packages dpkg gained recorded. */
@@ -87,7 +107,7 @@ function runWithDpkgDelta(commands: string[]): string {
     "apt-get update",
     ...commands,
     `${dpkgList} > /tmp/dpkg-after`,
-    `LC_ALL=C comm -13 /tmp/dpkg-before /tmp/dpkg-after | sed 's/^/dpkg\\t/' >> ${addedPackagesFile}`,
+    `LC_ALL=C comm -13 /tmp/dpkg-before /tmp/dpkg-after | sed 's/^/dpkg\\t/' | tee -a ${addedPackagesFile} | sed 's/^/${addedMarker}\\t/'`,
     aptClean,
   ];
   return `RUN ${steps.join("; \\\n    ")}`;

@@ -177,4 +177,25 @@ describe("buildGrantedImage: apt and npm grants on the cached agent image", () =
         /npm view airlock-no-such-package-4f1c9a@1\.0\.0 failed \(E404\)/.test(error.message),
     );
   });
+
+  // Last: it replaces the tag's image, which the tests above compare ids with.
+  it("a forced rebuild reads the SBOM delta from its own build output; it equals the one read back from the cached image", async () => {
+    const rebuilt = await buildGrantedImage(runtime, {
+      agent,
+      grants: [parseImageGrant("apt:jq"), parseImageGrant("npm:left-pad@1.3.0")],
+      logger,
+      noCache: true,
+    });
+    assert.equal(rebuilt.ref, built.ref);
+    assert.ok(rebuilt.stepsRun > 0);
+    assert.deepEqual(rebuilt.sbomDelta, built.sbomDelta);
+    const cached = await buildGrantedImage(runtime, {
+      agent,
+      grants: [parseImageGrant("apt:jq"), parseImageGrant("npm:left-pad@1.3.0")],
+      logger,
+    });
+    assert.equal(cached.image.id, rebuilt.image.id);
+    assert.equal(cached.stepsRun, 0);
+    assert.deepEqual(cached.sbomDelta, rebuilt.sbomDelta);
+  });
 });
