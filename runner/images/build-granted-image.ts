@@ -44,6 +44,8 @@ export interface BuiltGrantedImage {
   agentImage: { ref: string; id: string };
   baseImageId: string;
   agentInputsDigest: string;
+  /** sha256 of the generated Dockerfile (without labels) and the npm tree; part of the tag. */
+  recipeDigest: string;
   /** Sorted, de-duplicated, npm versions resolved: what the tag hashes. */
   grants: ImageGrant[];
   sbomDelta: SbomDelta;
@@ -102,11 +104,15 @@ export async function buildGrantedImage(
       npmTree = prepared.tree;
       grants = normalizeImageGrants([...asked.filter((g) => g.kind !== "npm"), ...prepared.grants]);
     }
+    const recipeDigest = createHash("sha256")
+      .update(`${renderGrantedDockerfile(grants)}\0${JSON.stringify(npmTree)}`)
+      .digest("hex");
     const ref = computeGrantedImageTag({
       agent: options.agent.id,
       baseImageId: agentBuilt.baseImage.id,
       agentInputsDigest: agentBuilt.inputsDigest,
       grants,
+      recipeDigest,
     });
     const grantTexts = grants.map(formatImageGrant);
     const dockerfile = renderGrantedDockerfile(grants, {
@@ -115,11 +121,12 @@ export async function buildGrantedImage(
       "airlock.base-image-id": agentBuilt.baseImage.id,
       "airlock.agent-inputs-digest": agentBuilt.inputsDigest,
       "airlock.agent-image-id": agentBuilt.image.id,
+      "airlock.recipe-digest": recipeDigest,
     });
     await writeFile(join(contextDir, "Dockerfile"), dockerfile);
-    // What the image holds: the tag's inputs, the Dockerfile's text and the npm tree.
+    // The tag names the inputs; the labels and the parent's exact id complete the content.
     const contentDigest = createHash("sha256")
-      .update(`${ref}\0${dockerfile}\0${JSON.stringify(npmTree)}\0${agentBuilt.image.id}`)
+      .update(`${ref}\0${dockerfile}\0${agentBuilt.image.id}`)
       .digest("hex");
     progress(`building ${ref} on ${agentBuilt.ref} (${agentBuilt.image.id}) with ${grantTexts.join(", ")}`);
 
@@ -165,6 +172,7 @@ export async function buildGrantedImage(
       agentImage: { ref: agentBuilt.ref, id: agentBuilt.image.id },
       baseImageId: agentBuilt.baseImage.id,
       agentInputsDigest: agentBuilt.inputsDigest,
+      recipeDigest,
       grants,
       sbomDelta: { dpkg: added.dpkg, npm: npmTree, pip: added.pip },
       stepsRun: built.stepsRun,

@@ -29,6 +29,7 @@ const aptClean =
  *   (`--only-binary=:all:`: no setup.py of a source package runs in the build).
  * - dpkg changes of each step are appended to added-packages.tsv (comm of before/after).
  * - The image runs as 1001:1001 again, as the agent image does.
+ * Rendered without labels, the text is the recipe the tag hashes (computeGrantedImageTag).
  */
 export function renderGrantedDockerfile(
   grants: readonly ImageGrant[],

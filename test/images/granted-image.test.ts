@@ -62,6 +62,7 @@ describe("buildGrantedImage: apt and npm grants on the cached agent image", () =
         baseImageId: agentImage.baseImage.id,
         agentInputsDigest: agentImage.inputsDigest,
         grants: [parseImageGrant("npm:left-pad@1.3.0"), parseImageGrant("apt:jq")],
+        recipeDigest: built.recipeDigest,
       }),
     );
     assert.notEqual(built.ref, agentImage.ref);
@@ -74,6 +75,7 @@ describe("buildGrantedImage: apt and npm grants on the cached agent image", () =
     assert.equal(labels["airlock.base-image-id"], agentImage.baseImage.id);
     assert.equal(labels["airlock.agent-inputs-digest"], agentImage.inputsDigest);
     assert.equal(labels["airlock.agent-image-id"], agentImage.image.id);
+    assert.equal(labels["airlock.recipe-digest"], built.recipeDigest);
     assert.equal((await runtime.inspectImage(built.ref))?.id, built.image.id);
   });
 

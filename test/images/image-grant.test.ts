@@ -17,6 +17,7 @@ import { renderGrantedDockerfile } from "../../runner/images/render-granted-dock
 
 const baseImageId = `sha256:${"a".repeat(64)}`;
 const agentInputsDigest = "b".repeat(64);
+const recipeDigest = "e".repeat(64);
 
 async function runCli(argv: string[], env: NodeJS.ProcessEnv = {}) {
   const chunks = { out: [] as string[], err: [] as string[] };
@@ -105,12 +106,13 @@ describe("image grants: kind:name[@version], strictly", () => {
 });
 
 describe("the granted image's tag", () => {
-  const tag = (grants: string[], inputs = agentInputsDigest, base = baseImageId) =>
+  const tag = (grants: string[], inputs = agentInputsDigest, base = baseImageId, recipe = recipeDigest) =>
     computeGrantedImageTag({
       agent: "builtin",
       baseImageId: base,
       agentInputsDigest: inputs,
       grants: grants.map(parseImageGrant),
+      recipeDigest: recipe,
     });
 
   it("is airlock/<agent>:<sha256>, independent of the grants' order and duplicates", () => {
@@ -119,22 +121,24 @@ describe("the granted image's tag", () => {
     assert.equal(tag(["npm:left-pad@1.3.0", "apt:jq", "apt:jq"]), a);
   });
 
-  it("changes with any grant, version, the agent's inputs or the base image", () => {
+  it("changes with any grant, version, the agent's inputs, the base image or the recipe", () => {
     const a = tag(["apt:jq"]);
     const others = [
       tag(["apt:jq", "apt:curl"]),
       tag(["apt:jq@1.6-2.1+deb12u2"]),
       tag(["apt:jq"], "c".repeat(64)),
       tag(["apt:jq"], agentInputsDigest, `sha256:${"d".repeat(64)}`),
+      tag(["apt:jq"], agentInputsDigest, baseImageId, "f".repeat(64)),
     ];
-    assert.equal(new Set([a, ...others]).size, 5);
+    assert.equal(new Set([a, ...others]).size, 6);
   });
 
   it("refuses no grants, a bad digest and a bad agent id", () => {
     assert.throws(() => tag([]), /at least one apt, npm or pip grant/);
     assert.throws(() => tag(["apt:jq"], "nope"), /agent inputs digest must be 64 hex digits/);
+    assert.throws(() => tag(["apt:jq"], agentInputsDigest, baseImageId, "x"), /recipe digest must be 64 hex digits/);
     assert.throws(
-      () => computeGrantedImageTag({ agent: "Bad/Agent", baseImageId, agentInputsDigest, grants: [] }),
+      () => computeGrantedImageTag({ agent: "Bad/Agent", baseImageId, agentInputsDigest, grants: [], recipeDigest }),
       /agent id "Bad\/Agent"/,
     );
   });
