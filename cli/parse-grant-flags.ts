@@ -15,7 +15,8 @@ export function parseGrantFlags(values: readonly string[] | undefined, flag = "-
     try {
       return parseImageGrant(value);
     } catch (error) {
-      if (error instanceof InvalidGrantError) throw new UsageError(`${flag} ${error.message}`, { cause: error });
+      if (error instanceof InvalidGrantError)
+        throw new UsageError(`${flag} ${error.message}`, { cause: error });
       throw error;
     }
   });

@@ -167,7 +167,9 @@ export async function runCommand(ctx: CliContext, flags: RunFlags): Promise<numb
               pipIndexUrl: ctx.env.AIRLOCK_PIP_INDEX_URL,
               onProgress,
             });
-            say(`image ${built.ref} with ${built.grants.map(formatImageGrant).join(", ")} (approved by you, --grant)`);
+            say(
+              `image ${built.ref} with ${built.grants.map(formatImageGrant).join(", ")} (approved by you, --grant)`,
+            );
             return { ref: built.ref, id: built.image.id, grants: built.grants, sbomDelta: built.sbomDelta };
           }
           const built = await buildAgentImage(runtime, { agent: a, onProgress });

@@ -8,7 +8,10 @@ import { ImageBuildError } from "./image-build-error.ts";
 export class GrantedImageBuildError extends ImageBuildError {
   readonly logTail: readonly string[];
   readonly grants: readonly string[];
-  constructor(message: string, details: { logTail: readonly string[]; grants: readonly string[]; cause?: unknown }) {
+  constructor(
+    message: string,
+    details: { logTail: readonly string[]; grants: readonly string[]; cause?: unknown },
+  ) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = "GrantedImageBuildError";
     this.logTail = details.logTail;

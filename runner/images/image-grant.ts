@@ -107,13 +107,18 @@ export function normalizeImageGrants(grants: readonly ImageGrant[]): ImageGrant[
   const byText = new Map<string, ImageGrant>();
   for (const grant of grants) {
     const name = grant.kind === "pip" ? grant.name.toLowerCase().replace(/[-_.]+/g, "-") : grant.name;
-    const normalized: ImageGrant = grant.version === undefined ? { kind: grant.kind, name } : { ...grant, name };
+    const normalized: ImageGrant =
+      grant.version === undefined ? { kind: grant.kind, name } : { ...grant, name };
     byText.set(formatImageGrant(normalized), normalized);
   }
   return [...byText.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, grant]) => grant);
 }
 
-function findGrantProblem(grant: { kind: string; name: string; version?: string | undefined }): string | undefined {
+function findGrantProblem(grant: {
+  kind: string;
+  name: string;
+  version?: string | undefined;
+}): string | undefined {
   const { kind, name, version } = grant;
   switch (kind) {
     case "apt":

@@ -53,7 +53,10 @@ export async function readAddedPackages(
 }
 
 /** `<dpkg|pip>\t<name>\t<version>` lines; anything else is refused, naming `source`. */
-export function parseAddedPackages(text: string, source: string): { dpkg: AddedPackage[]; pip: AddedPackage[] } {
+export function parseAddedPackages(
+  text: string,
+  source: string,
+): { dpkg: AddedPackage[]; pip: AddedPackage[] } {
   const added = { dpkg: [] as AddedPackage[], pip: [] as AddedPackage[] };
   for (const line of text.split("\n")) {
     if (line.trim() === "") continue;

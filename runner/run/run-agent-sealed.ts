@@ -120,7 +120,10 @@ function ensureImageWith(deps: { runtime: ContainerRuntime; logger: RunPhaseCont
 function assertImageHasGrants(
   image: EnsuredImage,
   asked: readonly ImageGrant[],
-): asserts image is EnsuredImage & { grants: ImageGrant[]; sbomDelta: NonNullable<EnsuredImage["sbomDelta"]> } {
+): asserts image is EnsuredImage & {
+  grants: ImageGrant[];
+  sbomDelta: NonNullable<EnsuredImage["sbomDelta"]>;
+} {
   const built = image.grants ?? [];
   const missing = asked.filter(
     (g) =>

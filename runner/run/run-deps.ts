@@ -44,7 +44,8 @@ export interface RunDeps {
    * grants must return them (as built) with the SBOM delta: a run with grants refuses an
    * image that does not say it has them.
    */
-  ensureImage?: ((agent: AgentDefinition, grants: readonly ImageGrant[]) => Promise<EnsuredImage>) | undefined;
+  ensureImage?:
+    ((agent: AgentDefinition, grants: readonly ImageGrant[]) => Promise<EnsuredImage>) | undefined;
   /** Aborting it cancels the run: the sandbox is killed and nothing is relayed. */
   signal?: AbortSignal | undefined;
   proxyRetry?: Partial<RetryPolicy> | undefined;

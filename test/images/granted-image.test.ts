@@ -28,12 +28,23 @@ async function runCli(argv: string[]) {
         done();
       },
     });
-  const code = await main(argv, { AIRLOCK_LOG_LEVEL: "silent", ...process.env }, sink(chunks.out), sink(chunks.err));
+  const code = await main(
+    argv,
+    { AIRLOCK_LOG_LEVEL: "silent", ...process.env },
+    sink(chunks.out),
+    sink(chunks.err),
+  );
   return { code, stdout: chunks.out.join(""), stderr: chunks.err.join("") };
 }
 
 async function rootfsLayers(ref: string): Promise<string[]> {
-  const { stdout } = await execFileAsync("docker", ["image", "inspect", "--format", "{{json .RootFS.Layers}}", ref]);
+  const { stdout } = await execFileAsync("docker", [
+    "image",
+    "inspect",
+    "--format",
+    "{{json .RootFS.Layers}}",
+    ref,
+  ]);
   return JSON.parse(stdout) as string[];
 }
 
@@ -119,7 +130,16 @@ describe("buildGrantedImage: apt and npm grants on the cached agent image", () =
     const jq = await runCli(["sandbox", "exec", "--image", built.ref, "--", "jq", "--version"]);
     assert.equal(jq.code, 0, jq.stderr);
     assert.match(jq.stdout, /^jq-1\.6/);
-    const without = await runCli(["sandbox", "exec", "--image", agentImage.ref, "--", "sh", "-c", "command -v jq || echo no jq"]);
+    const without = await runCli([
+      "sandbox",
+      "exec",
+      "--image",
+      agentImage.ref,
+      "--",
+      "sh",
+      "-c",
+      "command -v jq || echo no jq",
+    ]);
     assert.equal(without.stdout.trim(), "no jq");
 
     const check = await runCli([
@@ -137,7 +157,16 @@ describe("buildGrantedImage: apt and npm grants on the cached agent image", () =
   });
 
   it("airlock images build --grant prints the tag, id, grants and SBOM delta", async () => {
-    const r = await runCli(["images", "build", "--agent", "builtin", "--grant", "apt:jq", "--grant", "npm:left-pad@1.3.0"]);
+    const r = await runCli([
+      "images",
+      "build",
+      "--agent",
+      "builtin",
+      "--grant",
+      "apt:jq",
+      "--grant",
+      "npm:left-pad@1.3.0",
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(r.stdout.startsWith(`built ${built.ref} (${built.image.id}, `), r.stdout);
     assert.match(r.stdout, /every step from cache/);

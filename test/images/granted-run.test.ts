@@ -76,7 +76,8 @@ describe("a local run with --grant apt:jq (builtin agent, scripted model)", () =
   /** The text run_command returned to the agent, as the model saw it in the next turn. */
   function toolResultOf(script: string): string {
     const request = upstream.requests.find((r) => r.script === `${script}.1`);
-    const messages = (request?.body as { messages?: { role: string; content: unknown }[] } | undefined)?.messages;
+    const messages = (request?.body as { messages?: { role: string; content: unknown }[] } | undefined)
+      ?.messages;
     const tool = messages?.findLast((m) => m.role === "tool");
     assert.ok(tool, `no tool result reached the model in ${script}.1`);
     return String(tool.content);
@@ -114,7 +115,10 @@ describe("a local run with --grant apt:jq (builtin agent, scripted model)", () =
     };
     assert.deepEqual(ready.grants, [{ kind: "apt", name: "jq" }]);
     assert.equal(ready.grantedBy, "operator (--grant)");
-    assert.ok(ready.sbomDelta?.dpkg.some((p) => p.name === "jq"), JSON.stringify(ready.sbomDelta));
+    assert.ok(
+      ready.sbomDelta?.dpkg.some((p) => p.name === "jq"),
+      JSON.stringify(ready.sbomDelta),
+    );
     assert.match(ready.ref, /^airlock\/builtin:[0-9a-f]{64}$/);
     const verification = await verifyAuditChain(database.db, result.runId, tokenSecret);
     assert.equal(verification.ok, true, JSON.stringify(verification));

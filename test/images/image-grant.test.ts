@@ -28,12 +28,7 @@ async function runCli(argv: string[], env: NodeJS.ProcessEnv = {}) {
         done();
       },
     });
-  const code = await main(
-    argv,
-    { AIRLOCK_LOG_LEVEL: "silent", ...env },
-    sink(chunks.out),
-    sink(chunks.err),
-  );
+  const code = await main(argv, { AIRLOCK_LOG_LEVEL: "silent", ...env }, sink(chunks.out), sink(chunks.err));
   return { code, stdout: chunks.out.join(""), stderr: chunks.err.join("") };
 }
 
@@ -46,14 +41,22 @@ describe("image grants: kind:name[@version], strictly", () => {
       version: "2.36-9+deb12u4",
     });
     assert.deepEqual(parseImageGrant("apt:g++"), { kind: "apt", name: "g++" });
-    assert.deepEqual(parseImageGrant("npm:left-pad@1.3.0"), { kind: "npm", name: "left-pad", version: "1.3.0" });
+    assert.deepEqual(parseImageGrant("npm:left-pad@1.3.0"), {
+      kind: "npm",
+      name: "left-pad",
+      version: "1.3.0",
+    });
     assert.deepEqual(parseImageGrant("npm:@types/node"), { kind: "npm", name: "@types/node" });
     assert.deepEqual(parseImageGrant("npm:@types/node@22.1.0"), {
       kind: "npm",
       name: "@types/node",
       version: "22.1.0",
     });
-    assert.deepEqual(parseImageGrant("pip:requests==2.32.3"), { kind: "pip", name: "requests", version: "2.32.3" });
+    assert.deepEqual(parseImageGrant("pip:requests==2.32.3"), {
+      kind: "pip",
+      name: "requests",
+      version: "2.32.3",
+    });
     assert.deepEqual(parseImageGrant("pip:Django@5.0"), { kind: "pip", name: "Django", version: "5.0" });
   });
 
@@ -136,9 +139,19 @@ describe("the granted image's tag", () => {
   it("refuses no grants, a bad digest and a bad agent id", () => {
     assert.throws(() => tag([]), /at least one apt, npm or pip grant/);
     assert.throws(() => tag(["apt:jq"], "nope"), /agent inputs digest must be 64 hex digits/);
-    assert.throws(() => tag(["apt:jq"], agentInputsDigest, baseImageId, "x"), /recipe digest must be 64 hex digits/);
     assert.throws(
-      () => computeGrantedImageTag({ agent: "Bad/Agent", baseImageId, agentInputsDigest, grants: [], recipeDigest }),
+      () => tag(["apt:jq"], agentInputsDigest, baseImageId, "x"),
+      /recipe digest must be 64 hex digits/,
+    );
+    assert.throws(
+      () =>
+        computeGrantedImageTag({
+          agent: "Bad/Agent",
+          baseImageId,
+          agentInputsDigest,
+          grants: [],
+          recipeDigest,
+        }),
       /agent id "Bad\/Agent"/,
     );
   });
@@ -162,7 +175,10 @@ describe("the granted Dockerfile", () => {
     );
     assert.match(text, /^COPY --chown=0:0 npm\/ \/opt\/airlock\/grants\/npm\/$/m);
     assert.match(text, /--only-binary=:all: --index-url "\$AIRLOCK_PIP_INDEX_URL" requests==2\.32\.3/);
-    assert.match(text, /^ENV PATH=\/opt\/airlock\/grants\/npm\/node_modules\/\.bin:\/opt\/airlock\/grants\/pip\/bin:/m);
+    assert.match(
+      text,
+      /^ENV PATH=\/opt\/airlock\/grants\/npm\/node_modules\/\.bin:\/opt\/airlock\/grants\/pip\/bin:/m,
+    );
     assert.doesNotMatch(text, /npm (install|ci)/);
   });
 });
@@ -179,9 +195,17 @@ describe("buildGrantedImage refuses before touching Docker", () => {
 
   it("a pip grant without AIRLOCK_PIP_INDEX_URL, or with credentials in it", async () => {
     const grants = [parseImageGrant("pip:requests==2.32.3")];
-    await assert.rejects(buildGrantedImage(untouchable, { agent, grants, logger }), /pip grants need AIRLOCK_PIP_INDEX_URL/);
     await assert.rejects(
-      buildGrantedImage(untouchable, { agent, grants, logger, pipIndexUrl: "https://user:secret@pypi.example.test/simple" }),
+      buildGrantedImage(untouchable, { agent, grants, logger }),
+      /pip grants need AIRLOCK_PIP_INDEX_URL/,
+    );
+    await assert.rejects(
+      buildGrantedImage(untouchable, {
+        agent,
+        grants,
+        logger,
+        pipIndexUrl: "https://user:secret@pypi.example.test/simple",
+      }),
       /must not hold credentials/,
     );
     await assert.rejects(
@@ -199,14 +223,29 @@ describe("buildGrantedImage refuses before touching Docker", () => {
       }),
       /not an image grant .*not a Debian package name/,
     );
-    await assert.rejects(buildGrantedImage(untouchable, { agent, grants: [], logger }), /no apt, npm or pip grant/);
+    await assert.rejects(
+      buildGrantedImage(untouchable, { agent, grants: [], logger }),
+      /no apt, npm or pip grant/,
+    );
   });
 });
 
 describe("--grant on the command line", () => {
   it("airlock run: a bad value is a usage error naming the flag and what it expects", async () => {
     const r = await runCli(
-      ["run", "--repo", ".", "--agent", "builtin", "--prompt", "x", "--grant", "apt:jq", "--grant", "npm:left-pad@latest"],
+      [
+        "run",
+        "--repo",
+        ".",
+        "--agent",
+        "builtin",
+        "--prompt",
+        "x",
+        "--grant",
+        "apt:jq",
+        "--grant",
+        "npm:left-pad@latest",
+      ],
       { AIRLOCK_TOKEN_SECRET: "test-token-secret-image-grant-0123456789abcdef" },
     );
     assert.equal(r.code, 2, r.stderr);
