@@ -105,7 +105,9 @@ export async function buildGrantedImage(
       grants = normalizeImageGrants([...asked.filter((g) => g.kind !== "npm"), ...prepared.grants]);
     }
     const recipeDigest = createHash("sha256")
-      .update(`${renderGrantedDockerfile(grants)}\0${JSON.stringify(npmTree)}`)
+      .update(
+        `${renderGrantedDockerfile(grants)}\0${npmTree.map((p) => `${p.name}@${p.version} ${p.integrity}`).join("\n")}`,
+      )
       .digest("hex");
     const ref = computeGrantedImageTag({
       agent: options.agent.id,
@@ -141,6 +143,9 @@ export async function buildGrantedImage(
         buildArgs: {
           AGENT_IMAGE: agentBuilt.image.id,
           ...(pipIndexUrl ? { AIRLOCK_PIP_INDEX_URL: pipIndexUrl } : {}),
+          ...(pipIndexUrl?.startsWith("http:")
+            ? { AIRLOCK_PIP_TRUSTED_HOST: new URL(pipIndexUrl).host }
+            : {}),
         },
         // apt (and pip) fetch in the build; npm was fetched on the host.
         network: grants.some((g) => g.kind !== "npm"),

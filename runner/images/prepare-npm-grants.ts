@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { access, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { z } from "zod";
@@ -35,8 +35,6 @@ const lockSchema = z.object({
     z.object({
       version: z.string().optional(),
       integrity: z.string().optional(),
-      license: z.string().optional(),
-      hasInstallScript: z.boolean().optional(),
       link: z.boolean().optional(),
     }),
   ),
@@ -123,12 +121,22 @@ export async function prepareNpmGrants(options: {
         `npm installed ${path} without a registry version and integrity; only registry packages can be granted`,
       );
     }
+    // Licence and scripts from the package's own package.json: the lockfile's copy of them
+    // depends on which form of the registry's metadata npm had cached.
+    const manifest = await readInstalledManifest(join(options.folder, path));
+    if (manifest.version !== entry.version) {
+      throw new ImageBuildError(
+        `${path} holds ${manifest.version ?? "no version"}, npm recorded ${entry.version}`,
+      );
+    }
     tree.push({
       name: path.slice(path.lastIndexOf("node_modules/") + "node_modules/".length),
       version: entry.version,
       integrity: entry.integrity,
-      license: entry.license,
-      hasInstallScript: entry.hasInstallScript ?? false,
+      license: typeof manifest.license === "string" ? manifest.license : undefined,
+      hasInstallScript:
+        ["preinstall", "install", "postinstall"].some((name) => manifest.scripts?.[name] !== undefined) ||
+        (await exists(join(options.folder, path, "binding.gyp"))),
     });
   }
   for (const { grant, integrity } of resolved) {
@@ -141,7 +149,33 @@ export async function prepareNpmGrants(options: {
     }
   }
   tree.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  // npm's lockfiles are not needed to run the packages, and their content varies with npm's
+  // cache: copied into the image they would defeat the layer cache. The tree above is the record.
+  await rm(lockPath, { force: true });
+  await rm(join(options.folder, "package-lock.json"), { force: true });
   return { grants: resolved.map((r) => r.grant), tree };
+}
+
+const manifestSchema = z.looseObject({
+  version: z.string().optional(),
+  license: z.unknown().optional(),
+  scripts: z.record(z.string(), z.unknown()).optional(),
+});
+
+async function readInstalledManifest(folder: string): Promise<z.infer<typeof manifestSchema>> {
+  const path = join(folder, "package.json");
+  try {
+    return manifestSchema.parse(JSON.parse(await readFile(path, "utf8")));
+  } catch (error) {
+    throw new ImageBuildError(`npm installed ${folder} without a readable package.json`, { cause: error });
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function runNpm(npm: string, args: string[], what: string): Promise<string> {

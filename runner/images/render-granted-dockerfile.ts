@@ -11,7 +11,6 @@ export const addedPackagesFile = `${grantsDir}/added-packages.tsv`;
  */
 export const addedMarker = "AIRLOCK-ADDED";
 
-const debianPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const dpkgList = `dpkg-query -W -f '\${Package}\\t\${Version}\\n' | LC_ALL=C sort`;
 const aptClean =
   "apt-get clean; rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/apt/* /var/log/dpkg.log /tmp/dpkg-before /tmp/dpkg-after";
@@ -23,10 +22,15 @@ const aptClean =
  *
  * - apt: the base image's own Debian sources, as root, lists and caches removed after.
  * - npm: the tree prepared on the host (prepareNpmGrants), copied owned by root; no npm,
- *   no network and no install script in the image. Its bins are put on PATH and its
- *   folder on NODE_PATH (CommonJS `require`; ESM `import` needs the full path).
+ *   no network and no install script in the image. Its folder is on NODE_PATH (CommonJS
+ *   `require`; ESM `import` needs the full path).
+ * - Commands a grant brings (npm bins, pip console scripts) are linked into /usr/local/bin:
+ *   the sandbox sets its own PATH, so the image's PATH would not reach the agent. `ln`
+ *   without -f: a grant whose command would replace one the image has fails the build.
  * - pip: a venv from Debian's python3, packages from AIRLOCK_PIP_INDEX_URL, wheels only
- *   (`--only-binary=:all:`: no setup.py of a source package runs in the build).
+ *   (`--only-binary=:all:`: no setup.py of a source package runs in the build). pip refuses
+ *   a plain-HTTP index unless told to trust its host: the builder passes the host of an
+ *   http:// AIRLOCK_PIP_INDEX_URL, which the operator chose (a mirror on their network).
  * - dpkg changes of each step are appended to added-packages.tsv (comm of before/after).
  * - The image runs as 1001:1001 again, as the agent image does.
  * Rendered without labels, the text is the recipe the tag hashes (computeGrantedImageTag).
@@ -45,7 +49,6 @@ export function renderGrantedDockerfile(
     "FROM ${AGENT_IMAGE}",
     "USER 0:0",
   ];
-  const pathEntries: string[] = [];
   if (apt.length > 0) {
     const packages = apt.map((g) => (g.version === undefined ? g.name : `${g.name}=${g.version}`));
     lines.push(
@@ -55,28 +58,35 @@ export function renderGrantedDockerfile(
     );
   }
   if (npm.length > 0) {
-    lines.push(`COPY --chown=0:0 npm/ ${grantsDir}/npm/`);
-    pathEntries.push(`${grantsDir}/npm/node_modules/.bin`);
+    const bin = `${grantsDir}/npm/node_modules/.bin`;
+    lines.push(
+      `COPY --chown=0:0 npm/ ${grantsDir}/npm/`,
+      `RUN set -eu; if [ -d ${bin} ]; then ln -s ${bin}/* /usr/local/bin/; fi`,
+    );
   }
   if (pip.length > 0) {
     const specs = pip.map((g) => (g.version === undefined ? g.name : `${g.name}==${g.version}`));
     const venv = `${grantsDir}/pip`;
     lines.push(
       "ARG AIRLOCK_PIP_INDEX_URL",
+      "ARG AIRLOCK_PIP_TRUSTED_HOST",
       runWithDpkgDelta([
         "DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 python3-venv",
         `python3 -m venv ${venv}`,
-        `${venv}/bin/pip install --no-cache-dir --disable-pip-version-check --no-input --only-binary=:all: --index-url "$AIRLOCK_PIP_INDEX_URL" ${specs.join(" ")}`,
+        `ls ${venv}/bin | LC_ALL=C sort > /tmp/pip-bin-before`,
+        `${venv}/bin/pip install --no-cache-dir --disable-pip-version-check --no-input --only-binary=:all: --index-url "$AIRLOCK_PIP_INDEX_URL" \${AIRLOCK_PIP_TRUSTED_HOST:+--trusted-host "$AIRLOCK_PIP_TRUSTED_HOST"} ${specs.join(" ")}`,
         `${venv}/bin/pip freeze | awk -F '==' 'NF == 2 { print "pip\\t" $1 "\\t" $2 }' | tee -a ${addedPackagesFile} | sed 's/^/${addedMarker}\\t/'`,
+        // The system python3 (the one on the sandbox's PATH) sees the venv's packages.
+        `site=$(python3 -c 'import sys; print("/usr/local/lib/python%d.%d/dist-packages" % sys.version_info[:2])')`,
+        `mkdir -p "$site"`,
+        `${venv}/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])' > "$site/airlock-grants.pth"`,
+        `ls ${venv}/bin | LC_ALL=C sort > /tmp/pip-bin-after`,
+        `for f in $(LC_ALL=C comm -13 /tmp/pip-bin-before /tmp/pip-bin-after); do ln -s ${venv}/bin/$f /usr/local/bin/$f; done`,
+        "rm -f /tmp/pip-bin-before /tmp/pip-bin-after",
       ]),
     );
-    pathEntries.push(`${venv}/bin`);
   }
-  if (pathEntries.length > 0) {
-    const env = [`PATH=${pathEntries.join(":")}:\${PATH:-${debianPath}}`];
-    if (npm.length > 0) env.push(`NODE_PATH=${grantsDir}/npm/node_modules`);
-    lines.push(`ENV ${env.join(" ")}`);
-  }
+  if (npm.length > 0) lines.push(`ENV NODE_PATH=${grantsDir}/npm/node_modules`);
   // One LABEL instruction: each instruction of the classic builder is a container commit,
   // and the rebuild's time is what a paused run waits for.
   const labelWords = [

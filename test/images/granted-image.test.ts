@@ -18,6 +18,8 @@ const execFileAsync = promisify(execFile);
 const logger = createLogger("silent");
 const runtime = createDockerContainerRuntime({ logger });
 const agent = getAgent("builtin");
+/** jq from Debian; left-pad (a library) and semver (a library with a command) from npm. */
+const grantSpecs = ["apt:jq", "npm:left-pad@1.3.0", "npm:semver@7.6.3"];
 
 async function runCli(argv: string[]) {
   const chunks = { out: [] as string[], err: [] as string[] };
@@ -60,7 +62,7 @@ describe("buildGrantedImage: apt and npm grants on the cached agent image", () =
     agentImage = await buildAgentImage(runtime, { agent });
     built = await buildGrantedImage(runtime, {
       agent,
-      grants: [parseImageGrant("apt:jq"), parseImageGrant("npm:left-pad@1.3.0")],
+      grants: grantSpecs.map(parseImageGrant),
       logger,
     });
   });
@@ -72,7 +74,7 @@ describe("buildGrantedImage: apt and npm grants on the cached agent image", () =
         agent: "builtin",
         baseImageId: agentImage.baseImage.id,
         agentInputsDigest: agentImage.inputsDigest,
-        grants: [parseImageGrant("npm:left-pad@1.3.0"), parseImageGrant("apt:jq")],
+        grants: [...grantSpecs].reverse().map(parseImageGrant),
         recipeDigest: built.recipeDigest,
       }),
     );
@@ -81,8 +83,9 @@ describe("buildGrantedImage: apt and npm grants on the cached agent image", () =
     assert.deepEqual(JSON.parse(labels["airlock.grants"] ?? "null"), [
       { kind: "apt", name: "jq" },
       { kind: "npm", name: "left-pad", version: "1.3.0" },
+      { kind: "npm", name: "semver", version: "7.6.3" },
     ]);
-    assert.equal(labels["airlock.capabilities"], "apt:jq,npm:left-pad@1.3.0");
+    assert.equal(labels["airlock.capabilities"], "apt:jq,npm:left-pad@1.3.0,npm:semver@7.6.3");
     assert.equal(labels["airlock.base-image-id"], agentImage.baseImage.id);
     assert.equal(labels["airlock.agent-inputs-digest"], agentImage.inputsDigest);
     assert.equal(labels["airlock.agent-image-id"], agentImage.image.id);
@@ -94,8 +97,8 @@ describe("buildGrantedImage: apt and npm grants on the cached agent image", () =
     const agentLayers = await rootfsLayers(agentImage.image.id);
     const grantedLayers = await rootfsLayers(built.image.id);
     assert.deepEqual(grantedLayers.slice(0, agentLayers.length), agentLayers);
-    // apt's step and npm's copy; metadata steps add none.
-    assert.equal(grantedLayers.length, agentLayers.length + 2);
+    // apt's step, npm's copy and its command links; metadata steps add none.
+    assert.equal(grantedLayers.length, agentLayers.length + 3);
   });
 
   it("returns the SBOM delta: the dpkg packages apt added, with their versions, and the npm tree", () => {
@@ -106,7 +109,10 @@ describe("buildGrantedImage: apt and npm grants on the cached agent image", () =
     for (const present of ["git", "tini", "ca-certificates", "dpkg"]) assert.ok(!dpkg.has(present), present);
     assert.deepEqual(
       built.sbomDelta.npm.map((p) => [p.name, p.version, p.hasInstallScript]),
-      [["left-pad", "1.3.0", false]],
+      [
+        ["left-pad", "1.3.0", false],
+        ["semver", "7.6.3", false],
+      ],
     );
     assert.match(built.sbomDelta.npm[0]!.integrity, /^sha512-/);
     assert.deepEqual(built.sbomDelta.pip, []);
@@ -115,7 +121,7 @@ describe("buildGrantedImage: apt and npm grants on the cached agent image", () =
   it("a second build of the same grants (in another order) is a cache hit: same id, no step run", async () => {
     const again = await buildGrantedImage(runtime, {
       agent,
-      grants: [parseImageGrant("npm:left-pad@1.3.0"), parseImageGrant("apt:jq"), parseImageGrant("apt:jq")],
+      grants: [...grantSpecs, "apt:jq"].reverse().map(parseImageGrant),
       logger,
     });
     assert.equal(again.ref, built.ref);
@@ -150,10 +156,10 @@ describe("buildGrantedImage: apt and npm grants on the cached agent image", () =
       "--",
       "sh",
       "-c",
-      'id -u; find /opt/airlock/grants /usr/bin/jq ! -user 0 | head -5; echo end; node -e \'console.log(require("left-pad")("7", 3, "0"))\'',
+      'id -u; find /opt/airlock/grants /usr/bin/jq /usr/local/bin ! -user 0 | head -5; echo end; node -e \'console.log(require("left-pad")("7", 3, "0"))\'; semver -r ">=1.2" 1.2.3 1.1.0',
     ]);
     assert.equal(check.code, 0, check.stderr);
-    assert.equal(check.stdout, "1001\nend\n007\n");
+    assert.equal(check.stdout, "1001\nend\n007\n1.2.3\n");
   });
 
   it("airlock images build --grant prints the tag, id, grants and SBOM delta", async () => {
@@ -162,17 +168,15 @@ describe("buildGrantedImage: apt and npm grants on the cached agent image", () =
       "build",
       "--agent",
       "builtin",
-      "--grant",
-      "apt:jq",
-      "--grant",
-      "npm:left-pad@1.3.0",
+      ...grantSpecs.flatMap((g) => ["--grant", g]),
     ]);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(r.stdout.startsWith(`built ${built.ref} (${built.image.id}, `), r.stdout);
     assert.match(r.stdout, /every step from cache/);
-    assert.match(r.stdout, /^grants: apt:jq npm:left-pad@1\.3\.0$/m);
+    assert.match(r.stdout, /^grants: apt:jq npm:left-pad@1\.3\.0 npm:semver@7\.6\.3$/m);
     assert.match(r.stdout, /^ {2}dpkg jq 1\.6-\S+$/m);
     assert.match(r.stdout, /^ {2}npm left-pad 1\.3\.0 \(WTFPL\)$/m);
+    assert.match(r.stdout, /^ {2}npm semver 7\.6\.3 \(ISC\)$/m);
   });
 
   it("a package apt cannot find fails with a typed error carrying the build log's tail", async () => {
@@ -213,7 +217,7 @@ describe("buildGrantedImage: apt and npm grants on the cached agent image", () =
   it("a forced rebuild reads the SBOM delta from its own build output; it equals the one read back from the cached image", async () => {
     const rebuilt = await buildGrantedImage(runtime, {
       agent,
-      grants: [parseImageGrant("apt:jq"), parseImageGrant("npm:left-pad@1.3.0")],
+      grants: grantSpecs.map(parseImageGrant),
       logger,
       noCache: true,
     });
@@ -222,7 +226,7 @@ describe("buildGrantedImage: apt and npm grants on the cached agent image", () =
     assert.deepEqual(rebuilt.sbomDelta, built.sbomDelta);
     const cached = await buildGrantedImage(runtime, {
       agent,
-      grants: [parseImageGrant("apt:jq"), parseImageGrant("npm:left-pad@1.3.0")],
+      grants: grantSpecs.map(parseImageGrant),
       logger,
     });
     assert.equal(cached.image.id, rebuilt.image.id);

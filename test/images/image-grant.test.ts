@@ -174,11 +174,14 @@ describe("the granted Dockerfile", () => {
       normalizeImageGrants([parseImageGrant("npm:left-pad@1.3.0"), parseImageGrant("pip:requests==2.32.3")]),
     );
     assert.match(text, /^COPY --chown=0:0 npm\/ \/opt\/airlock\/grants\/npm\/$/m);
-    assert.match(text, /--only-binary=:all: --index-url "\$AIRLOCK_PIP_INDEX_URL" requests==2\.32\.3/);
     assert.match(
       text,
-      /^ENV PATH=\/opt\/airlock\/grants\/npm\/node_modules\/\.bin:\/opt\/airlock\/grants\/pip\/bin:/m,
+      /--only-binary=:all: --index-url "\$AIRLOCK_PIP_INDEX_URL" \$\{AIRLOCK_PIP_TRUSTED_HOST:\+--trusted-host "\$AIRLOCK_PIP_TRUSTED_HOST"\} requests==2\.32\.3;/,
     );
+    assert.match(text, /ln -s \/opt\/airlock\/grants\/npm\/node_modules\/\.bin\/\* \/usr\/local\/bin\//);
+    assert.match(text, /^ENV NODE_PATH=\/opt\/airlock\/grants\/npm\/node_modules$/m);
+    // The sandbox sets its own PATH: commands are linked, not put on the image's PATH.
+    assert.doesNotMatch(text, /^ENV PATH/m);
     assert.doesNotMatch(text, /npm (install|ci)/);
   });
 });
