@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import { asc, eq } from "drizzle-orm";
 import { verifyAuditChain } from "../../core/audit/verify-audit-chain.ts";
@@ -25,6 +27,7 @@ const logger = createLogger("silent");
 const runtime = createDockerContainerRuntime({ logger });
 const tokenSecret = "test-token-secret-granted-run-0123456789abcdef";
 const ceiling = { memoryMb: 2048, cpus: 2, pids: 512, timeoutS: 300 };
+const bin = resolve(import.meta.dirname, "../../bin/airlock.js");
 
 function call(name: string, args: Record<string, unknown>) {
   return { toolCall: { name, arguments: JSON.stringify(args) } };
@@ -156,5 +159,43 @@ describe("a local run with --grant apt:jq (builtin agent, scripted model)", () =
       ),
       /was not built with the run's grants \(missing: apt:jq\); refusing to run the agent without them/,
     );
+  });
+
+  it("airlock run --grant apt:jq as a child process: the agent has jq, the printed summary names the grant", async () => {
+    defineJqScript("clijq");
+    const repo = await createSourceRepo(join(dir, "cli"), { "README.md": "# cli\n" });
+    // A fresh shell's environment: the embedded database under cwd, the scripted model as the LLM.
+    const env = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
+      AIRLOCK_TOKEN_SECRET: tokenSecret,
+      OPENAI_API_KEY: scriptedUpstreamDefaults.openaiApiKey,
+      OPENAI_BASE_URL: `${turns.url}/v1`,
+    };
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      [
+        bin,
+        "run",
+        "--repo",
+        repo,
+        "--agent",
+        "builtin",
+        "--prompt",
+        "Check jq. [[script:clijq]]",
+        "--grant",
+        "apt:jq",
+      ],
+      { env, cwd: dir, timeout: 240_000 },
+    );
+    assert.match(stdout, /^## Airlock run `r[a-z0-9]+`: succeeded$/m);
+    assert.match(stdout, /^\| Capabilities \| granted by operator \(--grant\): `apt:jq` \|$/m);
+    assert.match(stdout, /^- dpkg `jq` 1\.6-/m);
+    assert.match(
+      stderr,
+      /airlock: image airlock\/builtin:[0-9a-f]{64} with apt:jq \(approved by you, --grant\)/,
+    );
+    assert.match(toolResultOf("clijq"), /jq-1\.6/);
   });
 });
