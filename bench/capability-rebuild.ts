@@ -52,15 +52,33 @@ async function timeInstall(): Promise<{ insideMs: number; dockerRunMs: number }>
   return { insideMs: Number(stdout.trim().split("\n").at(-1)), dockerRunMs: performance.now() - started };
 }
 
-async function timeRebuild(): Promise<{ rebuildMs: number; stepsRun: number; ref: string }> {
+async function timeRebuild(): Promise<{
+  rebuildMs: number;
+  runStepMs: number;
+  stepsRun: number;
+  ref: string;
+}> {
   const previous = await runtime.inspectImage(
     (await buildGrantedImage(runtime, { agent, grants: [grant], logger })).ref,
   );
-  const built = await buildGrantedImage(runtime, { agent, grants: [grant], logger, noCache: true });
+  // The apt RUN step's own duration: from its "Step n/m : RUN" line to the next step's line.
+  let runStepStarted: number | undefined;
+  let runStepMs = 0;
+  const built = await buildGrantedImage(runtime, {
+    agent,
+    grants: [grant],
+    logger,
+    noCache: true,
+    onProgress: (line) => {
+      if (!/^Step \d+\/\d+ : /.test(line)) return;
+      if (runStepStarted !== undefined && runStepMs === 0) runStepMs = performance.now() - runStepStarted;
+      if (/^Step \d+\/\d+ : RUN .*apt-get install/.test(line)) runStepStarted = performance.now();
+    },
+  });
   if (previous && previous.id !== built.image.id) {
     await execFileAsync("docker", ["image", "rm", previous.id]).catch(() => undefined);
   }
-  return { rebuildMs: built.durationMs, stepsRun: built.stepsRun, ref: built.ref };
+  return { rebuildMs: built.durationMs, runStepMs, stepsRun: built.stepsRun, ref: built.ref };
 }
 
 // The agent image is the cached parent; its check is part of every rebuild, shown apart.
@@ -69,7 +87,13 @@ const checkStarted = performance.now();
 await buildAgentImage(runtime, { agent });
 const agentCheckMs = performance.now() - checkStarted;
 
-const results: { round: number; installS: number; installDockerRunS: number; rebuildS: number }[] = [];
+const results: {
+  round: number;
+  installS: number;
+  installDockerRunS: number;
+  rebuildS: number;
+  rebuildAptStepS: number;
+}[] = [];
 let ref = "";
 for (let round = 1; round <= rounds; round += 1) {
   const install = await timeInstall();
@@ -80,15 +104,17 @@ for (let round = 1; round <= rounds; round += 1) {
     installS: seconds(install.insideMs),
     installDockerRunS: seconds(install.dockerRunMs),
     rebuildS: seconds(rebuild.rebuildMs),
+    rebuildAptStepS: seconds(rebuild.runStepMs),
   });
   process.stderr.write(
     `round ${round}: apt-get install ${pkg} ${seconds(install.insideMs)} s (docker run ${seconds(install.dockerRunMs)} s) | ` +
-      `rebuild with apt:${pkg} ${seconds(rebuild.rebuildMs)} s (${rebuild.stepsRun} steps)\n`,
+      `rebuild with apt:${pkg} ${seconds(rebuild.rebuildMs)} s (${rebuild.stepsRun} steps; its apt RUN step ${seconds(rebuild.runStepMs)} s)\n`,
   );
 }
 const installS = median(results.map((r) => r.installS));
 const rebuildS = median(results.map((r) => r.rebuildS));
 const goalS = Number((installS + 3).toFixed(2));
+const aptStepS = median(results.map((r) => r.rebuildAptStepS));
 console.log(
   JSON.stringify(
     {
@@ -99,8 +125,12 @@ console.log(
       medianInstallS: installS,
       medianInstallDockerRunS: median(results.map((r) => r.installDockerRunS)),
       medianRebuildS: rebuildS,
+      medianRebuildAptStepS: aptStepS,
       goal: `rebuild ≤ install + 3 s = ${goalS} s`,
       met: rebuildS <= goalS,
+      // The same goal with the install timed as the build's own apt step (container start,
+      // apt, layer commit): what the rebuild adds around installing the package.
+      metAgainstAptStep: rebuildS <= aptStepS + 3,
     },
     null,
     2,
