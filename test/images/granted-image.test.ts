@@ -232,5 +232,9 @@ describe("buildGrantedImage: apt and npm grants on the cached agent image", () =
     assert.equal(cached.image.id, rebuilt.image.id);
     assert.equal(cached.stepsRun, 0);
     assert.deepEqual(cached.sbomDelta, rebuilt.sbomDelta);
+    // The image the forced rebuild replaced is this test's own leftover now: remove it.
+    if (rebuilt.image.id !== built.image.id) {
+      await execFileAsync("docker", ["image", "rm", built.image.id]).catch(() => undefined);
+    }
   });
 });
