@@ -9,6 +9,8 @@ import { requireSettings } from "../../core/settings/load-settings.ts";
 import { createDockerContainerRuntime } from "../../runner/container/docker-container-runtime.ts";
 import { assertEngineReachable } from "../../runner/images/assert-engine-reachable.ts";
 import { buildAgentImage } from "../../runner/images/build-agent-image.ts";
+import { buildGrantedImage } from "../../runner/images/build-granted-image.ts";
+import { formatImageGrant } from "../../runner/images/image-grant.ts";
 import type { ProxyUpstreams } from "../../runner/proxy/choose-upstreams.ts";
 import type { RunOutcome } from "../../runner/run/decide-run-outcome.ts";
 import { demoModelId, startDemoModel, type DemoModel } from "../../runner/run/demo-model.ts";
@@ -17,6 +19,7 @@ import { readRunProgress } from "../../core/db/runs.ts";
 import { parseGitRemote } from "../../runner/relay/parse-git-remote.ts";
 import { reapContainers } from "../../runner/sandbox/reap-containers.ts";
 import type { CliContext } from "../cli-context.ts";
+import { parseGrantFlags } from "../parse-grant-flags.ts";
 import { loadPrices } from "./proxy-command.ts";
 
 export interface RunFlags {
@@ -27,6 +30,7 @@ export interface RunFlags {
   budgetUsd?: string;
   budgetTokens?: string;
   timeout?: string;
+  grant?: string[];
 }
 
 /** Non-zero exits name the outcome; 124 and 130 follow timeout(1) and the shells. */
@@ -45,6 +49,12 @@ export async function runCommand(ctx: CliContext, flags: RunFlags): Promise<numb
   const budgetUsd = parsePositive(flags.budgetUsd, "--budget-usd", false);
   const budgetTokens = parsePositive(flags.budgetTokens, "--budget-tokens", true);
   const timeoutS = parsePositive(flags.timeout, "--timeout", true);
+  const grants = parseGrantFlags(flags.grant);
+  if (grants.some((g) => g.kind === "pip") && !ctx.env.AIRLOCK_PIP_INDEX_URL) {
+    throw new UsageError(
+      "--grant pip:… needs AIRLOCK_PIP_INDEX_URL, the simple index pip installs from (reachable from Docker's build network)",
+    );
+  }
   const settings = ctx.settings();
   const { AIRLOCK_TOKEN_SECRET: tokenSecret } = requireSettings(
     settings,
@@ -144,14 +154,25 @@ export async function runCommand(ctx: CliContext, flags: RunFlags): Promise<numb
         ceiling: settings.sandboxCeiling,
         maxDiskMb: settings.maxDiskMb,
         runnerId: settings.runnerId ?? "local",
-        ensureImage: async (a) => {
-          const built = await buildAgentImage(runtime, {
-            agent: a,
-            onProgress: (line) => {
-              // Docker's step-by-step lines are noise here; `airlock images build` shows them.
-              if (!interactive && !/^\s*(Step \d|--->)/.test(line)) say(`image: ${line}`);
-            },
-          });
+        ensureImage: async (a, granted) => {
+          const onProgress = (line: string) => {
+            // Docker's step-by-step lines are noise here; `airlock images build` shows them.
+            if (!interactive && !/^\s*(Step \d|--->)/.test(line)) say(`image: ${line}`);
+          };
+          if (granted.length > 0) {
+            const built = await buildGrantedImage(runtime, {
+              agent: a,
+              grants: granted,
+              logger,
+              pipIndexUrl: ctx.env.AIRLOCK_PIP_INDEX_URL,
+              onProgress,
+            });
+            say(
+              `image ${built.ref} with ${built.grants.map(formatImageGrant).join(", ")} (approved by you, --grant)`,
+            );
+            return { ref: built.ref, id: built.image.id, grants: built.grants, sbomDelta: built.sbomDelta };
+          }
+          const built = await buildAgentImage(runtime, { agent: a, onProgress });
           return { ref: built.ref, id: built.image.id };
         },
         signal: controller.signal,
@@ -165,6 +186,7 @@ export async function runCommand(ctx: CliContext, flags: RunFlags): Promise<numb
         budgetUsd,
         budgetTokens,
         timeoutS,
+        grants,
         onProgress: (event) => {
           runId = event.runId;
           state = event.state;

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import type { CliContext } from "../cli-context.ts";
+import { collectFlagValues } from "../parse-grant-flags.ts";
 import type { RunFlags } from "./execute-run-command.ts";
 
 export function registerRunCommand(program: Command, ctx: CliContext): void {
@@ -24,10 +25,18 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
       "--timeout <seconds>",
       "the sandbox deadline (default: the agent's; capped by AIRLOCK_MAX_TIMEOUT_S)",
     )
+    .option(
+      "--grant <kind:name[@version]>",
+      "pre-approve a package for the agent (repeatable): apt:<debian package>[@<version>], " +
+        "npm:<package>[@<exact version>] or pip:<package>[==<version>] (pip needs AIRLOCK_PIP_INDEX_URL). " +
+        "The agent runs in its image rebuilt with them; the ledger and the summary record them",
+      collectFlagValues,
+    )
     .addHelpText(
       "after",
       "\nExamples:\n" +
         '  airlock run --repo . --agent builtin --prompt "Add a CONTRIBUTING.md"\n' +
+        '  airlock run --repo . --agent builtin --grant apt:jq --prompt "Pretty-print data.json with jq"\n' +
         '  airlock run --repo https://git.example.com/me/proj.git --agent builtin --prompt "Fix the typo in README" --budget-usd 0.50\n' +
         "Needs AIRLOCK_TOKEN_SECRET (openssl rand -hex 32; keep it: it verifies the audit ledger later)\n" +
         "and Docker. The run is stored in DATABASE_URL, or the embedded database under AIRLOCK_DATA_DIR.",

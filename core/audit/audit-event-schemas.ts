@@ -63,7 +63,33 @@ export const auditEventSchemas = {
   "run.error": z.strictObject({ reason: text }),
   "run.finished": z.strictObject({ outcome: runOutcome, reason: text }),
   "workspace.prepared": z.strictObject({ baseCommit: text, defaultBranch: text }),
-  "image.ready": z.strictObject({ ref: text, id: text }),
+  /**
+   * The image the agent runs in. With grants (issue 10 §5, §8: `airlock run --grant`), the
+   * image grants it was built with, who approved them, and the packages the rebuild added.
+   */
+  "image.ready": z.strictObject({
+    ref: text,
+    id: text,
+    grants: z
+      .array(z.strictObject({ kind: z.enum(["apt", "npm", "pip"]), name: text, version: text.optional() }))
+      .optional(),
+    grantedBy: text.optional(),
+    sbomDelta: z
+      .strictObject({
+        dpkg: z.array(z.strictObject({ name: text, version: text })),
+        npm: z.array(
+          z.strictObject({
+            name: text,
+            version: text,
+            integrity: text,
+            license: text.optional(),
+            hasInstallScript: z.boolean(),
+          }),
+        ),
+        pip: z.array(z.strictObject({ name: text, version: text })),
+      })
+      .optional(),
+  }),
   /**
    * One proxied call, chained by the call recorder in the transaction that stores its
    * llm_calls row. The digests are over the stored (redacted) bodies' UTF-8 bytes, so

@@ -92,8 +92,14 @@ export function renderRunSummary(facts: RunSummaryFacts): string {
         ? `${formatCode(committed.branch ?? "")} at ${formatCode(committed.commit)} (not pushed)`
         : `none${relayNote?.reason ? `: ${escapeMarkdown(relayNote.reason)}` : ""}`,
   );
-  // Requests are not recorded until the capabilities work lands: claiming "none requested" would be a guess.
-  row("Capabilities", "none granted (requests are not handled yet: the agent is told they are pending)");
+  const grants = image?.grants ?? [];
+  row(
+    "Capabilities",
+    grants.length > 0
+      ? `granted by ${escapeMarkdown(image?.grantedBy ?? "?")}: ${grants.map((g) => formatCode(formatGrant(g))).join(", ")}`
+      : // Requests are not recorded until the capabilities work lands: claiming "none requested" would be a guess.
+        "none granted (requests are not handled yet: the agent is told they are pending)",
+  );
   row(
     "Audit chain",
     head
@@ -117,6 +123,21 @@ export function renderRunSummary(facts: RunSummaryFacts): string {
   if (refusedOmitted > 0) lines.push(`- and ${refusedOmitted} more refused paths, not listed`);
   lines.push("");
 
+  const sbom = image?.sbomDelta;
+  if (sbom) {
+    const added = [
+      ...sbom.dpkg.map((p) => `- dpkg ${formatCode(p.name)} ${escapeMarkdown(p.version)}`),
+      ...sbom.npm.map(
+        (p) =>
+          `- npm ${formatCode(p.name)} ${escapeMarkdown(p.version)}${p.license ? ` (${escapeMarkdown(p.license)})` : ""}` +
+          (p.hasInstallScript ? " (declares an install script, not run)" : ""),
+      ),
+      ...sbom.pip.map((p) => `- pip ${formatCode(p.name)} ${escapeMarkdown(p.version)}`),
+    ];
+    lines.push(`### Packages added to the image (${added.length})`, "");
+    lines.push(...(added.length > 0 ? added : ["None."]), "");
+  }
+
   if (agentSummary) {
     lines.push(
       "### The agent's summary (its own words, unverified)",
@@ -138,6 +159,11 @@ export function renderRunSummary(facts: RunSummaryFacts): string {
   }
   lines.push("", "</details>", "");
   return lines.join("\n");
+}
+
+function formatGrant(grant: { kind: string; name: string; version?: string | undefined }): string {
+  if (grant.version === undefined) return `${grant.kind}:${grant.name}`;
+  return `${grant.kind}:${grant.name}${grant.kind === "pip" ? "==" : "@"}${grant.version}`;
 }
 
 function callRow(n: number, call: LlmCall): string {

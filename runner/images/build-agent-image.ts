@@ -30,6 +30,8 @@ export interface BuiltAgentImage {
   /** Build steps the engine ran instead of taking from its cache (0: nothing changed). */
   stepsRun: number;
   durationMs: number;
+  /** sha256 (hex) of the agent's build inputs; part of a granted image's tag. */
+  inputsDigest: string;
 }
 
 /**
@@ -95,5 +97,14 @@ export async function buildAgentImage(
     contentDigest,
     onProgress: progress,
   });
-  return { ref, latestRef, image, baseImage, builtBase, stepsRun, durationMs: Date.now() - started };
+  return {
+    ref,
+    latestRef,
+    image,
+    baseImage,
+    builtBase,
+    stepsRun,
+    durationMs: Date.now() - started,
+    inputsDigest: context.inputsDigest,
+  };
 }

@@ -6,6 +6,7 @@ import { insertRun } from "../../core/db/runs.ts";
 import { UsageError } from "../../core/errors.ts";
 import { newRunId } from "../../core/ids.ts";
 import type { RunState } from "../../core/run-states.ts";
+import type { ImageGrant } from "../images/image-grant.ts";
 import { fillOperatorCredentials } from "../relay/fill-operator-credentials.ts";
 import type { GitCredentials } from "../relay/git-credentials.ts";
 import { redactCredentials } from "../relay/redact-credentials.ts";
@@ -27,7 +28,12 @@ export interface LocalRunInput {
   onProgress?: ((event: { runId: string; state: RunState }) => void) | undefined;
   /** Default newRunId(). */
   runId?: string | undefined;
+  /** `--grant`: image grants the operator pre-approves; the agent runs in the granted image. */
+  grants?: readonly ImageGrant[] | undefined;
 }
+
+/** Who approved `--grant` grants, as the ledger and the summary name them. */
+export const operatorGrantApprover = "operator (--grant)";
 
 /**
  * One whole run without GitHub (issue 4, `airlock run`): record it (kind "local"), audit
@@ -92,5 +98,9 @@ export async function recordAndRunLocalRun(deps: RunDeps, input: LocalRunInput):
     },
     branch: `airlock/${runId}`,
     onProgress: input.onProgress,
+    preapproved:
+      input.grants && input.grants.length > 0
+        ? { grants: input.grants, approvedBy: operatorGrantApprover }
+        : undefined,
   });
 }

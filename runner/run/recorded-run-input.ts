@@ -1,5 +1,6 @@
 import type { AgentDefinition } from "../../core/agents/agent-definition.ts";
 import type { RunState } from "../../core/run-states.ts";
+import type { ImageGrant } from "../images/image-grant.ts";
 import type { GitCredentials } from "../relay/git-credentials.ts";
 import type { RelayPolicy } from "../relay/relay-workspace.ts";
 import type { SandboxLimits } from "../sandbox/sandbox-limits.ts";
@@ -33,5 +34,10 @@ export interface RecordedRunInput {
   /** Overwrite the remote branch (a re-claimed run's own branch, which an earlier attempt may have pushed). */
   forcePush?: boolean | undefined;
   relayPolicy?: RelayPolicy | undefined;
+  /**
+   * Image grants approved before the run started (issue 10 §8: `airlock run --grant`):
+   * the agent runs in the granted image, and the ledger records them with the approver.
+   */
+  preapproved?: { grants: readonly ImageGrant[]; approvedBy: string } | undefined;
   onProgress?: ((event: { runId: string; state: RunState }) => void) | undefined;
 }

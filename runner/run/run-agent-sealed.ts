@@ -3,10 +3,14 @@ import { join } from "node:path";
 import type { AgentDefinition } from "../../core/agents/agent-definition.ts";
 import type { ContainerRuntime } from "../container/container-runtime.ts";
 import { buildAgentImage } from "../images/build-agent-image.ts";
+import { buildGrantedImage } from "../images/build-granted-image.ts";
+import { formatImageGrant, normalizeImageGrants, type ImageGrant } from "../images/image-grant.ts";
+import { ImageBuildError } from "../images/image-build-error.ts";
 import { mintRunToken } from "../proxy/run-token.ts";
 import { serveProxyOnSocket, type ServedProxy } from "../proxy/serve-proxy.ts";
 import { runSandboxed, type SandboxResult } from "../sandbox/run-sandboxed.ts";
 import { buildAgentEnvironment } from "./build-agent-environment.ts";
+import type { EnsuredImage } from "./run-deps.ts";
 import type { RunPhaseContext } from "./run-phase-context.ts";
 
 /** Time the run token outlives the deadline: the agent's last call may start just before it. */
@@ -20,7 +24,9 @@ export interface SealedAgentResult {
 
 /**
  * Phase 2:
- * 1. Ensure the agent's image; audit `image.ready` with its id.
+ * 1. Ensure the agent's image (with the run's pre-approved grants, if any: the granted
+ *    image must say it holds them); audit `image.ready` with its id, grants, approver and
+ *    SBOM delta.
  * 2. Serve the proxy on the run's socket with a minted run token (expiry = deadline + margin).
  * 3. Run the agent sealed; the token is its API key, AIRLOCK_MODEL its model; no host env.
  * 4. Close the proxy, which commits every llm_calls row before anything is decided from them.
@@ -28,8 +34,20 @@ export interface SealedAgentResult {
 export async function runAgentSealed(ctx: RunPhaseContext, workspace: string): Promise<SealedAgentResult> {
   const { deps, input } = ctx;
   const { agent, runId } = input;
-  const image = await (deps.ensureImage ?? ensureImageWith(deps.runtime))(agent);
-  await ctx.audit("image.ready", { ref: image.ref, id: image.id });
+  const grants = normalizeImageGrants(input.preapproved?.grants ?? []);
+  const image = await (deps.ensureImage ?? ensureImageWith(deps))(agent, grants);
+  if (grants.length === 0) {
+    await ctx.audit("image.ready", { ref: image.ref, id: image.id });
+  } else {
+    assertImageHasGrants(image, grants);
+    await ctx.audit("image.ready", {
+      ref: image.ref,
+      id: image.id,
+      grants: image.grants,
+      grantedBy: input.preapproved?.approvedBy,
+      sbomDelta: image.sbomDelta,
+    });
+  }
 
   // The folder is root's and 0755 so the sandbox user can reach the 0666 socket but
   // cannot replace it with one of its own.
@@ -82,9 +100,42 @@ export async function runAgentSealed(ctx: RunPhaseContext, workspace: string): P
   }
 }
 
-function ensureImageWith(runtime: ContainerRuntime) {
-  return async (agent: AgentDefinition) => {
-    const built = await buildAgentImage(runtime, { agent });
+function ensureImageWith(deps: { runtime: ContainerRuntime; logger: RunPhaseContext["log"] }) {
+  return async (agent: AgentDefinition, grants: readonly ImageGrant[]): Promise<EnsuredImage> => {
+    if (grants.length > 0) {
+      const built = await buildGrantedImage(deps.runtime, { agent, grants, logger: deps.logger });
+      return { ref: built.ref, id: built.image.id, grants: built.grants, sbomDelta: built.sbomDelta };
+    }
+    const built = await buildAgentImage(deps.runtime, { agent });
     return { ref: built.ref, id: built.image.id };
   };
+}
+
+/**
+ * An image given for a run with grants must name each of them (npm versions may have been
+ * resolved from an unpinned grant, so those compare by name) and its SBOM delta: an
+ * `ensureImage` that ignored the grants would otherwise run the agent without them,
+ * silently.
+ */
+function assertImageHasGrants(
+  image: EnsuredImage,
+  asked: readonly ImageGrant[],
+): asserts image is EnsuredImage & {
+  grants: ImageGrant[];
+  sbomDelta: NonNullable<EnsuredImage["sbomDelta"]>;
+} {
+  const built = image.grants ?? [];
+  const missing = asked.filter(
+    (g) =>
+      !built.some(
+        (b) => b.kind === g.kind && b.name === g.name && (g.version === undefined || b.version === g.version),
+      ),
+  );
+  if (missing.length > 0 || image.sbomDelta === undefined) {
+    throw new ImageBuildError(
+      `the image ${image.ref} was not built with the run's grants (missing: ${
+        missing.map(formatImageGrant).join(", ") || "its SBOM delta"
+      }); refusing to run the agent without them`,
+    );
+  }
 }

@@ -3,11 +3,21 @@ import type { AgentDefinition } from "../../core/agents/agent-definition.ts";
 import type { Db } from "../../core/db/open-database.ts";
 import type { Logger } from "../../core/logger.ts";
 import type { ContainerRuntime } from "../container/container-runtime.ts";
+import type { SbomDelta } from "../images/build-granted-image.ts";
+import type { ImageGrant } from "../images/image-grant.ts";
 import type { ProxyUpstreams } from "../proxy/choose-upstreams.ts";
 import type { PriceTable } from "../proxy/price-table.ts";
 import type { RetryPolicy } from "../proxy/send-upstream.ts";
 import type { RelayPolicy } from "../relay/relay-workspace.ts";
 import type { SandboxCeiling } from "../sandbox/run-sandboxed.ts";
+
+/** The image a run starts; `grants` and `sbomDelta` only for a granted image. */
+export interface EnsuredImage {
+  ref: string;
+  id: string;
+  grants?: ImageGrant[] | undefined;
+  sbomDelta?: SbomDelta | undefined;
+}
 
 /** What a run needs from the process that runs it: the same for `airlock run` and a runner. */
 export interface RunDeps {
@@ -28,8 +38,14 @@ export interface RunDeps {
   maxDiskMb?: number | undefined;
   runnerId: string;
   catalog?: readonly AgentDefinition[] | undefined;
-  /** The agent's image, built when missing; default buildAgentImage (Docker's cache makes a rebuild cheap). */
-  ensureImage?: ((agent: AgentDefinition) => Promise<{ ref: string; id: string }>) | undefined;
+  /**
+   * The agent's image, built when missing; default buildAgentImage (Docker's cache makes a
+   * rebuild cheap), or buildGrantedImage when the run has grants. An implementation given
+   * grants must return them (as built) with the SBOM delta: a run with grants refuses an
+   * image that does not say it has them.
+   */
+  ensureImage?:
+    ((agent: AgentDefinition, grants: readonly ImageGrant[]) => Promise<EnsuredImage>) | undefined;
   /** Aborting it cancels the run: the sandbox is killed and nothing is relayed. */
   signal?: AbortSignal | undefined;
   proxyRetry?: Partial<RetryPolicy> | undefined;

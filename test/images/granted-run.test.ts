@@ -1,0 +1,201 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { after, before, describe, it } from "node:test";
+import { asc, eq } from "drizzle-orm";
+import { verifyAuditChain } from "../../core/audit/verify-audit-chain.ts";
+import type { Database } from "../../core/db/open-database.ts";
+import { auditEvents } from "../../core/db/schema.ts";
+import { createLogger } from "../../core/logger.ts";
+import { createDockerContainerRuntime } from "../../runner/container/docker-container-runtime.ts";
+import { parseImageGrant } from "../../runner/images/image-grant.ts";
+import { recordAndRunLocalRun } from "../../runner/run/record-and-run-local-run.ts";
+import type { RunDeps } from "../../runner/run/run-deps.ts";
+import { createSourceRepo } from "../helpers/git-repo.ts";
+import { testDatabaseKinds } from "../helpers/test-databases.ts";
+import { startTurnScriptedUpstream } from "../agents/start-turn-scripted-upstream.ts";
+import {
+  scriptedUpstreamDefaults,
+  startScriptedUpstream,
+  type ScriptedUpstream,
+} from "../stand-ins/scripted-llm-upstream.ts";
+
+const logger = createLogger("silent");
+const runtime = createDockerContainerRuntime({ logger });
+const tokenSecret = "test-token-secret-granted-run-0123456789abcdef";
+const ceiling = { memoryMb: 2048, cpus: 2, pids: 512, timeoutS: 300 };
+const bin = resolve(import.meta.dirname, "../../bin/airlock.js");
+
+function call(name: string, args: Record<string, unknown>) {
+  return { toolCall: { name, arguments: JSON.stringify(args) } };
+}
+
+/**
+ * Issue 10 §8: `airlock run --grant apt:jq` gives the builtin agent jq; the same run
+ * without the grant does not have it. Real Docker, Postgres, proxy and relay; the model is
+ * the scripted stand-in, which makes the agent call `run_command jq --version` and then
+ * `finish`. What the command printed reaches the model as the tool result of turn 1.
+ */
+describe("a local run with --grant apt:jq (builtin agent, scripted model)", () => {
+  let upstream: ScriptedUpstream;
+  let turns: Awaited<ReturnType<typeof startTurnScriptedUpstream>>;
+  let dir: string;
+  let database: Database;
+
+  before(async () => {
+    upstream = await startScriptedUpstream();
+    turns = await startTurnScriptedUpstream(upstream.url);
+    dir = await mkdtemp(join(tmpdir(), "airlock-granted-run-"));
+    database = await testDatabaseKinds()[0]!.open();
+  });
+
+  after(async () => {
+    await turns?.close();
+    await database?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+    // Last: it throws when the upstream saw a request nobody expected.
+    await upstream?.close();
+  });
+
+  function deps(overrides: Partial<RunDeps> = {}): RunDeps {
+    return {
+      db: database.db,
+      runtime,
+      logger,
+      tokenSecret,
+      upstreams: { openai: { baseUrl: `${turns.url}/v1`, apiKey: scriptedUpstreamDefaults.openaiApiKey } },
+      dataDir: join(dir, "data"),
+      ceiling,
+      runnerId: `test-granted-run-${process.pid}`,
+      proxyRetry: { maxRetries: 0 },
+      // No ensureImage: the run builds its own image, granted or not (the real default).
+      ...overrides,
+    };
+  }
+
+  /** The text run_command returned to the agent, as the model saw it in the next turn. */
+  function toolResultOf(script: string): string {
+    const request = upstream.requests.find((r) => r.script === `${script}.1`);
+    const messages = (request?.body as { messages?: { role: string; content: unknown }[] } | undefined)
+      ?.messages;
+    const tool = messages?.findLast((m) => m.role === "tool");
+    assert.ok(tool, `no tool result reached the model in ${script}.1`);
+    return String(tool.content);
+  }
+
+  function defineJqScript(script: string): void {
+    upstream.define(`${script}.0`, call("run_command", { argv: ["jq", "--version"] }));
+    upstream.define(`${script}.1`, call("finish", { summary: "Checked for jq." }));
+  }
+
+  it("with the grant: the agent's jq --version works, the ledger records the grant, approver and SBOM delta, the summary shows them", async () => {
+    defineJqScript("withjq");
+    const repo = await createSourceRepo(join(dir, "with"), { "README.md": "# with\n" });
+    const result = await recordAndRunLocalRun(deps(), {
+      repo,
+      agent: "builtin",
+      prompt: "Check jq. [[script:withjq]]",
+      grants: [parseImageGrant("apt:jq")],
+    });
+    assert.equal(result.outcome, "succeeded", result.summaryMarkdown);
+    const output = toolResultOf("withjq");
+    assert.match(output, /exit code 0/);
+    assert.match(output, /jq-1\.6/);
+
+    const entries = await database.db
+      .select()
+      .from(auditEvents)
+      .where(eq(auditEvents.runId, result.runId))
+      .orderBy(asc(auditEvents.seq));
+    const ready = entries.find((e) => e.type === "image.ready")?.data as {
+      ref: string;
+      grants?: unknown;
+      grantedBy?: string;
+      sbomDelta?: { dpkg: { name: string; version: string }[] };
+    };
+    assert.deepEqual(ready.grants, [{ kind: "apt", name: "jq" }]);
+    assert.equal(ready.grantedBy, "operator (--grant)");
+    assert.ok(
+      ready.sbomDelta?.dpkg.some((p) => p.name === "jq"),
+      JSON.stringify(ready.sbomDelta),
+    );
+    assert.match(ready.ref, /^airlock\/builtin:[0-9a-f]{64}$/);
+    const verification = await verifyAuditChain(database.db, result.runId, tokenSecret);
+    assert.equal(verification.ok, true, JSON.stringify(verification));
+
+    const summary = result.summaryMarkdown;
+    assert.match(summary, /^\| Capabilities \| granted by operator \(--grant\): `apt:jq` \|$/m);
+    assert.ok(summary.includes(`image \`${ready.ref}\``), summary);
+    assert.match(summary, /### Packages added to the image \(\d+\)\n\n(- dpkg .*\n)*- dpkg `jq` 1\.6-/);
+  });
+
+  it("without the grant: the same command is not found, and the run starts the agent's own image", async () => {
+    defineJqScript("nojq");
+    const repo = await createSourceRepo(join(dir, "without"), { "README.md": "# without\n" });
+    const result = await recordAndRunLocalRun(deps(), {
+      repo,
+      agent: "builtin",
+      prompt: "Check jq. [[script:nojq]]",
+    });
+    assert.equal(result.outcome, "succeeded", result.summaryMarkdown);
+    assert.match(toolResultOf("nojq"), /jq: command not found in the sandbox/);
+    const ready = (
+      await database.db.select().from(auditEvents).where(eq(auditEvents.runId, result.runId))
+    ).find((e) => e.type === "image.ready")?.data as Record<string, unknown>;
+    assert.deepEqual(Object.keys(ready).sort(), ["id", "ref"]);
+    assert.match(result.summaryMarkdown, /^\| Capabilities \| none granted/m);
+    assert.doesNotMatch(result.summaryMarkdown, /Packages added to the image/);
+  });
+
+  it("an ensureImage that ignores the grants is refused: the agent never starts without what was granted", async () => {
+    const repo = await createSourceRepo(join(dir, "ignored"), { "README.md": "# ignored\n" });
+    await assert.rejects(
+      recordAndRunLocalRun(
+        deps({ ensureImage: () => Promise.resolve({ ref: "airlock/builtin:latest", id: "sha256:x" }) }),
+        { repo, agent: "builtin", prompt: "never runs", grants: [parseImageGrant("apt:jq")] },
+      ),
+      /was not built with the run's grants \(missing: apt:jq\); refusing to run the agent without them/,
+    );
+  });
+
+  it("airlock run --grant apt:jq as a child process: the agent has jq, the printed summary names the grant", async () => {
+    defineJqScript("clijq");
+    const repo = await createSourceRepo(join(dir, "cli"), { "README.md": "# cli\n" });
+    // A fresh shell's environment: the embedded database under cwd, the scripted model as the LLM.
+    const env = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
+      AIRLOCK_TOKEN_SECRET: tokenSecret,
+      OPENAI_API_KEY: scriptedUpstreamDefaults.openaiApiKey,
+      OPENAI_BASE_URL: `${turns.url}/v1`,
+    };
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      [
+        bin,
+        "run",
+        "--repo",
+        repo,
+        "--agent",
+        "builtin",
+        "--prompt",
+        "Check jq. [[script:clijq]]",
+        "--grant",
+        "apt:jq",
+      ],
+      { env, cwd: dir, timeout: 240_000 },
+    );
+    assert.match(stdout, /^## Airlock run `r[a-z0-9]+`: succeeded$/m);
+    assert.match(stdout, /^\| Capabilities \| granted by operator \(--grant\): `apt:jq` \|$/m);
+    assert.match(stdout, /^- dpkg `jq` 1\.6-/m);
+    assert.match(
+      stderr,
+      /airlock: image airlock\/builtin:[0-9a-f]{64} with apt:jq \(approved by you, --grant\)/,
+    );
+    assert.match(toolResultOf("clijq"), /jq-1\.6/);
+  });
+});
