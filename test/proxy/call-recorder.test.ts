@@ -10,7 +10,7 @@ import { AirlockError } from "../../core/errors.ts";
 import { openDatabase } from "../../core/db/open-database.ts";
 import { createCallRecorder } from "../../runner/proxy/call-recorder.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
-import { createCapturingLogger } from "./proxy-harness.ts";
+import { createCapturingLogger } from "../helpers/create-capturing-logger.ts";
 
 const secret = "call-recorder-test-secret-0123456789abcdef";
 

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -21,12 +22,13 @@ import {
   type ScriptedUpstream,
 } from "../stand-ins/scripted-llm-upstream.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
-import { createCapturingLogger, testTokenSecret } from "./proxy-harness.ts";
+import { createCapturingLogger } from "../helpers/create-capturing-logger.ts";
 
 // Issue 9 §4: "64 connections each started a 30 MiB upload, sent 24 MiB, and stalled. The
 // proxy's RSS went from 546 to 1,968 MiB." On a run's socket that memory is the runner's,
 // outside every container limit. Goal: < 100 MiB more, and other runs keep their latency.
 const MiB = 1024 * 1024;
+const tokenSecret = randomBytes(32).toString("hex");
 const connections = 64;
 const declaredBytes = 30 * MiB;
 const sendBytes = 24 * MiB;
@@ -101,7 +103,7 @@ export function describeStalledUploadFlood(mode: "declared" | "chunked"): void {
           runId: run.id,
           attempt: 0,
           expiresAt: Math.floor(Date.now() / 1000) + 600,
-          secret: testTokenSecret,
+          secret: tokenSecret,
         });
       }
       // Two runs' sockets in one process, as the runner serves them.
@@ -110,7 +112,7 @@ export function describeStalledUploadFlood(mode: "declared" | "chunked"): void {
           socketPath: run.socket,
           runId: run.id,
           db: database.db,
-          tokenSecret: testTokenSecret,
+          tokenSecret,
           upstreams: {
             openai: { baseUrl: `${upstream.url}/v1`, apiKey: scriptedUpstreamDefaults.openaiApiKey },
           },

@@ -14,12 +14,8 @@ import { mintRunToken } from "../../runner/proxy/run-token.ts";
 import { serveProxyOnSocket } from "../../runner/proxy/serve-proxy.ts";
 import { scriptedUpstreamDefaults } from "../stand-ins/scripted-llm-upstream.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
-import {
-  createCapturingLogger,
-  startProxyHarness,
-  testTokenSecret,
-  type ProxyHarness,
-} from "./proxy-harness.ts";
+import { createCapturingLogger } from "../helpers/create-capturing-logger.ts";
+import { startProxyHarness, type ProxyHarness } from "../helpers/start-proxy-harness.ts";
 
 async function post(url: string, path: string, headers: Record<string, string>, body: unknown) {
   const res = await fetch(`${url}${path}`, {
@@ -132,18 +128,18 @@ for (const kind of testDatabaseKinds()) {
             runId,
             attempt: 0,
             expiresAt: Math.floor(Date.now() / 1000) - 1,
-            secret: testTokenSecret,
+            secret: h.tokenSecret,
           }),
           /expired/,
         ],
         [
           "unknown run",
-          mintRunToken({ runId: newRunId(), attempt: 0, expiresAt: exp, secret: testTokenSecret }),
+          mintRunToken({ runId: newRunId(), attempt: 0, expiresAt: exp, secret: h.tokenSecret }),
           /unknown/,
         ],
         [
           "stale attempt",
-          mintRunToken({ runId, attempt: 3, expiresAt: exp, secret: testTokenSecret }),
+          mintRunToken({ runId, attempt: 3, expiresAt: exp, secret: h.tokenSecret }),
           /another attempt/,
         ],
         ["garbage", "sk-not-a-run-token", /invalid run token/],
@@ -253,7 +249,7 @@ for (const kind of testDatabaseKinds()) {
           },
           logger,
         },
-        h.database,
+        { database: h.database },
       );
       try {
         const { runId, token } = await echoHarness.newRun();
@@ -287,7 +283,7 @@ for (const kind of testDatabaseKinds()) {
         socketPath,
         runId: own.runId,
         db: h.database.db,
-        tokenSecret: testTokenSecret,
+        tokenSecret: h.tokenSecret,
         upstreams: {
           openai: { baseUrl: `${h.upstream.url}/v1`, apiKey: scriptedUpstreamDefaults.openaiApiKey },
         },

@@ -8,12 +8,8 @@ import { after, before, describe, it } from "node:test";
 import { serveProxyOnSocket } from "../../runner/proxy/serve-proxy.ts";
 import { scriptedUpstreamDefaults } from "../stand-ins/scripted-llm-upstream.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
-import {
-  createCapturingLogger,
-  startProxyHarness,
-  testTokenSecret,
-  type ProxyHarness,
-} from "./proxy-harness.ts";
+import { createCapturingLogger } from "../helpers/create-capturing-logger.ts";
+import { startProxyHarness, type ProxyHarness } from "../helpers/start-proxy-harness.ts";
 
 const KiB = 1024;
 
@@ -277,7 +273,7 @@ describe("connections per served proxy", () => {
         socketPath,
         runId,
         db: h.database.db,
-        tokenSecret: testTokenSecret,
+        tokenSecret: h.tokenSecret,
         upstreams: {
           openai: { baseUrl: `${h.upstream.url}/v1`, apiKey: scriptedUpstreamDefaults.openaiApiKey },
         },
