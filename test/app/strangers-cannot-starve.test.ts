@@ -1,19 +1,14 @@
 import assert from "node:assert/strict";
-import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { eq } from "drizzle-orm";
-import pino from "pino";
-import { createNodeMiddleware, Probot, ProbotOctokit } from "probot";
-import { createAirlockApp } from "../../app/create-airlock-app.ts";
 import { createRefusalDesk } from "../../app/replies/create-refusal-desk.ts";
 import type { Database } from "../../core/db/open-database.ts";
 import { runs, webhookDeliveries } from "../../core/db/schema.ts";
-import { createLaneGitHubApi } from "../../core/github/create-lane-github-api.ts";
-import { createOctokitGitHubApi } from "../../core/github/create-octokit-github-api.ts";
 import { createAirlockMetrics } from "../../core/metrics/create-airlock-metrics.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
+import { generateAppKeys } from "../helpers/generate-app-keys.ts";
+import { serveAppOverHttp, type AppOverHttp } from "./serve-app-over-http.ts";
 import { startGitHubStandIn, type GitHubStandIn } from "../stand-ins/github/start-github-stand-in.ts";
 
 /**
@@ -44,7 +39,7 @@ async function waitFor<T>(
 
 describe("strangers cannot starve maintainers (Octokit's write throttle on)", () => {
   let gh: GitHubStandIn;
-  let server: Server;
+  let app: AppOverHttp;
   let database: Database;
   const owner = `pub-${randomBytes(3).toString("hex")}`;
   const full = `${owner}/popular`;
@@ -55,46 +50,27 @@ describe("strangers cannot starve maintainers (Octokit's write throttle on)", ()
   });
 
   before(async () => {
-    const keys = generateKeyPairSync("rsa", { modulusLength: 2048 });
-    const privateKey = keys.privateKey.export({ type: "pkcs1", format: "pem" }).toString();
-    const publicKeyPem = keys.publicKey.export({ type: "spki", format: "pem" }).toString();
+    const { privateKey, publicKeyPem } = generateAppKeys();
     gh = await startGitHubStandIn({ appId, publicKeyPem, webhookSecret });
     gh.createInstallation({ id: installationId, account: owner });
     await gh.createRepo({ owner, name: "popular", installationId, files: { "README.md": "# demo\n" } });
     gh.setPermission(full, "maintainer", "write");
     database = await kind!.open();
-    const probot = new Probot({
+    app = await serveAppOverHttp({
+      gh,
       appId,
       privateKey,
-      secret: webhookSecret,
-      baseUrl: gh.apiUrl,
-      log: pino({ level: "silent" }),
-      // The throttle stays as Probot sets it; only retries are off (the stand-in never asks for one).
-      Octokit: ProbotOctokit.defaults({ retry: { enabled: false } }),
+      webhookSecret,
+      db: database.db,
+      tokenSecret: "strangers-token-secret-0123456789",
+      refusals,
+      throttle: true,
     });
-    const middleware = await createNodeMiddleware(
-      createAirlockApp({
-        db: database.db,
-        logger: pino({ level: "silent" }),
-        tokenSecret: "strangers-token-secret-0123456789",
-        githubFor: createOctokitGitHubApi,
-        refusalGitHubFor: (octokit, id) => createLaneGitHubApi(octokit, `airlock-refusals-${id}`),
-        refusals,
-      }),
-      { probot },
-    );
-    server = createServer((req, res) => {
-      void middleware(req, res, () => {
-        res.writeHead(404).end();
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    gh.setWebhookUrl(`http://127.0.0.1:${(server.address() as AddressInfo).port}/api/github/webhooks`);
   });
 
   after(async () => {
     await refusals.idle();
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await app?.close();
     await gh?.close();
     await database?.close();
   });
