@@ -7,6 +7,7 @@ import type { Database } from "../../core/db/open-database.ts";
 import { runs, webhookDeliveries } from "../../core/db/schema.ts";
 import { createAirlockMetrics } from "../../core/metrics/create-airlock-metrics.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
+import { waitUntil } from "../helpers/wait-until.ts";
 import { generateAppKeys } from "../helpers/generate-app-keys.ts";
 import { serveAppOverHttp, type AppOverHttp } from "./serve-app-over-http.ts";
 import { startGitHubStandIn, type GitHubStandIn } from "../stand-ins/github/start-github-stand-in.ts";
@@ -22,20 +23,8 @@ const installationId = 909;
 const strangers = 60;
 const [kind] = testDatabaseKinds();
 
-/** Resolves once `check` holds; polls, since the stand-in has no event to wait on. */
-async function waitFor<T>(
-  what: string,
-  check: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((done) => setTimeout(done, 10));
-  }
-}
+// Polled often: the maintainer's wait is what this test measures.
+const poll = { timeoutMs: 20_000, intervalMs: 10 };
 
 describe("strangers cannot starve maintainers (Octokit's write throttle on)", () => {
   let gh: GitHubStandIn;
@@ -104,10 +93,17 @@ describe("strangers cannot starve maintainers (Octokit's write throttle on)", ()
     const crowd = Promise.allSettled(
       Array.from({ length: strangers - 1 }, (_, k) => command(`stranger-${k + 1}`)),
     );
-    await waitFor("every command taken in", async () => {
-      const rows = await database.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.repo, full));
-      return rows.length >= strangers + 1 ? true : undefined;
-    });
+    await waitUntil(
+      "every command taken in",
+      async () => {
+        const rows = await database.db
+          .select()
+          .from(webhookDeliveries)
+          .where(eq(webhookDeliveries.repo, full));
+        return rows.length >= strangers + 1;
+      },
+      poll,
+    );
 
     const labeledAt = Date.now();
     const labeled = await gh.deliver(
@@ -122,8 +118,10 @@ describe("strangers cannot starve maintainers (Octokit's write throttle on)", ()
     assert.equal(labeled.status, 200, labeled.body);
     const [run] = await database.db.select().from(runs).where(eq(runs.repo, full));
     assert.ok(run, "the maintainer's run was recorded");
-    const tracking = await waitFor("the tracking comment", () =>
-      gh.state.comments.find((c) => c.repo === full && c.body.includes(run.id)),
+    const tracking = await waitUntil(
+      "the tracking comment",
+      () => gh.state.comments.find((c) => c.repo === full && c.body.includes(run.id)),
+      poll,
     );
     const waitedMs = Date.now() - labeledAt;
     const refusalsBefore = gh.state.comments.filter((c) => c.body.startsWith("@stranger-")).length;
