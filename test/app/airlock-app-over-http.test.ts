@@ -85,15 +85,12 @@ describe("the Airlock app over HTTP against the GitHub stand-in", () => {
       body: "Say hello, world.",
       user: "maintainer",
     });
-    const labeled = await gh.deliver(
-      "issues",
-      gh.payloads.issuesLabeled({
-        repo: full,
-        issue: issue.number,
-        label: "airlock:builtin",
-        sender: "maintainer",
-      }),
-    );
+    const labeled = await gh.deliverLabeled({
+      repo: full,
+      issue: issue.number,
+      label: "airlock:builtin",
+      sender: "maintainer",
+    });
     assert.equal(labeled.status, 200, labeled.body);
     const [run] = await database.db.select().from(runs).where(eq(runs.repo, full));
     assert.ok(run, "a run was recorded");
@@ -165,14 +162,13 @@ describe("the Airlock app over HTTP against the GitHub stand-in", () => {
       }),
     );
     const issue = gh.createIssue(full, { title: "x", body: "y", user: "maintainer" });
-    const forged = await gh.deliver(
-      "issues",
-      gh.payloads.issuesLabeled({
+    const forged = await gh.deliverLabeled(
+      {
         repo: full,
         issue: issue.number,
         label: "airlock:builtin",
         sender: "maintainer",
-      }),
+      },
       { secret: "not-the-secret" },
     );
     assert.ok(forged.status >= 400 && forged.status < 500, `answered ${forged.status}`);

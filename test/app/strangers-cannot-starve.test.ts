@@ -106,15 +106,12 @@ describe("strangers cannot starve maintainers (Octokit's write throttle on)", ()
     );
 
     const labeledAt = Date.now();
-    const labeled = await gh.deliver(
-      "issues",
-      gh.payloads.issuesLabeled({
-        repo: full,
-        issue: issue.number,
-        label: "airlock:builtin",
-        sender: "maintainer",
-      }),
-    );
+    const labeled = await gh.deliverLabeled({
+      repo: full,
+      issue: issue.number,
+      label: "airlock:builtin",
+      sender: "maintainer",
+    });
     assert.equal(labeled.status, 200, labeled.body);
     const [run] = await database.db.select().from(runs).where(eq(runs.repo, full));
     assert.ok(run, "the maintainer's run was recorded");

@@ -123,6 +123,11 @@ export type GitHubStandIn = {
     payload: object,
     opts?: { deliveryId?: string; secret?: string; validate?: boolean },
   ): Promise<{ status: number; body: string; deliveryId: string }>;
+  /** `sender` labels the issue: the label is applied and the `issues.labeled` webhook delivered. */
+  deliverLabeled(
+    labeled: Parameters<WebhookPayloads["issuesLabeled"]>[0],
+    opts?: { deliveryId?: string; secret?: string },
+  ): Promise<{ status: number; body: string; deliveryId: string }>;
   payloads: WebhookPayloads;
   /** Stops the server and removes its temp dir; then throws when a violation was seen and not taken. */
   close(): Promise<void>;
@@ -205,7 +210,7 @@ export async function startGitHubStandIn(opts: GitHubStandInOptions): Promise<Gi
     return repo;
   };
 
-  return {
+  const standIn: GitHubStandIn = {
     apiUrl: base,
     gitUrl: `${base}/git`,
     botUser: core.app.bot,
@@ -394,6 +399,8 @@ export async function startGitHubStandIn(opts: GitHubStandInOptions): Promise<Gi
         ...(deliverOpts.deliveryId === undefined ? {} : { deliveryId: deliverOpts.deliveryId }),
       });
     },
+    deliverLabeled: (labeled, deliverOpts) =>
+      standIn.deliver("issues", payloads.issuesLabeled(labeled), deliverOpts),
     payloads,
     close: async () => {
       server.closeAllConnections();
@@ -408,4 +415,5 @@ export async function startGitHubStandIn(opts: GitHubStandInOptions): Promise<Gi
       }
     },
   };
+  return standIn;
 }
