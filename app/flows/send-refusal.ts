@@ -1,4 +1,4 @@
-import { recordDelivery } from "../runs/record-delivery.ts";
+import { replyOnce } from "./reply-once.ts";
 import type { DeliveryContext } from "./delivery-context.ts";
 
 /**
@@ -9,27 +9,19 @@ import type { DeliveryContext } from "./delivery-context.ts";
  * GitHub, and the reply goes through its own throttle queue, so an admitted run's comments
  * never queue behind these.
  */
-export async function sendRefusal(
-  ctx: DeliveryContext,
-  issueNumber: number,
-  body: string,
-  why: string,
-): Promise<void> {
-  if (!(await recordDelivery(ctx.deps.db, ctx.delivery))) {
-    ctx.log.info("duplicate delivery");
-    return;
-  }
-  const log = ctx.log.child({ issue: issueNumber, reply: why });
-  const outcome = ctx.deps.refusals.submit({
-    installationId: ctx.delivery.installationId ?? 0,
-    repo: ctx.repository.fullName,
-    issueNumber,
-    sender: ctx.sender.login,
-    log,
-    post: async () => {
-      await (await ctx.refusalGitHub()).createIssueComment(ctx.repo, issueNumber, body);
-      log.info("replied");
-    },
+export async function sendRefusal(ctx: DeliveryContext, issueNumber: number, body: string, why: string) {
+  await replyOnce(ctx, issueNumber, body, why, (log) => {
+    const outcome = ctx.deps.refusals.submit({
+      installationId: ctx.delivery.installationId ?? 0,
+      repo: ctx.repository.fullName,
+      issueNumber,
+      sender: ctx.sender.login,
+      log,
+      post: async () => {
+        await (await ctx.refusalGitHub()).createIssueComment(ctx.repo, issueNumber, body);
+        log.info("replied");
+      },
+    });
+    log.info({ outcome }, "reply handed to the refusal desk");
   });
-  log.info({ outcome }, "reply handed to the refusal desk");
 }

@@ -4,14 +4,18 @@ import type { Reservation, RunAccount } from "./run-ledger.ts";
 import type { ProxyErrorKind } from "./send-provider-error.ts";
 import { emptyUsage, type Usage } from "./usage.ts";
 
-/** One request's record, filled in by the steps as it goes and written once at the end. */
-export interface CallRecord {
+/** What is known of a request when it arrives. */
+export interface CallStart {
   account: RunAccount;
   route: ProxyRoute;
   path: string;
   token: string;
   startedAt: Date;
   startedPerf: number;
+}
+
+/** One request's record, filled in by the steps as it goes and written once at the end. */
+export interface CallRecord extends CallStart {
   provider: string;
   model: string | undefined;
   stream: boolean;
@@ -34,14 +38,7 @@ export interface CallRecord {
   admission: AdmissionTicket | undefined;
 }
 
-export function startCallRecord(start: {
-  account: RunAccount;
-  route: ProxyRoute;
-  path: string;
-  token: string;
-  startedAt: Date;
-  startedPerf: number;
-}): CallRecord {
+export function startCallRecord(start: CallStart): CallRecord {
   return {
     ...start,
     provider: "none",

@@ -1,6 +1,6 @@
 import { eq, sql } from "drizzle-orm";
 import type { Db } from "../../core/db/open-database.ts";
-import { runs } from "../../core/db/schema.ts";
+import { runs, type Run } from "../../core/db/schema.ts";
 import type { RunState } from "../../core/run-states.ts";
 import { readModelAllowList, type ModelAllowList } from "./policy/model-allow-list.ts";
 import type { BudgetLeft } from "./policy/plan-output-cap.ts";
@@ -99,50 +99,50 @@ const softRecordedSql = sql.raw(
   `(select count(*)::int from run_events e where e.run_id = runs.id and e.type = 'budget.soft_threshold')`,
 );
 
+/** The run's columns an account is read from, on first load and on every refresh. */
+const accountColumns = {
+  state: runs.state,
+  attempt: runs.attempt,
+  budgetUsd: runs.budgetUsd,
+  budgetTokens: runs.budgetTokens,
+  kind: runs.kind,
+  agent: runs.agent,
+  model: runs.model,
+  repoConfig: runs.repoConfig,
+};
+type AccountRow = Pick<Run, keyof typeof accountColumns>;
+
 export function createRunLedger(options: RunLedgerOptions): RunLedger {
   const accounts = new Map<string, RunAccount>();
   const operatorModels = options.operatorModels ?? [];
   // First loads in progress: a burst of requests for a new run shares one query.
   const firstLoads = new Map<string, Promise<RunAccount | undefined>>();
 
+  /** What the run's row says of its account, read afresh on every load. */
+  function accountFields(runId: string, row: AccountRow) {
+    return {
+      state: row.state,
+      attempt: row.attempt,
+      budgetUnits: row.budgetUsd === null ? undefined : parseUsdToUnits(row.budgetUsd),
+      budgetTokens: row.budgetTokens ?? undefined,
+      models: readModelAllowList(row, operatorModels),
+      grants: readToolGrants({ id: runId }),
+      refreshedAt: options.now(),
+    };
+  }
+
   async function read(runId: string, existing: RunAccount | undefined): Promise<RunAccount | undefined> {
     if (existing) {
-      const [row] = await options.db
-        .select({
-          state: runs.state,
-          attempt: runs.attempt,
-          budgetUsd: runs.budgetUsd,
-          budgetTokens: runs.budgetTokens,
-          kind: runs.kind,
-          agent: runs.agent,
-          model: runs.model,
-          repoConfig: runs.repoConfig,
-        })
-        .from(runs)
-        .where(eq(runs.id, runId));
+      const [row] = await options.db.select(accountColumns).from(runs).where(eq(runs.id, runId));
       if (!row) {
         accounts.delete(runId);
         return undefined;
       }
-      existing.state = row.state;
-      existing.attempt = row.attempt;
-      existing.budgetUnits = row.budgetUsd === null ? undefined : parseUsdToUnits(row.budgetUsd);
-      existing.budgetTokens = row.budgetTokens ?? undefined;
-      existing.models = readModelAllowList(row, operatorModels);
-      existing.grants = readToolGrants({ id: runId });
-      existing.refreshedAt = options.now();
-      return existing;
+      return Object.assign(existing, accountFields(runId, row));
     }
     const [row] = await options.db
       .select({
-        state: runs.state,
-        attempt: runs.attempt,
-        budgetUsd: runs.budgetUsd,
-        budgetTokens: runs.budgetTokens,
-        kind: runs.kind,
-        agent: runs.agent,
-        model: runs.model,
-        repoConfig: runs.repoConfig,
+        ...accountColumns,
         spentUsd: sql<string>`${spentUsdSql}`,
         spentTokens: sql<string>`${spentTokensSql}`,
         softRecorded: sql<number>`${softRecordedSql}`,
@@ -155,18 +155,12 @@ export function createRunLedger(options: RunLedgerOptions): RunLedger {
     if (raced) return raced;
     const account: RunAccount = {
       runId,
-      state: row.state,
-      attempt: row.attempt,
-      budgetUnits: row.budgetUsd === null ? undefined : parseUsdToUnits(row.budgetUsd),
-      budgetTokens: row.budgetTokens ?? undefined,
+      ...accountFields(runId, row),
       spentUnits: parseUsdToUnits(row.spentUsd),
       spentTokens: Number(row.spentTokens),
       reservedUnits: 0,
       reservedTokens: 0,
       softThresholdRecorded: Number(row.softRecorded) > 0,
-      models: readModelAllowList(row, operatorModels),
-      grants: readToolGrants({ id: runId }),
-      refreshedAt: options.now(),
       refreshing: undefined,
     };
     accounts.set(runId, account);

@@ -1,18 +1,13 @@
 import assert from "node:assert/strict";
-import { generateKeyPairSync, randomBytes, randomUUID } from "node:crypto";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { randomBytes, randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { eq } from "drizzle-orm";
-import pino from "pino";
-import { createNodeMiddleware, Probot, ProbotOctokit } from "probot";
-import { createAirlockApp } from "../../app/create-airlock-app.ts";
 import { createRefusalDesk } from "../../app/replies/create-refusal-desk.ts";
 import type { Database } from "../../core/db/open-database.ts";
 import { runs, webhookDeliveries } from "../../core/db/schema.ts";
-import { createLaneGitHubApi } from "../../core/github/create-lane-github-api.ts";
-import { createOctokitGitHubApi } from "../../core/github/create-octokit-github-api.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
+import { generateAppKeys } from "../helpers/generate-app-keys.ts";
+import { serveAppOverHttp, type AppOverHttp } from "./serve-app-over-http.ts";
 import { startGitHubStandIn, type GitHubStandIn } from "../stand-ins/github/start-github-stand-in.ts";
 
 /**
@@ -27,16 +22,14 @@ const [kind] = testDatabaseKinds();
 
 describe("the Airlock app over HTTP against the GitHub stand-in", () => {
   let gh: GitHubStandIn;
-  let server: Server;
+  let app: AppOverHttp;
   let database: Database;
   const owner = `org-${randomBytes(3).toString("hex")}`;
   // Octokit's throttle is off here, so refusals need no gap between them.
   const refusals = createRefusalDesk({ gapMs: 0 });
 
   before(async () => {
-    const keys = generateKeyPairSync("rsa", { modulusLength: 2048 });
-    const privateKey = keys.privateKey.export({ type: "pkcs1", format: "pem" }).toString();
-    const publicKeyPem = keys.publicKey.export({ type: "spki", format: "pem" }).toString();
+    const { privateKey, publicKeyPem } = generateAppKeys();
     gh = await startGitHubStandIn({ appId, publicKeyPem, webhookSecret });
     gh.createInstallation({ id: installationId, account: owner });
     // All repositories exist before the first installation token is minted (and cached by
@@ -44,36 +37,20 @@ describe("the Airlock app over HTTP against the GitHub stand-in", () => {
     await newRepo("flow", { ".github/airlock.yml": "budget:\n  usd: 1.5\n" });
     await newRepo("forged");
     database = await kind!.open();
-    const probot = new Probot({
+    app = await serveAppOverHttp({
+      gh,
       appId,
       privateKey,
-      secret: webhookSecret,
-      baseUrl: gh.apiUrl,
-      log: pino({ level: "silent" }),
-      Octokit: ProbotOctokit.defaults({ retry: { enabled: false }, throttle: { enabled: false } }),
+      webhookSecret,
+      db: database.db,
+      tokenSecret: "over-http-token-secret-0123456789",
+      refusals,
+      throttle: false,
     });
-    const middleware = await createNodeMiddleware(
-      createAirlockApp({
-        db: database.db,
-        logger: pino({ level: process.env.DEBUG_APP ? "debug" : "silent" }),
-        tokenSecret: "over-http-token-secret-0123456789",
-        githubFor: createOctokitGitHubApi,
-        refusalGitHubFor: (octokit, id) => createLaneGitHubApi(octokit, `airlock-refusals-${id}`),
-        refusals,
-      }),
-      { probot },
-    );
-    server = createServer((req, res) => {
-      void middleware(req, res, () => {
-        res.writeHead(404).end();
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    gh.setWebhookUrl(`http://127.0.0.1:${(server.address() as AddressInfo).port}/api/github/webhooks`);
   });
 
   after(async () => {
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await app?.close();
     await database?.close();
     // Last: it throws when the stand-in saw a violation.
     await gh?.close();
@@ -108,15 +85,12 @@ describe("the Airlock app over HTTP against the GitHub stand-in", () => {
       body: "Say hello, world.",
       user: "maintainer",
     });
-    const labeled = await gh.deliver(
-      "issues",
-      gh.payloads.issuesLabeled({
-        repo: full,
-        issue: issue.number,
-        label: "airlock:builtin",
-        sender: "maintainer",
-      }),
-    );
+    const labeled = await gh.deliverLabeled({
+      repo: full,
+      issue: issue.number,
+      label: "airlock:builtin",
+      sender: "maintainer",
+    });
     assert.equal(labeled.status, 200, labeled.body);
     const [run] = await database.db.select().from(runs).where(eq(runs.repo, full));
     assert.ok(run, "a run was recorded");
@@ -188,14 +162,13 @@ describe("the Airlock app over HTTP against the GitHub stand-in", () => {
       }),
     );
     const issue = gh.createIssue(full, { title: "x", body: "y", user: "maintainer" });
-    const forged = await gh.deliver(
-      "issues",
-      gh.payloads.issuesLabeled({
+    const forged = await gh.deliverLabeled(
+      {
         repo: full,
         issue: issue.number,
         label: "airlock:builtin",
         sender: "maintainer",
-      }),
+      },
       { secret: "not-the-secret" },
     );
     assert.ok(forged.status >= 400 && forged.status < 500, `answered ${forged.status}`);

@@ -1,19 +1,15 @@
 import assert from "node:assert/strict";
-import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { eq } from "drizzle-orm";
-import pino from "pino";
-import { createNodeMiddleware, Probot, ProbotOctokit } from "probot";
-import { createAirlockApp } from "../../app/create-airlock-app.ts";
 import { createRefusalDesk } from "../../app/replies/create-refusal-desk.ts";
 import type { Database } from "../../core/db/open-database.ts";
 import { runs, webhookDeliveries } from "../../core/db/schema.ts";
-import { createLaneGitHubApi } from "../../core/github/create-lane-github-api.ts";
-import { createOctokitGitHubApi } from "../../core/github/create-octokit-github-api.ts";
 import { createAirlockMetrics } from "../../core/metrics/create-airlock-metrics.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
+import { waitUntil } from "../helpers/wait-until.ts";
+import { generateAppKeys } from "../helpers/generate-app-keys.ts";
+import { serveAppOverHttp, type AppOverHttp } from "./serve-app-over-http.ts";
 import { startGitHubStandIn, type GitHubStandIn } from "../stand-ins/github/start-github-stand-in.ts";
 
 /**
@@ -27,24 +23,12 @@ const installationId = 909;
 const strangers = 60;
 const [kind] = testDatabaseKinds();
 
-/** Resolves once `check` holds; polls, since the stand-in has no event to wait on. */
-async function waitFor<T>(
-  what: string,
-  check: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((done) => setTimeout(done, 10));
-  }
-}
+// Polled often: the maintainer's wait is what this test measures.
+const poll = { timeoutMs: 20_000, intervalMs: 10 };
 
 describe("strangers cannot starve maintainers (Octokit's write throttle on)", () => {
   let gh: GitHubStandIn;
-  let server: Server;
+  let app: AppOverHttp;
   let database: Database;
   const owner = `pub-${randomBytes(3).toString("hex")}`;
   const full = `${owner}/popular`;
@@ -55,46 +39,27 @@ describe("strangers cannot starve maintainers (Octokit's write throttle on)", ()
   });
 
   before(async () => {
-    const keys = generateKeyPairSync("rsa", { modulusLength: 2048 });
-    const privateKey = keys.privateKey.export({ type: "pkcs1", format: "pem" }).toString();
-    const publicKeyPem = keys.publicKey.export({ type: "spki", format: "pem" }).toString();
+    const { privateKey, publicKeyPem } = generateAppKeys();
     gh = await startGitHubStandIn({ appId, publicKeyPem, webhookSecret });
     gh.createInstallation({ id: installationId, account: owner });
     await gh.createRepo({ owner, name: "popular", installationId, files: { "README.md": "# demo\n" } });
     gh.setPermission(full, "maintainer", "write");
     database = await kind!.open();
-    const probot = new Probot({
+    app = await serveAppOverHttp({
+      gh,
       appId,
       privateKey,
-      secret: webhookSecret,
-      baseUrl: gh.apiUrl,
-      log: pino({ level: "silent" }),
-      // The throttle stays as Probot sets it; only retries are off (the stand-in never asks for one).
-      Octokit: ProbotOctokit.defaults({ retry: { enabled: false } }),
+      webhookSecret,
+      db: database.db,
+      tokenSecret: "strangers-token-secret-0123456789",
+      refusals,
+      throttle: true,
     });
-    const middleware = await createNodeMiddleware(
-      createAirlockApp({
-        db: database.db,
-        logger: pino({ level: "silent" }),
-        tokenSecret: "strangers-token-secret-0123456789",
-        githubFor: createOctokitGitHubApi,
-        refusalGitHubFor: (octokit, id) => createLaneGitHubApi(octokit, `airlock-refusals-${id}`),
-        refusals,
-      }),
-      { probot },
-    );
-    server = createServer((req, res) => {
-      void middleware(req, res, () => {
-        res.writeHead(404).end();
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    gh.setWebhookUrl(`http://127.0.0.1:${(server.address() as AddressInfo).port}/api/github/webhooks`);
   });
 
   after(async () => {
     await refusals.idle();
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await app?.close();
     await gh?.close();
     await database?.close();
   });
@@ -128,26 +93,32 @@ describe("strangers cannot starve maintainers (Octokit's write throttle on)", ()
     const crowd = Promise.allSettled(
       Array.from({ length: strangers - 1 }, (_, k) => command(`stranger-${k + 1}`)),
     );
-    await waitFor("every command taken in", async () => {
-      const rows = await database.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.repo, full));
-      return rows.length >= strangers + 1 ? true : undefined;
-    });
+    await waitUntil(
+      "every command taken in",
+      async () => {
+        const rows = await database.db
+          .select()
+          .from(webhookDeliveries)
+          .where(eq(webhookDeliveries.repo, full));
+        return rows.length >= strangers + 1;
+      },
+      poll,
+    );
 
     const labeledAt = Date.now();
-    const labeled = await gh.deliver(
-      "issues",
-      gh.payloads.issuesLabeled({
-        repo: full,
-        issue: issue.number,
-        label: "airlock:builtin",
-        sender: "maintainer",
-      }),
-    );
+    const labeled = await gh.deliverLabeled({
+      repo: full,
+      issue: issue.number,
+      label: "airlock:builtin",
+      sender: "maintainer",
+    });
     assert.equal(labeled.status, 200, labeled.body);
     const [run] = await database.db.select().from(runs).where(eq(runs.repo, full));
     assert.ok(run, "the maintainer's run was recorded");
-    const tracking = await waitFor("the tracking comment", () =>
-      gh.state.comments.find((c) => c.repo === full && c.body.includes(run.id)),
+    const tracking = await waitUntil(
+      "the tracking comment",
+      () => gh.state.comments.find((c) => c.repo === full && c.body.includes(run.id)),
+      poll,
     );
     const waitedMs = Date.now() - labeledAt;
     const refusalsBefore = gh.state.comments.filter((c) => c.body.startsWith("@stranger-")).length;

@@ -5,28 +5,17 @@ import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { asc, eq } from "drizzle-orm";
 import OpenAI from "openai";
-import { main } from "../../cli/main.ts";
 import { openDatabase } from "../../core/db/open-database.ts";
 import { llmCalls } from "../../core/db/schema.ts";
 import { newRunId } from "../../core/ids.ts";
+import { createCliEnv } from "../helpers/create-cli-env.ts";
+import { runCli } from "../helpers/run-cli.ts";
 import { scriptedUpstreamDefaults, startScriptedUpstream } from "../stand-ins/scripted-llm-upstream.ts";
 
 const secret = "proxy-mode-audit-secret-0123456789abcdefgh";
-
-async function runCli(args: string[], env: NodeJS.ProcessEnv) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (c: Buffer) => (out += c.toString()));
-  stderr.on("data", (c: Buffer) => (err += c.toString()));
-  const code = await main(args, env, stdout, stderr);
-  return { code, out, err };
-}
 
 interface ExportLine {
   seq: number;
@@ -47,8 +36,7 @@ describe("the audit ledger of a run served by airlock proxy", () => {
   let env: NodeJS.ProcessEnv;
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "airlock-proxy-audit-"));
-    env = { AIRLOCK_DATA_DIR: dir, AIRLOCK_TOKEN_SECRET: secret, AIRLOCK_LOG_LEVEL: "silent" };
-    if (process.env.TEST_DATABASE_URL) env.DATABASE_URL = process.env.TEST_DATABASE_URL;
+    env = createCliEnv(dir, secret);
   });
   after(async () => {
     await rm(dir, { recursive: true, force: true });

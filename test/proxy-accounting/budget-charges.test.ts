@@ -1,11 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { eq } from "drizzle-orm";
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
-import { llmCalls } from "../../core/db/schema.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
-import { startProxyHarness, type ProxyHarness } from "./start-proxy-harness.ts";
+import { startProxyHarness, type ProxyHarness } from "../helpers/start-proxy-harness.ts";
 
 /**
  * Issue 9 §3, each charge rule with a fault, through the official SDKs:
@@ -33,8 +31,7 @@ function declaredTokens(h: ProxyHarness): number {
 
 async function waitForRows(h: ProxyHarness, runId: string, count: number): Promise<void> {
   for (let i = 0; i < 500; i += 1) {
-    await h.served.flush(10_000);
-    const rows = await h.database.db.select().from(llmCalls).where(eq(llmCalls.runId, runId));
+    const rows = await h.rows(runId);
     if (rows.length >= count) return;
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -67,7 +64,7 @@ for (const kind of testDatabaseKinds()) {
       it(`${parallel} parallel calls with no cap, in each wire format: the upstream's declared totals stay within 20,000 tokens`, async () => {
         for (const format of ["chat", "responses", "messages"] as const) {
           const budget = 20_000;
-          const { openai, anthropic } = await h.newRun({ tokens: budget });
+          const { openai, anthropic } = await h.newRun({ budgetTokens: budget });
           const before = declaredTokens(h);
           const call = (i: number): Promise<unknown> => {
             const content = `Storm ${i}. [[script:bill10k]]`;
@@ -108,7 +105,7 @@ for (const kind of testDatabaseKinds()) {
 
     it("a USD storm: 20 parallel calls of a model that would bill 0.08 USD each stay within 0.05 USD", async () => {
       const budgetUsd = 0.05;
-      const { openai } = await h.newRun({ usd: String(budgetUsd) });
+      const { openai } = await h.newRun({ budgetUsd: String(budgetUsd) });
       const before = { ...h.upstream.totals.openai };
       await Promise.allSettled(
         Array.from({ length: 20 }, (_, i) =>
@@ -153,7 +150,7 @@ for (const kind of testDatabaseKinds()) {
      * naming what was spent; a call charged what it declared (25 tokens) leaves room.
      */
     async function spentAfter(fault: (sdks: Sdks) => Promise<void>): Promise<number | "probe served"> {
-      const sdks = await h.newRun({ tokens: budget });
+      const sdks = await h.newRun({ budgetTokens: budget });
       await fault(sdks);
       await waitForRows(h, sdks.runId, 1);
       try {
@@ -243,7 +240,7 @@ for (const kind of testDatabaseKinds()) {
         );
         await abortWhen(controller, stream, (e) => e.type === "message_start");
         await waitForRows(h, runId, 1);
-        const [row] = await h.database.db.select().from(llmCalls).where(eq(llmCalls.runId, runId));
+        const [row] = await h.rows(runId);
         assert.equal(row?.clientAborted, true);
         assert.equal(row?.inputTokens, 20, "the row keeps what the provider declared");
       });

@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { eq } from "drizzle-orm";
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import { listRunEvents } from "../../core/db/runs.ts";
-import { llmCalls, type LlmCall } from "../../core/db/schema.ts";
+import type { LlmCall } from "../../core/db/schema.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
-import { startProxyHarness, type ProxyHarness } from "./start-proxy-harness.ts";
+import { startProxyHarness, type ProxyHarness } from "../helpers/start-proxy-harness.ts";
 
 /**
  * Issue 3, "Budgets", tightened by issue 9 §3: 200 parallel requests against one run's
@@ -25,8 +24,7 @@ function rowTokens(r: LlmCall): number {
 }
 
 async function rowsOf(harness: ProxyHarness, runId: string, expected: number): Promise<LlmCall[]> {
-  await harness.served.flush(10_000);
-  const rows = await harness.database.db.select().from(llmCalls).where(eq(llmCalls.runId, runId));
+  const rows = await harness.rows(runId);
   assert.equal(rows.length, expected, "one llm_calls row per request, refused ones included");
   return rows;
 }
@@ -60,7 +58,7 @@ for (const kind of testDatabaseKinds()) {
       const budget = 2000;
       // The request body is < 110 bytes: an input bound of at most 37 tokens.
       const largestBound = 37;
-      const { runId, openai } = await harness.newRun({ tokens: budget });
+      const { runId, openai } = await harness.newRun({ budgetTokens: budget });
       const ask = (i: number) =>
         openai.chat.completions.create({
           model: "gpt-4o-mini",
@@ -117,7 +115,7 @@ for (const kind of testDatabaseKinds()) {
 
     it("USD: 200 parallel Anthropic streams never pass the budget", async () => {
       const budgetUsd = 0.01;
-      const { runId, anthropic } = await harness.newRun({ usd: String(budgetUsd) });
+      const { runId, anthropic } = await harness.newRun({ budgetUsd: String(budgetUsd) });
       const results = await Promise.allSettled(
         Array.from({ length: parallel }, (_, i) =>
           anthropic.messages
@@ -150,7 +148,7 @@ for (const kind of testDatabaseKinds()) {
   describe(`per-run concurrency limit on ${kind.name}`, { skip: kind.skip }, () => {
     let harness: ProxyHarness;
     before(async () => {
-      harness = await startProxyHarness(kind, { proxy: { budget: { maxConcurrentPerRun: 4 } } });
+      harness = await startProxyHarness(kind, { budget: { maxConcurrentPerRun: 4 } });
       // Held long enough that all 10 requests are in flight together even on a loaded machine.
       harness.upstream.define("hold", { chunks: 2, inputTokens: 5, firstByteDelayMs: 1500 });
     });

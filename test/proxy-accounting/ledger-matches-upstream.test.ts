@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { eq } from "drizzle-orm";
 import Anthropic from "@anthropic-ai/sdk";
 import type OpenAI from "openai";
-import { llmCalls, type LlmCall } from "../../core/db/schema.ts";
+import type { LlmCall } from "../../core/db/schema.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
 import type { Script, UsageTotals } from "../stand-ins/scripted-llm-upstream.ts";
-import { runBounded, startProxyHarness, type ProxyHarness } from "./start-proxy-harness.ts";
+import { runBounded } from "../helpers/run-bounded.ts";
+import { startProxyHarness, type ProxyHarness } from "../helpers/start-proxy-harness.ts";
 
 /**
  * Issue 3, "Metering, exact": ≥ 1,000 mixed calls through the proxy, driven by the
@@ -316,8 +316,7 @@ async function waitForRows(harness: ProxyHarness, runId: string, expected: numbe
   const deadline = Date.now() + 20_000;
   for (;;) {
     // Aborted calls finish on the proxy a moment after the client gave up; then flush commits them.
-    await harness.served.flush(10_000);
-    const rows = await harness.database.db.select().from(llmCalls).where(eq(llmCalls.runId, runId));
+    const rows = await harness.rows(runId);
     if (rows.length >= expected || Date.now() > deadline) return rows;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

@@ -4,13 +4,13 @@ import { asc, eq, sql } from "drizzle-orm";
 import { appendAuditEvent } from "../../core/audit/append-audit-event.ts";
 import { verifyAuditChain } from "../../core/audit/verify-audit-chain.ts";
 import { auditEvents, llmCalls, type NewLlmCall } from "../../core/db/schema.ts";
-import { ensureRun } from "../../core/db/runs.ts";
+import { ensureRun, listRunCalls } from "../../core/db/runs.ts";
 import { newRunId } from "../../core/ids.ts";
 import { AirlockError } from "../../core/errors.ts";
-import { openDatabase } from "../../core/db/open-database.ts";
+import { openDatabase, type Db } from "../../core/db/open-database.ts";
 import { createCallRecorder } from "../../runner/proxy/call-recorder.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
-import { createCapturingLogger } from "./proxy-harness.ts";
+import { createCapturingLogger } from "../helpers/create-capturing-logger.ts";
 
 const secret = "call-recorder-test-secret-0123456789abcdef";
 
@@ -28,6 +28,17 @@ function row(runId: string, n: number): NewLlmCall {
     costUsd: "0.0000000001",
     requestBody: `{"token":"run-token-literal-value-${n}"}`,
   };
+}
+
+/** The run's llm_calls rows in id order, and its audit chain in order. */
+async function readRun(db: Db, runId: string) {
+  const calls = await listRunCalls(db, runId);
+  const entries = await db
+    .select()
+    .from(auditEvents)
+    .where(eq(auditEvents.runId, runId))
+    .orderBy(asc(auditEvents.seq));
+  return { calls, entries };
 }
 
 for (const kind of testDatabaseKinds()) {
@@ -118,16 +129,7 @@ for (const kind of testDatabaseKinds()) {
         await recorder.close(20_000);
 
         for (const runId of runIds) {
-          const calls = await db
-            .select()
-            .from(llmCalls)
-            .where(eq(llmCalls.runId, runId))
-            .orderBy(asc(llmCalls.id));
-          const entries = await db
-            .select()
-            .from(auditEvents)
-            .where(eq(auditEvents.runId, runId))
-            .orderBy(asc(auditEvents.seq));
+          const { calls, entries } = await readRun(db, runId);
           const chained = entries.filter((e) => e.type === "llm.call");
           assert.equal(calls.length, runId === runIds[1] ? 84 : 83);
           // Exactly once each, in id order.
@@ -198,16 +200,7 @@ for (const kind of testDatabaseKinds()) {
             );
         }
         await Promise.all([a.close(20_000), b.close(20_000), ...direct]);
-        const calls = await db
-          .select()
-          .from(llmCalls)
-          .where(eq(llmCalls.runId, runId))
-          .orderBy(asc(llmCalls.id));
-        const entries = await db
-          .select()
-          .from(auditEvents)
-          .where(eq(auditEvents.runId, runId))
-          .orderBy(asc(auditEvents.seq));
+        const { calls, entries } = await readRun(db, runId);
         const chained = entries.filter((e) => e.type === "llm.call").map((e) => e.data.id);
         assert.equal(calls.length, 60);
         // Ids are taken under the chain lock, so even across two recorders the chain is in id order.

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
-import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -21,12 +21,14 @@ import {
   type ScriptedUpstream,
 } from "../stand-ins/scripted-llm-upstream.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
-import { createCapturingLogger, testTokenSecret } from "./proxy-harness.ts";
+import { createCapturingLogger } from "../helpers/create-capturing-logger.ts";
+import { postChatOverSocket } from "./post-chat-over-socket.ts";
 
 // Issue 9 §4: "64 connections each started a 30 MiB upload, sent 24 MiB, and stalled. The
 // proxy's RSS went from 546 to 1,968 MiB." On a run's socket that memory is the runner's,
 // outside every container limit. Goal: < 100 MiB more, and other runs keep their latency.
 const MiB = 1024 * 1024;
+const tokenSecret = randomBytes(32).toString("hex");
 const connections = 64;
 const declaredBytes = 30 * MiB;
 const sendBytes = 24 * MiB;
@@ -35,35 +37,14 @@ const rssGoalBytes = 100 * MiB;
 setFlagsFromString("--expose-gc");
 const collectGarbage = runInNewContext("gc") as () => void;
 
-function chatOverSocket(socketPath: string, token: string): Promise<{ status: number; ms: number }> {
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        socketPath,
-        path: "/v1/chat/completions",
-        method: "POST",
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      },
-      (res) => {
-        res.resume();
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - started }));
-      },
-    );
-    req.on("error", reject);
-    req.end(
-      JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "[[script:quick]]" }] }),
-    );
-  });
-}
-
 /** Sequential calls; their median latency. */
 async function measureLatency(socketPath: string, token: string, calls: number): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < calls; i++) {
-    const { status, ms } = await chatOverSocket(socketPath, token);
+    const started = performance.now();
+    const { status } = await postChatOverSocket(socketPath, token, "quick");
     assert.equal(status, 200, "the other run's call is served");
-    times.push(ms);
+    times.push(performance.now() - started);
   }
   times.sort((a, b) => a - b);
   return times[Math.floor(times.length / 2)]!;
@@ -101,7 +82,7 @@ export function describeStalledUploadFlood(mode: "declared" | "chunked"): void {
           runId: run.id,
           attempt: 0,
           expiresAt: Math.floor(Date.now() / 1000) + 600,
-          secret: testTokenSecret,
+          secret: tokenSecret,
         });
       }
       // Two runs' sockets in one process, as the runner serves them.
@@ -110,7 +91,7 @@ export function describeStalledUploadFlood(mode: "declared" | "chunked"): void {
           socketPath: run.socket,
           runId: run.id,
           db: database.db,
-          tokenSecret: testTokenSecret,
+          tokenSecret,
           upstreams: {
             openai: { baseUrl: `${upstream.url}/v1`, apiKey: scriptedUpstreamDefaults.openaiApiKey },
           },

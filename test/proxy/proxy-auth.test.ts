@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { request } from "node:http";
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -14,12 +13,9 @@ import { mintRunToken } from "../../runner/proxy/run-token.ts";
 import { serveProxyOnSocket } from "../../runner/proxy/serve-proxy.ts";
 import { scriptedUpstreamDefaults } from "../stand-ins/scripted-llm-upstream.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
-import {
-  createCapturingLogger,
-  startProxyHarness,
-  testTokenSecret,
-  type ProxyHarness,
-} from "./proxy-harness.ts";
+import { createCapturingLogger } from "../helpers/create-capturing-logger.ts";
+import { startProxyHarness, type ProxyHarness } from "../helpers/start-proxy-harness.ts";
+import { postChatOverSocket } from "./post-chat-over-socket.ts";
 
 async function post(url: string, path: string, headers: Record<string, string>, body: unknown) {
   const res = await fetch(`${url}${path}`, {
@@ -28,29 +24,6 @@ async function post(url: string, path: string, headers: Record<string, string>, 
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
   return { status: res.status, headers: res.headers, text: await res.text() };
-}
-
-function requestOverSocket(socketPath: string, token: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        socketPath,
-        path: "/v1/chat/completions",
-        method: "POST",
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      },
-      (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (c: string) => (body += c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-      },
-    );
-    req.on("error", reject);
-    req.end(
-      JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "[[script:hello]]" }] }),
-    );
-  });
 }
 
 for (const kind of testDatabaseKinds()) {
@@ -132,18 +105,18 @@ for (const kind of testDatabaseKinds()) {
             runId,
             attempt: 0,
             expiresAt: Math.floor(Date.now() / 1000) - 1,
-            secret: testTokenSecret,
+            secret: h.tokenSecret,
           }),
           /expired/,
         ],
         [
           "unknown run",
-          mintRunToken({ runId: newRunId(), attempt: 0, expiresAt: exp, secret: testTokenSecret }),
+          mintRunToken({ runId: newRunId(), attempt: 0, expiresAt: exp, secret: h.tokenSecret }),
           /unknown/,
         ],
         [
           "stale attempt",
-          mintRunToken({ runId, attempt: 3, expiresAt: exp, secret: testTokenSecret }),
+          mintRunToken({ runId, attempt: 3, expiresAt: exp, secret: h.tokenSecret }),
           /another attempt/,
         ],
         ["garbage", "sk-not-a-run-token", /invalid run token/],
@@ -253,7 +226,7 @@ for (const kind of testDatabaseKinds()) {
           },
           logger,
         },
-        h.database,
+        { database: h.database },
       );
       try {
         const { runId, token } = await echoHarness.newRun();
@@ -287,7 +260,7 @@ for (const kind of testDatabaseKinds()) {
         socketPath,
         runId: own.runId,
         db: h.database.db,
-        tokenSecret: testTokenSecret,
+        tokenSecret: h.tokenSecret,
         upstreams: {
           openai: { baseUrl: `${h.upstream.url}/v1`, apiKey: scriptedUpstreamDefaults.openaiApiKey },
         },
@@ -295,10 +268,10 @@ for (const kind of testDatabaseKinds()) {
       });
       try {
         assert.equal((await stat(socketPath)).mode & 0o777, 0o666);
-        const ok = await requestOverSocket(socketPath, own.token);
+        const ok = await postChatOverSocket(socketPath, own.token, "hello");
         assert.equal(ok.status, 200);
         assert.match(ok.body, /"prompt_tokens":10/);
-        const refused = await requestOverSocket(socketPath, other.token);
+        const refused = await postChatOverSocket(socketPath, other.token, "hello");
         assert.equal(refused.status, 401);
         assert.match(refused.body, /names another run/);
         await served.flush();

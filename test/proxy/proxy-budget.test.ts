@@ -5,7 +5,7 @@ import OpenAI from "openai";
 import { listRunEvents, updateRunBudget } from "../../core/db/runs.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
 import { waitUntil } from "../helpers/wait-until.ts";
-import { startProxyHarness, type ProxyHarness } from "./proxy-harness.ts";
+import { startProxyHarness, type ProxyHarness } from "../helpers/start-proxy-harness.ts";
 
 function metricValue(text: string, line: string): number {
   const found = text.split("\n").find((l) => l.startsWith(line + " "));

@@ -2,42 +2,29 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { eq } from "drizzle-orm";
 import { getRun } from "../../core/db/runs.ts";
 import { llmCalls } from "../../core/db/schema.ts";
 import { newRunId } from "../../core/ids.ts";
 import { openDatabase } from "../../core/db/open-database.ts";
-import { main } from "../../cli/main.ts";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { writeFile } from "node:fs/promises";
 import OpenAI from "openai";
+import { createCliEnv } from "../helpers/create-cli-env.ts";
+import { runCli } from "../helpers/run-cli.ts";
 import { scriptedUpstreamDefaults, startScriptedUpstream } from "../stand-ins/scripted-llm-upstream.ts";
 import { verifyRunToken } from "../../runner/proxy/run-token.ts";
 
 const secret = "cli-test-secret-0123456789abcdefghijklmnop";
-
-async function runCli(args: string[], env: NodeJS.ProcessEnv) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (c: Buffer) => (out += c.toString()));
-  stderr.on("data", (c: Buffer) => (err += c.toString()));
-  const code = await main(args, env, stdout, stderr);
-  return { code, out, err };
-}
 
 describe("airlock token and airlock proxy commands", () => {
   let dir: string;
   let env: NodeJS.ProcessEnv;
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "airlock-cli-"));
-    // Postgres when the suite has one (faster than opening an embedded database per command).
-    env = { AIRLOCK_DATA_DIR: dir, AIRLOCK_TOKEN_SECRET: secret, AIRLOCK_LOG_LEVEL: "silent" };
-    if (process.env.TEST_DATABASE_URL) env.DATABASE_URL = process.env.TEST_DATABASE_URL;
+    env = createCliEnv(dir, secret);
   });
   after(async () => {
     await rm(dir, { recursive: true, force: true });

@@ -11,7 +11,7 @@ import {
 } from "../stand-ins/scripted-llm-upstream.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
 import { waitUntil } from "../helpers/wait-until.ts";
-import { startProxyHarness, type ProxyHarness } from "./proxy-harness.ts";
+import { startProxyHarness, type ProxyHarness } from "../helpers/start-proxy-harness.ts";
 
 async function send(
   url: string,
@@ -247,7 +247,7 @@ for (const kind of testDatabaseKinds()) {
 
     it("a client abort mid-stream cancels the upstream and still records the usage seen", async () => {
       // An upstream of its own: the timed-out requests of earlier tests may still answer late.
-      const a = await startProxyHarness(kind, {}, h.database);
+      const a = await startProxyHarness(kind, {}, { database: h.database });
       try {
         a.upstream.define("slow-stream", { chunks: 30, chunkDelayMs: 30, inputTokens: 12 });
         const { runId, token } = await a.newRun();
@@ -367,7 +367,7 @@ for (const kind of testDatabaseKinds()) {
       const own = shared.kind === "postgres" ? await openDatabase({ url: shared.url, max: 2 }) : shared;
       if (own !== shared) await migrateDatabase(own);
       const clock = { skewMs: 0, now: () => Date.now() + clock.skewMs };
-      const h = await startProxyHarness(kind, { runCacheTtlMs: 50, clock }, own);
+      const h = await startProxyHarness(kind, { runCacheTtlMs: 50, clock }, { database: own });
       try {
         h.upstream.define("ok", { chunks: 1, inputTokens: 3 });
         const { runId, token } = await h.newRun();

@@ -8,27 +8,15 @@ import { after, before, describe, it } from "node:test";
 import { serveProxyOnSocket } from "../../runner/proxy/serve-proxy.ts";
 import { scriptedUpstreamDefaults } from "../stand-ins/scripted-llm-upstream.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
-import {
-  createCapturingLogger,
-  startProxyHarness,
-  testTokenSecret,
-  type ProxyHarness,
-} from "./proxy-harness.ts";
+import { waitUntil } from "../helpers/wait-until.ts";
+import { createCapturingLogger } from "../helpers/create-capturing-logger.ts";
+import { startProxyHarness, type ProxyHarness } from "../helpers/start-proxy-harness.ts";
 
 const KiB = 1024;
 
 function metricValue(text: string, line: string): number {
   const found = text.split("\n").find((l) => l.startsWith(line + " "));
   return found === undefined ? 0 : Number(found.slice(line.length + 1));
-}
-
-/** Poll a condition until it holds; fail after `timeoutMs` (a bound for a loaded machine, not a pace). */
-async function waitFor(condition: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 /** A chat completion body of exactly `bytes` bytes. */
@@ -82,6 +70,27 @@ for (const kind of kinds) {
   describe(`proxy host limits on ${kind.name}`, { skip: kind.skip }, () => {
     let h: ProxyHarness;
     const port = () => Number(new URL(h.url).port);
+    const bodyBytesHeld = async () =>
+      metricValue(await h.registry.metrics(), "airlock_llm_proxy_request_body_bytes");
+
+    /** An upload that declares `bytes`, sends 1 KiB and stalls; once the proxy has admitted it (its claim shows in the gauge). */
+    async function startStalledUpload(token: string, bytes: number): Promise<RawRequest> {
+      const upload = startRequest(
+        { port: port() },
+        { token, contentLength: bytes },
+        chatBody(bytes).slice(0, KiB),
+      );
+      await waitUntil("the stalled upload to be admitted", async () => (await bodyBytesHeld()) >= bytes);
+      return upload;
+    }
+
+    function postChat(token: string, body: string): Promise<Response> {
+      return fetch(`${h.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body,
+      });
+    }
     before(async () => {
       h = await startProxyHarness(kind, {
         maxBodyBytesPerRun: 64 * KiB,
@@ -129,22 +138,8 @@ for (const kind of kinds) {
           'airlock_llm_refusals_total{reason="body_timeout"}',
         );
         // Claims 40 of the run's 64 KiB, sends 1 KiB, then stalls.
-        const stalled = startRequest(
-          { port: port() },
-          { token, contentLength: 40 * KiB },
-          chatBody(40 * KiB).slice(0, KiB),
-        );
-        // Wait until the proxy has admitted it (its claim shows in the gauge).
-        await waitFor(
-          async () =>
-            metricValue(await h.registry.metrics(), "airlock_llm_proxy_request_body_bytes") >= 40 * KiB,
-          "the stalled upload to be admitted",
-        );
-        const second = await fetch(`${h.url}/v1/chat/completions`, {
-          method: "POST",
-          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-          body: chatBody(40 * KiB),
-        });
+        const stalled = await startStalledUpload(token, 40 * KiB);
+        const second = await postChat(token, chatBody(40 * KiB));
         assert.equal(second.status, 429);
         const refusal = (await second.json()) as { error: { code: string; message: string } };
         assert.equal(refusal.error.code, "rate_limit_exceeded");
@@ -164,11 +159,7 @@ for (const kind of kinds) {
         assert.equal(metricValue(metrics, 'airlock_llm_refusals_total{reason="body_timeout"}'), before + 1);
 
         // Its claim is released: the 40 KiB request now passes.
-        const again = await fetch(`${h.url}/v1/chat/completions`, {
-          method: "POST",
-          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-          body: chatBody(40 * KiB),
-        });
+        const again = await postChat(token, chatBody(40 * KiB));
         assert.equal(again.status, 200);
         await again.text();
         const rows = await h.rows(runId);
@@ -211,21 +202,9 @@ for (const kind of kinds) {
       { timeout: 30_000 },
       async () => {
         const { runId, token } = await h.newRun();
-        const leaving = startRequest(
-          { port: port() },
-          { token, contentLength: 60 * KiB },
-          chatBody(60 * KiB).slice(0, KiB),
-        );
-        await waitFor(
-          async () =>
-            metricValue(await h.registry.metrics(), "airlock_llm_proxy_request_body_bytes") >= 60 * KiB,
-          "the upload to be admitted",
-        );
+        const leaving = await startStalledUpload(token, 60 * KiB);
         leaving.socket.destroy();
-        await waitFor(
-          async () => metricValue(await h.registry.metrics(), "airlock_llm_proxy_request_body_bytes") === 0,
-          "the claim to be released",
-        );
+        await waitUntil("the claim to be released", async () => (await bodyBytesHeld()) === 0);
         const rows = await h.rows(runId);
         assert.equal(rows.length, 1);
         assert.equal(rows[0]!.status, 499);
@@ -277,7 +256,7 @@ describe("connections per served proxy", () => {
         socketPath,
         runId,
         db: h.database.db,
-        tokenSecret: testTokenSecret,
+        tokenSecret: h.tokenSecret,
         upstreams: {
           openai: { baseUrl: `${h.upstream.url}/v1`, apiKey: scriptedUpstreamDefaults.openaiApiKey },
         },

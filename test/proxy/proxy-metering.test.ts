@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
-import { startProxyHarness, type ProxyHarness } from "./proxy-harness.ts";
+import { startProxyHarness, type ProxyHarness } from "../helpers/start-proxy-harness.ts";
 
 // Metering through the proxy with the official SDKs against the scripted upstream: every
 // stream shape yields the usage the upstream declared, and streamed and non-streamed

@@ -2,9 +2,6 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
-import { ensureRun } from "../../core/db/runs.ts";
-import { newRunId } from "../../core/ids.ts";
-import { mintRunToken } from "../../runner/proxy/run-token.ts";
 import {
   claudeCodeBody,
   claudeCodeHeaders,
@@ -12,7 +9,7 @@ import {
 } from "../fixtures/agent-requests/claude-code-request.ts";
 import { codexBody, codexHeaders } from "../fixtures/agent-requests/codex-request.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
-import { startProxyHarness, testTokenSecret, type ProxyHarness } from "./proxy-harness.ts";
+import { startProxyHarness, type ProxyHarness } from "../helpers/start-proxy-harness.ts";
 
 /**
  * Issue 9 §1-2 through the official SDKs: every refused request gets a 403 in its
@@ -46,23 +43,15 @@ for (const kind of testDatabaseKinds()) {
 
     /** A run as the runner records one: an agent, its model, the repository's config. */
     async function agentRun(options: { budgetUsd?: string; model?: string } = {}) {
-      const runId = newRunId();
-      await ensureRun(h.database.db, {
-        id: runId,
-        kind: "github",
-        state: "running",
-        agent: "builtin",
-        model: options.model ?? "claude-haiku-4-5",
-        repoConfig: { model: "gpt-4.1" },
-        budgetUsd: options.budgetUsd ?? null,
+      return h.newRun({
+        budgetUsd: options.budgetUsd,
+        fields: {
+          kind: "github",
+          agent: "builtin",
+          model: options.model ?? "claude-haiku-4-5",
+          repoConfig: { model: "gpt-4.1" },
+        },
       });
-      const token = mintRunToken({
-        runId,
-        attempt: 0,
-        expiresAt: Math.floor(Date.now() / 1000) + 600,
-        secret: testTokenSecret,
-      });
-      return { runId, token };
     }
 
     /** Runs `send`, expects the SDK's PermissionDeniedError, and that nothing reached the upstream. */

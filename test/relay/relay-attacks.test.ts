@@ -38,7 +38,8 @@ describe("git relay against a hostile workspace", () => {
     await removeDir(root);
   });
 
-  beforeEach(async () => {
+  /** A fresh run's checkout of the remote, in its own folder. */
+  async function checkoutNextRun() {
     runCount += 1;
     baseDir = join(root, `run-${runCount}`);
     checkout = await prepareRunCheckout({
@@ -47,7 +48,9 @@ describe("git relay against a hostile workspace", () => {
       baseDir,
       logger: silentLogger,
     });
-  });
+  }
+
+  beforeEach(checkoutNextRun);
 
   async function relay(policy: RelayPolicy = defaultPolicy): Promise<RelayResult> {
     return relayWorkspace({
@@ -266,14 +269,7 @@ describe("git relay against a hostile workspace", () => {
     assert.ok(!heldTree.has(".github/airlock.yml"));
 
     await removeRunCheckout(baseDir);
-    runCount += 1;
-    baseDir = join(root, `run-${runCount}`);
-    checkout = await prepareRunCheckout({
-      repo: remote,
-      runId: `run_${runCount}`,
-      baseDir,
-      logger: silentLogger,
-    });
+    await checkoutNextRun();
     await writeFile(join(checkout.workspace, ".github/workflows/ci.yml"), "on: push\njobs: { lint: {} }\n");
     const allowed = await relay({ ...defaultPolicy, allowWorkflowChanges: true });
     assert.deepEqual(allowed.heldBack, []);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { eq } from "drizzle-orm";
 import { appendAuditEvent } from "../../core/audit/append-audit-event.ts";
@@ -10,6 +10,7 @@ import { createGitHubApp } from "../../core/github/create-github-app.ts";
 import { newRunId } from "../../core/ids.ts";
 import { createLogger } from "../../core/logger.ts";
 import { publishGitHubRun } from "../../runner/github-run/publish-github-run.ts";
+import { generateAppKeys } from "../helpers/generate-app-keys.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
 import { runGit } from "../stand-ins/github/bare-git-repo.ts";
 import { startGitHubStandIn, type GitHubStandIn } from "../stand-ins/github/start-github-stand-in.ts";
@@ -25,13 +26,9 @@ describe("publishing a finished run on GitHub (through the stand-in)", () => {
   let privateKey: string;
 
   before(async () => {
-    const keys = generateKeyPairSync("rsa", { modulusLength: 2048 });
-    privateKey = keys.privateKey.export({ type: "pkcs1", format: "pem" }).toString();
-    gh = await startGitHubStandIn({
-      appId,
-      publicKeyPem: keys.publicKey.export({ type: "spki", format: "pem" }).toString(),
-      webhookSecret: "unused",
-    });
+    const keys = generateAppKeys();
+    privateKey = keys.privateKey;
+    gh = await startGitHubStandIn({ appId, publicKeyPem: keys.publicKeyPem, webhookSecret: "unused" });
     gh.createInstallation({ id: installationId, account: "acme" });
     database = await testDatabaseKinds()[0]!.open();
   });
@@ -39,6 +36,44 @@ describe("publishing a finished run on GitHub (through the stand-in)", () => {
     await database?.close();
     await gh?.close();
   });
+
+  /** The run as the runner leaves it once finished, on a branch named for the issue. */
+  async function insertFinishedRun(
+    repo: { fullName: string; cloneUrl: string },
+    issueNumber: number,
+    run: { id: string; branch: string; state: "succeeded" | "failed"; outcomeReason: string },
+  ) {
+    await insertRun(database.db, {
+      id: run.id,
+      kind: "github",
+      state: run.state,
+      agent: "builtin",
+      model: "gpt-4.1-mini",
+      repo: repo.fullName,
+      issueNumber,
+      installationId,
+      cloneUrl: repo.cloneUrl,
+      baseRef: "main",
+      headBranch: run.branch,
+      outcomeReason: run.outcomeReason,
+      finishedAt: new Date(),
+    });
+  }
+
+  /** The branch the relay would have pushed (one commit on top of main), and its audit event. */
+  async function pushAgentBranch(repo: { gitDir: string }, runId: string, branch: string) {
+    const tree = (await runGit(repo.gitDir, ["rev-parse", "main^{tree}"])).toString().trim();
+    const commit = (await runGit(repo.gitDir, ["commit-tree", tree, "-p", "main", "-m", "agent work"]))
+      .toString()
+      .trim();
+    await runGit(repo.gitDir, ["update-ref", `refs/heads/${branch}`, commit]);
+    await appendAuditEvent(database.db, {
+      runId,
+      type: "relay.pushed",
+      data: { branch, commit, remoteRef: `refs/heads/${branch}` },
+      secret,
+    });
+  }
 
   it("opens a regular pull request, said to be a draft, where GitHub refuses drafts; publishing again doubles nothing", async () => {
     const repo = await gh.createRepo({
@@ -52,33 +87,13 @@ describe("publishing a finished run on GitHub (through the stand-in)", () => {
     const issue = gh.createIssue(repo.fullName, { title: "Fix a", body: "Please.", user: "maintainer" });
     const runId = newRunId();
     const branch = `airlock/${issue.number}-${runId}`;
-    // The branch the relay would have pushed: one commit on top of main.
-    const tree = (await runGit(repo.gitDir, ["rev-parse", "main^{tree}"])).toString().trim();
-    const commit = (await runGit(repo.gitDir, ["commit-tree", tree, "-p", "main", "-m", "agent work"]))
-      .toString()
-      .trim();
-    await runGit(repo.gitDir, ["update-ref", `refs/heads/${branch}`, commit]);
-    await insertRun(database.db, {
+    await insertFinishedRun(repo, issue.number, {
       id: runId,
-      kind: "github",
+      branch,
       state: "succeeded",
-      agent: "builtin",
-      model: "gpt-4.1-mini",
-      repo: repo.fullName,
-      issueNumber: issue.number,
-      installationId,
-      cloneUrl: repo.cloneUrl,
-      baseRef: "main",
-      headBranch: branch,
       outcomeReason: "the agent finished (exit 0)",
-      finishedAt: new Date(),
     });
-    await appendAuditEvent(database.db, {
-      runId,
-      type: "relay.pushed",
-      data: { branch, commit, remoteRef: `refs/heads/${branch}` },
-      secret,
-    });
+    await pushAgentBranch(repo, runId, branch);
     const github = createGitHubApp({ appId, privateKey, apiUrl: gh.apiUrl }, logger).forInstallation(
       installationId,
     );
@@ -120,20 +135,11 @@ describe("publishing a finished run on GitHub (through the stand-in)", () => {
     ) => {
       const runId = newRunId();
       const branch = `airlock/${issue.number}-${runId}`;
-      await insertRun(database.db, {
+      await insertFinishedRun(repo, issue.number, {
         id: runId,
-        kind: "github",
+        branch,
         state: "failed",
-        agent: "builtin",
-        model: "gpt-4.1-mini",
-        repo: repo.fullName,
-        issueNumber: issue.number,
-        installationId,
-        cloneUrl: repo.cloneUrl,
-        baseRef: "main",
-        headBranch: branch,
         outcomeReason: hostile,
-        finishedAt: new Date(),
       });
       await appendAuditEvent(database.db, {
         runId,
@@ -141,19 +147,7 @@ describe("publishing a finished run on GitHub (through the stand-in)", () => {
         data: { text: summary },
         secret,
       });
-      if (pushed) {
-        const tree = (await runGit(repo.gitDir, ["rev-parse", "main^{tree}"])).toString().trim();
-        const commit = (await runGit(repo.gitDir, ["commit-tree", tree, "-p", "main", "-m", "agent work"]))
-          .toString()
-          .trim();
-        await runGit(repo.gitDir, ["update-ref", `refs/heads/${branch}`, commit]);
-        await appendAuditEvent(database.db, {
-          runId,
-          type: "relay.pushed",
-          data: { branch, commit, remoteRef: `refs/heads/${branch}` },
-          secret,
-        });
-      }
+      if (pushed) await pushAgentBranch(repo, runId, branch);
       await publishGitHubRun({ db: database.db, github, logger }, runId);
       const result = gh.state.comments.find(
         (c) => c.repo === repo.fullName && c.body.includes(`airlock:result:${runId}`),

@@ -1,14 +1,6 @@
 import type { EndpointPolicy } from "./endpoint-policy.ts";
-import {
-  blocksReferring,
-  fieldWhere,
-  presentValue,
-  toolsNotRunByClient,
-  valueOutside,
-} from "./policy-matchers.ts";
-
-/** Service tiers the price table prices at or above what they cost (flex is cheaper). */
-export const openAiPricedServiceTiers = ["auto", "default", "flex"] as const;
+import { blocksReferring, fieldWhere, presentValue, toolsNotRunByClient } from "./policy-matchers.ts";
+import { openAiServiceTierRule } from "./openai-service-tier-rule.ts";
 
 /** `POST /v1/chat/completions` (OpenAI format; opencode, OpenClaw's `openai-completions`). */
 export const chatCompletionsPolicy: EndpointPolicy = {
@@ -49,12 +41,7 @@ export const chatCompletionsPolicy: EndpointPolicy = {
         )(body),
       ],
     },
-    {
-      field: "service_tier other than auto, default, flex",
-      grant: "service_tier",
-      why: "priority and scale tiers cost more than the price table knows: the budget would not bind",
-      find: fieldWhere("service_tier", "service_tier", valueOutside(openAiPricedServiceTiers)),
-    },
+    openAiServiceTierRule,
   ],
   passes: [
     "model (if the run may call it)",

@@ -1,4 +1,3 @@
-import { openAiPricedServiceTiers } from "./chat-completions-policy.ts";
 import type { EndpointPolicy } from "./endpoint-policy.ts";
 import {
   blocksReferring,
@@ -6,8 +5,8 @@ import {
   isRecord,
   presentValue,
   toolsNotRunByClient,
-  valueOutside,
 } from "./policy-matchers.ts";
+import { openAiServiceTierRule } from "./openai-service-tier-rule.ts";
 
 /**
  * Responses tool types the client executes: the model only asks, the agent acts inside
@@ -77,12 +76,7 @@ export const responsesPolicy: EndpointPolicy = {
       why: "the provider fetches the URL: a request to any host, with whatever the URL carries",
       find: blocksReferring(["input"], "remote", "url_inputs"),
     },
-    {
-      field: "service_tier other than auto, default, flex",
-      grant: "service_tier",
-      why: "priority and scale tiers cost more than the price table knows: the budget would not bind",
-      find: fieldWhere("service_tier", "service_tier", valueOutside(openAiPricedServiceTiers)),
-    },
+    openAiServiceTierRule,
   ],
   passes: [
     "model (if the run may call it)",

@@ -22,6 +22,18 @@ function installationAnswer(call: RouteCall, installation: Installation) {
   };
 }
 
+/** GitHub's answer when a token is asked for a repository the installation was not granted. */
+function notAccessible() {
+  return githubError(
+    422,
+    "There is at least one repository that does not exist or is not accessible to the parent installation.",
+    {
+      documentationUrl:
+        "https://docs.github.com/rest/apps/apps#create-an-installation-access-token-for-an-app",
+    },
+  );
+}
+
 export const appRoutes: Record<string, RouteHandler> = {
   "apps/get-authenticated": (call) => ({ status: 200, body: renderApp(call.core.urls, call.core.app) }),
 
@@ -57,28 +69,14 @@ export const appRoutes: Record<string, RouteHandler> = {
       for (const name of names ?? []) {
         const repo = granted.find((r) => r.name.toLowerCase() === name.toLowerCase());
         if (repo === undefined) {
-          return githubError(
-            422,
-            "There is at least one repository that does not exist or is not accessible to the parent installation.",
-            {
-              documentationUrl:
-                "https://docs.github.com/rest/apps/apps#create-an-installation-access-token-for-an-app",
-            },
-          );
+          return notAccessible();
         }
         scoped.push(repo);
       }
       for (const id of ids ?? []) {
         const repo = granted.find((r) => r.id === id);
         if (repo === undefined) {
-          return githubError(
-            422,
-            "There is at least one repository that does not exist or is not accessible to the parent installation.",
-            {
-              documentationUrl:
-                "https://docs.github.com/rest/apps/apps#create-an-installation-access-token-for-an-app",
-            },
-          );
+          return notAccessible();
         }
         if (!scoped.includes(repo)) scoped.push(repo);
       }

@@ -93,17 +93,7 @@ async function buildGitHubOpenApi(): Promise<GitHubOpenApi> {
   const formats = new Set<string>();
   adaptSchemasForAjv(definition, formats);
   const initStarted = performance.now();
-  const backend = new OpenAPIBackend({
-    definition: definition as never,
-    validate: true,
-    quick: true,
-    ajvOpts: { strict: false, allErrors: true },
-    customizeAjv: (ajv) => {
-      for (const format of formats) ajv.addFormat(format, formatCheck(format));
-      return ajv;
-    },
-  });
-  await backend.init();
+  const backend = await startValidatingBackend(definition, formats);
   // Built on the first delivery: most of its cost is copying the large webhook schemas.
   let webhookBackend: Promise<{ backend: OpenAPIBackend; knownKeys: Set<string> }> | undefined;
   const validateWebhookPayload = async (event: string, action: string | undefined, payload: unknown) => {
@@ -153,17 +143,7 @@ async function buildWebhookBackend(
     components: collectReferencedComponents(spec, paths),
   });
   adaptSchemasForAjv(definition, formats);
-  const backend = new OpenAPIBackend({
-    definition: definition as never,
-    validate: true,
-    quick: true,
-    ajvOpts: { strict: false, allErrors: true },
-    customizeAjv: (ajv) => {
-      for (const format of formats) ajv.addFormat(format, formatCheck(format));
-      return ajv;
-    },
-  });
-  await backend.init();
+  const backend = await startValidatingBackend(definition, formats);
   return { backend, knownKeys: new Set(Object.keys(hooks)) };
 }
 
@@ -266,4 +246,20 @@ export function matchDocumentedRoute(
     if (route.method === lower) return { route, pathKnown };
   }
   return { pathKnown };
+}
+
+/** An OpenAPI backend that validates against `definition`, knowing the string formats it uses. */
+async function startValidatingBackend(definition: unknown, formats: Set<string>): Promise<OpenAPIBackend> {
+  const backend = new OpenAPIBackend({
+    definition: definition as never,
+    validate: true,
+    quick: true,
+    ajvOpts: { strict: false, allErrors: true },
+    customizeAjv: (ajv) => {
+      for (const format of formats) ajv.addFormat(format, formatCheck(format));
+      return ajv;
+    },
+  });
+  await backend.init();
+  return backend;
 }

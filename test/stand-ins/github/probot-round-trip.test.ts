@@ -71,15 +71,12 @@ describe("GitHub stand-in with a real Probot app", () => {
 
   it("handles a labeled issue end to end, as the bot, with no violations", async () => {
     const issue = gh.createIssue("acme/widgets", { title: "Do it", user: "maintainer" });
-    const delivery = await gh.deliver(
-      "issues",
-      gh.payloads.issuesLabeled({
-        repo: "acme/widgets",
-        issue: issue.number,
-        label: "airlock",
-        sender: "maintainer",
-      }),
-    );
+    const delivery = await gh.deliverLabeled({
+      repo: "acme/widgets",
+      issue: issue.number,
+      label: "airlock",
+      sender: "maintainer",
+    });
     assert.equal(delivery.status, 200, delivery.body);
     assert.deepEqual(seen, [delivery.deliveryId]);
     assert.deepEqual(issue.labels, ["airlock"], "the builder applied the label it reports");
@@ -103,14 +100,13 @@ describe("GitHub stand-in with a real Probot app", () => {
       ],
     );
 
-    const forged = await gh.deliver(
-      "issues",
-      gh.payloads.issuesLabeled({
+    const forged = await gh.deliverLabeled(
+      {
         repo: "acme/widgets",
         issue: issue.number,
         label: "airlock",
         sender: "maintainer",
-      }),
+      },
       { secret: "not-the-secret" },
     );
     assert.equal(forged.status, 400);

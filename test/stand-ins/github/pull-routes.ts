@@ -1,6 +1,6 @@
 import { branchExists, resolveCommit } from "./bare-git-repo.ts";
+import { addPullRecord } from "./add-pull-record.ts";
 import {
-  createPullRecord,
   type CheckRun,
   type Issue,
   type Pull,
@@ -127,37 +127,17 @@ export const pullRoutes: Record<string, RouteHandler> = {
         documentationUrl: pullsDocs,
       });
     }
-    const now = call.core.nowIso();
-    const number = call.core.state.issues.filter((i) => i.repo === repo.fullName).length + 1;
-    const issue: Issue = {
-      id: call.core.nextId(),
-      repo: repo.fullName,
-      number,
+    const pull = addPullRecord(call.core, repo, {
       title: body.title,
       body: typeof body.body === "string" ? body.body : null,
       user: call.actor.login,
-      labels: [],
-      state: "open",
-      stateReason: null,
-      isPull: true,
-      createdAt: now,
-      updatedAt: now,
-      closedAt: null,
-    };
-    call.core.state.issues.push(issue);
-    const pull: Pull = createPullRecord(issue, {
-      id: call.core.nextId(),
-      repo: repo.fullName,
-      number,
       head,
       base,
       headSha,
       baseSha,
       draft: body.draft === true,
       maintainerCanModify: body.maintainer_can_modify !== false,
-      merged: false,
     });
-    call.core.state.pulls.push(pull);
     return { status: 201, body: viewPull(call.core, pull, true) };
   },
 

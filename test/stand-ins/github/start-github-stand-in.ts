@@ -14,12 +14,12 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { addPullRecord } from "./add-pull-record.ts";
 import { createBareRepo, readBranchSnapshot, resolveCommit } from "./bare-git-repo.ts";
 import { createWebhookPayloads, type WebhookPayloads } from "./build-webhook-payloads.ts";
 import { deliverWebhook } from "./deliver-webhook.ts";
 import {
   createGitHubState,
-  createPullRecord,
   type GitHubState,
   type GitRequest,
   type Installation,
@@ -123,6 +123,11 @@ export type GitHubStandIn = {
     payload: object,
     opts?: { deliveryId?: string; secret?: string; validate?: boolean },
   ): Promise<{ status: number; body: string; deliveryId: string }>;
+  /** `sender` labels the issue: the label is applied and the `issues.labeled` webhook delivered. */
+  deliverLabeled(
+    labeled: Parameters<WebhookPayloads["issuesLabeled"]>[0],
+    opts?: { deliveryId?: string; secret?: string },
+  ): Promise<{ status: number; body: string; deliveryId: string }>;
   payloads: WebhookPayloads;
   /** Stops the server and removes its temp dir; then throws when a violation was seen and not taken. */
   close(): Promise<void>;
@@ -205,7 +210,7 @@ export async function startGitHubStandIn(opts: GitHubStandInOptions): Promise<Gi
     return repo;
   };
 
-  return {
+  const standIn: GitHubStandIn = {
     apiUrl: base,
     gitUrl: `${base}/git`,
     botUser: core.app.bot,
@@ -309,38 +314,17 @@ export async function startGitHubStandIn(opts: GitHubStandInOptions): Promise<Gi
         throw new Error(`createPull: branches ${seed.head} and ${baseBranch} must exist in ${repo.fullName}`);
       }
       core.ensureUser(seed.user);
-      const now = core.nowIso();
-      const number = state.issues.filter((i) => i.repo === repo.fullName).length + 1;
-      const issue: Issue = {
-        id: core.nextId(),
-        repo: repo.fullName,
-        number,
+      return addPullRecord(core, repo, {
         title: seed.title,
         body: seed.body ?? null,
         user: seed.user,
-        labels: [],
-        state: "open",
-        stateReason: null,
-        isPull: true,
-        createdAt: now,
-        updatedAt: now,
-        closedAt: null,
-      };
-      state.issues.push(issue);
-      const pull: Pull = createPullRecord(issue, {
-        id: core.nextId(),
-        repo: repo.fullName,
-        number,
         head: seed.head,
         base: baseBranch,
         headSha,
         baseSha,
         draft: seed.draft ?? false,
         maintainerCanModify: true,
-        merged: false,
       });
-      state.pulls.push(pull);
-      return pull;
     },
     addReviewComment: (repoFullName, pullNumber, seed) => {
       const repo = repoByName(repoFullName);
@@ -415,6 +399,8 @@ export async function startGitHubStandIn(opts: GitHubStandInOptions): Promise<Gi
         ...(deliverOpts.deliveryId === undefined ? {} : { deliveryId: deliverOpts.deliveryId }),
       });
     },
+    deliverLabeled: (labeled, deliverOpts) =>
+      standIn.deliver("issues", payloads.issuesLabeled(labeled), deliverOpts),
     payloads,
     close: async () => {
       server.closeAllConnections();
@@ -429,4 +415,5 @@ export async function startGitHubStandIn(opts: GitHubStandInOptions): Promise<Gi
       }
     },
   };
+  return standIn;
 }
