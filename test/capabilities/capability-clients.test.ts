@@ -5,7 +5,7 @@ import { after, before, describe, it } from "node:test";
 import { requestCapability } from "../../agent-images/builtin/agent/request-capability.ts";
 import { decideCapabilityRequest, listCapabilityRequests } from "../../core/db/capability-requests.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
-import { startProxyHarness, testTokenSecret, type ProxyHarness } from "../proxy/proxy-harness.ts";
+import { startProxyHarness, type ProxyHarness } from "../helpers/start-proxy-harness.ts";
 
 const airlockRequest = fileURLToPath(
   new URL("../../agent-images/base/rootfs/usr/local/bin/airlock-request", import.meta.url),
@@ -87,7 +87,7 @@ for (const kind of testDatabaseKinds()) {
         state: "denied",
         by: "octocat",
         reason: "not for this task",
-        secret: testTokenSecret,
+        secret: h.tokenSecret,
       });
       const denied = await runAirlockRequest(token, ["llm-tool:web_search", "again"]);
       assert.equal(denied.code, 1);

@@ -17,12 +17,8 @@ import { verifyAuditChain } from "../../core/audit/verify-audit-chain.ts";
 import { serveProxyOnSocket } from "../../runner/proxy/serve-proxy.ts";
 import { scriptedUpstreamDefaults } from "../stand-ins/scripted-llm-upstream.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
-import {
-  createCapturingLogger,
-  startProxyHarness,
-  testTokenSecret,
-  type ProxyHarness,
-} from "../proxy/proxy-harness.ts";
+import { createCapturingLogger } from "../helpers/create-capturing-logger.ts";
+import { startProxyHarness, type ProxyHarness } from "../helpers/start-proxy-harness.ts";
 
 interface Answer {
   status: number;
@@ -91,7 +87,7 @@ for (const kind of testDatabaseKinds()) {
         reason: "parse the test output",
         outcome: "created",
       });
-      const verified = await verifyAuditChain(h.database.db, runId, testTokenSecret);
+      const verified = await verifyAuditChain(h.database.db, runId, h.tokenSecret);
       assert.equal(verified.ok, true, JSON.stringify(verified));
       // Not an LLM call: no llm_calls row, and the upstream saw nothing.
       assert.deepEqual(await h.rows(runId), []);
@@ -154,7 +150,7 @@ for (const kind of testDatabaseKinds()) {
         state: "denied",
         by: "maintainer",
         reason: "not needed",
-        secret: testTokenSecret,
+        secret: h.tokenSecret,
       });
       const after = await ask(token, { kind: "npm", name: "one-too-many", reason: "r" });
       assert.equal(after.status, 202);
@@ -169,7 +165,7 @@ for (const kind of testDatabaseKinds()) {
       );
       assert.deepEqual(answers.map((a) => a.status).sort(), [202, 202, 202, 429, 429, 429, 429, 429]);
       assert.equal((await listCapabilityRequests(h.database.db, runId)).length, maxPending);
-      assert.equal((await verifyAuditChain(h.database.db, runId, testTokenSecret)).ok, true);
+      assert.equal((await verifyAuditChain(h.database.db, runId, h.tokenSecret)).ok, true);
     });
 
     it("refuses an invalid request with 400, naming the field and why, and records nothing", async () => {
@@ -199,7 +195,7 @@ for (const kind of testDatabaseKinds()) {
         grants: [{ kind: "apt", name: "jq" }],
         by: "pre-approved",
         reason: "pre-approved in .github/airlock/capabilities.yml",
-        secret: testTokenSecret,
+        secret: h.tokenSecret,
       });
       const granted = await ask(token, { kind: "apt", name: "jq", reason: "need it" });
       assert.equal(granted.status, 200);
@@ -214,7 +210,7 @@ for (const kind of testDatabaseKinds()) {
         state: "denied",
         by: "octocat",
         reason: "use the docs in the repo",
-        secret: testTokenSecret,
+        secret: h.tokenSecret,
       });
       const denied = await ask(token, { kind: "llm-tool", name: "web_search", reason: "please" });
       assert.equal(denied.status, 200);
@@ -285,7 +281,7 @@ for (const kind of testDatabaseKinds()) {
         socketPath,
         runId,
         db: h.database.db,
-        tokenSecret: testTokenSecret,
+        tokenSecret: h.tokenSecret,
         upstreams: {
           openai: { baseUrl: `${h.upstream.url}/v1`, apiKey: scriptedUpstreamDefaults.openaiApiKey },
         },
