@@ -4,8 +4,8 @@ import { checkEgressTarget } from "./check-egress-target.ts";
 import { dropHopByHopHeaders } from "./drop-hop-by-hop-headers.ts";
 import type { EgressContext } from "./egress-context.ts";
 import type { EgressOutcome } from "./egress-connection-record.ts";
-import { egressRefusalText } from "./egress-refusal-text.ts";
 import { parseHttpTarget } from "./parse-egress-target.ts";
+import { startEgressRecord } from "./start-egress-record.ts";
 
 /**
  * Plain HTTP forwarding of an absolute-form request (`GET http://host/path`), under the
@@ -18,53 +18,32 @@ export async function forwardHttpRequest(
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
-  const startedAt = new Date();
   const raw = (req.url ?? "").slice(0, 300);
-  const base = { runId: ctx.runId, kind: "http" as const, startedAt };
-  const elapsed = () => Date.now() - startedAt.getTime();
-
-  const refuse = (
-    status: number,
-    reason: string,
-    domain: string,
-    port: number | null,
-    address: string | null,
-    askable: boolean,
-  ) => {
-    const body = egressRefusalText(`${req.method ?? "?"} ${raw}`, reason, askable ? domain : undefined);
+  const record = startEgressRecord(ctx, "http", `${req.method ?? "?"} ${raw}`, (status, text) => {
     res.writeHead(status, { "content-type": "text/plain; charset=utf-8", connection: "close" });
-    res.end(body);
+    res.end(text);
     req.resume();
-    ctx.finish({
-      ...base,
-      domain,
-      port,
-      address,
-      bytesOut: 0,
-      bytesIn: 0,
-      durationMs: elapsed(),
-      outcome: "refused",
-      reason,
-      status,
-    });
-  };
+  });
 
   const parsed = parseHttpTarget(req.url ?? "", req.headers.host);
-  if (!parsed.ok) return refuse(parsed.status, parsed.reason, parsed.host ?? raw, null, null, false);
+  if (!parsed.ok) return record.refuse(parsed.status, parsed.reason, parsed.host ?? raw, null, null, false);
   const { target } = parsed;
   const checked = await checkEgressTarget(ctx, "http", target);
   if (!checked.ok)
-    return refuse(checked.status, checked.reason, target.host, target.port, checked.address, checked.askable);
+    return record.refuse(
+      checked.status,
+      checked.reason,
+      target.host,
+      target.port,
+      checked.address,
+      checked.askable,
+    );
 
   if (req.socket.destroyed) {
-    ctx.finish({
-      ...base,
+    record.finishWithoutBytes({
       domain: target.host,
       port: target.port,
       address: checked.address,
-      bytesOut: 0,
-      bytesIn: 0,
-      durationMs: elapsed(),
       outcome: "closed",
       reason: "the client left before the request was sent",
       status: 0,
@@ -132,14 +111,12 @@ export async function forwardHttpRequest(
       else reason ??= "the client left before the response ended";
     }
     upstreamReq.destroy();
-    ctx.finish({
-      ...base,
+    record.finish({
       domain: target.host,
       port: target.port,
       address: checked.address,
       bytesOut: socket?.bytesWritten ?? 0,
       bytesIn: socket?.bytesRead ?? 0,
-      durationMs: elapsed(),
       outcome,
       reason,
       status,

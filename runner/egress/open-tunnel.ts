@@ -3,8 +3,8 @@ import { connect, type Socket } from "node:net";
 import { checkEgressTarget } from "./check-egress-target.ts";
 import type { EgressContext } from "./egress-context.ts";
 import type { EgressOutcome } from "./egress-connection-record.ts";
-import { egressRefusalText } from "./egress-refusal-text.ts";
 import { isSameAuthority, parseConnectTarget } from "./parse-egress-target.ts";
+import { startEgressRecord } from "./start-egress-record.ts";
 import { writeRawResponse } from "./write-raw-response.ts";
 
 /**
@@ -18,45 +18,18 @@ export async function openTunnel(
   client: Socket,
   head: Buffer,
 ): Promise<void> {
-  const startedAt = new Date();
   const raw = (req.url ?? "").slice(0, 300);
   client.on("error", () => client.destroy());
-  const base = { runId: ctx.runId, kind: "connect" as const, startedAt };
-  const elapsed = () => Date.now() - startedAt.getTime();
-
-  const refuse = (
-    status: number,
-    reason: string,
-    domain: string,
-    port: number | null,
-    address: string | null,
-    askable: boolean,
-  ) => {
-    writeRawResponse(
-      client,
-      status,
-      egressRefusalText(`CONNECT ${raw}`, reason, askable ? domain : undefined),
-    );
-    ctx.finish({
-      ...base,
-      domain,
-      port,
-      address,
-      bytesOut: 0,
-      bytesIn: 0,
-      durationMs: elapsed(),
-      outcome: "refused",
-      reason,
-      status,
-    });
-  };
+  const record = startEgressRecord(ctx, "connect", `CONNECT ${raw}`, (status, text) =>
+    writeRawResponse(client, status, text),
+  );
 
   const parsed = parseConnectTarget(raw);
-  if (!parsed.ok) return refuse(parsed.status, parsed.reason, parsed.host ?? raw, null, null, false);
+  if (!parsed.ok) return record.refuse(parsed.status, parsed.reason, parsed.host ?? raw, null, null, false);
   const { target } = parsed;
   const hostHeader = req.headers.host;
   if (hostHeader !== undefined && !isSameAuthority(hostHeader, target, target.port)) {
-    return refuse(
+    return record.refuse(
       400,
       "the Host header names another place than the CONNECT target",
       target.host,
@@ -67,17 +40,20 @@ export async function openTunnel(
   }
   const checked = await checkEgressTarget(ctx, "connect", target);
   if (!checked.ok) {
-    return refuse(checked.status, checked.reason, target.host, target.port, checked.address, checked.askable);
+    return record.refuse(
+      checked.status,
+      checked.reason,
+      target.host,
+      target.port,
+      checked.address,
+      checked.askable,
+    );
   }
   if (client.destroyed) {
-    ctx.finish({
-      ...base,
+    record.finishWithoutBytes({
       domain: target.host,
       port: target.port,
       address: checked.address,
-      bytesOut: 0,
-      bytesIn: 0,
-      durationMs: elapsed(),
       outcome: "closed",
       reason: "the client left before the tunnel opened",
       status: 0,
@@ -146,14 +122,12 @@ export async function openTunnel(
     if (!connected && !client.destroyed && status === 200) client.destroy();
     if (connected) client.end();
     const finish = () =>
-      ctx.finish({
-        ...base,
+      record.finish({
         domain: target.host,
         port: target.port,
         address: checked.address,
         bytesOut: upstream.bytesWritten,
         bytesIn: upstream.bytesRead,
-        durationMs: elapsed(),
         outcome,
         reason,
         status,
