@@ -1,8 +1,8 @@
-import { chmod, mkdir, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { createServer as createHttpServer } from "node:http";
-import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from "node:net";
-import { dirname } from "node:path";
+import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
 import type { Logger } from "../../core/logger.ts";
+import { listenServer } from "../net/listen-server.ts";
 import { createBlockedAttempts, type BlockedAttempt } from "./blocked-attempts.ts";
 import type { EgressContext } from "./egress-context.ts";
 import type { EgressConnectionRecord } from "./egress-connection-record.ts";
@@ -198,13 +198,9 @@ export async function serveEgressProxy(options: ServeEgressProxyOptions): Promis
 
   const socketPath = "socketPath" in options ? options.socketPath : undefined;
   if (socketPath !== undefined) {
-    await mkdir(dirname(socketPath), { recursive: true });
-    await rm(socketPath, { force: true });
-    await listen(server, { path: socketPath });
-    // The sandbox's non-root user (uid 1001) connects through the bridge; the directory is per run.
-    await chmod(socketPath, 0o666);
+    await listenServer(server, { path: socketPath });
   } else if ("port" in options) {
-    await listen(server, { port: options.port, host: options.host ?? "127.0.0.1" });
+    await listenServer(server, { port: options.port, host: options.host ?? "127.0.0.1" });
   }
 
   let closed: Promise<void> | undefined;
@@ -228,14 +224,4 @@ export async function serveEgressProxy(options: ServeEgressProxyOptions): Promis
       return closed;
     },
   };
-}
-
-function listen(server: Server, target: { path: string } | { port: number; host: string }): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(target, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
 }

@@ -1,7 +1,7 @@
-import { chmod, mkdir, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
-import { dirname } from "node:path";
 import type { AddressInfo } from "node:net";
+import { listenServer } from "../net/listen-server.ts";
 import { createProxyHandler, type ProxyDeps, type ProxyHandler } from "./create-proxy-handler.ts";
 import { createProxyServer } from "./create-proxy-server.ts";
 
@@ -11,16 +11,6 @@ export interface ServedProxy {
   flush(timeoutMs?: number): Promise<void>;
   /** Stop accepting, end open connections, flush rows, release upstream connections. */
   close(): Promise<void>;
-}
-
-function listen(server: Server, target: { path: string } | { port: number; host: string }): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(target, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
 }
 
 function closeServer(server: Server, handler: ProxyHandler): () => Promise<void> {
@@ -50,10 +40,7 @@ export async function serveProxyOnSocket(
   const { socketPath, ...deps } = options;
   const handler = createProxyHandler(deps);
   const server = createProxyServer(handler);
-  await mkdir(dirname(socketPath), { recursive: true });
-  await rm(socketPath, { force: true });
-  await listen(server, { path: socketPath });
-  await chmod(socketPath, 0o666);
+  await listenServer(server, { path: socketPath });
   const close = closeServer(server, handler);
   return {
     handler,
@@ -99,7 +86,7 @@ export async function serveProxyOnPort(
     }
     handler(req, res);
   });
-  await listen(server, { port, host });
+  await listenServer(server, { port, host });
   const address = server.address() as AddressInfo;
   return {
     handler,
