@@ -127,44 +127,13 @@ export async function serveEgressProxy(options: ServeEgressProxyOptions): Promis
   // hold a slot forever by never finishing its request head.
   http.emit("listening");
   http.on("connect", (req, socket: Socket, head: Buffer) => void openTunnel(ctx, req, socket, head));
-  http.on("request", (req, res) => void forwardHttpRequest(ctx, req, res));
-  http.on("upgrade", (req, socket: Socket) => {
-    const reason =
-      "protocol upgrades over plain HTTP are not forwarded (use wss:// or https://, which go through CONNECT)";
-    writeRawResponse(
-      socket,
-      400,
-      egressRefusalText(`${req.method ?? "?"} ${(req.url ?? "").slice(0, 300)}`, reason, undefined),
-    );
+  /** Answer and record a request refused from its head alone, before any target was checked. */
+  const refuseHead = (socket: Socket, request: string, domain: string, reason: string, status: number) => {
+    writeRawResponse(socket, status, egressRefusalText(request, reason, undefined));
     finish({
       runId: options.runId,
       kind: "http",
-      domain: (req.url ?? "").slice(0, 300),
-      port: null,
-      address: null,
-      bytesOut: 0,
-      bytesIn: 0,
-      durationMs: 0,
-      outcome: "refused",
-      reason,
-      status: 400,
-      startedAt: new Date(),
-    });
-  });
-  http.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) => {
-    const status =
-      error.code === "HPE_HEADER_OVERFLOW" ? 431 : error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
-    const reason =
-      status === 431
-        ? `the request line and headers are longer than ${limits.maxHeaderBytes} bytes`
-        : status === 408
-          ? `the request head did not arrive within ${limits.headersTimeoutMs} ms`
-          : `a malformed request (${error.code ?? "parse error"})`;
-    writeRawResponse(socket, status, egressRefusalText("a request", reason, undefined));
-    finish({
-      runId: options.runId,
-      kind: "http",
-      domain: "(malformed request)",
+      domain,
       port: null,
       address: null,
       bytesOut: 0,
@@ -175,6 +144,24 @@ export async function serveEgressProxy(options: ServeEgressProxyOptions): Promis
       status,
       startedAt: new Date(),
     });
+  };
+  http.on("request", (req, res) => void forwardHttpRequest(ctx, req, res));
+  http.on("upgrade", (req, socket: Socket) => {
+    const reason =
+      "protocol upgrades over plain HTTP are not forwarded (use wss:// or https://, which go through CONNECT)";
+    const raw = (req.url ?? "").slice(0, 300);
+    refuseHead(socket, `${req.method ?? "?"} ${raw}`, raw, reason, 400);
+  });
+  http.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) => {
+    const status =
+      error.code === "HPE_HEADER_OVERFLOW" ? 431 : error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
+    const reason =
+      status === 431
+        ? `the request line and headers are longer than ${limits.maxHeaderBytes} bytes`
+        : status === 408
+          ? `the request head did not arrive within ${limits.headersTimeoutMs} ms`
+          : `a malformed request (${error.code ?? "parse error"})`;
+    refuseHead(socket, "a request", "(malformed request)", reason, status);
   });
 
   // Half-open like node's own HTTP server: a tunnel client that has sent all it will
