@@ -1,27 +1,13 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { describe, it } from "node:test";
-import { main } from "../../cli/main.ts";
 import { agentCatalog } from "../../core/agents/agent-catalog.ts";
 import { getAgent } from "../../core/agents/get-agent.ts";
 import { UsageError } from "../../core/errors.ts";
 import { computeAgentImageTag } from "../../runner/images/agent-image-tag.ts";
 import { locateAgentImagesDir } from "../../runner/images/base-image-ref.ts";
-
-async function runCli(argv: string[], env: NodeJS.ProcessEnv = {}) {
-  const chunks = { out: [] as string[], err: [] as string[] };
-  const sink = (into: string[]) =>
-    new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        into.push(chunk.toString());
-        done();
-      },
-    });
-  const code = await main(argv, { AIRLOCK_LOG_LEVEL: "silent", ...env }, sink(chunks.out), sink(chunks.err));
-  return { code, stdout: chunks.out.join(""), stderr: chunks.err.join("") };
-}
+import { runCli } from "../helpers/run-cli.ts";
 
 describe("agent catalog", () => {
   it("has the builtin agent first, speaking the OpenAI API", () => {
@@ -75,8 +61,8 @@ describe("agent catalog", () => {
 describe("airlock agents", () => {
   it("lists id, api, image, limits and title", async () => {
     const r = await runCli(["agents"]);
-    assert.equal(r.code, 0, r.stderr);
-    const lines = r.stdout.trimEnd().split("\n");
+    assert.equal(r.code, 0, r.err);
+    const lines = r.out.trimEnd().split("\n");
     assert.match(lines[0]!, /^ID\s+API\s+IMAGE\s+DEFAULT LIMITS\s+DEFAULT MODEL\s+TITLE$/);
     assert.equal(lines.length, 1 + agentCatalog.length);
     assert.match(
@@ -88,14 +74,15 @@ describe("airlock agents", () => {
   it("prints the catalog as JSON", async () => {
     const r = await runCli(["agents", "--json"]);
     assert.equal(r.code, 0);
-    assert.deepEqual(JSON.parse(r.stdout), JSON.parse(JSON.stringify(agentCatalog)));
+    assert.deepEqual(JSON.parse(r.out), JSON.parse(JSON.stringify(agentCatalog)));
   });
 
   it("airlock images build --agent rejects an unknown agent with the list, before touching Docker", async () => {
     const r = await runCli(["images", "build", "--agent", "nope"], {
+      AIRLOCK_LOG_LEVEL: "silent",
       DOCKER_HOST: "unix:///nonexistent/docker.sock",
     });
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /unknown agent "nope"; known agents: builtin/);
+    assert.match(r.err, /unknown agent "nope"; known agents: builtin/);
   });
 });

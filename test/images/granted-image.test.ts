@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { Writable } from "node:stream";
 import { before, describe, it } from "node:test";
 import { promisify } from "node:util";
-import { main } from "../../cli/main.ts";
 import { getAgent } from "../../core/agents/get-agent.ts";
 import { createLogger } from "../../core/logger.ts";
 import { createDockerContainerRuntime } from "../../runner/container/docker-container-runtime.ts";
@@ -13,31 +11,15 @@ import { GrantedImageBuildError } from "../../runner/images/granted-image-build-
 import { computeGrantedImageTag } from "../../runner/images/granted-image-tag.ts";
 import { ImageBuildError } from "../../runner/images/image-build-error.ts";
 import { parseImageGrant } from "../../runner/images/image-grant.ts";
+import { runCli } from "../helpers/run-cli.ts";
 
 const execFileAsync = promisify(execFile);
 const logger = createLogger("silent");
 const runtime = createDockerContainerRuntime({ logger });
 const agent = getAgent("builtin");
+const cliEnv = { AIRLOCK_LOG_LEVEL: "silent", ...process.env };
 /** jq from Debian; left-pad (a library) and semver (a library with a command) from npm. */
 const grantSpecs = ["apt:jq", "npm:left-pad@1.3.0", "npm:semver@7.6.3"];
-
-async function runCli(argv: string[]) {
-  const chunks = { out: [] as string[], err: [] as string[] };
-  const sink = (into: string[]) =>
-    new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        into.push(chunk.toString());
-        done();
-      },
-    });
-  const code = await main(
-    argv,
-    { AIRLOCK_LOG_LEVEL: "silent", ...process.env },
-    sink(chunks.out),
-    sink(chunks.err),
-  );
-  return { code, stdout: chunks.out.join(""), stderr: chunks.err.join("") };
-}
 
 async function rootfsLayers(ref: string): Promise<string[]> {
   const { stdout } = await execFileAsync("docker", [
@@ -133,50 +115,44 @@ describe("buildGrantedImage: apt and npm grants on the cached agent image", () =
   });
 
   it("jq runs in a sandbox of the granted image, as 1001, with every added file owned by root; the agent image has no jq", async () => {
-    const jq = await runCli(["sandbox", "exec", "--image", built.ref, "--", "jq", "--version"]);
-    assert.equal(jq.code, 0, jq.stderr);
-    assert.match(jq.stdout, /^jq-1\.6/);
-    const without = await runCli([
-      "sandbox",
-      "exec",
-      "--image",
-      agentImage.ref,
-      "--",
-      "sh",
-      "-c",
-      "command -v jq || echo no jq",
-    ]);
-    assert.equal(without.stdout.trim(), "no jq");
+    const jq = await runCli(["sandbox", "exec", "--image", built.ref, "--", "jq", "--version"], cliEnv);
+    assert.equal(jq.code, 0, jq.err);
+    assert.match(jq.out, /^jq-1\.6/);
+    const without = await runCli(
+      ["sandbox", "exec", "--image", agentImage.ref, "--", "sh", "-c", "command -v jq || echo no jq"],
+      cliEnv,
+    );
+    assert.equal(without.out.trim(), "no jq");
 
-    const check = await runCli([
-      "sandbox",
-      "exec",
-      "--image",
-      built.ref,
-      "--",
-      "sh",
-      "-c",
-      'id -u; find /opt/airlock/grants /usr/bin/jq /usr/local/bin ! -user 0 | head -5; echo end; node -e \'console.log(require("left-pad")("7", 3, "0"))\'; semver -r ">=1.2" 1.2.3 1.1.0',
-    ]);
-    assert.equal(check.code, 0, check.stderr);
-    assert.equal(check.stdout, "1001\nend\n007\n1.2.3\n");
+    const check = await runCli(
+      [
+        "sandbox",
+        "exec",
+        "--image",
+        built.ref,
+        "--",
+        "sh",
+        "-c",
+        'id -u; find /opt/airlock/grants /usr/bin/jq /usr/local/bin ! -user 0 | head -5; echo end; node -e \'console.log(require("left-pad")("7", 3, "0"))\'; semver -r ">=1.2" 1.2.3 1.1.0',
+      ],
+      cliEnv,
+    );
+    assert.equal(check.code, 0, check.err);
+    assert.equal(check.out, "1001\nend\n007\n1.2.3\n");
   });
 
   it("airlock images build --grant prints the tag, id, grants and SBOM delta", async () => {
-    const r = await runCli([
-      "images",
-      "build",
-      "--agent",
-      "builtin",
-      ...grantSpecs.flatMap((g) => ["--grant", g]),
-    ]);
-    assert.equal(r.code, 0, r.stderr);
-    assert.ok(r.stdout.startsWith(`built ${built.ref} (${built.image.id}, `), r.stdout);
-    assert.match(r.stdout, /every step from cache/);
-    assert.match(r.stdout, /^grants: apt:jq npm:left-pad@1\.3\.0 npm:semver@7\.6\.3$/m);
-    assert.match(r.stdout, /^ {2}dpkg jq 1\.6-\S+$/m);
-    assert.match(r.stdout, /^ {2}npm left-pad 1\.3\.0 \(WTFPL\)$/m);
-    assert.match(r.stdout, /^ {2}npm semver 7\.6\.3 \(ISC\)$/m);
+    const r = await runCli(
+      ["images", "build", "--agent", "builtin", ...grantSpecs.flatMap((g) => ["--grant", g])],
+      cliEnv,
+    );
+    assert.equal(r.code, 0, r.err);
+    assert.ok(r.out.startsWith(`built ${built.ref} (${built.image.id}, `), r.out);
+    assert.match(r.out, /every step from cache/);
+    assert.match(r.out, /^grants: apt:jq npm:left-pad@1\.3\.0 npm:semver@7\.6\.3$/m);
+    assert.match(r.out, /^ {2}dpkg jq 1\.6-\S+$/m);
+    assert.match(r.out, /^ {2}npm left-pad 1\.3\.0 \(WTFPL\)$/m);
+    assert.match(r.out, /^ {2}npm semver 7\.6\.3 \(ISC\)$/m);
   });
 
   it("a package apt cannot find fails with a typed error carrying the build log's tail", async () => {

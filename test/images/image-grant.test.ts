@@ -1,7 +1,5 @@
 import assert from "node:assert/strict";
-import { Writable } from "node:stream";
 import { describe, it } from "node:test";
-import { main } from "../../cli/main.ts";
 import { getAgent } from "../../core/agents/get-agent.ts";
 import { createLogger } from "../../core/logger.ts";
 import type { ContainerRuntime } from "../../runner/container/container-runtime.ts";
@@ -14,23 +12,11 @@ import {
   parseImageGrant,
 } from "../../runner/images/image-grant.ts";
 import { renderGrantedDockerfile } from "../../runner/images/render-granted-dockerfile.ts";
+import { runCli } from "../helpers/run-cli.ts";
 
 const baseImageId = `sha256:${"a".repeat(64)}`;
 const agentInputsDigest = "b".repeat(64);
 const recipeDigest = "e".repeat(64);
-
-async function runCli(argv: string[], env: NodeJS.ProcessEnv = {}) {
-  const chunks = { out: [] as string[], err: [] as string[] };
-  const sink = (into: string[]) =>
-    new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        into.push(chunk.toString());
-        done();
-      },
-    });
-  const code = await main(argv, { AIRLOCK_LOG_LEVEL: "silent", ...env }, sink(chunks.out), sink(chunks.err));
-  return { code, stdout: chunks.out.join(""), stderr: chunks.err.join("") };
-}
 
 describe("image grants: kind:name[@version], strictly", () => {
   it("parses apt, npm (scoped too) and pip (== or @) grants", () => {
@@ -249,28 +235,28 @@ describe("--grant on the command line", () => {
         "--grant",
         "npm:left-pad@latest",
       ],
-      { AIRLOCK_TOKEN_SECRET: "test-token-secret-image-grant-0123456789abcdef" },
+      { AIRLOCK_LOG_LEVEL: "silent", AIRLOCK_TOKEN_SECRET: "test-token-secret-image-grant-0123456789abcdef" },
     );
-    assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, /--grant "npm:left-pad@latest": "latest" is not an exact version/);
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, /--grant "npm:left-pad@latest": "latest" is not an exact version/);
     const pip = await runCli(
       ["run", "--repo", ".", "--agent", "builtin", "--prompt", "x", "--grant", "pip:requests"],
-      { AIRLOCK_TOKEN_SECRET: "test-token-secret-image-grant-0123456789abcdef" },
+      { AIRLOCK_LOG_LEVEL: "silent", AIRLOCK_TOKEN_SECRET: "test-token-secret-image-grant-0123456789abcdef" },
     );
-    assert.equal(pip.code, 2, pip.stderr);
-    assert.match(pip.stderr, /--grant pip:… needs AIRLOCK_PIP_INDEX_URL/);
+    assert.equal(pip.code, 2, pip.err);
+    assert.match(pip.err, /--grant pip:… needs AIRLOCK_PIP_INDEX_URL/);
   });
 
   it("airlock images build: --grant needs --agent, and documents itself", async () => {
     const r = await runCli(["images", "build", "--grant", "apt:jq"]);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /--grant needs --agent <id>/);
+    assert.match(r.err, /--grant needs --agent <id>/);
     const bad = await runCli(["images", "build", "--agent", "builtin", "--grant", "network:example.com"]);
     assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /--grant "network:example\.com": network: grants change no image/);
+    assert.match(bad.err, /--grant "network:example\.com": network: grants change no image/);
     const help = await runCli(["images", "build", "--help"]);
-    assert.match(help.stdout, /--grant <kind:name\[@version\]>/);
+    assert.match(help.out, /--grant <kind:name\[@version\]>/);
     const runHelp = await runCli(["run", "--help"]);
-    assert.match(runHelp.stdout, /--grant <kind:name\[@version\]>/);
+    assert.match(runHelp.out, /--grant <kind:name\[@version\]>/);
   });
 });
