@@ -7,6 +7,7 @@ import { promisify } from "node:util";
 import pino from "pino";
 import { ProxyAgent, fetch } from "undici";
 import type { EgressConnectionRecord } from "../../runner/egress/egress-connection-record.ts";
+import type { EgressLimitsInput } from "../../runner/egress/egress-limits.ts";
 import { serveEgressProxy, type ServedEgressProxy } from "../../runner/egress/serve-egress-proxy.ts";
 import { waitUntil } from "../helpers/wait-until.ts";
 import {
@@ -430,35 +431,28 @@ describe("the egress proxy's bounds", () => {
     await hold?.close();
   });
 
-  const open = (maxConnections: number, more: { headersTimeoutMs?: number; socketPath?: string } = {}) =>
+  /**
+   * A proxy granting granted.test (resolved to loopback, which it lets through) on the hold
+   * server's port, with `limits` on top; `records` collects each connection's record.
+   */
+  const open = (
+    limits: Omit<EgressLimitsInput, "connectPorts">,
+    more: { runId?: string; socketPath?: string; records?: EgressConnectionRecord[] } = {},
+  ) =>
     serveEgressProxy({
       ...(more.socketPath ? { socketPath: more.socketPath } : { port: 0 }),
-      runId: "run-egress-3",
+      runId: more.runId ?? "run-egress-3",
       allow: () => new Set(["granted.test"]),
       resolve: async () => ["127.0.0.1"],
       allowAddressForTests: (address) => address === "127.0.0.1",
       logger: silent,
-      limits: {
-        connectPorts: [hold.port],
-        maxConnections,
-        ...(more.headersTimeoutMs ? { headersTimeoutMs: more.headersTimeoutMs } : {}),
-      },
+      ...(more.records ? { onConnection: (r: EgressConnectionRecord) => void more.records?.push(r) } : {}),
+      limits: { connectPorts: [hold.port], ...limits },
     });
 
   it("closes every open tunnel on close() and records them as ended with the run", async () => {
     const records: EgressConnectionRecord[] = [];
-    const proxy = await serveEgressProxy({
-      port: 0,
-      runId: "run-egress-4",
-      allow: () => new Set(["granted.test"]),
-      resolve: async () => ["127.0.0.1"],
-      allowAddressForTests: (address) => address === "127.0.0.1",
-      logger: silent,
-      onConnection: (r) => {
-        records.push(r);
-      },
-      limits: { connectPorts: [hold.port] },
-    });
+    const proxy = await open({}, { runId: "run-egress-4", records });
     const tunnels = await Promise.all(
       [1, 2, 3].map(() => connectThrough({ port: proxy.port! }, `granted.test:${hold.port}`)),
     );
@@ -485,7 +479,7 @@ describe("the egress proxy's bounds", () => {
   });
 
   it("refuses a flood past maxConnections at once, and takes connections again when one ends", async () => {
-    const proxy = await open(3);
+    const proxy = await open({ maxConnections: 3 });
     try {
       const held = await Promise.all(
         [1, 2, 3].map(() => connectThrough({ port: proxy.port! }, `granted.test:${hold.port}`)),
@@ -521,18 +515,7 @@ describe("the egress proxy's bounds", () => {
 
   it("closes a tunnel that idles past idleTimeoutMs and records idle_timeout", async () => {
     const records: EgressConnectionRecord[] = [];
-    const proxy = await serveEgressProxy({
-      port: 0,
-      runId: "run-egress-5",
-      allow: () => new Set(["granted.test"]),
-      resolve: async () => ["127.0.0.1"],
-      allowAddressForTests: (address) => address === "127.0.0.1",
-      logger: silent,
-      onConnection: (r) => {
-        records.push(r);
-      },
-      limits: { connectPorts: [hold.port], idleTimeoutMs: 200 },
-    });
+    const proxy = await open({ idleTimeoutMs: 200 }, { runId: "run-egress-5", records });
     try {
       const tunnel = await connectThrough({ port: proxy.port! }, `granted.test:${hold.port}`);
       assert.equal(tunnel.status, 200);
@@ -547,7 +530,7 @@ describe("the egress proxy's bounds", () => {
   });
 
   it("drops a client that never finishes its request head (408)", async () => {
-    const proxy = await open(3, { headersTimeoutMs: 300 });
+    const proxy = await open({ maxConnections: 3, headersTimeoutMs: 300 });
     try {
       const answer = await sendRaw(proxy.port!, "CONNECT granted.test:443 HTTP/1.1\r\nhost: gran");
       assert.match(answer, /^HTTP\/1\.1 408 /);
@@ -563,7 +546,7 @@ describe("the egress proxy's bounds", () => {
     const { join } = await import("node:path");
     const dir = await mkdtemp(join(tmpdir(), "airlock-egress-sock-"));
     const socketPath = join(dir, "egress.sock");
-    const proxy = await open(3, { socketPath });
+    const proxy = await open({ maxConnections: 3 }, { socketPath });
     try {
       assert.equal((await stat(socketPath)).mode & 0o777, 0o666);
       const tunnel = await connectThrough({ socketPath }, `granted.test:${hold.port}`);
