@@ -14,10 +14,7 @@ import {
 import { setRunState } from "../../core/db/runs.ts";
 import { auditEvents } from "../../core/db/schema.ts";
 import { verifyAuditChain } from "../../core/audit/verify-audit-chain.ts";
-import { serveProxyOnSocket } from "../../runner/proxy/serve-proxy.ts";
-import { scriptedUpstreamDefaults } from "../stand-ins/scripted-llm-upstream.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
-import { createCapturingLogger } from "../helpers/create-capturing-logger.ts";
 import { startProxyHarness, type ProxyHarness } from "../helpers/start-proxy-harness.ts";
 
 interface Answer {
@@ -276,17 +273,7 @@ for (const kind of testDatabaseKinds()) {
       const other = await h.newRun();
       const dir = await mkdtemp(join(tmpdir(), "airlock-cap-sock-"));
       const socketPath = join(dir, "proxy.sock");
-      const { logger } = createCapturingLogger();
-      const served = await serveProxyOnSocket({
-        socketPath,
-        runId,
-        db: h.database.db,
-        tokenSecret: h.tokenSecret,
-        upstreams: {
-          openai: { baseUrl: `${h.upstream.url}/v1`, apiKey: scriptedUpstreamDefaults.openaiApiKey },
-        },
-        logger,
-      });
+      const served = await h.serveOnSocket(socketPath, runId);
       try {
         const body = JSON.stringify({ kind: "network", name: "api.github.com", reason: "fetch releases" });
         const mine = await postOverSocket(socketPath, token, body);

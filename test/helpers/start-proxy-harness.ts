@@ -8,7 +8,7 @@ import { ensureRun, listRunCalls } from "../../core/db/runs.ts";
 import { newRunId } from "../../core/ids.ts";
 import type { ProxyDeps } from "../../runner/proxy/create-proxy-handler.ts";
 import { mintRunToken } from "../../runner/proxy/run-token.ts";
-import { serveProxyOnPort, type ServedProxy } from "../../runner/proxy/serve-proxy.ts";
+import { serveProxyOnPort, serveProxyOnSocket, type ServedProxy } from "../../runner/proxy/serve-proxy.ts";
 import {
   scriptedUpstreamDefaults,
   startScriptedUpstream,
@@ -51,6 +51,15 @@ export interface ProxyHarness {
   anthropic(token: string, options?: { maxRetries?: number }): Anthropic;
   /** Flush, then this run's llm_calls rows in order. */
   rows(runId: string): Promise<LlmCall[]>;
+  /**
+   * A second proxy serving one run on a unix socket, as the runner serves it: the same
+   * database and secret, OpenAI to the same upstream, logs kept apart; the caller closes it.
+   */
+  serveOnSocket(
+    socketPath: string,
+    runId: string,
+    deps?: Partial<Omit<ProxyDeps, "runId">>,
+  ): Promise<ServedProxy>;
   close(): Promise<void>;
 }
 
@@ -133,6 +142,19 @@ export async function startProxyHarness(
     async rows(runId) {
       await proxy.flush(10_000);
       return listRunCalls(db.db, runId);
+    },
+    serveOnSocket(socketPath, runId, deps = {}) {
+      return serveProxyOnSocket({
+        socketPath,
+        runId,
+        db: db.db,
+        tokenSecret,
+        upstreams: {
+          openai: { baseUrl: `${upstream.url}/v1`, apiKey: scriptedUpstreamDefaults.openaiApiKey },
+        },
+        logger: createCapturingLogger().logger,
+        ...deps,
+      });
     },
     async close() {
       try {

@@ -10,7 +10,6 @@ import OpenAI from "openai";
 import { setRunState } from "../../core/db/runs.ts";
 import { newRunId } from "../../core/ids.ts";
 import { mintRunToken } from "../../runner/proxy/run-token.ts";
-import { serveProxyOnSocket } from "../../runner/proxy/serve-proxy.ts";
 import { scriptedUpstreamDefaults } from "../stand-ins/scripted-llm-upstream.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
 import { createCapturingLogger } from "../helpers/create-capturing-logger.ts";
@@ -255,17 +254,7 @@ for (const kind of testDatabaseKinds()) {
       const socketPath = join(dir, "llm.sock");
       const own = await h.newRun();
       const other = await h.newRun();
-      const { logger } = createCapturingLogger();
-      const served = await serveProxyOnSocket({
-        socketPath,
-        runId: own.runId,
-        db: h.database.db,
-        tokenSecret: h.tokenSecret,
-        upstreams: {
-          openai: { baseUrl: `${h.upstream.url}/v1`, apiKey: scriptedUpstreamDefaults.openaiApiKey },
-        },
-        logger,
-      });
+      const served = await h.serveOnSocket(socketPath, own.runId);
       try {
         assert.equal((await stat(socketPath)).mode & 0o777, 0o666);
         const ok = await postChatOverSocket(socketPath, own.token, "hello");

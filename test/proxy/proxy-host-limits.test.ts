@@ -5,11 +5,8 @@ import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { serveProxyOnSocket } from "../../runner/proxy/serve-proxy.ts";
-import { scriptedUpstreamDefaults } from "../stand-ins/scripted-llm-upstream.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
 import { waitUntil } from "../helpers/wait-until.ts";
-import { createCapturingLogger } from "../helpers/create-capturing-logger.ts";
 import { startProxyHarness, type ProxyHarness } from "../helpers/start-proxy-harness.ts";
 
 const KiB = 1024;
@@ -251,18 +248,7 @@ describe("connections per served proxy", () => {
     async () => {
       const { runId, token } = await h.newRun();
       const socketPath = join(dir, "llm.sock");
-      const { logger } = createCapturingLogger();
-      const served = await serveProxyOnSocket({
-        socketPath,
-        runId,
-        db: h.database.db,
-        tokenSecret: h.tokenSecret,
-        upstreams: {
-          openai: { baseUrl: `${h.upstream.url}/v1`, apiKey: scriptedUpstreamDefaults.openaiApiKey },
-        },
-        maxConnections: 4,
-        logger,
-      });
+      const served = await h.serveOnSocket(socketPath, runId, { maxConnections: 4 });
       try {
         const held: Socket[] = [];
         for (let i = 0; i < 4; i++) {
