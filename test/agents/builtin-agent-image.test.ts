@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { chmod, chown, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { eq } from "drizzle-orm";
 import { main } from "../../cli/main.ts";
@@ -24,6 +23,7 @@ import {
   type ScriptedUpstream,
 } from "../stand-ins/scripted-llm-upstream.ts";
 import { startTurnScriptedUpstream } from "./start-turn-scripted-upstream.ts";
+import { createTextSink } from "../helpers/create-text-sink.ts";
 
 const logger = createLogger("silent");
 const runtime = createDockerContainerRuntime({ logger });
@@ -31,17 +31,6 @@ const agent = getAgent("builtin");
 const tokenSecret = "test-token-secret-builtin-agent-0123456789abcdef";
 const ceiling = { memoryMb: 2048, cpus: 2, pids: 512, timeoutS: 300 };
 const runnerId = `test-builtin-agent-${process.pid}`;
-
-function collector(): Writable & { text(): string } {
-  const chunks: Buffer[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      chunks.push(chunk);
-      callback();
-    },
-  });
-  return Object.assign(sink, { text: () => Buffer.concat(chunks).toString("utf8") });
-}
 
 async function listTree(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
@@ -145,8 +134,8 @@ describe("the builtin agent in its image, through the real proxy", () => {
         retry: { maxRetries: 0 },
         logger,
       });
-      const stdout = collector();
-      const stderr = collector();
+      const stdout = createTextSink();
+      const stderr = createTextSink();
       const result = await runSandboxed({
         runtime,
         logger,
@@ -183,7 +172,7 @@ describe("the builtin agent in its image, through the real proxy", () => {
     assert.equal(latest?.id, built.image.id);
 
     // The agent (uid 1001) must not be able to rewrite its own code or SDK.
-    const out = collector();
+    const out = createTextSink();
     const probe = await runSandboxed({
       runtime,
       logger,
@@ -209,8 +198,8 @@ describe("the builtin agent in its image, through the real proxy", () => {
   });
 
   it("airlock images build --agent builtin prints the content tag and reuses the cache", async () => {
-    const out = collector();
-    const err = collector();
+    const out = createTextSink();
+    const err = createTextSink();
     const code = await main(
       ["images", "build", "--agent", "builtin"],
       { AIRLOCK_LOG_LEVEL: "silent" },

@@ -12,6 +12,7 @@ import {
 } from "../../runner/sandbox/run-sandboxed.ts";
 import { SandboxError } from "../../runner/sandbox/sandbox-error.ts";
 import { listContainersByLabel, pickSandboxTestImage } from "./sandbox-test-image.ts";
+import { createTextSink } from "../helpers/create-text-sink.ts";
 
 const logger = createLogger("silent");
 const runtime = createDockerContainerRuntime({ logger });
@@ -26,24 +27,12 @@ const ceiling = {
 };
 const runnerId = `test-run-sandboxed-${process.pid}`;
 
-/** Collects what the sandbox wrote, so tests can read it. */
-function collector(): Writable & { text(): string } {
-  const chunks: Buffer[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      chunks.push(chunk);
-      callback();
-    },
-  });
-  return Object.assign(sink, { text: () => Buffer.concat(chunks).toString("utf8") });
-}
-
 async function run(
   argv: string[],
   overrides: Partial<RunSandboxedOptions> = {},
 ): Promise<SandboxResult & { out: string; err: string; runId: string }> {
-  const stdout = collector();
-  const stderr = collector();
+  const stdout = createTextSink();
+  const stderr = createTextSink();
   const runId = overrides.runId ?? newRunId();
   const result = await runSandboxed({
     runtime,
