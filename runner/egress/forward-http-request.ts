@@ -1,6 +1,5 @@
 import { request, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import { checkEgressTarget } from "./check-egress-target.ts";
 import { dropHopByHopHeaders } from "./drop-hop-by-hop-headers.ts";
 import type { EgressContext } from "./egress-context.ts";
 import type { EgressOutcome } from "./egress-connection-record.ts";
@@ -28,32 +27,14 @@ export async function forwardHttpRequest(
   const parsed = parseHttpTarget(req.url ?? "", req.headers.host);
   if (!parsed.ok) return record.refuse(parsed.status, parsed.reason, parsed.host ?? raw, null, null, false);
   const { target } = parsed;
-  const checked = await checkEgressTarget(ctx, "http", target);
-  if (!checked.ok)
-    return record.refuse(
-      checked.status,
-      checked.reason,
-      target.host,
-      target.port,
-      checked.address,
-      checked.askable,
-    );
-
-  if (req.socket.destroyed) {
-    record.finishWithoutBytes({
-      domain: target.host,
-      port: target.port,
-      address: checked.address,
-      outcome: "closed",
-      reason: "the client left before the request was sent",
-      status: 0,
-    });
-    return;
-  }
+  const address = await record.checkTarget(target);
+  if (address === undefined) return;
+  if (req.socket.destroyed)
+    return record.finishClientLeft(target, address, "the client left before the request was sent");
   const headers = dropHopByHopHeaders(req.headers);
   headers.host = target.port === 80 ? target.host : `${target.host}:${target.port}`;
   const upstreamReq = request({
-    host: checked.address,
+    host: address,
     port: target.port,
     method: req.method,
     path: parsed.path ?? "/",
@@ -92,12 +73,12 @@ export async function forwardHttpRequest(
   });
   upstreamReq.on("error", (error: NodeJS.ErrnoException) => {
     clearTimeout(connectTimer);
-    fail("upstream_error", `${checked.address}:${target.port}: ${error.code ?? error.message}`);
+    fail("upstream_error", `${address}:${target.port}: ${error.code ?? error.message}`);
     if (!res.headersSent) {
       status = error.code === "ETIMEDOUT" ? 504 : 502;
       res.writeHead(status, { "content-type": "text/plain; charset=utf-8", connection: "close" });
       res.end(
-        `Airlock egress proxy could not reach ${target.host}:${target.port} (${checked.address}): ${error.code ?? error.message}.\n`,
+        `Airlock egress proxy could not reach ${target.host}:${target.port} (${address}): ${error.code ?? error.message}.\n`,
       );
     } else {
       res.destroy();
@@ -114,7 +95,7 @@ export async function forwardHttpRequest(
     record.finish({
       domain: target.host,
       port: target.port,
-      address: checked.address,
+      address,
       bytesOut: socket?.bytesWritten ?? 0,
       bytesIn: socket?.bytesRead ?? 0,
       outcome,

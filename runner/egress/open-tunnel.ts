@@ -1,6 +1,5 @@
 import type { IncomingMessage } from "node:http";
 import { connect, type Socket } from "node:net";
-import { checkEgressTarget } from "./check-egress-target.ts";
 import type { EgressContext } from "./egress-context.ts";
 import type { EgressOutcome } from "./egress-connection-record.ts";
 import { isSameAuthority, parseConnectTarget } from "./parse-egress-target.ts";
@@ -38,30 +37,12 @@ export async function openTunnel(
       false,
     );
   }
-  const checked = await checkEgressTarget(ctx, "connect", target);
-  if (!checked.ok) {
-    return record.refuse(
-      checked.status,
-      checked.reason,
-      target.host,
-      target.port,
-      checked.address,
-      checked.askable,
-    );
-  }
-  if (client.destroyed) {
-    record.finishWithoutBytes({
-      domain: target.host,
-      port: target.port,
-      address: checked.address,
-      outcome: "closed",
-      reason: "the client left before the tunnel opened",
-      status: 0,
-    });
-    return;
-  }
+  const address = await record.checkTarget(target);
+  if (address === undefined) return;
+  if (client.destroyed)
+    return record.finishClientLeft(target, address, "the client left before the tunnel opened");
 
-  const upstream = connect({ host: checked.address, port: target.port });
+  const upstream = connect({ host: address, port: target.port });
   ctx.upstreams.add(upstream);
   let outcome: EgressOutcome = "closed";
   let reason: string | null = null;
@@ -79,12 +60,12 @@ export async function openTunnel(
     writeRawResponse(
       client,
       code,
-      `Airlock egress proxy could not reach ${target.host}:${target.port} (${checked.address}): ${why}.\n`,
+      `Airlock egress proxy could not reach ${target.host}:${target.port} (${address}): ${why}.\n`,
     );
   };
   const connectTimer = setTimeout(() => {
     const why = `connecting took longer than ${ctx.limits.connectTimeoutMs} ms`;
-    fail("upstream_error", `${checked.address}:${target.port}: ${why}`);
+    fail("upstream_error", `${address}:${target.port}: ${why}`);
     if (!client.destroyed) answerFailure(504, why);
     upstream.destroy();
   }, ctx.limits.connectTimeoutMs);
@@ -106,7 +87,7 @@ export async function openTunnel(
     }
   });
   upstream.on("error", (error: NodeJS.ErrnoException) => {
-    fail("upstream_error", `${checked.address}:${target.port}: ${error.code ?? error.message}`);
+    fail("upstream_error", `${address}:${target.port}: ${error.code ?? error.message}`);
     if (!connected && !client.destroyed && status === 200) answerFailure(502, error.code ?? error.message);
     else if (connected) client.destroy();
   });
@@ -125,7 +106,7 @@ export async function openTunnel(
       record.finish({
         domain: target.host,
         port: target.port,
-        address: checked.address,
+        address,
         bytesOut: upstream.bytesWritten,
         bytesIn: upstream.bytesRead,
         outcome,

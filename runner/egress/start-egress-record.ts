@@ -1,6 +1,8 @@
+import { checkEgressTarget } from "./check-egress-target.ts";
 import type { EgressContext } from "./egress-context.ts";
 import type { EgressConnectionRecord } from "./egress-connection-record.ts";
 import { egressRefusalText } from "./egress-refusal-text.ts";
+import type { EgressTarget } from "./parse-egress-target.ts";
 
 /** What a handler learns of a connection; the run, kind, start and duration are filled in. */
 export type EgressRecordFields = Omit<EgressConnectionRecord, "runId" | "kind" | "startedAt" | "durationMs">;
@@ -8,8 +10,6 @@ export type EgressRecordFields = Omit<EgressConnectionRecord, "runId" | "kind" |
 export interface EgressRecord {
   /** Hand the connection's record to ctx.finish, its duration measured now. */
   finish: (fields: EgressRecordFields) => void;
-  /** Finish a connection that moved no bytes (refused, or the client left first). */
-  finishWithoutBytes: (fields: Omit<EgressRecordFields, "bytesOut" | "bytesIn">) => void;
   /**
    * Answer a refusal before any upstream was opened and record it. Only a refusal the
    * run could ask a grant for (`askable`) names the domain to ask for.
@@ -22,6 +22,10 @@ export interface EgressRecord {
     address: string | null,
     askable: boolean,
   ) => void;
+  /** checkEgressTarget for this kind: the address to connect to, or undefined once refused. */
+  checkTarget: (target: EgressTarget) => Promise<string | undefined>;
+  /** Finish a connection whose client left before anything was sent upstream. */
+  finishClientLeft: (target: EgressTarget, address: string, reason: string) => void;
 }
 
 /**
@@ -51,14 +55,30 @@ export function startEgressRecord(
       reason: fields.reason,
       status: fields.status,
     });
-  const finishWithoutBytes: EgressRecord["finishWithoutBytes"] = (fields) =>
+  /** A connection that moved no bytes: refused, or the client left first. */
+  const finishWithoutBytes = (fields: Omit<EgressRecordFields, "bytesOut" | "bytesIn">) =>
     finish({ ...fields, bytesOut: 0, bytesIn: 0 });
+  const refuse: EgressRecord["refuse"] = (status, reason, domain, port, address, askable) => {
+    answer(status, egressRefusalText(requestLine, reason, askable ? domain : undefined));
+    finishWithoutBytes({ domain, port, address, outcome: "refused", reason, status });
+  };
   return {
     finish,
-    finishWithoutBytes,
-    refuse: (status, reason, domain, port, address, askable) => {
-      answer(status, egressRefusalText(requestLine, reason, askable ? domain : undefined));
-      finishWithoutBytes({ domain, port, address, outcome: "refused", reason, status });
+    refuse,
+    checkTarget: async (target) => {
+      const checked = await checkEgressTarget(ctx, kind, target);
+      if (checked.ok) return checked.address;
+      refuse(checked.status, checked.reason, target.host, target.port, checked.address, checked.askable);
+      return undefined;
     },
+    finishClientLeft: (target, address, reason) =>
+      finishWithoutBytes({
+        domain: target.host,
+        port: target.port,
+        address,
+        outcome: "closed",
+        reason,
+        status: 0,
+      }),
   };
 }
