@@ -3,8 +3,9 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { requestCapability } from "../../agent-images/builtin/agent/request-capability.ts";
-import { decideCapabilityRequest, listCapabilityRequests } from "../../core/db/capability-requests.ts";
+import { listCapabilityRequests } from "../../core/db/capability-requests.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
+import { denyCapabilityRequest } from "./deny-capability-request.ts";
 import { startProxyHarness, type ProxyHarness } from "../helpers/start-proxy-harness.ts";
 
 const airlockRequest = fileURLToPath(
@@ -81,14 +82,7 @@ for (const kind of testDatabaseKinds()) {
           ["web_search", "pending"],
         ],
       );
-      await decideCapabilityRequest(h.database.db, {
-        runId,
-        id: rows[2]!.id,
-        state: "denied",
-        by: "octocat",
-        reason: "not for this task",
-        secret: h.tokenSecret,
-      });
+      await denyCapabilityRequest(h, runId, rows[2]!.id, "octocat", "not for this task");
       const denied = await runAirlockRequest(token, ["llm-tool:web_search", "again"]);
       assert.equal(denied.code, 1);
       assert.match(denied.stderr, /denied by octocat: not for this task/);

@@ -6,15 +6,12 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { asc, eq } from "drizzle-orm";
 import { auditEventSchemas } from "../../core/audit/audit-event-schemas.ts";
-import {
-  decideCapabilityRequest,
-  grantPreApprovedCapabilities,
-  listCapabilityRequests,
-} from "../../core/db/capability-requests.ts";
+import { grantPreApprovedCapabilities, listCapabilityRequests } from "../../core/db/capability-requests.ts";
 import { setRunState } from "../../core/db/runs.ts";
 import { auditEvents } from "../../core/db/schema.ts";
 import { verifyAuditChain } from "../../core/audit/verify-audit-chain.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
+import { denyCapabilityRequest } from "./deny-capability-request.ts";
 import { startProxyHarness, type ProxyHarness } from "../helpers/start-proxy-harness.ts";
 
 interface Answer {
@@ -141,14 +138,7 @@ for (const kind of testDatabaseKinds()) {
       assert.equal(again.json.merged, true);
       const rows = await listCapabilityRequests(h.database.db, runId);
       assert.equal(rows.length, maxPending);
-      await decideCapabilityRequest(h.database.db, {
-        runId,
-        id: rows[0]!.id,
-        state: "denied",
-        by: "maintainer",
-        reason: "not needed",
-        secret: h.tokenSecret,
-      });
+      await denyCapabilityRequest(h, runId, rows[0]!.id, "maintainer", "not needed");
       const after = await ask(token, { kind: "npm", name: "one-too-many", reason: "r" });
       assert.equal(after.status, 202);
     });
@@ -201,14 +191,7 @@ for (const kind of testDatabaseKinds()) {
       assert.match(String(granted.json.message), /already granted/);
 
       const asked = await ask(token, { kind: "llm-tool", name: "web_search", reason: "look up the API" });
-      await decideCapabilityRequest(h.database.db, {
-        runId,
-        id: asked.json.id as number,
-        state: "denied",
-        by: "octocat",
-        reason: "use the docs in the repo",
-        secret: h.tokenSecret,
-      });
+      await denyCapabilityRequest(h, runId, asked.json.id as number, "octocat", "use the docs in the repo");
       const denied = await ask(token, { kind: "llm-tool", name: "web_search", reason: "please" });
       assert.equal(denied.status, 200);
       assert.equal(denied.json.state, "denied");
