@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { request } from "node:http";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +10,7 @@ import { setRunState } from "../../core/db/runs.ts";
 import { auditEvents } from "../../core/db/schema.ts";
 import { verifyAuditChain } from "../../core/audit/verify-audit-chain.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
+import { postOverSocket } from "../helpers/post-over-socket.ts";
 import { denyCapabilityRequest } from "./deny-capability-request.ts";
 import { startProxyHarness, type ProxyHarness } from "../helpers/start-proxy-harness.ts";
 
@@ -259,9 +259,9 @@ for (const kind of testDatabaseKinds()) {
       const served = await h.serveOnSocket(socketPath, runId);
       try {
         const body = JSON.stringify({ kind: "network", name: "api.github.com", reason: "fetch releases" });
-        const mine = await postOverSocket(socketPath, token, body);
+        const mine = await postOverSocket(socketPath, "/airlock/v1/capabilities", token, body);
         assert.equal(mine.status, 202, mine.body);
-        const theirs = await postOverSocket(socketPath, other.token, body);
+        const theirs = await postOverSocket(socketPath, "/airlock/v1/capabilities", other.token, body);
         assert.equal(theirs.status, 401);
         assert.match(theirs.body, /names another run/);
         const rows = await listCapabilityRequests(h.database.db, runId);
@@ -287,29 +287,4 @@ async function waitForStatus(call: () => Promise<Answer>, status: number): Promi
     if (answer.status === status || Date.now() > deadline) return answer;
     await new Promise((resolve) => setImmediate(resolve));
   }
-}
-
-function postOverSocket(
-  socketPath: string,
-  token: string,
-  body: string,
-): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        socketPath,
-        path: "/airlock/v1/capabilities",
-        method: "POST",
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (c: string) => (text += c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
-  });
 }
