@@ -6,6 +6,8 @@ const endStates = [
   "budget_exhausted",
   "disk_limit",
   "cancelled",
+  /** Capability requests stayed pending past the repository's approval_timeout (issue 10 §2). */
+  "capability_timeout",
 ] as const;
 
 /** A run's life: the states it passes through, then the ones it ends in. */
@@ -13,7 +15,12 @@ export const runStates = [
   "queued",
   "preparing",
   "running",
-  "waiting_capability",
+  /**
+   * Parked (issue 10 §2): the agent stopped with capability requests pending; its work is
+   * on the run's branch, its private state in run_agent_states; no runner holds it and
+   * nothing runs until a maintainer decides (or approval_deadline passes).
+   */
+  "awaiting_approval",
   "publishing",
   ...endStates,
 ] as const;

@@ -1,10 +1,10 @@
-import { and, asc, count, eq } from "drizzle-orm";
+import { and, asc, count, eq, isNull, sql } from "drizzle-orm";
 import { lockAuditChains } from "../audit/lock-audit-chains.ts";
 import type { CapabilitySpec, CapabilityState } from "../capabilities/capability-kinds.ts";
 import type { CapabilityRequestInput } from "../capabilities/validate-capability-request.ts";
 import { AirlockError } from "../errors.ts";
 import type { Db } from "./open-database.ts";
-import { capabilityRequests, type CapabilityRequest } from "./schema.ts";
+import { capabilityRequests, runs, type CapabilityRequest } from "./schema.ts";
 
 /**
  * Queries on the capability-request aggregate (issue 10): the one place that writes
@@ -83,6 +83,8 @@ export async function recordCapabilityRequest(
           name: request.name,
           version: request.version ?? null,
           reason: request.reason,
+          // The segment of the run that asked: on resume the agent is told about these.
+          segment: sql`(select ${runs.segment} from ${runs} where ${runs.id} = ${runId})`,
         })
         .returning();
     }
@@ -114,6 +116,44 @@ export async function listCapabilityRequests(db: Db, runId: string): Promise<Cap
     .from(capabilityRequests)
     .where(eq(capabilityRequests.runId, runId))
     .orderBy(asc(capabilityRequests.id));
+}
+
+/** The run's requests still waiting for a decision, oldest first. */
+export async function listPendingCapabilityRequests(db: Db, runId: string): Promise<CapabilityRequest[]> {
+  return db
+    .select()
+    .from(capabilityRequests)
+    .where(and(eq(capabilityRequests.runId, runId), eq(capabilityRequests.state, "pending")))
+    .orderBy(asc(capabilityRequests.id));
+}
+
+/**
+ * Remember the review comment that asks a maintainer about a request, so a reply in its
+ * thread (`/approve`, `/deny`) finds it, and a re-published pause does not ask twice.
+ * Only a request without one gets it (the first posting wins).
+ */
+export async function setCapabilityReviewComment(
+  db: Db,
+  input: { id: number; reviewId: number; reviewCommentId: number },
+): Promise<boolean> {
+  const rows = await db
+    .update(capabilityRequests)
+    .set({ reviewId: input.reviewId, reviewCommentId: input.reviewCommentId })
+    .where(and(eq(capabilityRequests.id, input.id), isNull(capabilityRequests.reviewCommentId)))
+    .returning({ id: capabilityRequests.id });
+  return rows.length > 0;
+}
+
+/** The request a review comment asks about (the top comment of a thread), if any. */
+export async function findCapabilityRequestByReviewComment(
+  db: Db,
+  reviewCommentId: number,
+): Promise<CapabilityRequest | undefined> {
+  const [row] = await db
+    .select()
+    .from(capabilityRequests)
+    .where(eq(capabilityRequests.reviewCommentId, reviewCommentId));
+  return row;
 }
 
 export interface DecideCapabilityInput {

@@ -1,6 +1,15 @@
-import { and, asc, eq, inArray, isNull, lt, notInArray, or, sql } from "drizzle-orm";
+import { and, asc, count, eq, inArray, isNull, lt, ne, notInArray, or, sql } from "drizzle-orm";
 import type { Db } from "./open-database.ts";
-import { llmCalls, runEvents, runs, type LlmCall, type NewRun, type Run, type RunEvent } from "./schema.ts";
+import {
+  capabilityRequests,
+  llmCalls,
+  runEvents,
+  runs,
+  type LlmCall,
+  type NewRun,
+  type Run,
+  type RunEvent,
+} from "./schema.ts";
 import type { RunState } from "../run-states.ts";
 import { isTerminalRunState, terminalRunStates } from "../run-states.ts";
 import { checkRunEventData, type RunEventData, type RunEventType } from "./run-event-schemas.ts";
@@ -119,6 +128,8 @@ export async function claimRun(db: Db, options: ClaimRunOptions): Promise<Run | 
         eq(runs.kind, "github"),
         or(isNull(runs.leaseExpiresAt), lt(runs.leaseExpiresAt, sql`now()`)),
         or(notInArray(runs.state, terminal), isNull(runs.publishedAt)),
+        // A parked run waits for a maintainer, not a runner, until its approval deadline.
+        or(ne(runs.state, "awaiting_approval"), lt(runs.approvalDeadline, sql`now()`)),
       ),
     )
     .orderBy(asc(runs.createdAt))
@@ -205,6 +216,93 @@ export async function releaseAppLease(
         : {}),
     })
     .where(and(eq(runs.id, runId), eq(runs.leaseOwner, appLeaseOwner)));
+}
+
+// --- pause and resume (issue 10) ---
+
+/**
+ * Park a run in awaiting_approval (issue 10 §2): the agent stopped with requests pending,
+ * its work is pushed and its state saved. The runner gives the run up in the same step,
+ * so no runner holds it while it waits; claimRun takes it again only past `deadline`.
+ * Only the attempt that parks it may (a runner that lost its lease cannot).
+ */
+export async function parkRun(
+  db: Db,
+  input: { runId: string; attempt: number; deadline: Date; reason: string },
+): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const [current] = await tx
+      .select({ state: runs.state, attempt: runs.attempt })
+      .from(runs)
+      .where(eq(runs.id, input.runId))
+      .for("update");
+    if (!current || isTerminalRunState(current.state) || current.attempt !== input.attempt) return false;
+    await tx
+      .update(runs)
+      .set({
+        state: "awaiting_approval",
+        pausedAt: sql`now()`,
+        approvalDeadline: input.deadline,
+        leaseOwner: null,
+        leaseExpiresAt: null,
+        updatedAt: sql`now()`,
+      })
+      .where(eq(runs.id, input.runId));
+    await tx.insert(runEvents).values({
+      runId: input.runId,
+      type: "state.awaiting_approval",
+      data: checkRunEventData("state.awaiting_approval", { from: current.state, reason: input.reason }),
+    });
+    return true;
+  });
+}
+
+export type ResumeAnswer =
+  { resumed: true; segment: number } | { resumed: false; why: "not_parked" | "pending"; pending?: number };
+
+/**
+ * Queue a parked run again once no request of it is pending (issue 10 §6): the next
+ * runner to claim it resumes the agent on an image with what was granted. Safe to call
+ * after every decision and on redeliveries: only the first call that finds nothing
+ * pending moves the run.
+ */
+export async function resumeDecidedRun(db: Db, runId: string): Promise<ResumeAnswer> {
+  return db.transaction(async (tx) => {
+    const [current] = await tx
+      .select({ state: runs.state, segment: runs.segment })
+      .from(runs)
+      .where(eq(runs.id, runId))
+      .for("update");
+    if (!current || current.state !== "awaiting_approval") return { resumed: false, why: "not_parked" };
+    const [pending] = await tx
+      .select({ n: count() })
+      .from(capabilityRequests)
+      .where(and(eq(capabilityRequests.runId, runId), eq(capabilityRequests.state, "pending")));
+    if ((pending?.n ?? 0) > 0) return { resumed: false, why: "pending", pending: pending?.n };
+    const segment = current.segment + 1;
+    await tx
+      .update(runs)
+      .set({ state: "queued", segment, pausedAt: null, approvalDeadline: null, updatedAt: sql`now()` })
+      .where(eq(runs.id, runId));
+    await tx.insert(runEvents).values({
+      runId,
+      type: "state.queued",
+      data: checkRunEventData("state.queued", {
+        from: "awaiting_approval",
+        reason: "every capability request is decided; the run resumes",
+      }),
+    });
+    return { resumed: true, segment };
+  });
+}
+
+/** Parked runs of a pull request (the app finds the run a review decides by its PR). */
+export async function listParkedRunsOfPull(db: Db, repo: string, prNumber: number): Promise<Run[]> {
+  return db
+    .select()
+    .from(runs)
+    .where(and(eq(runs.repo, repo), eq(runs.prNumber, prNumber), eq(runs.state, "awaiting_approval")))
+    .orderBy(asc(runs.createdAt));
 }
 
 // --- budgets ---

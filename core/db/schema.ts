@@ -11,6 +11,7 @@ import {
   timestamp,
   uniqueIndex,
   bigint,
+  customType,
 } from "drizzle-orm/pg-core";
 import type { CapabilityKind, CapabilityState } from "../capabilities/capability-kinds.ts";
 import type { RunState } from "../run-states.ts";
@@ -61,6 +62,16 @@ export const runs = pgTable(
     cancelRequestedBy: text("cancel_requested_by"),
     /** Set once the result is on GitHub (PR opened or updated, issue told). Until then a finished GitHub run is still the runner's work. */
     publishedAt: timestamp("published_at", { withTimezone: true }),
+    /**
+     * How many times the run has resumed after a capability decision (issue 10 §6). A
+     * claim of a run with segment > 0 resumes it (workspace from its branch, the agent's
+     * state from run_agent_states) instead of starting over.
+     */
+    segment: integer("segment").notNull().default(0),
+    /** When the run last parked in awaiting_approval; null while it is not parked. */
+    pausedAt: timestamp("paused_at", { withTimezone: true }),
+    /** While parked: when pending requests time out and the run ends capability_timeout. */
+    approvalDeadline: timestamp("approval_deadline", { withTimezone: true }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
     startedAt: timestamp("started_at", { withTimezone: true }),
@@ -214,6 +225,11 @@ export const capabilityRequests = pgTable(
     decidedAt: timestamp("decided_at", { withTimezone: true }),
     /** Why it was denied, failed or timed out; what the agent is told. */
     decisionReason: text("decision_reason"),
+    /** The pull request review that asked a maintainer (one per pause), and this request's comment in it. */
+    reviewId: bigint("review_id", { mode: "number" }),
+    reviewCommentId: bigint("review_comment_id", { mode: "number" }),
+    /** The run segment whose agent asked (runs.segment when it was recorded). */
+    segment: integer("segment").notNull().default(0),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
@@ -223,3 +239,26 @@ export const capabilityRequests = pgTable(
 );
 export type CapabilityRequest = typeof capabilityRequests.$inferSelect;
 export type NewCapabilityRequest = typeof capabilityRequests.$inferInsert;
+
+const bytea = customType<{ data: Buffer; driverData: Buffer }>({
+  dataType: () => "bytea",
+});
+
+/**
+ * The agent's private state (its home or state folder: a conversation, a CLI's session
+ * files) saved when the run parks for a capability decision, so any runner on any
+ * machine can resume it (issue 10 §2). One row per run: the newest pause. `archive` is
+ * the gzip of a list of regular files (runner/run/agent-state/), bounded in size.
+ */
+export const runAgentStates = pgTable("run_agent_states", {
+  runId: text("run_id")
+    .primaryKey()
+    .references(() => runs.id, { onDelete: "cascade" }),
+  segment: integer("segment").notNull(),
+  archive: bytea("archive").notNull(),
+  bytes: integer("bytes").notNull(),
+  files: integer("files").notNull(),
+  sha256: text("sha256").notNull(),
+  savedAt: timestamp("saved_at", { withTimezone: true }).notNull().defaultNow(),
+});
+export type RunAgentState = typeof runAgentStates.$inferSelect;

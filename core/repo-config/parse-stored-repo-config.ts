@@ -11,11 +11,14 @@ const positiveWhole = z.number().int().positive();
  * from `.github/airlock.yml` and defaulted, so every field but `model` and the limits is
  * there. Keys a later version may add are dropped, not refused.
  */
-export const storedRepoConfigSchema: z.ZodType<RepoConfig> = z.object({
+export const storedRepoConfigSchema: z.ZodType<RepoConfig, unknown> = z.object({
   agents: z.array(z.string()).min(1),
   defaultAgent: z.string(),
   minPermission: z.enum(permissionLevels),
-  requesterCannotApprove: z.boolean(),
+  // Runs recorded before issue 10 have none of these three: the defaults apply.
+  approvePermission: z.enum(permissionLevels).default("write"),
+  requireDistinctApprover: z.boolean().default(false),
+  approvalTimeoutS: positiveWhole.default(72 * 3600),
   allowWorkflowChanges: z.boolean(),
   model: z.string().optional(),
   budget: z.object({ usd: positive, tokens: positiveWhole }),

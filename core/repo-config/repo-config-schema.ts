@@ -5,6 +5,19 @@ import type { RepoConfig } from "./repo-config.ts";
 export const DEFAULT_AGENT_ID = "builtin";
 export const DEFAULT_BUDGET = Object.freeze({ usd: 2, tokens: 1_000_000 });
 export const DEFAULT_MIN_PERMISSION = "write";
+export const DEFAULT_APPROVE_PERMISSION = "write";
+export const DEFAULT_APPROVAL_TIMEOUT_S = 72 * 3600;
+
+const durationUnits = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
+const durationText = "a duration such as 30m, 72h or 7d (s, m, h or d; at least 1s, at most 30d)";
+
+/** `72h` → 259200; undefined when the text is not a duration Airlock accepts. */
+function parseDurationS(text: string): number | undefined {
+  const match = /^([1-9][0-9]{0,6})\s*([smhd])$/.exec(text.trim());
+  if (!match) return undefined;
+  const seconds = Number(match[1]) * durationUnits[match[2] as keyof typeof durationUnits];
+  return seconds <= 30 * 86_400 ? seconds : undefined;
+}
 
 /**
  * Names what was found without quoting it: problems go back to GitHub in a reply,
@@ -62,7 +75,12 @@ export const repoConfigSchema = strictMapping({
     .optional(),
   default_agent: agentId.optional(),
   min_permission: z.enum(permissionLevels, expect(`one of ${permissionLevels.join(", ")}`)).optional(),
-  requester_cannot_approve: z.boolean(expect("true or false")).optional(),
+  approve_permission: z.enum(permissionLevels, expect(`one of ${permissionLevels.join(", ")}`)).optional(),
+  require_distinct_approver: z.boolean(expect("true or false")).optional(),
+  approval_timeout: z
+    .string(expect(durationText))
+    .refine((text) => parseDurationS(text) !== undefined, expect(durationText))
+    .optional(),
   allow_workflow_changes: z.boolean(expect("true or false")).optional(),
   model: z
     .string(expect("1 to 100 characters of A-Z a-z 0-9 . _ : / -"))
@@ -109,7 +127,11 @@ export const repoConfigSchema = strictMapping({
       agents,
       defaultAgent: file.default_agent ?? agents[0] ?? DEFAULT_AGENT_ID,
       minPermission: file.min_permission ?? DEFAULT_MIN_PERMISSION,
-      requesterCannotApprove: file.requester_cannot_approve ?? true,
+      approvePermission: file.approve_permission ?? DEFAULT_APPROVE_PERMISSION,
+      requireDistinctApprover: file.require_distinct_approver ?? false,
+      approvalTimeoutS:
+        (file.approval_timeout !== undefined ? parseDurationS(file.approval_timeout) : undefined) ??
+        DEFAULT_APPROVAL_TIMEOUT_S,
       allowWorkflowChanges: file.allow_workflow_changes ?? false,
       budget: {
         usd: file.budget?.usd ?? DEFAULT_BUDGET.usd,

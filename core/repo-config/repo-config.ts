@@ -8,8 +8,12 @@ export interface RepoConfig {
   defaultAgent: string;
   /** The least role a sender needs to start, stop or steer a run. */
   minPermission: PermissionLevel;
-  /** Whether the person who asked for a run is barred from approving its capabilities. */
-  requesterCannotApprove: boolean;
+  /** The least role a reviewer needs to grant or deny an agent's capability requests. */
+  approvePermission: PermissionLevel;
+  /** Whether the person who started a run is barred from deciding its capability requests. */
+  requireDistinctApprover: boolean;
+  /** How long a parked run waits for decisions before it ends capability_timeout. */
+  approvalTimeoutS: number;
   /** Whether commits touching `.github/workflows/` may be pushed. */
   allowWorkflowChanges: boolean;
   model?: string;

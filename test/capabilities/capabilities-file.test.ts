@@ -252,6 +252,9 @@ describe("capabilities.yml", () => {
       decidedBy: "octocat",
       decidedAt: new Date("2026-11-30T12:00:00Z"),
       decisionReason: null,
+      reviewId: null,
+      reviewCommentId: null,
+      segment: 0,
       createdAt: new Date(),
     };
     assert.deepEqual(toCapabilitiesFileEntry(row, "7.0.0"), {

@@ -85,6 +85,9 @@ const run: Run = {
   updatedAt: new Date(0),
   startedAt: new Date(1000),
   finishedAt: new Date(13_500),
+  segment: 0,
+  pausedAt: null,
+  approvalDeadline: null,
 };
 
 const builtin = getAgent("builtin");

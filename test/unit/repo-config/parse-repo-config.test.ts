@@ -28,7 +28,9 @@ describe("parseRepoConfig", () => {
       agents: ["builtin"],
       defaultAgent: "builtin",
       minPermission: "write",
-      requesterCannotApprove: true,
+      approvePermission: "write",
+      requireDistinctApprover: false,
+      approvalTimeoutS: 72 * 3600,
       allowWorkflowChanges: false,
       budget: { usd: 2, tokens: 1_000_000 },
       limits: {},
@@ -52,7 +54,9 @@ describe("parseRepoConfig", () => {
         agents: ["builtin"],
         defaultAgent: "builtin",
         minPermission: "maintain",
-        requesterCannotApprove: false,
+        approvePermission: "maintain",
+        requireDistinctApprover: true,
+        approvalTimeoutS: 90 * 60,
         allowWorkflowChanges: true,
         model: "gpt-4.1-mini",
         budget: { usd: 5.5, tokens: 500_000 },
@@ -86,6 +90,8 @@ describe("parseRepoConfig", () => {
     assert.deepEqual([...problems.keys()].sort(), [
       "agents[1]",
       "allow_workflow_changes",
+      "approval_timeout",
+      "approve_permission",
       "budget.tokens",
       "budget.usd",
       "default_agent",
@@ -95,8 +101,9 @@ describe("parseRepoConfig", () => {
       "limits.timeout_minutes",
       "min_permission",
       "model",
-      "requester_cannot_approve",
+      "require_distinct_approver",
     ]);
+    assert.match(problems.get("approval_timeout") ?? "", /a duration such as 30m, 72h or 7d/);
     assert.equal(problems.get("min_permission"), "must be one of read, triage, write, maintain, admin");
     assert.match(problems.get("limits.memory_mb") ?? "", /at least 64/);
     assert.match(problems.get("budget.usd") ?? "", /greater than 0 and at most 1000/);
@@ -177,14 +184,14 @@ describe("parseRepoConfig", () => {
   it("ignores YAML 1.1 switches: no merge keys, no yes/no booleans", () => {
     const problems = problemsOf(
       parseRepoConfig(
-        "%YAML 1.1\n---\n<<: { allow_workflow_changes: true }\nrequester_cannot_approve: no\n",
+        "%YAML 1.1\n---\n<<: { allow_workflow_changes: true }\nrequire_distinct_approver: no\n",
         {
           agentIds,
         },
       ),
     );
     assert.ok(problems.has('"<<"'), [...problems.keys()].join());
-    assert.match(problems.get("requester_cannot_approve") ?? "", /found a string/);
+    assert.match(problems.get("require_distinct_approver") ?? "", /found a string/);
   });
 
   it("never throws, whatever the text", () => {
