@@ -20,6 +20,7 @@ import { parseGitRemote } from "../../runner/relay/parse-git-remote.ts";
 import { reapContainers } from "../../runner/sandbox/reap-containers.ts";
 import type { CliContext } from "../cli-context.ts";
 import { parseGrantFlags } from "../parse-grant-flags.ts";
+import { createLocalDecider } from "../create-local-decider.ts";
 import { loadPrices } from "./proxy-command.ts";
 
 export interface RunFlags {
@@ -31,6 +32,7 @@ export interface RunFlags {
   budgetTokens?: string;
   timeout?: string;
   grant?: string[];
+  denyRequests?: boolean;
 }
 
 /** Non-zero exits name the outcome; 124 and 130 follow timeout(1) and the shells. */
@@ -41,6 +43,7 @@ const exitCodes: Record<RunOutcome, number> = {
   disk_limit: 4,
   timed_out: 124,
   cancelled: 130,
+  capability_timeout: 75,
 };
 
 export async function runCommand(ctx: CliContext, flags: RunFlags): Promise<number> {
@@ -187,6 +190,11 @@ export async function runCommand(ctx: CliContext, flags: RunFlags): Promise<numb
         budgetTokens,
         timeoutS,
         grants,
+        decideRequests: createLocalDecider({
+          denyAll: flags.denyRequests === true,
+          input: process.stdin,
+          output: ctx.stderr,
+        }),
         onProgress: (event) => {
           runId = event.runId;
           state = event.state;
@@ -207,7 +215,8 @@ export async function runCommand(ctx: CliContext, flags: RunFlags): Promise<numb
       say(`run ${result.runId} ended ${result.outcome}: ${result.reason}`);
     }
     if (demo) say(demoNotice);
-    return exitCodes[result.outcome];
+    // A local run decides its requests in place, so it never stays parked; 75 (EX_TEMPFAIL) if it did.
+    return result.outcome === "awaiting_approval" ? 75 : exitCodes[result.outcome];
   } finally {
     clearInterval(timer);
     process.off("SIGINT", onSignal);

@@ -32,6 +32,12 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
         "The agent runs in its image rebuilt with them; the ledger and the summary record them",
       collectFlagValues,
     )
+    .option(
+      "--deny-requests",
+      "deny every capability the agent asks for during the run, without asking (for scripts). " +
+        "Without it, each request is asked on the terminal; with no terminal, requests are denied " +
+        "and the agent is told to do without",
+    )
     .addHelpText(
       "after",
       "\nExamples:\n" +

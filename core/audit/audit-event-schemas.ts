@@ -62,6 +62,29 @@ export const auditEventSchemas = {
   "run.stop_seen": z.strictObject({ by: text.nullable(), runner: text }),
   "run.error": z.strictObject({ reason: text }),
   "run.finished": z.strictObject({ outcome: runOutcome, reason: text }),
+  /**
+   * The agent stopped with capability requests pending (issue 10 §2): the run parks in
+   * awaiting_approval. `pending` are the request ids; `state` the saved agent state.
+   */
+  "run.paused": z.strictObject({
+    segment: count,
+    pending: z.array(z.number().int().positive()),
+    state: z.strictObject({ bytes: count, files: count, sha256: sha256Hex, skipped: count }).nullable(),
+    deadline: text.nullable(),
+  }),
+  /** A new container continues the run after the decisions (issue 10 §6), with the saved state restored. */
+  "run.resumed": z.strictObject({
+    segment: count,
+    runner: text,
+    restored: z.strictObject({ bytes: count, files: count }).nullable(),
+    decisions: z.array(
+      z.strictObject({
+        id: z.number().int().positive(),
+        state: z.enum(capabilityStates),
+        by: text.nullable(),
+      }),
+    ),
+  }),
   "workspace.prepared": z.strictObject({ baseCommit: text, defaultBranch: text }),
   /**
    * The image the agent runs in. With grants (issue 10 §5, §8: `airlock run --grant`), the

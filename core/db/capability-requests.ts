@@ -206,6 +206,32 @@ export async function decideCapabilityRequest(
 }
 
 /**
+ * A granted request whose rebuild failed (issue 10 §5 "On failure"): it becomes `failed`
+ * with the reason the agent and the thread are told; the run resumes without it.
+ */
+export async function failGrantedCapability(
+  db: Db,
+  input: { runId: string; id: number; reason: string; secret: string },
+): Promise<CapabilityRequest | undefined> {
+  return db.transaction(async (tx) => {
+    const chains = await lockAuditChains(tx, [input.runId], input.secret);
+    const [row] = await tx
+      .update(capabilityRequests)
+      .set({ state: "failed", decidedBy: "rebuild", decidedAt: new Date(), decisionReason: input.reason })
+      .where(
+        and(
+          eq(capabilityRequests.id, input.id),
+          eq(capabilityRequests.runId, input.runId),
+          eq(capabilityRequests.state, "granted"),
+        ),
+      )
+      .returning();
+    if (row) await chains.append([decidedEvent(row)]);
+    return row;
+  });
+}
+
+/**
  * Record a run's pre-approved grants (`.github/airlock/capabilities.yml` on the default
  * branch, or `airlock run --grant`) as granted requests, so an agent asking for one is
  * answered at once. A row the run already has for that kind and name is left as it is.

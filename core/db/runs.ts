@@ -1,4 +1,4 @@
-import { and, asc, count, eq, inArray, isNull, lt, ne, notInArray, or, sql } from "drizzle-orm";
+import { and, asc, count, eq, exists, inArray, isNull, lt, ne, notInArray, or, sql } from "drizzle-orm";
 import type { Db } from "./open-database.ts";
 import {
   capabilityRequests,
@@ -128,8 +128,24 @@ export async function claimRun(db: Db, options: ClaimRunOptions): Promise<Run | 
         eq(runs.kind, "github"),
         or(isNull(runs.leaseExpiresAt), lt(runs.leaseExpiresAt, sql`now()`)),
         or(notInArray(runs.state, terminal), isNull(runs.publishedAt)),
-        // A parked run waits for a maintainer, not a runner, until its approval deadline.
-        or(ne(runs.state, "awaiting_approval"), lt(runs.approvalDeadline, sql`now()`)),
+        // A parked run waits for a maintainer, not a runner: it is claimed again only past
+        // its approval deadline, or when a runner died before its review was posted.
+        or(
+          ne(runs.state, "awaiting_approval"),
+          lt(runs.approvalDeadline, sql`now()`),
+          exists(
+            db
+              .select({ one: sql`1` })
+              .from(capabilityRequests)
+              .where(
+                and(
+                  eq(capabilityRequests.runId, runs.id),
+                  eq(capabilityRequests.state, "pending"),
+                  isNull(capabilityRequests.reviewCommentId),
+                ),
+              ),
+          ),
+        ),
       ),
     )
     .orderBy(asc(runs.createdAt))
@@ -222,8 +238,9 @@ export async function releaseAppLease(
 
 /**
  * Park a run in awaiting_approval (issue 10 §2): the agent stopped with requests pending,
- * its work is pushed and its state saved. The runner gives the run up in the same step,
- * so no runner holds it while it waits; claimRun takes it again only past `deadline`.
+ * its work is pushed and its state saved. The runner keeps its lease until the review is
+ * posted, then releases it; claimRun takes a parked run again only past `deadline`, or
+ * when a pending request has no review comment yet (its runner died before posting).
  * Only the attempt that parks it may (a runner that lost its lease cannot).
  */
 export async function parkRun(
@@ -243,8 +260,6 @@ export async function parkRun(
         state: "awaiting_approval",
         pausedAt: sql`now()`,
         approvalDeadline: input.deadline,
-        leaseOwner: null,
-        leaseExpiresAt: null,
         updatedAt: sql`now()`,
       })
       .where(eq(runs.id, input.runId));

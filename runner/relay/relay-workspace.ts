@@ -53,6 +53,12 @@ export type RelayWorkspaceInput = {
   identity?: CommitIdentity | undefined;
   /** Top-level paths Airlock itself writes into the workspace (the task file); never relayed, never deleted. */
   ignoredPaths?: readonly string[] | undefined;
+  /**
+   * Files the host itself writes into the commit (issue 10: `.github/airlock/capabilities.yml`),
+   * whatever the workspace holds at those paths: they are Airlock's words, not the agent's,
+   * so the hold-back rules for Airlock's config do not apply to them.
+   */
+  hostFiles?: readonly { path: string; content: string }[] | undefined;
 };
 
 const maxListedRefusals = 500;
@@ -140,12 +146,15 @@ export async function relayWorkspace(input: RelayWorkspaceInput): Promise<RelayR
       { refused, heldBack },
       describeSecrets,
     );
+    const hostUpdates = await storeHostFiles(git, gitDir, input.hostFiles ?? [], base);
+    const hostPaths = new Set(hostUpdates.map((u) => u.update.path));
+    const allUpdates = [...updates.filter((u) => !hostPaths.has(u.update.path)), ...hostUpdates];
     const commit = await writeRelayCommit(git, {
       gitDir,
       indexFile: join(staging, "index"),
       baseCommit,
       branch: input.branch,
-      updates: updates.map((u) => u.update),
+      updates: allUpdates.map((u) => u.update),
       message,
       identity: input.identity ?? airlockIdentity,
     });
@@ -154,7 +163,7 @@ export async function relayWorkspace(input: RelayWorkspaceInput): Promise<RelayR
       baseCommit,
       branch: input.branch,
       filesChanged:
-        commit === undefined ? [] : updates.map((u) => ({ path: u.update.path, change: u.change })),
+        commit === undefined ? [] : allUpdates.map((u) => ({ path: u.update.path, change: u.change })),
       heldBack: heldBack.sort(byPath),
       refused: refused.sort(byPath).slice(0, maxListedRefusals),
       refusedOmitted: Math.max(0, refused.length - maxListedRefusals),
@@ -175,6 +184,30 @@ export async function relayWorkspace(input: RelayWorkspaceInput): Promise<RelayR
     await rm(staging, { recursive: true, force: true });
     await git.close();
   }
+}
+
+/** The host's own files as blobs; one the base already holds unchanged is left out. */
+async function storeHostFiles(
+  git: Awaited<ReturnType<typeof openGitRunner>>,
+  gitDir: string,
+  files: readonly { path: string; content: string }[],
+  base: ReadonlyMap<string, BaseEntry>,
+): Promise<{ update: { path: string; mode: string; oid: string }; change: FileChange["change"] }[]> {
+  const stored = [];
+  for (const file of files) {
+    const oid = (
+      await git.run(["hash-object", "-w", "--no-filters", "--stdin"], { gitDir, input: file.content })
+    ).stdout
+      .toString()
+      .trim();
+    const existing = base.get(file.path);
+    if (existing?.oid === oid) continue;
+    stored.push({
+      update: { path: file.path, mode: "100644", oid },
+      change: (existing === undefined ? "added" : "modified") as FileChange["change"],
+    });
+  }
+  return stored;
 }
 
 /**

@@ -22,3 +22,20 @@ export function composeCommitMessage(
   parts.push(agentSummary ?? "The agent wrote no summary.");
   return { subject, body: parts.join("\n\n") };
 }
+
+/** The commit a run makes when it parks for capability decisions (issue 10 §2). */
+export function composePauseCommitMessage(
+  pending: readonly string[],
+  task: string,
+  agentSummary: string | undefined,
+): { subject: string; body: string } {
+  const first = task.trim().split("\n")[0]?.trim() ?? "";
+  const short = first.length > 60 ? `${first.slice(0, 57)}...` : first;
+  return {
+    subject: `[waiting for approval] Airlock: ${short}`,
+    body: [
+      `Work so far. The agent asked for ${pending.join(", ")} (see .github/airlock/capabilities.yml) and waits for a maintainer's decision in the pull request's review; the run resumes on this branch after it.`,
+      agentSummary ?? "The agent wrote no summary.",
+    ].join("\n\n"),
+  };
+}

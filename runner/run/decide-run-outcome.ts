@@ -3,7 +3,13 @@ import type { LlmCall } from "../../core/db/schema.ts";
 import type { SandboxResult } from "../sandbox/run-sandboxed.ts";
 
 export type RunOutcome =
-  "succeeded" | "failed" | "timed_out" | "budget_exhausted" | "disk_limit" | "cancelled";
+  | "succeeded"
+  | "failed"
+  | "timed_out"
+  | "budget_exhausted"
+  | "disk_limit"
+  | "cancelled"
+  | "capability_timeout";
 
 /** The workspace's disk-capped filesystem as the agent left it (AIRLOCK_MAX_DISK_MB). */
 export interface WorkspaceDiskState {

@@ -1,8 +1,13 @@
+import { join } from "node:path";
 import { auditHead } from "../../core/audit/audit-head.ts";
 import type { RunCheckout } from "../relay/prepare-run-checkout.ts";
 import { pushBranch } from "../relay/push-branch.ts";
 import { relayWorkspace, type RelayPolicy, type RelayResult } from "../relay/relay-workspace.ts";
-import { composeCommitMessage } from "./compose-commit-message.ts";
+import { capabilitiesFilePath } from "../../core/capabilities/capabilities-file-entry.ts";
+import { listCapabilityRequests } from "../../core/db/capability-requests.ts";
+import { openGitRunner } from "../relay/git-runner.ts";
+import { composeBranchCapabilitiesFile } from "./compose-branch-capabilities-file.ts";
+import { composeCommitMessage, composePauseCommitMessage } from "./compose-commit-message.ts";
 import type { RecordedOutcome } from "./record-run-outcome.ts";
 import type { RunPhaseContext } from "./run-phase-context.ts";
 
@@ -36,6 +41,7 @@ export async function publishRunBranch(
   checkout: RunCheckout,
   decided: RecordedOutcome,
   published: PublishedBranch,
+  options: { pausedFor?: readonly string[] | undefined } = {},
 ): Promise<void> {
   const { deps, input } = ctx;
   const { runId, branch } = input;
@@ -43,24 +49,30 @@ export async function publishRunBranch(
     await ctx.audit("relay.skipped", { reason: "the run was cancelled" });
     return;
   }
-  await ctx.enter("publishing");
+  if (options.pausedFor === undefined) await ctx.enter("publishing");
   await ctx.audit("relay.started", { branch, baseCommit: checkout.baseCommit });
+  const capabilitiesFile = await composeRunCapabilitiesFile(ctx, checkout);
   const head = await auditHead(deps.db, runId);
   const relay = await relayWorkspace({
     hostClone: checkout.hostClone,
     workspace: checkout.workspace,
     runId,
     branch,
-    message: composeCommitMessage(
-      decided.outcome,
-      decided.reason,
-      input.subject ?? input.prompt,
-      decided.agentSummary,
-    ),
+    message:
+      options.pausedFor === undefined
+        ? composeCommitMessage(
+            decided.outcome,
+            decided.reason,
+            input.subject ?? input.prompt,
+            decided.agentSummary,
+          )
+        : composePauseCommitMessage(options.pausedFor, input.subject ?? input.prompt, decided.agentSummary),
     trailers: { "Airlock-Run": runId, "Airlock-Audit": head ?? "none" },
     policy: input.relayPolicy ?? deps.relayPolicy ?? defaultRelayPolicy,
     logger: deps.logger,
     ignoredPaths: [".airlock"],
+    hostFiles:
+      capabilitiesFile === undefined ? [] : [{ path: capabilitiesFilePath, content: capabilitiesFile }],
   });
   published.relay = relay;
   await ctx.audit("relay.committed", {
@@ -87,4 +99,26 @@ export async function publishRunBranch(
   });
   published.pushed = branch;
   await ctx.audit("relay.pushed", { branch, commit: result.commit, remoteRef: result.remoteRef });
+}
+
+/** The run's requests as `.github/airlock/capabilities.yml` on its branch (undefined: it asked for nothing). */
+async function composeRunCapabilitiesFile(
+  ctx: RunPhaseContext,
+  checkout: RunCheckout,
+): Promise<string | undefined> {
+  const requests = await listCapabilityRequests(ctx.deps.db, ctx.input.runId);
+  if (requests.length === 0) return undefined;
+  const git = await openGitRunner({ logger: ctx.log });
+  try {
+    return await composeBranchCapabilitiesFile({
+      git,
+      gitDir: join(checkout.hostClone, ".git"),
+      baseCommit: checkout.baseCommit,
+      runId: ctx.input.runId,
+      requests,
+      logger: ctx.log,
+    });
+  } finally {
+    await git.close();
+  }
 }

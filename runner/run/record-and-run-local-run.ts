@@ -11,6 +11,7 @@ import { fillOperatorCredentials } from "../relay/fill-operator-credentials.ts";
 import type { GitCredentials } from "../relay/git-credentials.ts";
 import { redactCredentials } from "../relay/redact-credentials.ts";
 import type { RunDeps } from "./run-deps.ts";
+import type { RecordedRunInput } from "./recorded-run-input.ts";
 import type { RunResult } from "./run-result.ts";
 import { runRecordedRun } from "./run-recorded-run.ts";
 
@@ -30,6 +31,8 @@ export interface LocalRunInput {
   runId?: string | undefined;
   /** `--grant`: image grants the operator pre-approves; the agent runs in the granted image. */
   grants?: readonly ImageGrant[] | undefined;
+  /** How the agent's capability requests are decided (the terminal, --deny-requests); default: all denied. */
+  decideRequests?: RecordedRunInput["decideRequests"];
 }
 
 /** Who approved `--grant` grants, as the ledger and the summary name them. */
@@ -98,9 +101,19 @@ export async function recordAndRunLocalRun(deps: RunDeps, input: LocalRunInput):
     },
     branch: `airlock/${runId}`,
     onProgress: input.onProgress,
+    // Nobody reviews a local run: its requests are decided here, never parked.
+    decideRequests: input.decideRequests ?? denyAllRequests,
     preapproved:
       input.grants && input.grants.length > 0
         ? { grants: input.grants, approvedBy: operatorGrantApprover }
         : undefined,
   });
 }
+
+const denyAllRequests: NonNullable<RecordedRunInput["decideRequests"]> = async (pending) =>
+  pending.map((r) => ({
+    id: r.id,
+    state: "denied" as const,
+    by: "airlock run",
+    reason: "this run was started without a way to decide requests",
+  }));

@@ -1,5 +1,6 @@
 import type { AgentDefinition } from "../../core/agents/agent-definition.ts";
 import type { RunState } from "../../core/run-states.ts";
+import type { CapabilityRequest } from "../../core/db/schema.ts";
 import type { ImageGrant } from "../images/image-grant.ts";
 import type { GitCredentials } from "../relay/git-credentials.ts";
 import type { RelayPolicy } from "../relay/relay-workspace.ts";
@@ -40,4 +41,27 @@ export interface RecordedRunInput {
    */
   preapproved?: { grants: readonly ImageGrant[]; approvedBy: string } | undefined;
   onProgress?: ((event: { runId: string; state: RunState }) => void) | undefined;
+  /**
+   * The run's segment (runs.segment): 0 for a new run; more when a runner resumes it after
+   * capability decisions (the workspace then comes from the run's branch, `source.ref`,
+   * and the agent's state from the database).
+   */
+  segment?: number | undefined;
+  /** How long a parked run waits for decisions (the repository's approval_timeout; default 72 h). */
+  approvalTimeoutS?: number | undefined;
+  /**
+   * Decide pending requests here and now (`airlock run`: asked on the terminal, or denied
+   * by --deny-requests) instead of parking the run for a review. Without it the run parks.
+   */
+  decideRequests?: ((pending: readonly CapabilityRequest[]) => Promise<LocalDecision[]>) | undefined;
+  /** A granted request's rebuild failed: tell the maintainer where they decided (the review thread). */
+  onCapabilityFailed?: ((request: CapabilityRequest, logTail: string) => Promise<void>) | undefined;
+}
+
+/** One decision taken outside GitHub: by the operator at the terminal, or by a flag. */
+export interface LocalDecision {
+  id: number;
+  state: "granted" | "denied";
+  by: string;
+  reason?: string | undefined;
 }

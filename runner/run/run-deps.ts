@@ -46,6 +46,8 @@ export interface RunDeps {
    */
   ensureImage?:
     ((agent: AgentDefinition, grants: readonly ImageGrant[]) => Promise<EnsuredImage>) | undefined;
+  /** AIRLOCK_PIP_INDEX_URL: where granted pip packages come from (none: pip grants fail their rebuild). */
+  pipIndexUrl?: string | undefined;
   /** Aborting it cancels the run: the sandbox is killed and nothing is relayed. */
   signal?: AbortSignal | undefined;
   proxyRetry?: Partial<RetryPolicy> | undefined;

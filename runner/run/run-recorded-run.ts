@@ -16,6 +16,15 @@ import { publishRunBranch, type PublishedBranch } from "./publish-run-branch.ts"
 import { recordRunOutcome } from "./record-run-outcome.ts";
 import type { RecordedRunInput } from "./recorded-run-input.ts";
 import { runAgentSealed } from "./run-agent-sealed.ts";
+import {
+  decideCapabilityRequest,
+  grantPreApprovedCapabilities,
+  listPendingCapabilityRequests,
+} from "../../core/db/capability-requests.ts";
+import { decideRequestsInPlace } from "./decide-requests-in-place.ts";
+import { parkRunForApproval } from "./park-run-for-approval.ts";
+import { agentStateDir, prepareAgentState } from "./prepare-agent-state.ts";
+import { writeResumeNote } from "./write-resume-note.ts";
 import type { RunDeps } from "./run-deps.ts";
 import type { RunPhaseContext } from "./run-phase-context.ts";
 import type { RunResult } from "./run-result.ts";
@@ -57,14 +66,55 @@ export async function runRecordedRun(deps: RunDeps, input: RecordedRunInput): Pr
   let outcome: RunOutcome;
   let reason: string;
   let keepRunDir = false;
+  let parked = false;
   try {
     try {
       checkout = await prepareRunWorkspace(ctx);
-      const sealed = await runAgentSealed(ctx, checkout.workspace);
-      sandbox = sealed.sandbox;
-      const decided = await recordRunOutcome(ctx, sealed, checkout.workspace);
-      ({ outcome, reason } = decided);
-      await publishRunBranch(ctx, checkout, decided, published);
+      if (input.preapproved && input.preapproved.grants.length > 0) {
+        await grantPreApprovedCapabilities(db, {
+          runId,
+          grants: input.preapproved.grants,
+          by: input.preapproved.approvedBy,
+          reason: "pre-approved before the run started",
+          secret: deps.tokenSecret,
+        });
+      }
+      let segment = input.segment ?? 0;
+      const restored = await prepareAgentState(ctx, segment);
+      for (;;) {
+        const resuming = segment;
+        const sealed = await runAgentSealed(ctx, checkout.workspace, {
+          number: segment,
+          stateDir: agentStateDir(ctx),
+          beforeStart:
+            resuming > 0
+              ? async () => {
+                  const decisions = await writeResumeNote(ctx, resuming);
+                  await ctx.audit("run.resumed", {
+                    segment: resuming,
+                    runner: deps.runnerId,
+                    restored: resuming === (input.segment ?? 0) ? (restored ?? null) : null,
+                    decisions: decisions.map((d) => ({ id: d.id, state: d.state, by: d.by })),
+                  });
+                }
+              : undefined,
+        });
+        sandbox = sealed.sandbox;
+        const decided = await recordRunOutcome(ctx, sealed, checkout.workspace);
+        ({ outcome, reason } = decided);
+        const pending = decided.outcome === "succeeded" ? await listPendingCapabilityRequests(db, runId) : [];
+        if (pending.length === 0) {
+          await closeUndecidedRequests(ctx, decided.outcome);
+          await publishRunBranch(ctx, checkout, decided, published);
+          break;
+        }
+        if (input.decideRequests === undefined) {
+          await parkRunForApproval(ctx, checkout, decided, pending, segment, published);
+          parked = true;
+          break;
+        }
+        segment = await decideRequestsInPlace(ctx, pending, input.decideRequests);
+      }
     } catch (error) {
       const message = redactCredentials((error as Error).message, credentials);
       if (sandbox === undefined) {
@@ -77,12 +127,13 @@ export async function runRecordedRun(deps: RunDeps, input: RecordedRunInput): Pr
       }
       // The agent's work exists only in the run folder now: keep it for the operator.
       keepRunDir = true;
+      parked = false;
       outcome = "failed";
       reason = `publishing failed: ${message}; the agent's workspace is kept in ${checkout?.workspace ?? runDir}`;
       log.error({ err: message, runDir }, "publishing failed; the run folder is kept");
       await ctx.audit("relay.failed", { reason: message, keptIn: runDir });
     }
-    await finish(outcome, reason);
+    if (!parked) await finish(outcome, reason);
   } finally {
     // A kept folder keeps its workspace mounted, so it stays where the run's reason says.
     if (!keepRunDir) {
@@ -104,14 +155,28 @@ export async function runRecordedRun(deps: RunDeps, input: RecordedRunInput): Pr
   const { relay, pushed } = published;
   return {
     runId,
-    outcome,
-    reason,
+    outcome: parked ? "awaiting_approval" : outcome,
+    reason: parked ? "waiting for a maintainer's decision on the agent's capability requests" : reason,
     summaryMarkdown,
     branch: pushed,
     commit: pushed === undefined ? undefined : relay?.commit,
     relay,
     sandbox,
   };
+
+  /** Requests still pending when the run ends otherwise (deadline, budget, failure) will never be decided. */
+  async function closeUndecidedRequests(c: RunPhaseContext, ended: RunOutcome): Promise<void> {
+    for (const request of await listPendingCapabilityRequests(db, runId)) {
+      await decideCapabilityRequest(db, {
+        runId,
+        id: request.id,
+        state: "failed",
+        by: "airlock",
+        reason: `the run ended ${ended} before a decision`,
+        secret: c.deps.tokenSecret,
+      });
+    }
+  }
 
   async function finish(final: RunOutcome, why: string): Promise<void> {
     await ctx.audit("run.finished", { outcome: final, reason: why });

@@ -5,7 +5,8 @@ import type { RunOutcome } from "./decide-run-outcome.ts";
 /** How a run ended, as `airlock run` prints it and a runner publishes it. */
 export interface RunResult {
   runId: string;
-  outcome: RunOutcome;
+  /** `awaiting_approval`: the run parked for capability decisions (its branch holds the work so far). */
+  outcome: RunOutcome | "awaiting_approval";
   reason: string;
   summaryMarkdown: string;
   /** Set only when the branch was pushed. */

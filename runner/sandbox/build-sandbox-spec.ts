@@ -9,6 +9,8 @@ export const sandboxHome = "/home/airlock";
 export const sandboxWorkspace = "/workspace";
 /** Where the run's socket directory (the LLM proxy's only door) appears inside. */
 export const sandboxSocketMount = "/run/airlock";
+/** Where the agent's private state lives (saved when a run parks, restored on resume; issue 10 §2). */
+export const sandboxStateMount = "/airlock-state";
 
 /**
  * The only variables a sandbox starts with besides the image's own. The runner's
@@ -33,6 +35,8 @@ export interface SandboxSpecInput {
   workspaceDir?: string | undefined;
   /** Host folder holding the proxy socket, mounted read-only at /run/airlock. */
   socketDir?: string | undefined;
+  /** Host folder bind-mounted read-write at /airlock-state (AIRLOCK_STATE_DIR): the agent's saved state. */
+  stateDir?: string | undefined;
   /**
    * Add the engine's init as PID 1. Airlock's images (agent-images/base and everything
    * built on it) already run tini as PID 1, and a second tini warns on stderr; images
@@ -80,6 +84,14 @@ export function buildSandboxSpec(input: SandboxSpecInput): ContainerSpec {
       containerPath: sandboxSocketMount,
       readOnly: true,
     });
+  }
+  if (input.stateDir !== undefined) {
+    binds.push({
+      hostPath: requireAbsolute(input.stateDir, "state directory"),
+      containerPath: sandboxStateMount,
+      readOnly: false,
+    });
+    env.AIRLOCK_STATE_DIR = sandboxStateMount;
   }
   const memoryBytes = Math.floor(input.limits.memoryMb * 1024 * 1024);
   const tmpfsMb = Math.max(1, Math.floor(input.limits.tmpfsMb));

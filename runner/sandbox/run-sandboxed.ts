@@ -41,6 +41,8 @@ export interface RunSandboxedOptions {
   runnerId: string;
   workspaceDir?: string | undefined;
   socketDir?: string | undefined;
+  /** The agent's state folder, mounted read-write at /airlock-state (owned by the sandbox user). */
+  stateDir?: string | undefined;
   env?: Record<string, string> | undefined;
   stdout?: Writable | undefined;
   stderr?: Writable | undefined;
@@ -74,6 +76,7 @@ export async function runSandboxed(opts: RunSandboxedOptions): Promise<SandboxRe
     seccompProfile,
     workspaceDir: opts.workspaceDir,
     socketDir: opts.socketDir,
+    stateDir: opts.stateDir,
     env: opts.env,
     init: opts.init,
     labels: buildSandboxLabels({
@@ -85,6 +88,7 @@ export async function runSandboxed(opts: RunSandboxedOptions): Promise<SandboxRe
   });
   await requireDirectory(opts.workspaceDir, "workspace");
   await requireDirectory(opts.socketDir, "socket directory");
+  await requireDirectory(opts.stateDir, "state directory");
   const runtime = opts.runtime;
   const killGraceMs = opts.killGraceMs ?? 5000;
   const empty = { stdoutBytes: 0, stderrBytes: 0, limits };

@@ -5,6 +5,12 @@ import OpenAI from "openai";
 import { agentExitCodes } from "./classify-llm-error.ts";
 import { AgentConfigError, readAgentConfig } from "./read-agent-config.ts";
 import { runAgent } from "./run-agent.ts";
+import {
+  conversationPath,
+  loadConversation,
+  readResumeMessage,
+  type SavedConversation,
+} from "./conversation-store.ts";
 
 function log(line: string): void {
   process.stderr.write(`airlock-agent: ${line}\n`);
@@ -46,7 +52,25 @@ async function main(): Promise<number> {
   const stop = new AbortController();
   process.once("SIGTERM", () => stop.abort());
   process.once("SIGINT", () => stop.abort());
+  // A run paused for a capability decision resumes here with its conversation (issue 10 §6).
+  const stateDir = process.env.AIRLOCK_STATE_DIR;
+  const savedAt = stateDir ? conversationPath(stateDir) : undefined;
+  let resume: { saved: SavedConversation; message: string } | undefined;
+  if (stateDir && savedAt && process.env.AIRLOCK_RESUME === "1") {
+    const saved = await loadConversation(savedAt);
+    const message = await readResumeMessage(stateDir);
+    if (saved && message) {
+      resume = { saved, message };
+      log(`resuming the conversation (${saved.messages.length} messages, ${saved.steps} steps so far)`);
+    } else {
+      log(
+        "AIRLOCK_RESUME is set but no saved conversation or resume note was found: starting the task afresh",
+      );
+    }
+  }
   const result = await runAgent({
+    conversationPath: savedAt,
+    resume,
     client,
     model: config.model,
     task,

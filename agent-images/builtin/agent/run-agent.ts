@@ -9,6 +9,7 @@ import type {
 } from "openai/resources/chat/completions";
 import { agentExitCodes, classifyLlmError } from "./classify-llm-error.ts";
 import { describeToolCall, executeToolCall, type ToolContext } from "./execute-tool-call.ts";
+import { saveConversation, type SavedConversation } from "./conversation-store.ts";
 import { buildSystemPrompt } from "./system-prompt.ts";
 import { toolDefinitions } from "./tool-definitions.ts";
 
@@ -25,6 +26,10 @@ export interface RunAgentOptions {
   log: (line: string) => void;
   /** Aborted on SIGTERM (the run's deadline, a cancel): the agent stops and explains. */
   signal?: AbortSignal;
+  /** Where the conversation is saved after every step (AIRLOCK_STATE_DIR), so a paused run can resume it. */
+  conversationPath?: string | undefined;
+  /** A resumed run (AIRLOCK_RESUME): the saved conversation and the host's note of the decisions. */
+  resume?: { saved: SavedConversation; message: string } | undefined;
 }
 
 export type AgentOutcome = "finished" | "max_steps" | "budget_exhausted" | "api_error" | "stopped";
@@ -47,11 +52,22 @@ export interface AgentResult {
  */
 export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
   const { log } = options;
-  const messages: ChatCompletionMessageParam[] = [
-    { role: "system", content: buildSystemPrompt(options.tools.workspaceRoot) },
-    { role: "user", content: options.task },
-  ];
-  const changed = new Set<string>();
+  const messages: ChatCompletionMessageParam[] = options.resume
+    ? [...options.resume.saved.messages, { role: "user", content: options.resume.message }]
+    : [
+        { role: "system", content: buildSystemPrompt(options.tools.workspaceRoot) },
+        { role: "user", content: options.task },
+      ];
+  const changed = new Set<string>(options.resume?.saved.changedFiles ?? []);
+  const save = async (step: number) => {
+    if (options.conversationPath === undefined) return;
+    await saveConversation(options.conversationPath, {
+      version: 1,
+      messages,
+      changedFiles: [...changed],
+      steps: (options.resume?.saved.steps ?? 0) + step,
+    }).catch((error: unknown) => log(`could not save the conversation: ${(error as Error).message}`));
+  };
   let textOnlyReplies = 0;
 
   const stopped = (steps: number) =>
@@ -123,12 +139,22 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
     });
     for (const call of calls) {
       const outcome = await executeToolCall(options.tools, call.function.name, call.function.arguments);
-      if (outcome.kind === "finish") return finish(options, step, changed, outcome.summary);
+      if (outcome.kind === "finish") {
+        // Every call answered, like any tool call, so a resumed conversation is well formed.
+        for (const c of calls.slice(calls.indexOf(call))) {
+          const content =
+            c === call ? "finished; the summary was recorded" : "not run: finish was called first";
+          messages.push({ role: "tool", tool_call_id: c.id, content });
+        }
+        await save(step);
+        return finish(options, step, changed, outcome.summary);
+      }
       if (outcome.ok && outcome.changed !== undefined) changed.add(outcome.changed);
       if (!outcome.ok)
         log(`step ${step}/${options.maxSteps}: ${call.function.name} ${firstLine(outcome.text)}`);
       messages.push({ role: "tool", tool_call_id: call.id, content: outcome.text });
     }
+    await save(step);
     if (options.signal?.aborted) return stopped(step);
   }
   log(`stopped: reached the step limit (${options.maxSteps}) without finish`);
