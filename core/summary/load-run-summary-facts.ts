@@ -1,7 +1,14 @@
 import { asc, eq } from "drizzle-orm";
 import type { Db } from "../db/open-database.ts";
 import { getRun, listRunCalls } from "../db/runs.ts";
-import { auditEvents, type AuditEvent, type LlmCall, type Run } from "../db/schema.ts";
+import { listCapabilityRequests } from "../db/capability-requests.ts";
+import {
+  auditEvents,
+  type AuditEvent,
+  type CapabilityRequest,
+  type LlmCall,
+  type Run,
+} from "../db/schema.ts";
 import { AirlockError } from "../errors.ts";
 
 /** Everything a run's summary is computed from: the stored rows, never a process's counters. */
@@ -11,6 +18,8 @@ export interface RunSummaryFacts {
   calls: LlmCall[];
   /** In seq order. */
   audit: AuditEvent[];
+  /** What the agent asked for and what became of it (issue 10), oldest first. */
+  capabilities?: CapabilityRequest[] | undefined;
 }
 
 export async function loadRunSummaryFacts(db: Db, runId: string): Promise<RunSummaryFacts> {
@@ -20,9 +29,10 @@ export async function loadRunSummaryFacts(db: Db, runId: string): Promise<RunSum
       "unknown_run",
       `run ${runId} does not exist; check the id (airlock runs are in the runs table)`,
     );
-  const [calls, audit] = await Promise.all([
+  const [calls, audit, capabilities] = await Promise.all([
     listRunCalls(db, runId),
     db.select().from(auditEvents).where(eq(auditEvents.runId, runId)).orderBy(asc(auditEvents.seq)),
+    listCapabilityRequests(db, runId),
   ]);
-  return { run, calls, audit };
+  return { run, calls, audit, capabilities };
 }

@@ -1,5 +1,5 @@
 import { findLastAuditData } from "../audit/find-last-audit-data.ts";
-import type { LlmCall } from "../db/schema.ts";
+import type { CapabilityRequest, LlmCall } from "../db/schema.ts";
 import { escapeMarkdown, escapeTableCell, formatCode, quoteUntrustedMarkdown } from "./escape-markdown.ts";
 import type { RunSummaryFacts } from "./load-run-summary-facts.ts";
 import { sumRunFigures } from "./sum-run-figures.ts";
@@ -93,12 +93,14 @@ export function renderRunSummary(facts: RunSummaryFacts): string {
         : `none${relayNote?.reason ? `: ${escapeMarkdown(relayNote.reason)}` : ""}`,
   );
   const grants = image?.grants ?? [];
+  const requests = facts.capabilities ?? [];
   row(
     "Capabilities",
-    grants.length > 0
-      ? `granted by ${escapeMarkdown(image?.grantedBy ?? "?")}: ${grants.map((g) => formatCode(formatGrant(g))).join(", ")}`
-      : // Requests are not recorded until the capabilities work lands: claiming "none requested" would be a guess.
-        "none granted (requests are not handled yet: the agent is told they are pending)",
+    requests.length > 0
+      ? `${describeRequestCounts(requests)} (listed below)`
+      : grants.length > 0
+        ? `granted by ${escapeMarkdown(image?.grantedBy ?? "?")}: ${grants.map((g) => formatCode(formatGrant(g))).join(", ")}`
+        : "none requested",
   );
   row(
     "Audit chain",
@@ -122,6 +124,12 @@ export function renderRunSummary(facts: RunSummaryFacts): string {
   for (const r of refused) lines.push(`- refused: ${formatCode(r.path)}: ${escapeMarkdown(r.reason)}`);
   if (refusedOmitted > 0) lines.push(`- and ${refusedOmitted} more refused paths, not listed`);
   lines.push("");
+
+  if (requests.length > 0) {
+    lines.push(`### Capabilities (${requests.length})`, "");
+    for (const r of requests) lines.push(describeRequest(r));
+    lines.push("");
+  }
 
   const sbom = image?.sbomDelta;
   if (sbom) {
@@ -159,6 +167,21 @@ export function renderRunSummary(facts: RunSummaryFacts): string {
   }
   lines.push("", "</details>", "");
   return lines.join("\n");
+}
+
+function describeRequestCounts(requests: readonly CapabilityRequest[]): string {
+  const counts = new Map<string, number>();
+  for (const r of requests) counts.set(r.state, (counts.get(r.state) ?? 0) + 1);
+  return [...counts].map(([state, n]) => `${n} ${state.replace("_", " ")}`).join(", ");
+}
+
+/** One request: what, the decision, who and when, and why (the agent's reason and the decider's are their own words). */
+function describeRequest(r: CapabilityRequest): string {
+  const what = formatCode(formatGrant({ kind: r.kind, name: r.name, version: r.version ?? undefined }));
+  const when = r.decidedAt ? ` at ${r.decidedAt.toISOString().replace(/\.\d{3}Z$/, "Z")}` : "";
+  const by = r.decidedBy ? ` by ${formatCode(r.decidedBy)}${when}` : "";
+  const why = r.decisionReason ? `: ${escapeMarkdown(r.decisionReason)}` : "";
+  return `- ${what}: **${r.state.replace("_", " ")}**${by}${why} (asked: ${escapeMarkdown(r.reason)})`;
 }
 
 function formatGrant(grant: { kind: string; name: string; version?: string | undefined }): string {

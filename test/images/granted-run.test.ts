@@ -127,7 +127,11 @@ describe("a local run with --grant apt:jq (builtin agent, scripted model)", () =
     assert.equal(verification.ok, true, JSON.stringify(verification));
 
     const summary = result.summaryMarkdown;
-    assert.match(summary, /^\| Capabilities \| granted by operator \(--grant\): `apt:jq` \|$/m);
+    assert.match(summary, /^\| Capabilities \| 1 granted \(listed below\) \|$/m);
+    assert.match(
+      summary,
+      /^- `apt:jq`: \*\*granted\*\* by `operator \(--grant\)` at \d{4}-\d\d-\d\dT[\d:]+Z \(asked: pre-approved before the run started\)$/m,
+    );
     assert.ok(summary.includes(`image \`${ready.ref}\``), summary);
     assert.match(summary, /### Packages added to the image \(\d+\)\n\n(- dpkg .*\n)*- dpkg `jq` 1\.6-/);
   });
@@ -146,7 +150,7 @@ describe("a local run with --grant apt:jq (builtin agent, scripted model)", () =
       await database.db.select().from(auditEvents).where(eq(auditEvents.runId, result.runId))
     ).find((e) => e.type === "image.ready")?.data as Record<string, unknown>;
     assert.deepEqual(Object.keys(ready).sort(), ["id", "ref"]);
-    assert.match(result.summaryMarkdown, /^\| Capabilities \| none granted/m);
+    assert.match(result.summaryMarkdown, /^\| Capabilities \| none requested \|$/m);
     assert.doesNotMatch(result.summaryMarkdown, /Packages added to the image/);
   });
 
@@ -190,7 +194,8 @@ describe("a local run with --grant apt:jq (builtin agent, scripted model)", () =
       { env, cwd: dir, timeout: 240_000 },
     );
     assert.match(stdout, /^## Airlock run `r[a-z0-9]+`: succeeded$/m);
-    assert.match(stdout, /^\| Capabilities \| granted by operator \(--grant\): `apt:jq` \|$/m);
+    assert.match(stdout, /^\| Capabilities \| 1 granted \(listed below\) \|$/m);
+    assert.match(stdout, /^- `apt:jq`: \*\*granted\*\* by `operator \(--grant\)`/m);
     assert.match(stdout, /^- dpkg `jq` 1\.6-/m);
     assert.match(
       stderr,
