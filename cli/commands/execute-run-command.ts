@@ -195,6 +195,11 @@ export async function runCommand(ctx: CliContext, flags: RunFlags): Promise<numb
           input: process.stdin,
           output: ctx.stderr,
         }),
+        onCapabilityFailed: async (request, logTail) => {
+          say(
+            `the image rebuild for ${request.kind}:${request.name} failed; the run goes on without it. End of the build log:\n${logTail}`,
+          );
+        },
         onProgress: (event) => {
           runId = event.runId;
           state = event.state;

@@ -33,6 +33,8 @@ export interface LocalRunInput {
   grants?: readonly ImageGrant[] | undefined;
   /** How the agent's capability requests are decided (the terminal, --deny-requests); default: all denied. */
   decideRequests?: RecordedRunInput["decideRequests"];
+  /** A granted package's rebuild failed (the run goes on without it): shown to the operator. */
+  onCapabilityFailed?: RecordedRunInput["onCapabilityFailed"];
 }
 
 /** Who approved `--grant` grants, as the ledger and the summary name them. */
@@ -103,6 +105,7 @@ export async function recordAndRunLocalRun(deps: RunDeps, input: LocalRunInput):
     onProgress: input.onProgress,
     // Nobody reviews a local run: its requests are decided here, never parked.
     decideRequests: input.decideRequests ?? denyAllRequests,
+    onCapabilityFailed: input.onCapabilityFailed,
     preapproved:
       input.grants && input.grants.length > 0
         ? { grants: input.grants, approvedBy: operatorGrantApprover }

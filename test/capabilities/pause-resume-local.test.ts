@@ -189,4 +189,43 @@ describe("a run that pauses for a capability request and resumes (builtin agent,
     assert.equal(images.length, 2);
     assert.ok(images.every((e) => (e.data as { grants?: unknown }).grants === undefined));
   });
+
+  it("a rebuild that fails: the request is marked failed with the log's tail, and the run resumes without it", async () => {
+    upstream.define(
+      "fail.0",
+      call("request_capability", {
+        kind: "apt",
+        name: "airlock-no-such-package",
+        reason: "to test a failure",
+      }),
+    );
+    upstream.define("fail.1", call("finish", { summary: "Waiting." }));
+    upstream.define("fail.2", call("finish", { summary: "Did without it." }));
+    const repo = await createSourceRepo(join(dir, "fail"), { "README.md": "# fail\n" });
+    const failures: { name: string; tail: string }[] = [];
+    const result = await recordAndRunLocalRun(deps(), {
+      repo,
+      agent: "builtin",
+      prompt: "Try a package that does not exist. [[script:fail]]",
+      decideRequests: async (pending) =>
+        pending.map((r) => ({ id: r.id, state: "granted" as const, by: "tester" })),
+      onCapabilityFailed: async (request, tail) => {
+        failures.push({ name: request.name, tail });
+      },
+    });
+    assert.equal(result.outcome, "succeeded", result.summaryMarkdown);
+    assert.equal(failures.length, 1);
+    assert.equal(failures[0]?.name, "airlock-no-such-package");
+    assert.match(failures[0]?.tail ?? "", /Unable to locate package airlock-no-such-package/);
+    const [request] = await listCapabilityRequests(database.db, result.runId);
+    assert.equal(request?.state, "failed");
+    assert.equal(request?.decidedBy, "rebuild");
+    assert.match(request?.decisionReason ?? "", /^the image rebuild failed: /);
+    const note = String(messagesOf("fail.2").findLast((m) => m.role === "user")?.content);
+    assert.match(
+      note,
+      /apt:airlock-no-such-package: granted, but installing it FAILED: the image rebuild failed/,
+    );
+    assert.match(result.summaryMarkdown, /- `apt:airlock-no-such-package`: \*\*failed\*\* by `rebuild`/);
+  });
 });

@@ -64,7 +64,7 @@ export async function packAgentState(
         if (bytes > limits.maxBytes) {
           throw new AirlockError(
             "agent_state_too_large",
-            `the agent's state folder holds more than ${Math.round(limits.maxBytes / 1024 / 1024)} MiB; it cannot be saved for resuming`,
+            `the agent's state folder holds more than ${formatBytes(limits.maxBytes)}; it cannot be saved for resuming (it is bounded so that any runner can restore it)`,
           );
         }
         files += 1;
@@ -96,4 +96,8 @@ async function readNoFollow(path: string): Promise<Buffer> {
   } finally {
     await handle.close();
   }
+}
+
+function formatBytes(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(0)} MiB` : `${bytes} bytes`;
 }
