@@ -109,8 +109,14 @@ const accountColumns = {
   agent: runs.agent,
   model: runs.model,
   repoConfig: runs.repoConfig,
+  /** The run's granted `llm-tool:` capabilities (issue 10), read with the row. */
+  toolGrants: sql<
+    string[] | null
+  >`(select array_agg(c.name) from capability_requests c where c.run_id = runs.id and c.kind = 'llm-tool' and c.state = 'granted')`,
 };
-type AccountRow = Pick<Run, keyof typeof accountColumns>;
+type AccountRow = Pick<Run, Exclude<keyof typeof accountColumns, "toolGrants">> & {
+  toolGrants: string[] | null;
+};
 
 export function createRunLedger(options: RunLedgerOptions): RunLedger {
   const accounts = new Map<string, RunAccount>();
@@ -126,7 +132,7 @@ export function createRunLedger(options: RunLedgerOptions): RunLedger {
       budgetUnits: row.budgetUsd === null ? undefined : parseUsdToUnits(row.budgetUsd),
       budgetTokens: row.budgetTokens ?? undefined,
       models: readModelAllowList(row, operatorModels),
-      grants: readToolGrants({ id: runId }),
+      grants: readToolGrants(row),
       refreshedAt: options.now(),
     };
   }

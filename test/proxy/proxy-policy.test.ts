@@ -8,6 +8,7 @@ import {
   claudeCodeQuery,
 } from "../fixtures/agent-requests/claude-code-request.ts";
 import { codexBody, codexHeaders } from "../fixtures/agent-requests/codex-request.ts";
+import { decideCapabilityRequest, recordCapabilityRequest } from "../../core/db/capability-requests.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
 import { startProxyHarness, type ProxyHarness } from "../helpers/start-proxy-harness.ts";
 
@@ -220,6 +221,42 @@ for (const kind of testDatabaseKinds()) {
       const rows = await h.rows(runId);
       assert.equal(rows.length, cases.length, "each refusal is recorded");
       assert.ok(rows.every((r) => r.status === 403 && r.refusal === "policy"));
+    });
+
+    it("opens a hosted tool to a run granted llm-tool:<type> (issue 10), and only that one", async () => {
+      const { runId, token } = await agentRun();
+      const asked = await recordCapabilityRequest(h.database.db, {
+        runId,
+        request: { kind: "llm-tool", name: "web_search", reason: "look up the API's docs" },
+        secret: h.tokenSecret,
+      });
+      assert.equal(asked.kind, "created");
+      if (asked.kind !== "created") return;
+      await decideCapabilityRequest(h.database.db, {
+        runId,
+        id: asked.request.id,
+        state: "granted",
+        by: "maintainer",
+        secret: h.tokenSecret,
+      });
+      const openai = h.openai(token);
+      const before = h.upstream.requests.length;
+      const served = await openai.responses.create({
+        model: "gpt-4.1",
+        input: "hello",
+        tools: [{ type: "web_search" }],
+      });
+      assert.equal(served.object, "response");
+      assert.equal(h.upstream.requests.length, before + 1, "the granted tool was forwarded");
+      await expectRefused(
+        () =>
+          openai.responses.create({
+            model: "gpt-4.1",
+            input: "hello",
+            tools: [{ type: "code_interpreter", container: { type: "auto" } }],
+          }),
+        /llm-tool:code_interpreter/,
+      );
     });
 
     it("refuses a model outside the run's allow-list, and an unpriced one under a USD budget", async () => {
