@@ -19,7 +19,7 @@ import { readRunProgress } from "../../core/db/runs.ts";
 import { parseGitRemote } from "../../runner/relay/parse-git-remote.ts";
 import { reapContainers } from "../../runner/sandbox/reap-containers.ts";
 import type { CliContext } from "../cli-context.ts";
-import { parseGrantFlags } from "../parse-grant-flags.ts";
+import { parseRunGrantFlags } from "../parse-grant-flags.ts";
 import { createLocalDecider } from "../create-local-decider.ts";
 import { loadPrices } from "./proxy-command.ts";
 
@@ -52,7 +52,7 @@ export async function runCommand(ctx: CliContext, flags: RunFlags): Promise<numb
   const budgetUsd = parsePositive(flags.budgetUsd, "--budget-usd", false);
   const budgetTokens = parsePositive(flags.budgetTokens, "--budget-tokens", true);
   const timeoutS = parsePositive(flags.timeout, "--timeout", true);
-  const grants = parseGrantFlags(flags.grant);
+  const grants = parseRunGrantFlags(flags.grant);
   if (grants.some((g) => g.kind === "pip") && !ctx.env.AIRLOCK_PIP_INDEX_URL) {
     throw new UsageError(
       "--grant pip:… needs AIRLOCK_PIP_INDEX_URL, the simple index pip installs from (reachable from Docker's build network)",

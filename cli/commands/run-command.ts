@@ -27,9 +27,10 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
     )
     .option(
       "--grant <kind:name[@version]>",
-      "pre-approve a package for the agent (repeatable): apt:<debian package>[@<version>], " +
-        "npm:<package>[@<exact version>] or pip:<package>[==<version>] (pip needs AIRLOCK_PIP_INDEX_URL). " +
-        "The agent runs in its image rebuilt with them; the ledger and the summary record them",
+      "pre-approve a capability for the agent (repeatable): apt:<debian package>[@<version>], " +
+        "npm:<package>[@<exact version>] or pip:<package>[==<version>] (pip needs AIRLOCK_PIP_INDEX_URL), " +
+        "network:<domain> (reached through Airlock's egress proxy) or llm-tool:<hosted tool type>. " +
+        "Packages go into the agent's image, rebuilt; the ledger and the summary record every grant",
       collectFlagValues,
     )
     .option(

@@ -6,7 +6,7 @@ import { insertRun } from "../../core/db/runs.ts";
 import { UsageError } from "../../core/errors.ts";
 import { newRunId } from "../../core/ids.ts";
 import type { RunState } from "../../core/run-states.ts";
-import type { ImageGrant } from "../images/image-grant.ts";
+import type { CapabilitySpec } from "../../core/capabilities/capability-kinds.ts";
 import { fillOperatorCredentials } from "../relay/fill-operator-credentials.ts";
 import type { GitCredentials } from "../relay/git-credentials.ts";
 import { redactCredentials } from "../relay/redact-credentials.ts";
@@ -29,8 +29,8 @@ export interface LocalRunInput {
   onProgress?: ((event: { runId: string; state: RunState }) => void) | undefined;
   /** Default newRunId(). */
   runId?: string | undefined;
-  /** `--grant`: image grants the operator pre-approves; the agent runs in the granted image. */
-  grants?: readonly ImageGrant[] | undefined;
+  /** `--grant`: what the operator pre-approves; packages go into the image, domains and hosted tools open for the run. */
+  grants?: readonly CapabilitySpec[] | undefined;
   /** How the agent's capability requests are decided (the terminal, --deny-requests); default: all denied. */
   decideRequests?: RecordedRunInput["decideRequests"];
   /** A granted package's rebuild failed (the run goes on without it): shown to the operator. */

@@ -1,7 +1,7 @@
 import type { AgentDefinition } from "../../core/agents/agent-definition.ts";
 import type { RunState } from "../../core/run-states.ts";
 import type { CapabilityRequest } from "../../core/db/schema.ts";
-import type { ImageGrant } from "../images/image-grant.ts";
+import type { CapabilitySpec } from "../../core/capabilities/capability-kinds.ts";
 import type { GitCredentials } from "../relay/git-credentials.ts";
 import type { RelayPolicy } from "../relay/relay-workspace.ts";
 import type { SandboxLimits } from "../sandbox/sandbox-limits.ts";
@@ -39,7 +39,7 @@ export interface RecordedRunInput {
    * Image grants approved before the run started (issue 10 §8: `airlock run --grant`):
    * the agent runs in the granted image, and the ledger records them with the approver.
    */
-  preapproved?: { grants: readonly ImageGrant[]; approvedBy: string } | undefined;
+  preapproved?: { grants: readonly CapabilitySpec[]; approvedBy: string } | undefined;
   onProgress?: ((event: { runId: string; state: RunState }) => void) | undefined;
   /**
    * The run's segment (runs.segment): 0 for a new run; more when a runner resumes it after
