@@ -214,19 +214,17 @@ export function createOctokitGitHubApi(octokit: ProbotOctokit): GitHubApi {
           pull_number: pullNumber,
           per_page: 100,
         });
-        return all.map(
-          (c): ReviewCommentInfo => ({
-            id: c.id,
-            reviewId: c.pull_request_review_id ?? null,
-            author: c.user?.login ?? "ghost",
-            authorType: c.user?.type ?? "User",
-            body: c.body,
-            path: c.path,
-            line: c.line ?? null,
-            inReplyToId: c.in_reply_to_id ?? null,
-            htmlUrl: c.html_url,
-          }),
-        );
+        return all.map((c): ReviewCommentInfo => ({
+          id: c.id,
+          reviewId: c.pull_request_review_id ?? null,
+          author: c.user?.login ?? "ghost",
+          authorType: c.user?.type ?? "User",
+          body: c.body,
+          path: c.path,
+          line: c.line ?? null,
+          inReplyToId: c.in_reply_to_id ?? null,
+          htmlUrl: c.html_url,
+        }));
       }),
 
     replyToReviewComment: (repo, pullNumber, commentId, body) =>

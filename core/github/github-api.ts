@@ -104,7 +104,11 @@ export interface GitHubApi {
   ): Promise<PullInfo>;
   updatePull(repo: RepoRef, pullNumber: number, change: { title?: string; body?: string }): Promise<void>;
   /** GitHub answers the review without its comments: listReviewComments has them. */
-  createReview(repo: RepoRef, pullNumber: number, review: NewReview): Promise<{ id: number; htmlUrl: string }>;
+  createReview(
+    repo: RepoRef,
+    pullNumber: number,
+    review: NewReview,
+  ): Promise<{ id: number; htmlUrl: string }>;
   /** Every review comment of the pull request, replies included, oldest first. */
   listReviewComments(repo: RepoRef, pullNumber: number): Promise<ReviewCommentInfo[]>;
   /** A reply in the thread of a top-level review comment. */
