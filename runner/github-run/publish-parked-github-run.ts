@@ -1,6 +1,5 @@
 import { capabilitiesFilePath } from "../../core/capabilities/capabilities-file-entry.ts";
 import { locateCapabilityLines } from "../../core/capabilities/locate-capability-lines.ts";
-import { formatCapability } from "../../core/capabilities/format-capability.ts";
 import { findLastAuditData } from "../../core/audit/find-last-audit-data.ts";
 import {
   listPendingCapabilityRequests,
@@ -10,12 +9,12 @@ import type { Db } from "../../core/db/open-database.ts";
 import { readRunProgress } from "../../core/db/runs.ts";
 import type { CapabilityRequest, Run } from "../../core/db/schema.ts";
 import { AirlockError } from "../../core/errors.ts";
-import type { GitHubApi, ReviewCommentInfo } from "../../core/github/github-api.ts";
+import { GitHubApiError, type GitHubApi, type ReviewCommentInfo } from "../../core/github/github-api.ts";
 import type { Logger } from "../../core/logger.ts";
 import { DEFAULT_APPROVE_PERMISSION } from "../../core/repo-config/repo-config-schema.ts";
 import { parseStoredRepoConfig } from "../../core/repo-config/parse-stored-repo-config.ts";
 import { commentMarker } from "../../core/summary/comment-marker.ts";
-import { escapeMarkdown, formatCode } from "../../core/summary/escape-markdown.ts";
+import { formatCode } from "../../core/summary/escape-markdown.ts";
 import { loadRunSummaryFacts } from "../../core/summary/load-run-summary-facts.ts";
 import { renderTrackingComment } from "../../core/summary/render-tracking-comment.ts";
 import { renderWhoMayDecide } from "../../core/summary/render-who-may-decide.ts";
@@ -109,16 +108,40 @@ export async function publishParkedGitHubRun(
       log.warn({ requests: unplaced.map((r) => r.id) }, `requests missing from ${capabilitiesFilePath}`);
     }
     const whoMayDecide = renderWhoMayDecide(decisionRules(run, log));
-    const facts = await Promise.all(placed.map(({ request }) => gatherFacts(deps.factSources, request, log)));
-    const review = await github.createReview(repo, pull.number, {
-      commitId: pushed.commit,
-      event: "COMMENT",
-      body: clipToGitHubLimit(renderReviewBody(run, placed.length, unplaced, whoMayDecide)),
-      comments: placed.map(({ request, line }, i) => ({
-        path: capabilitiesFilePath,
-        line,
-        body: clipToGitHubLimit(renderCapabilityQuestion({ request, facts: facts[i]!, whoMayDecide })),
-      })),
+    const facts = new Map(
+      await Promise.all(toAsk.map(async (r) => [r.id, await gatherFacts(deps.factSources, r, log)] as const)),
+    );
+    const question = (request: CapabilityRequest, onItsLine: boolean) =>
+      renderCapabilityQuestion({ request, facts: facts.get(request.id)!, whoMayDecide, onItsLine });
+    const postReview = () =>
+      github.createReview(repo, pull.number, {
+        commitId: pushed.commit,
+        event: "COMMENT",
+        body: clipToGitHubLimit(
+          renderReviewBody(
+            run,
+            placed.length,
+            unplaced.map((r) => question(r, false)),
+            whoMayDecide,
+          ),
+        ),
+        comments: placed.map(({ request, line }) => ({
+          path: capabilitiesFilePath,
+          line,
+          body: clipToGitHubLimit(question(request, true)),
+        })),
+      });
+    const review = await postReview().catch(async (error: unknown) => {
+      // GitHub could not place a comment (the file or the line is not in the pull request's
+      // diff, say): ask in the review's text rather than not at all.
+      if (!(error instanceof GitHubApiError) || error.status !== 422 || placed.length === 0) throw error;
+      log.warn(
+        { err: error.message },
+        "GitHub refused the comments on their lines; asking in the review's text",
+      );
+      unplaced.push(...placed.map((p) => p.request));
+      placed.length = 0;
+      return postReview();
     });
     reviewId = review.id;
     const posted = (await github.listReviewComments(repo, pull.number)).filter(
@@ -227,13 +250,14 @@ function decisionRules(run: Run, log: Logger) {
 function renderReviewBody(
   run: Run,
   placed: number,
-  unplaced: readonly CapabilityRequest[],
+  unplaced: readonly string[],
   whoMayDecide: string,
 ): string {
+  const asked = placed + unplaced.length;
   const lines = [
     commentMarker("capability-review", `${run.id}:${run.segment}`),
-    `Airlock run ${formatCode(run.id)} is paused: the agent asked for ${placed + unplaced.length} ` +
-      `capabilit${placed + unplaced.length === 1 ? "y" : "ies"} to go on` +
+    `Airlock run ${formatCode(run.id)} is paused: the agent asked for ${asked} ` +
+      `capabilit${asked === 1 ? "y" : "ies"} to go on` +
       (placed > 0 ? `, each asked in a comment on its line of ${formatCode(capabilitiesFilePath)}.` : "."),
     "",
     "Approve this review to grant every pending request of the run, or reply `/approve` or `/deny <why>` " +
@@ -246,14 +270,7 @@ function renderReviewBody(
       `Undecided requests time out at ${run.approvalDeadline.toISOString()}; the run then ends \`capability_timeout\` with its work here.`,
     );
   }
-  if (unplaced.length > 0) {
-    lines.push("", `Not in ${formatCode(capabilitiesFilePath)}, so only approving the review grants these:`);
-    for (const r of unplaced) {
-      lines.push(
-        `- ${formatCode(formatCapability({ kind: r.kind, name: r.name, version: r.version ?? undefined }))}: ${escapeMarkdown(r.reason)}`,
-      );
-    }
-  }
+  for (const question of unplaced) lines.push("", "---", "", question);
   return lines.join("\n");
 }
 

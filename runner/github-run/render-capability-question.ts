@@ -16,7 +16,10 @@ export function renderCapabilityQuestion(input: {
   request: CapabilityRequest;
   facts: GatheredFacts;
   whoMayDecide: string;
+  /** False for a request asked in the review's text (it has no line): only approving the review answers it. */
+  onItsLine?: boolean;
 }): string {
+  const onItsLine = input.onItsLine !== false;
   const { request } = input;
   const spec = formatCapability({
     kind: request.kind,
@@ -24,7 +27,7 @@ export function renderCapabilityQuestion(input: {
     version: request.version ?? undefined,
   });
   return [
-    commentMarker("capability", `${request.runId}:${request.id}`),
+    ...(onItsLine ? [commentMarker("capability", `${request.runId}:${request.id}`)] : []),
     `**The agent asks for ${formatCode(spec)}** (run ${formatCode(request.runId)}, request ${request.id}).`,
     "",
     "Its reason, in its own words (not checked by Airlock):",
@@ -39,8 +42,11 @@ export function renderCapabilityQuestion(input: {
           `- Could not be gathered: ${escapeMarkdown(input.facts.why)}. Check the package yourself before deciding.`,
         ]),
     "",
-    "**To answer:** approve this review to grant every pending request of this run, or reply in this thread " +
-      "with `/approve` to grant this one, or `/deny <why>` to refuse it (the agent is told why).",
-    input.whoMayDecide,
+    onItsLine
+      ? "**To answer:** approve this review to grant every pending request of this run, or reply in this thread " +
+        "with `/approve` to grant this one, or `/deny <why>` to refuse it (the agent is told why)."
+      : "**To answer:** this request has no line of its own to answer on: approving this review grants it, " +
+        "with every other pending request of this run.",
+    ...(onItsLine ? [input.whoMayDecide] : []),
   ].join("\n");
 }

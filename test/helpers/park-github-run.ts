@@ -40,7 +40,7 @@ export async function parkGitHubRun(
     requestedBy: string;
     config?: Partial<RepoConfig>;
     trackingCommentId?: number;
-    /** Files of the agent's work, committed with capabilities.yml. */
+    /** Files of the agent's work, committed with capabilities.yml (which one of them may replace). */
     files?: Record<string, string>;
   },
 ): Promise<ParkedTestRun> {
@@ -68,8 +68,8 @@ export async function parkGitHubRun(
   }
   const requests = await listCapabilityRequests(db, runId);
   const commit = await commitFiles(options.repo, branch, {
-    ...(options.files ?? { "work.txt": "the agent's work so far\n" }),
     [capabilitiesFilePath]: renderCapabilitiesFile(requests.map((r) => toCapabilitiesFileEntry(r))),
+    ...(options.files ?? { "work.txt": "the agent's work so far\n" }),
   });
   await appendAuditEvent(db, {
     runId,

@@ -350,4 +350,51 @@ describe("publishing a parked run's capability review (through the stand-in)", (
     assert.match(reply.body, /would grant `apt:jq` failed: apt-get install exited 100\./);
     assert.match(reply.body, /\n````text\nE: Unable to locate package jq\n``` @octocat <b>x<\/b>\n\n````\n/);
   });
+
+  it("asks in the review's text when GitHub cannot place the comments on their lines (runs last: it changes main)", async () => {
+    // capabilities.yml as the branch has it is already on main: the pull request does not change it.
+    const unchanged = [
+      "capabilities:",
+      "  - kind: apt",
+      "    name: jq",
+      "    reason: written by hand",
+      "    state: pending",
+      "",
+    ].join("\n");
+    await commitFiles(repo, "main", { [capabilitiesFilePath]: unchanged });
+    const issue = gh.createIssue(repo.fullName, {
+      title: "Unchanged file",
+      body: "Please.",
+      user: "maintainer",
+    });
+    const parked = await parkGitHubRun(database.db, {
+      repo,
+      issueNumber: issue.number,
+      installationId,
+      secret,
+      requestedBy: "maintainer",
+      requests: [{ kind: "apt", name: "jq", reason: "parse @octocat's fixtures" }],
+      files: { [capabilitiesFilePath]: unchanged, "work.txt": "work\n" },
+    });
+    const published = await publishParkedGitHubRun(
+      { db: database.db, github, logger, factSources },
+      parked.run.id,
+    );
+    assert.equal(published.kind, "published");
+    if (published.kind !== "published") return;
+    assert.deepEqual(published.asked, []);
+    assert.deepEqual(published.unplaced, [parked.requests[0]!.id]);
+    const reviews = gh.state.reviews.filter((r) => r.pullNumber === published.prNumber);
+    assert.equal(reviews.length, 1, "refused once, then posted without line comments");
+    assert.equal(gh.state.reviewComments.filter((c) => c.pullNumber === published.prNumber).length, 0);
+    const body = reviews[0]!.body;
+    assert.match(body, /The agent asks for `apt:jq`/);
+    assert.match(body, /parse @\u200doctocat's fixtures/);
+    assert.match(body, /- Candidate version: `1\.6-2\.1`/);
+    assert.match(body, /no line of its own to answer on: approving this review grants it/);
+    assert.ok(
+      gh.requests.some((r) => r.operationId === "pulls/create-review" && r.status === 422),
+      "GitHub's refusal came first",
+    );
+  });
 });
