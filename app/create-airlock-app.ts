@@ -4,6 +4,7 @@ import { handleInstallation } from "./handlers/handle-installation.ts";
 import { handleIssueComment } from "./handlers/handle-issue-comment.ts";
 import { handleIssueLabeled } from "./handlers/handle-issue-labeled.ts";
 import { handleReviewComment } from "./handlers/handle-review-comment.ts";
+import { handleReviewSubmitted } from "./handlers/handle-review-submitted.ts";
 import type { WebhookDelivery } from "./handlers/webhook-delivery.ts";
 
 export type { AirlockAppDeps } from "./airlock-app-deps.ts";
@@ -35,6 +36,7 @@ export function createAirlockApp(deps: AirlockAppDeps): (app: Probot) => void {
     app.on("issues.labeled", on(handleIssueLabeled));
     app.on("issue_comment.created", on(handleIssueComment));
     app.on("pull_request_review_comment.created", on(handleReviewComment));
+    app.on("pull_request_review.submitted", on(handleReviewSubmitted));
     app.on(["installation.created", "installation_repositories.added"], on(handleInstallation));
   };
 }

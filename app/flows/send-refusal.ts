@@ -9,7 +9,14 @@ import type { DeliveryContext } from "./delivery-context.ts";
  * GitHub, and the reply goes through its own throttle queue, so an admitted run's comments
  * never queue behind these.
  */
-export async function sendRefusal(ctx: DeliveryContext, issueNumber: number, body: string, why: string) {
+export async function sendRefusal(
+  ctx: DeliveryContext,
+  issueNumber: number,
+  body: string,
+  why: string,
+  /** Reply in this review comment's thread (of pull request `issueNumber`) instead of the conversation. */
+  thread?: { reviewCommentId: number },
+) {
   await replyOnce(ctx, issueNumber, body, why, (log) => {
     const outcome = ctx.deps.refusals.submit({
       installationId: ctx.delivery.installationId ?? 0,
@@ -18,7 +25,9 @@ export async function sendRefusal(ctx: DeliveryContext, issueNumber: number, bod
       sender: ctx.sender.login,
       log,
       post: async () => {
-        await (await ctx.refusalGitHub()).createIssueComment(ctx.repo, issueNumber, body);
+        const github = await ctx.refusalGitHub();
+        if (thread) await github.replyToReviewComment(ctx.repo, issueNumber, thread.reviewCommentId, body);
+        else await github.createIssueComment(ctx.repo, issueNumber, body);
         log.info("replied");
       },
     });

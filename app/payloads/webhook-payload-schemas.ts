@@ -38,6 +38,8 @@ export const reviewCommentSchema = commentSchema.extend({
   line: z.number().int().nullable().optional(),
   original_line: z.number().int().nullable().optional(),
   diff_hunk: z.string(),
+  /** Set on a reply: the thread's top comment (a capability request's question, for /approve and /deny). */
+  in_reply_to_id: z.number().int().nullable().optional(),
 });
 
 export const pullRequestSchema = z.object({
@@ -64,6 +66,23 @@ export const issueCommentCreatedSchema = z.object({
 export const reviewCommentCreatedSchema = z.object({
   comment: reviewCommentSchema,
   pull_request: pullRequestSchema,
+  repository: repositorySchema,
+  sender: senderSchema,
+  installation: installationRefSchema,
+});
+
+export const reviewSubmittedSchema = z.object({
+  review: z.object({
+    id: z.number().int(),
+    /** Lower case in webhooks: approved, commented, changes_requested, dismissed. */
+    state: z.string(),
+    commit_id: z.string(),
+    user: z.object({ login, type: z.string() }),
+  }),
+  pull_request: z.object({
+    number: z.number().int().positive(),
+    head: z.object({ ref: z.string(), sha: z.string() }),
+  }),
   repository: repositorySchema,
   sender: senderSchema,
   installation: installationRefSchema,

@@ -5,6 +5,7 @@ import {
   type IssueCommentInfo,
   type PullInfo,
   type RepoRef,
+  type ReviewCommentInfo,
   type RepoRole,
 } from "./github-api.ts";
 
@@ -191,6 +192,50 @@ export function createOctokitGitHubApi(octokit: ProbotOctokit): GitHubApi {
     updatePull: (repo, pullNumber, change) =>
       call(`update pull request #${pullNumber} in ${name(repo)}`, async () => {
         await octokit.rest.pulls.update({ ...repo, pull_number: pullNumber, ...change });
+      }),
+
+    createReview: (repo, pullNumber, review) =>
+      call(`review pull request #${pullNumber} in ${name(repo)}`, async () => {
+        const { data } = await octokit.rest.pulls.createReview({
+          ...repo,
+          pull_number: pullNumber,
+          commit_id: review.commitId,
+          body: review.body,
+          event: review.event,
+          comments: review.comments.map((c) => ({ path: c.path, line: c.line, side: "RIGHT", body: c.body })),
+        });
+        return { id: data.id, htmlUrl: data.html_url };
+      }),
+
+    listReviewComments: (repo, pullNumber) =>
+      call(`list the review comments of #${pullNumber} in ${name(repo)}`, async () => {
+        const all = await octokit.paginate(octokit.rest.pulls.listReviewComments, {
+          ...repo,
+          pull_number: pullNumber,
+          per_page: 100,
+        });
+        return all.map((c): ReviewCommentInfo => ({
+          id: c.id,
+          reviewId: c.pull_request_review_id ?? null,
+          author: c.user?.login ?? "ghost",
+          authorType: c.user?.type ?? "User",
+          body: c.body,
+          path: c.path,
+          line: c.line ?? null,
+          inReplyToId: c.in_reply_to_id ?? null,
+          htmlUrl: c.html_url,
+        }));
+      }),
+
+    replyToReviewComment: (repo, pullNumber, commentId, body) =>
+      call(`reply to review comment ${commentId} in ${name(repo)}`, async () => {
+        const { data } = await octokit.rest.pulls.createReplyForReviewComment({
+          ...repo,
+          pull_number: pullNumber,
+          comment_id: commentId,
+          body,
+        });
+        return { id: data.id, htmlUrl: data.html_url };
       }),
   };
 }

@@ -49,6 +49,29 @@ export interface PullInfo {
   htmlUrl: string;
 }
 
+/** A pull request review comment: one on a line, or a reply in its thread (`inReplyToId`). */
+export interface ReviewCommentInfo {
+  id: number;
+  /** The review it belongs to; null for GitHub's legacy comments that have none. */
+  reviewId: number | null;
+  author: string;
+  authorType: string;
+  body: string;
+  path: string;
+  line: number | null;
+  /** The thread's top comment, for a reply. */
+  inReplyToId: number | null;
+  htmlUrl: string;
+}
+
+/** A review of one commit, posted at once (never left pending), with comments on lines of the new side. */
+export interface NewReview {
+  commitId: string;
+  body: string;
+  event: "COMMENT";
+  comments: { path: string; line: number; body: string }[];
+}
+
 export type ReactionTarget = { issueNumber: number } | { commentId: number } | { reviewCommentId: number };
 export type ReactionContent = "eyes" | "+1" | "-1" | "rocket" | "confused";
 
@@ -80,6 +103,21 @@ export interface GitHubApi {
     pull: { title: string; head: string; base: string; body: string; draft: boolean },
   ): Promise<PullInfo>;
   updatePull(repo: RepoRef, pullNumber: number, change: { title?: string; body?: string }): Promise<void>;
+  /** GitHub answers the review without its comments: listReviewComments has them. */
+  createReview(
+    repo: RepoRef,
+    pullNumber: number,
+    review: NewReview,
+  ): Promise<{ id: number; htmlUrl: string }>;
+  /** Every review comment of the pull request, replies included, oldest first. */
+  listReviewComments(repo: RepoRef, pullNumber: number): Promise<ReviewCommentInfo[]>;
+  /** A reply in the thread of a top-level review comment. */
+  replyToReviewComment(
+    repo: RepoRef,
+    pullNumber: number,
+    commentId: number,
+    body: string,
+  ): Promise<{ id: number; htmlUrl: string }>;
 }
 
 /** Calls made as the app itself (its JWT). */

@@ -20,6 +20,11 @@ export interface TrackingCommentExtras {
   /** The app's first post, before any runner has the run. */
   queued?: QueuedRunFacts | undefined;
   softBudgetWarning?: boolean | undefined;
+  /**
+   * Set while the run is parked in awaiting_approval (issue 10 §3): the pull request whose
+   * review asks a maintainer about its capability requests, and how many are pending.
+   */
+  awaiting?: { prNumber: number; link?: string | undefined; pending: number } | undefined;
   /** Set when the run has ended: how, and where the result is. */
   ended?: { outcome: string; link?: string | undefined } | undefined;
 }
@@ -47,13 +52,21 @@ export function renderTrackingComment(
     "",
     "| state | elapsed | LLM calls | tokens in / out | cost |",
     "| --- | ---: | ---: | ---: | ---: |",
-    `| ${f.ended?.outcome ?? p.state ?? "queued"} | ${formatElapsed(elapsedS)} | ${p.calls} | ${p.inputTokens.toLocaleString("en-US")} / ${p.outputTokens.toLocaleString("en-US")} | $${Number(p.costUsd).toFixed(4)} |`,
+    `| ${f.ended?.outcome ?? (f.awaiting ? "awaiting_approval" : undefined) ?? p.state ?? "queued"} | ${formatElapsed(elapsedS)} | ${p.calls} | ${p.inputTokens.toLocaleString("en-US")} / ${p.outputTokens.toLocaleString("en-US")} | $${Number(p.costUsd).toFixed(4)} |`,
   ];
   if (f.softBudgetWarning === true) {
     lines.push("", "> [!WARNING]", "> This run has used more than 80% of its budget.");
   }
   if (f.ended) {
     lines.push("", f.ended.link ? `Result: ${f.ended.link}` : "The run has ended; see the comment below.");
+  } else if (f.awaiting) {
+    const n = f.awaiting.pending;
+    lines.push(
+      "",
+      `Waiting for a decision in pull request #${f.awaiting.prNumber}${f.awaiting.link ? ` (${f.awaiting.link})` : ""}: ` +
+        `the agent asked for ${n} capabilit${n === 1 ? "y" : "ies"}. Approve the review to grant ${n === 1 ? "it" : "them all"}, ` +
+        "or reply `/approve` or `/deny <why>` on a request's comment. Nothing runs until then.",
+    );
   } else {
     lines.push("", "Stop it with `/airlock stop`.");
   }

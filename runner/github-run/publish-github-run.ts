@@ -1,14 +1,8 @@
 import type { Db } from "../../core/db/open-database.ts";
 import { findLastAuditData } from "../../core/audit/find-last-audit-data.ts";
-import {
-  appendRunEvent,
-  getRun,
-  markRunPublished,
-  readRunProgress,
-  setRunPullNumber,
-} from "../../core/db/runs.ts";
+import { appendRunEvent, getRun, markRunPublished, readRunProgress } from "../../core/db/runs.ts";
 import type { Run } from "../../core/db/schema.ts";
-import { GitHubApiError, type GitHubApi } from "../../core/github/github-api.ts";
+import type { GitHubApi } from "../../core/github/github-api.ts";
 import type { Logger } from "../../core/logger.ts";
 import { isTerminalRunState } from "../../core/run-states.ts";
 import { escapeMarkdown } from "../../core/summary/escape-markdown.ts";
@@ -17,11 +11,10 @@ import { renderRunSummary } from "../../core/summary/render-run-summary.ts";
 import { withholdSecretText } from "../relay/withhold-secret-text.ts";
 import { parseRepoName } from "./parse-repo-name.ts";
 import { renderFailureHelp } from "./render-failure-help.ts";
+import { clipToGitHubLimit } from "./clip-to-github-limit.ts";
+import { openDraftPull } from "./open-draft-pull.ts";
 import { commentMarker } from "../../core/summary/comment-marker.ts";
 import { renderTrackingComment } from "../../core/summary/render-tracking-comment.ts";
-
-/** GitHub refuses bodies over 65,536 characters; the per-call log is what gets cut. */
-const maxBodyChars = 60_000;
 
 export interface PublishedRun {
   prNumber?: number | undefined;
@@ -49,7 +42,7 @@ export async function publishGitHubRun(
   const log = deps.logger.child({ runId, repo: run.repo });
   const repo = parseRepoName(run.repo);
   const facts = await withholdSecretSummary(await loadRunSummaryFacts(db, runId));
-  const summary = clip(renderRunSummary(facts));
+  const summary = clipToGitHubLimit(renderRunSummary(facts));
   const pushed = findLastAuditData(facts.audit, "relay.pushed");
   const issueNumber = run.issueNumber ?? undefined;
   const marker = commentMarker("result", runId);
@@ -60,34 +53,12 @@ export async function publishGitHubRun(
     if (run.followUpOf !== null && prNumber !== undefined) {
       prUrl = (await github.getPull(repo, prNumber)).htmlUrl;
     } else {
-      const existing = await github.findOpenPull(repo, pushed.branch);
-      const body = clip(`${issueNumber !== undefined ? `Fixes #${issueNumber}\n\n` : ""}${summary}`);
-      if (existing) {
-        await github.updatePull(repo, existing.number, { body });
-        ({ number: prNumber, htmlUrl: prUrl } = existing);
-      } else {
-        const pull = {
-          title: await pullTitle(github, repo, run),
-          head: pushed.branch,
-          base: run.baseRef ?? (await github.getRepository(repo)).defaultBranch,
-          body,
-          draft: true,
-        };
-        const created = await github.createPull(repo, pull).catch(async (error: unknown) => {
-          // Private repositories on GitHub Free have no drafts: open a regular pull request
-          // that says it is a draft in spirit, rather than no pull request at all.
-          if (!isDraftRefusal(error)) throw error;
-          log.warn("draft pull requests are not available in this repository; opening a regular one");
-          return github.createPull(repo, {
-            ...pull,
-            draft: false,
-            body: clip(`${draftNote}\n\n${pull.body}`),
-          });
-        });
-        ({ number: prNumber, htmlUrl: prUrl } = created);
-        log.info({ pr: prNumber }, "opened the draft pull request");
-      }
-      await setRunPullNumber(db, runId, prNumber);
+      const body = `${issueNumber !== undefined ? `Fixes #${issueNumber}\n\n` : ""}${summary}`;
+      ({ number: prNumber, htmlUrl: prUrl } = await openDraftPull(deps, run, {
+        branch: pushed.branch,
+        body,
+        replaceBody: true,
+      }));
     }
   }
 
@@ -142,18 +113,6 @@ async function withholdSecretSummary(facts: RunSummaryFacts): Promise<RunSummary
   return { ...facts, audit };
 }
 
-async function pullTitle(
-  github: GitHubApi,
-  repo: { owner: string; repo: string },
-  run: Run,
-): Promise<string> {
-  const partial = run.state === "succeeded" ? "" : `[${run.state}] `;
-  if (run.issueNumber === null) return `${partial}Airlock run ${run.id}`;
-  const issue = await github.getIssue(repo, run.issueNumber);
-  const title = issue.title.length > 200 ? `${issue.title.slice(0, 197)}...` : issue.title;
-  return `${partial}Airlock: ${title}`;
-}
-
 function renderResultComment(
   run: Run,
   marker: string,
@@ -184,20 +143,5 @@ function renderResultComment(
   if (run.followUpOf !== null || !pushed) {
     lines.push("", "<details><summary>Audit summary</summary>", "", summary, "", "</details>");
   }
-  return clip(lines.join("\n"));
-}
-
-const draftNote =
-  "> **Not merge-ready until reviewed.** This repository does not allow draft pull requests, so Airlock opened a regular one; treat it as a draft.";
-
-function isDraftRefusal(error: unknown): boolean {
-  if (!(error instanceof GitHubApiError) || error.status !== 422) return false;
-  const errors = (error.cause as { response?: { data?: { errors?: { message?: string }[] } } } | undefined)
-    ?.response?.data?.errors;
-  return (errors ?? []).some((e) => /draft pull requests are not supported/i.test(e.message ?? ""));
-}
-
-function clip(text: string): string {
-  if (text.length <= maxBodyChars) return text;
-  return `${text.slice(0, maxBodyChars)}\n\n… (cut to fit GitHub's limit; the full record: \`airlock audit export\`)\n\n</details>\n`;
+  return clipToGitHubLimit(lines.join("\n"));
 }

@@ -140,6 +140,19 @@ export function createFakeGitHub(setup: FakeGitHubSetup): FakeGitHub {
     async updatePull(repo, pullNumber, change) {
       enter("updatePull", repo, [pullNumber, change]);
     },
+    async createReview(repo, pullNumber, review) {
+      enter("createReview", repo, [pullNumber, review]);
+      return refuse("createReview is the runner's");
+    },
+    async listReviewComments(repo, pullNumber) {
+      enter("listReviewComments", repo, [pullNumber]);
+      return [];
+    },
+    async replyToReviewComment(repo, pullNumber, commentId, body) {
+      enter("replyToReviewComment", repo, [pullNumber, commentId, body]);
+      const id = nextCommentId++;
+      return { id, htmlUrl: `https://github.test/${name(repo)}/pull/${pullNumber}#discussion_r${id}` };
+    },
   };
   return fake;
 }

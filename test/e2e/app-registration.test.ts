@@ -34,7 +34,12 @@ describe("starting the services", () => {
         hook_attributes: { url: string };
       };
       assert.equal(manifest.name, "Airlock");
-      assert.deepEqual(manifest.default_events, ["issues", "issue_comment", "pull_request_review_comment"]);
+      assert.deepEqual(manifest.default_events, [
+        "issues",
+        "issue_comment",
+        "pull_request_review_comment",
+        "pull_request_review",
+      ]);
       assert.deepEqual(manifest.default_permissions, {
         metadata: "read",
         contents: "write",

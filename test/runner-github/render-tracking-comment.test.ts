@@ -39,4 +39,14 @@ describe("the tracking comment", () => {
     assert.match(ended, /Result: https:\/\/example\.test\/pr\/7/);
     assert.doesNotMatch(ended, /airlock stop/);
   });
+
+  it("says a parked run waits for a decision in its pull request, and how to give one", () => {
+    const parked = renderTrackingComment(run, progress, {
+      awaiting: { prNumber: 12, link: "https://example.test/pr/12", pending: 2 },
+    });
+    assert.match(parked, /\| awaiting_approval \|/);
+    assert.match(parked, /Waiting for a decision in pull request #12 \(https:\/\/example\.test\/pr\/12\)/);
+    assert.match(parked, /asked for 2 capabilities\. Approve the review to grant them all/);
+    assert.match(parked, /`\/approve` or `\/deny <why>`/);
+  });
 });

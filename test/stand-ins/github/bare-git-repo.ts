@@ -134,3 +134,55 @@ export async function readBranchSnapshot(
   for (const name of names) files[name] = (await runGit(gitDir, ["show", `${sha}:${name}`])).toString();
   return { sha, parent, files, message };
 }
+
+/**
+ * The lines of the new side that a pull request's diff shows, per changed file: what GitHub
+ * lets a review comment sit on (`line` with `side: RIGHT`). The diff is from the merge base
+ * of `base` and `head` to `head`, three lines of context, as GitHub renders it. A deleted
+ * file is listed with no lines. Undefined when either commit does not exist.
+ */
+export async function readDiffLines(
+  gitDir: string,
+  base: string,
+  head: string,
+): Promise<Map<string, [number, number][]> | undefined> {
+  const baseSha = await resolveCommit(gitDir, base);
+  const headSha = await resolveCommit(gitDir, head);
+  if (baseSha === undefined || headSha === undefined) return undefined;
+  const mergeBase = (await runGit(gitDir, ["merge-base", baseSha, headSha])).toString().trim();
+  const diff = (
+    await runGit(gitDir, [
+      "-c",
+      "core.quotePath=false",
+      "diff",
+      "--no-color",
+      "--no-renames",
+      "--no-ext-diff",
+      "-U3",
+      mergeBase,
+      headSha,
+    ])
+  ).toString();
+  const files = new Map<string, [number, number][]>();
+  let oldPath: string | undefined;
+  let current: [number, number][] | undefined;
+  for (const line of diff.split("\n")) {
+    if (line.startsWith("diff --git ")) {
+      current = undefined;
+      oldPath = undefined;
+    } else if (line.startsWith("--- ") && current === undefined) {
+      oldPath = line === "--- /dev/null" ? undefined : line.slice(6);
+    } else if (line.startsWith("+++ ") && current === undefined) {
+      const path = line === "+++ /dev/null" ? oldPath : line.slice(6);
+      if (path === undefined) continue;
+      current = [];
+      files.set(path, current);
+    } else if (line.startsWith("@@ ") && current !== undefined) {
+      const hunk = /^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@/.exec(line);
+      const start = Number(hunk?.[1] ?? 0);
+      const count = hunk?.[2] === undefined ? 1 : Number(hunk[2]);
+      if (count > 0) current.push([start, start + count - 1]);
+    }
+  }
+  return files;
+}

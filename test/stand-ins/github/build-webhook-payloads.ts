@@ -1,6 +1,12 @@
 import { createRequire } from "node:module";
-import type { Installation, Issue, IssueComment, Pull, Repo, ReviewComment } from "./github-state.ts";
-import { renderInstallation, renderLabel, renderNodeId, renderUser } from "./render-github-resources.ts";
+import type { Installation, Issue, IssueComment, Pull, Repo, Review, ReviewComment } from "./github-state.ts";
+import {
+  renderInstallation,
+  renderLabel,
+  renderNodeId,
+  renderReview,
+  renderUser,
+} from "./render-github-resources.ts";
 import { ensureLabel } from "./issue-routes.ts";
 import type { StandInCore } from "./stand-in-core.ts";
 import { viewIssue, viewIssueComment, viewPull, viewRepo, viewReviewComment } from "./stand-in-views.ts";
@@ -26,6 +32,13 @@ export type WebhookPayloads = {
     repo: string | Repo;
     pull: number | Pull;
     comment: number | ReviewComment;
+    sender?: string;
+  }): Json;
+  /** A review already in the stand-in's state (addReview), as `pull_request_review.submitted`. */
+  pullRequestReviewSubmitted(opts: {
+    repo: string | Repo;
+    pull: number | Pull;
+    review: number | Review;
     sender?: string;
   }): Json;
   installationCreated(opts: { installation: number | Installation; sender: string }): Json;
@@ -140,6 +153,28 @@ export function createWebhookPayloads(core: StandInCore): WebhookPayloads {
       payload.pull_request = { ...(payload.pull_request as Json), ...pullJson };
       payload.comment = { ...(payload.comment as Json), ...viewReviewComment(core, comment) };
       return withRepoContext(payload, repo, opts.sender ?? comment.user);
+    },
+
+    pullRequestReviewSubmitted: (opts) => {
+      const repo = repoOf(opts.repo);
+      const pull =
+        typeof opts.pull === "number"
+          ? state.pulls.find((p) => p.repo === repo.fullName && p.number === opts.pull)
+          : opts.pull;
+      if (pull === undefined) throw new Error(`no pull request ${repo.fullName}#${String(opts.pull)}`);
+      const review =
+        typeof opts.review === "number" ? state.reviews.find((r) => r.id === opts.review) : opts.review;
+      if (review === undefined) throw new Error(`no review ${String(opts.review)} in the stand-in`);
+      const payload = example(definitions, "pull_request_review", "submitted");
+      payload.pull_request = { ...(payload.pull_request as Json), ...viewPull(core, pull, false) };
+      // The webhook spells the state in lower case, and an empty body as null.
+      payload.review = {
+        ...(payload.review as Json),
+        ...renderReview(core.urls, review, { user: core.ensureUser(review.user), repo }),
+        state: review.state.toLowerCase(),
+        body: review.body === "" ? null : review.body,
+      };
+      return withRepoContext(payload, repo, opts.sender ?? review.user);
     },
 
     installationCreated: (opts) => {

@@ -1,4 +1,4 @@
-import { branchExists, resolveCommit } from "./bare-git-repo.ts";
+import { branchExists, readDiffLines, resolveCommit } from "./bare-git-repo.ts";
 import { addPullRecord } from "./add-pull-record.ts";
 import {
   type CheckRun,
@@ -39,6 +39,34 @@ function headBranch(repo: Repo, head: string): string | undefined {
   return head.slice(0, colon).toLowerCase() === repo.owner.login.toLowerCase()
     ? head.slice(colon + 1)
     : undefined;
+}
+
+/**
+ * What GitHub says about each review comment it cannot place: its path must be a file the
+ * pull request changes, and its `line` (new side) one the diff shows, at the review's commit.
+ * Comments by diff `position` (the legacy form) are not checked.
+ */
+async function findUnresolvedComments(
+  repo: Repo,
+  pull: Pull,
+  commitId: string,
+  comments: Record<string, unknown>[],
+): Promise<string[] | "unknown commit"> {
+  if (comments.length === 0) return [];
+  const diff = await readDiffLines(repo.gitDir, pull.baseSha, commitId);
+  if (diff === undefined) return "unknown commit";
+  const problems: string[] = [];
+  for (const comment of comments) {
+    const ranges = diff.get(String(comment.path));
+    if (ranges === undefined) {
+      problems.push("Path could not be resolved");
+      continue;
+    }
+    if (typeof comment.line !== "number" || comment.side === "LEFT") continue;
+    const line = comment.line;
+    if (!ranges.some(([from, to]) => line >= from && line <= to)) problems.push("Line could not be resolved");
+  }
+  return problems;
 }
 
 export const pullRoutes: Record<string, RouteHandler> = {
@@ -213,6 +241,24 @@ export const pullRoutes: Record<string, RouteHandler> = {
         documentationUrl: reviewDocs,
       });
     }
+    const commitId = typeof body.commit_id === "string" ? body.commit_id : pull.headSha;
+    const comments = (body.comments as Record<string, unknown>[] | undefined) ?? [];
+    const unresolved = await findUnresolvedComments(repo, pull, commitId, comments);
+    if (unresolved === "unknown commit") {
+      // Not a wording seen from GitHub: the stand-in's own, so a test sees why.
+      return githubError(422, "Unprocessable Entity", {
+        errors: [`commit_id ${commitId} is not a commit of this repository`],
+        documentationUrl: reviewDocs,
+      });
+    }
+    if (unresolved.length > 0) {
+      // GitHub refuses the whole review, naming each failure in one sentence ("Line could
+      // not be resolved, Path could not be resolved, and Line could not be resolved").
+      return githubError(422, "Unprocessable Entity", {
+        errors: [new Intl.ListFormat("en", { type: "conjunction" }).format(unresolved)],
+        documentationUrl: reviewDocs,
+      });
+    }
     const states = {
       APPROVE: "APPROVED",
       REQUEST_CHANGES: "CHANGES_REQUESTED",
@@ -226,11 +272,11 @@ export const pullRoutes: Record<string, RouteHandler> = {
       user: call.actor.login,
       body: typeof body.body === "string" ? body.body : "",
       state: event === undefined ? "PENDING" : states[event as keyof typeof states],
-      commitId: typeof body.commit_id === "string" ? body.commit_id : pull.headSha,
+      commitId,
       submittedAt: event === undefined ? null : now,
     };
     call.core.state.reviews.push(review);
-    for (const raw of (body.comments as Record<string, unknown>[] | undefined) ?? []) {
+    for (const raw of comments) {
       const line =
         typeof raw.line === "number" ? raw.line : typeof raw.position === "number" ? raw.position : null;
       call.core.state.reviewComments.push({

@@ -27,6 +27,7 @@ import {
   type IssueComment,
   type Pull,
   type Repo,
+  type Review,
   type ReviewComment,
   type Role,
   type User,
@@ -101,11 +102,18 @@ export type GitHubStandIn = {
     repoFullName: string,
     opts: { head: string; base?: string; title: string; body?: string; user: string; draft?: boolean },
   ): Promise<Pull>;
+  /** A review comment on a line, or (`inReplyTo`) a reply in that comment's thread. */
   addReviewComment(
     repoFullName: string,
     pullNumber: number,
-    opts: { body: string; user: string; path: string; line?: number },
+    opts: { body: string; user: string; path: string; line?: number; inReplyTo?: number },
   ): ReviewComment;
+  /** A review `user` submitted on the pull request's head (deliver it with payloads.pullRequestReviewSubmitted). */
+  addReview(
+    repoFullName: string,
+    pullNumber: number,
+    opts: { user: string; state: "APPROVED" | "COMMENTED" | "CHANGES_REQUESTED"; body?: string },
+  ): Promise<Review>;
   readBranch(
     repoFullName: string,
     branch: string,
@@ -332,6 +340,12 @@ export async function startGitHubStandIn(opts: GitHubStandInOptions): Promise<Gi
       if (pull === undefined) throw new Error(`no pull request ${repo.fullName}#${pullNumber}`);
       core.ensureUser(seed.user);
       const now = core.nowIso();
+      const parent =
+        seed.inReplyTo === undefined
+          ? undefined
+          : state.reviewComments.find((c) => c.id === seed.inReplyTo && c.pullNumber === pullNumber);
+      if (seed.inReplyTo !== undefined && parent === undefined)
+        throw new Error(`no review comment ${seed.inReplyTo} on ${repo.fullName}#${pullNumber} to reply to`);
       // Each single review comment lives in a review of its own on GitHub.
       const reviewId = core.nextId();
       state.reviews.push({
@@ -351,16 +365,36 @@ export async function startGitHubStandIn(opts: GitHubStandInOptions): Promise<Gi
         reviewId,
         body: seed.body,
         user: seed.user,
-        path: seed.path,
-        line: seed.line ?? 1,
+        path: parent?.path ?? seed.path,
+        line: parent?.line ?? seed.line ?? 1,
         side: "RIGHT",
-        commitId: pull.headSha,
-        inReplyToId: null,
+        commitId: parent?.commitId ?? pull.headSha,
+        inReplyToId: parent === undefined ? null : (parent.inReplyToId ?? parent.id),
         createdAt: now,
         updatedAt: now,
       };
       state.reviewComments.push(comment);
       return comment;
+    },
+    addReview: async (repoFullName, pullNumber, seed) => {
+      const repo = repoByName(repoFullName);
+      const pull = state.pulls.find((p) => p.repo === repo.fullName && p.number === pullNumber);
+      if (pull === undefined) throw new Error(`no pull request ${repo.fullName}#${pullNumber}`);
+      core.ensureUser(seed.user);
+      const review: Review = {
+        id: core.nextId(),
+        repo: repo.fullName,
+        pullNumber,
+        user: seed.user,
+        body: seed.body ?? "",
+        state: seed.state,
+        commitId: (await resolveCommit(repo.gitDir, `refs/heads/${pull.head}`)) ?? pull.headSha,
+        submittedAt: core.nowIso(),
+      };
+      // The reviewer saw the branch as it is now: so does the payload's pull_request.head.sha.
+      pull.headSha = review.commitId;
+      state.reviews.push(review);
+      return review;
     },
     readBranch: (repoFullName, branch) => readBranchSnapshot(repoByName(repoFullName).gitDir, branch),
     state,
