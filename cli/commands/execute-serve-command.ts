@@ -18,6 +18,8 @@ import type { ContainerRuntime } from "../../runner/container/container-runtime.
 import { createDockerContainerRuntime } from "../../runner/container/docker-container-runtime.ts";
 import { assertEngineReachable } from "../../runner/images/assert-engine-reachable.ts";
 import { createImageCheckCache } from "../../runner/images/create-image-check-cache.ts";
+import { baseImageRef } from "../../runner/images/base-image-ref.ts";
+import { createHostFactSources } from "../../runner/capabilities/create-host-fact-sources.ts";
 import type { ProxyUpstreams } from "../../runner/proxy/choose-upstreams.ts";
 import { reapContainers } from "../../runner/sandbox/reap-containers.ts";
 import { startRunner, type RunnerService } from "../../runner/start-runner.ts";
@@ -94,7 +96,17 @@ export async function serveAirlock(ctx: CliContext, parts: { app: boolean; runne
         maxDiskMb: settings.maxDiskMb,
         runnerId,
         githubApp,
-        ensureImage: createImageCheckCache(runtime, { ttlMs: 5 * 60_000 }),
+        ensureImage: createImageCheckCache(runtime, {
+          ttlMs: 5 * 60_000,
+          logger,
+          pipIndexUrl: ctx.env.AIRLOCK_PIP_INDEX_URL,
+        }),
+        pipIndexUrl: ctx.env.AIRLOCK_PIP_INDEX_URL,
+        // The facts a capability review shows, gathered on this host (issue 10 §3).
+        factSources: createHostFactSources({
+          baseImage: baseImageRef(),
+          pipIndexUrl: ctx.env.AIRLOCK_PIP_INDEX_URL,
+        }),
         leaseS: settings.runner.leaseS,
         concurrency: settings.runner.concurrency,
         onRunStart: () => metrics.runsActive.inc(),

@@ -22,6 +22,11 @@ import { runRecordedRun } from "../run/run-recorded-run.ts";
 import { parseRepoName } from "./parse-repo-name.ts";
 import { publishGitHubRun } from "./publish-github-run.ts";
 import { renderTrackingComment } from "../../core/summary/render-tracking-comment.ts";
+import { decideCapabilityRequest, listPendingCapabilityRequests } from "../../core/db/capability-requests.ts";
+import type { HostFactSources } from "../capabilities/capability-facts.ts";
+import { publishParkedGitHubRun } from "./publish-parked-github-run.ts";
+import { renderRebuildFailureReply } from "./render-rebuild-failure-reply.ts";
+import { replyOnCapabilityThread } from "./reply-on-capability-thread.ts";
 
 export interface HandleClaimedRunDeps extends Omit<RunDeps, "signal"> {
   githubApp: GitHubApp;
@@ -31,6 +36,12 @@ export interface HandleClaimedRunDeps extends Omit<RunDeps, "signal"> {
   maxPublishFailures?: number | undefined;
   /** How often the tracking comment is refreshed while the agent works. */
   progressIntervalMs?: number | undefined;
+  /** Where a capability review's facts come from (default: this host's apt, npm, pip, DNS). */
+  factSources?: HostFactSources | undefined;
+}
+
+function isPastDeadline(run: Run): boolean {
+  return run.approvalDeadline !== null && run.approvalDeadline.getTime() <= Date.now();
 }
 
 /**
@@ -58,8 +69,15 @@ export async function handleClaimedRun(
   const github = deps.githubApp.forInstallation(installationId);
   const repo = parseRepoName(claimed.repo);
 
+  if (claimed.state === "awaiting_approval" && !isPastDeadline(claimed)) {
+    // Parked, but its runner died before the review was posted: post it, nothing else.
+    await publishParked();
+    return;
+  }
   if (!isTerminalRunState(claimed.state)) {
-    if (claimed.cancelRequestedAt !== null) {
+    if (claimed.state === "awaiting_approval") {
+      await timeOutParkedRun(claimed);
+    } else if (claimed.cancelRequestedAt !== null) {
       await audit("run.finished", { outcome: "cancelled", reason: "stopped before it started" });
       await setRunState(
         db,
@@ -68,8 +86,9 @@ export async function handleClaimedRun(
         { reason: `stopped by @${claimed.cancelRequestedBy ?? "a maintainer"} before it started` },
         { attempt: claimed.attempt },
       );
-    } else if (claimed.attempt > (deps.maxAttempts ?? 3)) {
-      const reason = `the run was interrupted ${claimed.attempt - 1} times (its runner stopped mid-run); it is not tried again`;
+    } else if (claimed.attempt - claimed.segment > (deps.maxAttempts ?? 3)) {
+      // Each resume after a capability decision is a claim too: only interruptions count.
+      const reason = `the run was interrupted ${claimed.attempt - claimed.segment - 1} times (its runner stopped mid-run); it is not tried again`;
       await audit("run.finished", { outcome: "failed", reason });
       await setRunState(db, runId, "failed", { reason }, { attempt: claimed.attempt });
     } else {
@@ -87,6 +106,10 @@ export async function handleClaimedRun(
         }
       }
     }
+  }
+  if ((await getRun(db, runId))?.state === "awaiting_approval") {
+    await publishParked();
+    return;
   }
   log.info("publishing the run on GitHub");
   try {
@@ -106,6 +129,32 @@ export async function handleClaimedRun(
       return;
     }
     throw error;
+  }
+
+  async function publishParked(): Promise<void> {
+    log.info("the run waits for capability decisions: asking in the pull request's review");
+    await publishParkedGitHubRun({ db, github, logger: deps.logger, factSources: deps.factSources }, runId);
+  }
+
+  /** The approval deadline passed with requests pending (issue 10 §2): they time out, the run ends. */
+  async function timeOutParkedRun(run: Run): Promise<void> {
+    const config = parseStoredRepoConfig(run.repoConfig, runId);
+    const hours = ((config?.approvalTimeoutS ?? 72 * 3600) / 3600).toFixed(1).replace(/\.0$/, "");
+    const why = `no decision within the approval timeout (${hours} h, approval_timeout in .github/airlock.yml)`;
+    for (const request of await listPendingCapabilityRequests(db, runId)) {
+      await decideCapabilityRequest(db, {
+        runId,
+        id: request.id,
+        state: "timed_out",
+        by: "timeout",
+        reason: why,
+        secret: deps.tokenSecret,
+      });
+    }
+    const reason = `capability requests were not decided in time: ${why}; the work so far is on the branch`;
+    await audit("run.finished", { outcome: "capability_timeout", reason });
+    await setRunState(db, runId, "capability_timeout", { reason }, { attempt: run.attempt });
+    log.info("the approval deadline passed; the run ended capability_timeout");
   }
 
   async function executeClaimedRun(
@@ -137,6 +186,8 @@ export async function handleClaimedRun(
     const timeoutS = Math.min(config?.limits.timeoutS ?? agent.defaultLimits.timeoutS, d.ceiling.timeoutS);
     const { timeoutS: _ignored, ...limits } = config?.limits ?? {};
     const model = run.model ?? agent.defaultModel;
+    // A resumed run (issue 10 §6) continues from its own branch, where its pause pushed the work.
+    const resuming = run.segment > 0;
     if (run.cloneUrl === null || run.headBranch === null)
       throw new Error(`run ${runId} has no clone URL or branch`);
 
@@ -155,7 +206,7 @@ export async function handleClaimedRun(
           limits,
           source: {
             remote: run.cloneUrl,
-            ref: run.baseRef ?? undefined,
+            ref: resuming ? run.headBranch : (run.baseRef ?? undefined),
             // Minted on the host for each clone and push, scoped to this one repository
             // and to contents:write; it never enters the container (DESIGN §4, §7).
             credentials: async () => {
@@ -169,7 +220,25 @@ export async function handleClaimedRun(
           branch: run.headBranch,
           // The run's own branch may hold an earlier attempt's commit; a follow-up's branch is
           // the pull request's, where only fast-forwards are allowed.
-          forcePush: run.followUpOf === null && run.attempt > 1,
+          forcePush: run.followUpOf === null && run.attempt > 1 && !resuming,
+          segment: run.segment,
+          approvalTimeoutS: config?.approvalTimeoutS,
+          onCapabilityFailed: async (request, logTail) => {
+            if (run.prNumber === null || request.reviewCommentId === null) return;
+            await replyOnCapabilityThread(
+              gh,
+              repo,
+              run.prNumber,
+              request.reviewCommentId,
+              renderRebuildFailureReply({
+                spec: { kind: request.kind, name: request.name, version: request.version ?? undefined },
+                reason: request.decisionReason ?? "the image rebuild failed",
+                logTail,
+              }),
+            ).catch((error: unknown) =>
+              log.warn({ err: (error as Error).message }, "could not post the rebuild failure on its thread"),
+            );
+          },
           relayPolicy: {
             allowWorkflowChanges: config?.allowWorkflowChanges === true,
             maxFiles: 2000,
