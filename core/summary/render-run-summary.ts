@@ -2,7 +2,9 @@ import { findLastAuditData } from "../audit/find-last-audit-data.ts";
 import type { LlmCall } from "../db/schema.ts";
 import { escapeMarkdown, escapeTableCell, formatCode, quoteUntrustedMarkdown } from "./escape-markdown.ts";
 import type { RunSummaryFacts } from "./load-run-summary-facts.ts";
+import { renderEgressSummary } from "./render-egress-summary.ts";
 import { sumRunFigures } from "./sum-run-figures.ts";
+import { summarizeEgress } from "./summarize-egress.ts";
 
 /**
  * The audit summary of a run (DESIGN §8) as markdown: printed by `airlock run`, and the body
@@ -18,6 +20,7 @@ export function renderRunSummary(facts: RunSummaryFacts): string {
   const pushed = findLastAuditData(audit, "relay.pushed");
   const relayNote = findLastAuditData(audit, "relay.skipped") ?? findLastAuditData(audit, "relay.failed");
   const agentSummary = findLastAuditData(audit, "agent.summary")?.text;
+  const egress = renderEgressSummary(summarizeEgress(audit));
   const head = audit.at(-1)?.hash;
   const outcome = run.state;
   const partial =
@@ -100,6 +103,7 @@ export function renderRunSummary(facts: RunSummaryFacts): string {
       : // Requests are not recorded until the capabilities work lands: claiming "none requested" would be a guess.
         "none granted (requests are not handled yet: the agent is told they are pending)",
   );
+  row("Egress", egress.row);
   row(
     "Audit chain",
     head
@@ -122,6 +126,8 @@ export function renderRunSummary(facts: RunSummaryFacts): string {
   for (const r of refused) lines.push(`- refused: ${formatCode(r.path)}: ${escapeMarkdown(r.reason)}`);
   if (refusedOmitted > 0) lines.push(`- and ${refusedOmitted} more refused paths, not listed`);
   lines.push("");
+
+  lines.push(...egress.section);
 
   const sbom = image?.sbomDelta;
   if (sbom) {
