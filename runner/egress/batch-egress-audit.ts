@@ -60,7 +60,7 @@ export function batchEgressAudit(db: Db, options: BatchEgressAuditOptions): Egre
     if (queued.length === 0) return writing;
     const connections = queued;
     queued = [];
-    return write(`${connections.length} connection records`, () =>
+    return write(`${connections.length} egress.connection entries`, () =>
       appendEgressAuditEvents(db, { runId, secret, connections }),
     );
   };
@@ -78,7 +78,7 @@ export function batchEgressAudit(db: Db, options: BatchEgressAuditOptions): Egre
     async close(blocked) {
       await flush();
       if (blocked.length > 0) {
-        await write(`${blocked.length} blocked attempts`, () =>
+        await write(`${blocked.length} egress.blocked entries`, () =>
           appendEgressAuditEvents(db, { runId, secret, blocked }),
         );
       }
