@@ -153,6 +153,7 @@ export async function runCommand(ctx: CliContext, flags: RunFlags): Promise<numb
         upstreams,
         prices: demo ? { ...prices, [demoModelId]: { input: 0, output: 0 } } : prices,
         allowedModels: settings.allowedModels,
+        egressLimits: settings.egressPorts,
         dataDir: resolve(settings.dataDir),
         ceiling: settings.sandboxCeiling,
         maxDiskMb: settings.maxDiskMb,

@@ -91,6 +91,7 @@ export async function serveAirlock(ctx: CliContext, parts: { app: boolean; runne
         upstreams,
         prices,
         allowedModels: settings.allowedModels,
+        egressLimits: settings.egressPorts,
         dataDir: resolve(settings.dataDir),
         ceiling: settings.sandboxCeiling,
         maxDiskMb: settings.maxDiskMb,

@@ -31,6 +31,24 @@ const tcpPort = (what: string) =>
     })
     .transform((v) => (v === undefined ? undefined : Number(v)));
 
+/** A comma-separated list of ports 1-65535, or `none` for an empty list; unset = the default. */
+const portList = (what: string) =>
+  optionalString
+    .refine(
+      (v) =>
+        v === undefined ||
+        v.trim() === "none" ||
+        v.split(",").every((p) => /^[0-9]{1,5}$/.test(p.trim()) && Number(p) >= 1 && Number(p) <= 65535),
+      { message: `must be a comma-separated list of TCP ports 1-65535, or none (${what})` },
+    )
+    .transform((v) =>
+      v === undefined
+        ? undefined
+        : v.trim() === "none"
+          ? []
+          : [...new Set(v.split(",").map((p) => Number(p)))],
+    );
+
 const envSchema = z.object({
   APP_ID: positiveInt("the GitHub App's numeric id"),
   PRIVATE_KEY: optionalString,
@@ -76,6 +94,8 @@ const envSchema = z.object({
       message: "must be a comma-separated list of model ids or globs, e.g. gpt-4.1-mini,claude-*",
     })
     .transform((v) => (v === undefined ? [] : v.split(",").map((m) => m.trim()))),
+  AIRLOCK_EGRESS_CONNECT_PORTS: portList("ports a run's egress proxy opens CONNECT tunnels to; default 443"),
+  AIRLOCK_EGRESS_HTTP_PORTS: portList("ports a run's egress proxy forwards plain HTTP to; default 80"),
 });
 
 /**
@@ -127,6 +147,11 @@ export interface Settings {
   maxDiskMb: number | undefined;
   /** Models every run may call, besides its agent's and its repository's (AIRLOCK_ALLOWED_MODELS). */
   allowedModels: string[];
+  /**
+   * Ports each run's egress proxy opens to granted domains (AIRLOCK_EGRESS_CONNECT_PORTS,
+   * AIRLOCK_EGRESS_HTTP_PORTS); undefined = the proxy's defaults (443; 80).
+   */
+  egressPorts: { connectPorts: number[] | undefined; httpPorts: number[] | undefined };
 }
 
 /** Parse and validate the environment. Throws a UsageError listing every problem at once. */
@@ -199,6 +224,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     },
     maxDiskMb: raw.AIRLOCK_MAX_DISK_MB,
     allowedModels: raw.AIRLOCK_ALLOWED_MODELS,
+    egressPorts: { connectPorts: raw.AIRLOCK_EGRESS_CONNECT_PORTS, httpPorts: raw.AIRLOCK_EGRESS_HTTP_PORTS },
   };
 }
 

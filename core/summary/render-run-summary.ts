@@ -2,7 +2,9 @@ import { findLastAuditData } from "../audit/find-last-audit-data.ts";
 import type { CapabilityRequest, LlmCall } from "../db/schema.ts";
 import { escapeMarkdown, escapeTableCell, formatCode, quoteUntrustedMarkdown } from "./escape-markdown.ts";
 import type { RunSummaryFacts } from "./load-run-summary-facts.ts";
+import { renderEgressSummary } from "./render-egress-summary.ts";
 import { sumRunFigures } from "./sum-run-figures.ts";
+import { summarizeEgress } from "./summarize-egress.ts";
 
 /**
  * The audit summary of a run (DESIGN §8) as markdown: printed by `airlock run`, and the body
@@ -18,6 +20,7 @@ export function renderRunSummary(facts: RunSummaryFacts): string {
   const pushed = findLastAuditData(audit, "relay.pushed");
   const relayNote = findLastAuditData(audit, "relay.skipped") ?? findLastAuditData(audit, "relay.failed");
   const agentSummary = findLastAuditData(audit, "agent.summary")?.text;
+  const egress = renderEgressSummary(summarizeEgress(audit));
   const head = audit.at(-1)?.hash;
   const outcome = run.state;
   const partial =
@@ -102,6 +105,7 @@ export function renderRunSummary(facts: RunSummaryFacts): string {
         ? `granted by ${escapeMarkdown(image?.grantedBy ?? "?")}: ${grants.map((g) => formatCode(formatGrant(g))).join(", ")}`
         : "none requested",
   );
+  row("Egress", egress.row);
   row(
     "Audit chain",
     head
@@ -130,6 +134,8 @@ export function renderRunSummary(facts: RunSummaryFacts): string {
     for (const r of requests) lines.push(describeRequest(r));
     lines.push("");
   }
+
+  lines.push(...egress.section);
 
   const sbom = image?.sbomDelta;
   if (sbom) {

@@ -28,7 +28,20 @@ export async function checkEgressTarget(
       reason: `port ${target.port} is not open for ${what} (open: ${open}); the runner's operator sets the ports`,
     };
   }
-  if (!isGrantedDomain(target.host, ctx.allow())) {
+  let grants: ReadonlySet<string>;
+  try {
+    grants = await ctx.allow();
+  } catch (error) {
+    ctx.logger.error({ err: error, domain: target.host }, "egress: the run's grants could not be read");
+    return {
+      ok: false,
+      status: 503,
+      address: null,
+      askable: false,
+      reason: "the run's network grants could not be read just now; try again",
+    };
+  }
+  if (!isGrantedDomain(target.host, grants)) {
     return {
       ok: false,
       status: 403,

@@ -10,7 +10,7 @@ export interface EgressContext {
   runId: string;
   limits: EgressLimits;
   /** The run's `network:` grants, read at each request so a grant approved mid-run applies. */
-  allow: () => ReadonlySet<string>;
+  allow: () => ReadonlySet<string> | Promise<ReadonlySet<string>>;
   resolve: ResolveHost;
   /** Test-only loopback opening; see ServeEgressProxyOptions. */
   allowAddressForTests: ((address: string) => boolean) | undefined;

@@ -15,8 +15,11 @@ import { writeRawResponse } from "./write-raw-response.ts";
 
 export type ServeEgressProxyOptions = ({ socketPath: string } | { port: number; host?: string }) & {
   runId: string;
-  /** The run's `network:` grants (exact DNS names; see isGrantedDomain), read at each request. */
-  allow: () => ReadonlySet<string>;
+  /**
+   * The run's `network:` grants (exact DNS names; see isGrantedDomain), read at each
+   * request. It may ask the database: a failure refuses that request (503), nothing more.
+   */
+  allow: () => ReadonlySet<string> | Promise<ReadonlySet<string>>;
   /** Host-side resolution; resolveHost (the system resolver) unless a test injects its own. */
   resolve?: ResolveHost;
   logger: Logger;

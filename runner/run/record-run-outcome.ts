@@ -23,7 +23,7 @@ export async function recordRunOutcome(
   sealed: SealedAgentResult,
   workspace: string,
 ): Promise<RecordedOutcome> {
-  const { sandbox, recordError } = sealed;
+  const { sandbox, recordError, egressRecordError } = sealed;
   const calls = await listRunCalls(ctx.deps.db, ctx.input.runId);
   const volume = ctx.workspaceVolume;
   const disk = volume && { full: (await volume.readUsage()).full, capMb: volume.sizeMb };
@@ -32,6 +32,9 @@ export async function recordRunOutcome(
     // The ledger would be missing calls: the run cannot count as a success.
     outcome = "failed";
     reason = `the proxy could not record every LLM call (${recordError})`;
+  } else if (egressRecordError !== undefined) {
+    outcome = "failed";
+    reason = `the egress proxy could not record every connection (${egressRecordError})`;
   }
   await ctx.audit("sandbox.exit", {
     reason: sandbox.reason,

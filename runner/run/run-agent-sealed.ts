@@ -1,5 +1,6 @@
 import { chmod, mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { serveRunEgress, type ServedRunEgress } from "../egress/serve-run-egress.ts";
 import { mintRunToken } from "../proxy/run-token.ts";
 import { serveProxyOnSocket, type ServedProxy } from "../proxy/serve-proxy.ts";
 import { runSandboxed, type SandboxResult } from "../sandbox/run-sandboxed.ts";
@@ -24,16 +25,21 @@ export interface SealedAgentResult {
   sandbox: SandboxResult;
   /** Set when the proxy could not commit every llm_calls row: the ledger is incomplete. */
   recordError?: string | undefined;
+  /** Set when the egress proxy's connection records could not all be chained: the ledger is incomplete. */
+  egressRecordError?: string | undefined;
 }
 
 /**
  * Phase 2:
  * 1. Ensure the agent's image with the run's granted packages (ensureRunImage), audited
  *    as `image.ready`; then `segment.beforeStart` (the resume note).
- * 2. Serve the proxy on the run's socket with a minted run token (expiry = deadline + margin).
+ * 2. Serve the proxy on the run's socket with a minted run token (expiry = deadline + margin),
+ *    and the egress proxy on `egress.sock` beside it (serveRunEgress: the run's `network:`
+ *    grants only; served with no grant too, so attempts are answered and recorded).
  * 3. Run the agent sealed; the token is its API key, AIRLOCK_MODEL its model; no host env.
  *    Its state folder is mounted at /airlock-state; a resumed segment sets AIRLOCK_RESUME=1.
- * 4. Close the proxy, which commits every llm_calls row before anything is decided from them.
+ * 4. Close both proxies: every llm_calls row is committed, and every egress connection and
+ *    blocked attempt chained, before anything is decided from them.
  */
 export async function runAgentSealed(
   ctx: RunPhaseContext,
@@ -66,7 +72,17 @@ export async function runAgentSealed(
     retry: deps.proxyRetry,
     logger: deps.logger,
   });
+  let egress: ServedRunEgress | undefined;
   try {
+    egress = await serveRunEgress({
+      db: deps.db,
+      runId,
+      socketPath: join(ctx.socketDir, "egress.sock"),
+      secret: deps.tokenSecret,
+      logger: deps.logger,
+      limits: deps.egressLimits,
+      forTests: deps.egressForTests,
+    });
     await ctx.enter("running");
     const sandbox = await runSandboxed({
       runtime: deps.runtime,
@@ -90,12 +106,19 @@ export async function runAgentSealed(
     });
     const closing = proxy.close();
     proxy = undefined;
+    const egressClosing = egress.close();
+    egress = undefined;
     let recordError: string | undefined;
+    let egressRecordError: string | undefined;
     await closing.catch((error: unknown) => {
       recordError = (error as Error).message;
     });
-    return { sandbox, recordError };
+    await egressClosing.catch((error: unknown) => {
+      egressRecordError = (error as Error).message;
+    });
+    return { sandbox, recordError, egressRecordError };
   } finally {
     await proxy?.close();
+    await egress?.close();
   }
 }

@@ -3,6 +3,8 @@ import type { AgentDefinition } from "../../core/agents/agent-definition.ts";
 import type { Db } from "../../core/db/open-database.ts";
 import type { Logger } from "../../core/logger.ts";
 import type { ContainerRuntime } from "../container/container-runtime.ts";
+import type { EgressLimitsInput } from "../egress/egress-limits.ts";
+import type { EgressTestHooks } from "../egress/serve-run-egress.ts";
 import type { SbomDelta } from "../images/build-granted-image.ts";
 import type { ImageGrant } from "../images/image-grant.ts";
 import type { ProxyUpstreams } from "../proxy/choose-upstreams.ts";
@@ -31,7 +33,10 @@ export interface RunDeps {
   prices?: PriceTable | undefined;
   /** AIRLOCK_ALLOWED_MODELS: models every run may call besides its agent's and its repository's. */
   allowedModels?: readonly string[] | undefined;
-  /** Absolute. The run's folder is `<dataDir>/runs/<id>/`, its socket `<dataDir>/sockets/<id>/llm.sock`. */
+  /**
+   * Absolute. The run's folder is `<dataDir>/runs/<id>/`, its sockets
+   * `<dataDir>/sockets/<id>/llm.sock` (LLM proxy) and `egress.sock` (egress proxy).
+   */
   dataDir: string;
   ceiling: SandboxCeiling;
   /** AIRLOCK_MAX_DISK_MB: the workspace is a filesystem of this size (needs root); undefined = no cap. */
@@ -51,6 +56,10 @@ export interface RunDeps {
   /** Aborting it cancels the run: the sandbox is killed and nothing is relayed. */
   signal?: AbortSignal | undefined;
   proxyRetry?: Partial<RetryPolicy> | undefined;
+  /** The operator's bounds for each run's egress proxy (ports, timeouts); default egressLimitsSchema's. */
+  egressLimits?: EgressLimitsInput | undefined;
+  /** TEST ONLY: host resolution and the loopback opening of the egress proxy; never set in production. */
+  egressForTests?: EgressTestHooks | undefined;
   relayPolicy?: RelayPolicy | undefined;
   /** Extra `AIRLOCK_*` settings for the agent (e.g. AIRLOCK_MAX_STEPS); nothing else passes. */
   agentEnv?: Record<string, string> | undefined;

@@ -422,6 +422,54 @@ describe("the egress proxy without the test-only address override", () => {
   });
 });
 
+describe("the egress proxy when the run's grants cannot be read", () => {
+  // Bounded: without the refusal the client would wait for an answer that never comes.
+  it(
+    "refuses that connection with 503, records it, and answers the next one once the grants are back",
+    { timeout: 30_000 },
+    async () => {
+      const sink = await startSinkServer(Infinity, 0);
+      let failing = true;
+      const records: EgressConnectionRecord[] = [];
+      const proxy = await serveEgressProxy({
+        port: 0,
+        runId: "run-egress-grants-down",
+        // As the runner's loadNetworkGrants does when the database does not answer.
+        allow: () =>
+          failing
+            ? Promise.reject(new Error("connection refused"))
+            : Promise.resolve(new Set(["granted.test"])),
+        resolve: async () => ["127.0.0.1"],
+        allowAddressForTests: (address) => address === "127.0.0.1",
+        logger: silent,
+        onConnection: (r) => void records.push(r),
+        limits: { connectPorts: [sink.port] },
+      });
+      try {
+        const refused = await connectThrough({ port: proxy.port! }, `granted.test:${sink.port}`);
+        assert.equal(refused.status, 503);
+        assert.match(
+          await readToEnd(refused.socket, refused.head),
+          /the run's network grants could not be read just now; try again/,
+        );
+        assert.equal(sink.accepted(), 0);
+        failing = false;
+        const opened = await connectThrough({ port: proxy.port! }, `granted.test:${sink.port}`);
+        assert.equal(opened.status, 200);
+        opened.socket.destroy();
+        await waitUntil("both records", () => records.length === 2);
+        assert.deepEqual(
+          records.map((r) => `${r.outcome} ${r.status}`),
+          ["refused 503", "closed 200"],
+        );
+      } finally {
+        await proxy.close();
+        await sink.close();
+      }
+    },
+  );
+});
+
 describe("the egress proxy's bounds", () => {
   let hold: Listening;
   before(async () => {

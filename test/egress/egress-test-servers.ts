@@ -89,10 +89,16 @@ function countSockets(server: Server): { sockets: Set<Socket>; counter: { n: num
   return { sockets, counter };
 }
 
-/** HTTPS on loopback answering `hello from <servername> <path>`. */
-export async function startHttpsServer(tls: { key: string; cert: string }): Promise<Listening> {
+/**
+ * HTTPS on loopback answering `hello over tls <path>`. With `close`, each answer ends its
+ * connection (a client's keep-alive would otherwise hold the tunnel open until it exits).
+ */
+export async function startHttpsServer(
+  tls: { key: string; cert: string },
+  options: { close?: boolean } = {},
+): Promise<Listening> {
   const server = createHttpsServer(tls, (req, res) => {
-    res.writeHead(200, { "content-type": "text/plain" });
+    res.writeHead(200, { "content-type": "text/plain", ...(options.close ? { connection: "close" } : {}) });
     res.end(`hello over tls ${req.url}`);
   });
   const { sockets, counter } = countSockets(server);

@@ -269,6 +269,7 @@ describe("the socket bridge", () => {
       other: await get(4001, "/"),
       openai: process.env.OPENAI_BASE_URL,
       anthropic: process.env.ANTHROPIC_BASE_URL,
+      proxy: process.env.HTTPS_PROXY ?? process.env.https_proxy ?? "unset",
     };
     console.log(JSON.stringify(out));
   `;
@@ -293,6 +294,8 @@ describe("the socket bridge", () => {
       other: "error ECONNREFUSED",
       openai: "http://127.0.0.1:4000/v1",
       anthropic: "http://127.0.0.1:4000",
+      // No egress.sock mounted: no egress port, no proxy variables.
+      proxy: "unset",
     });
     assert.deepEqual(
       seen.slice(before).map((s) => `${s.method} ${s.url}`),
@@ -353,5 +356,143 @@ describe("the socket bridge", () => {
     const r = await dockerRun(["--network", "none", baseImageRef(), "airlock-request", "apt:jq"]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /say why you need apt:jq/);
+  });
+});
+
+/**
+ * Issue 10 §7: the bridge's second port. The host side here is a plain HTTP server on the
+ * socket standing in for the egress proxy; it records what reached it.
+ */
+describe("the egress bridge", () => {
+  let dir: string;
+  const servers: Server[] = [];
+  const seen: string[] = [];
+
+  /** A socket folder holding the named sockets, each answering with its name. */
+  async function socketFolder(name: string, sockets: ("llm.sock" | "egress.sock")[]): Promise<string> {
+    const folder = join(dir, name);
+    await mkdir(folder);
+    await chmod(folder, 0o755);
+    for (const socket of sockets) {
+      const server = createServer((req, res) => {
+        seen.push(`${socket} ${req.method ?? ""} ${req.url ?? ""} host=${req.headers.host ?? ""}`);
+        req.resume();
+        res.end(`answered by ${socket}`);
+      });
+      await new Promise<void>((resolve) => server.listen(join(folder, socket), resolve));
+      await chmod(join(folder, socket), 0o666);
+      servers.push(server);
+    }
+    return folder;
+  }
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "airlock-egress-bridge-"));
+    await chmod(dir, 0o755);
+  });
+
+  after(async () => {
+    for (const server of servers) await new Promise<void>((resolve) => server.close(() => resolve()));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  // http.get honours HTTP_PROXY through NODE_USE_ENV_PROXY, as the entrypoint sets it up.
+  const probe = `
+    import http from "node:http";
+    const get = (url) => new Promise((resolve) =>
+      http.get(url, (res) => { let b = ""; res.on("data", (c) => (b += c)); res.on("end", () => resolve(res.statusCode + " " + b)); })
+        .on("error", (e) => resolve("error " + (e.code ?? e.message))));
+    const names = ["HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy", "NO_PROXY", "no_proxy", "NODE_USE_ENV_PROXY", "AIRLOCK_EGRESS_PORT", "OPENAI_BASE_URL"];
+    console.log(JSON.stringify({
+      viaProxy: await get("http://packages.example.org/index.json"),
+      llm: await get("http://127.0.0.1:4000/v1/models"),
+      env: Object.fromEntries(names.map((n) => [n, process.env[n] ?? "unset"])),
+    }));
+  `;
+
+  it("with egress.sock mounted, 127.0.0.1:4001 leads to it and every proxy variable points there", async () => {
+    const folder = await socketFolder("egress-only", ["egress.sock"]);
+    const before = seen.length;
+    const r = await dockerRun([
+      "--network",
+      "none",
+      "-v",
+      `${folder}:/run/airlock`,
+      baseImageRef(),
+      "node",
+      "--input-type=module",
+      "-e",
+      probe,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const proxy = "http://127.0.0.1:4001";
+    assert.deepEqual(JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "{}"), {
+      viaProxy: "200 answered by egress.sock",
+      // No llm.sock: no LLM port, no LLM URL.
+      llm: "error ECONNREFUSED",
+      env: {
+        HTTPS_PROXY: proxy,
+        HTTP_PROXY: proxy,
+        https_proxy: proxy,
+        http_proxy: proxy,
+        NO_PROXY: "127.0.0.1,localhost",
+        no_proxy: "127.0.0.1,localhost",
+        NODE_USE_ENV_PROXY: "1",
+        AIRLOCK_EGRESS_PORT: "4001",
+        OPENAI_BASE_URL: "unset",
+      },
+    });
+    // The request reached the host in absolute form, for the proxy to check its name.
+    assert.deepEqual(seen.slice(before), [
+      "egress.sock GET http://packages.example.org/index.json host=packages.example.org",
+    ]);
+  });
+
+  it("with both sockets, listens on loopback only, on the two configured ports; loopback bypasses the proxy", async () => {
+    const folder = await socketFolder("both", ["llm.sock", "egress.sock"]);
+    const before = seen.length;
+    const r = await dockerRun([
+      "--network",
+      "none",
+      "-e",
+      "AIRLOCK_BRIDGE_PORT=4555",
+      "-e",
+      "AIRLOCK_EGRESS_PORT=4556",
+      "-v",
+      `${folder}:/run/airlock`,
+      baseImageRef(),
+      "sh",
+      "-c",
+      'awk \'$4 == "0A" { print FILENAME, $2 }\' /proc/net/tcp /proc/net/tcp6 | sort; echo "proxy=$HTTPS_PROXY"; ' +
+        'node -e \'fetch(process.env.OPENAI_BASE_URL + "/models").then(async (r) => console.log("llm=" + (await r.text())))\'',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const hex = (port: number) => port.toString(16).toUpperCase().padStart(4, "0");
+    assert.deepEqual(r.stdout.trim().split("\n"), [
+      `/proc/net/tcp 0100007F:${hex(4555)}`,
+      `/proc/net/tcp 0100007F:${hex(4556)}`,
+      "proxy=http://127.0.0.1:4556",
+      "llm=answered by llm.sock",
+    ]);
+    assert.deepEqual(seen.slice(before), ["llm.sock GET /v1/models host=127.0.0.1:4555"]);
+  });
+
+  it("refuses to start when both ports are the same", async () => {
+    const folder = await socketFolder("clash", ["llm.sock", "egress.sock"]);
+    const r = await dockerRun([
+      "--network",
+      "none",
+      "-e",
+      "AIRLOCK_EGRESS_PORT=4000",
+      "-v",
+      `${folder}:/run/airlock`,
+      baseImageRef(),
+      "true",
+    ]);
+    assert.equal(r.code, 125);
+    assert.match(
+      r.stderr,
+      /AIRLOCK_EGRESS_PORT and AIRLOCK_BRIDGE_PORT are both 4000; give them different ports/,
+    );
   });
 });

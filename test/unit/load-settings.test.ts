@@ -55,6 +55,22 @@ describe("loadSettings", () => {
     );
   });
 
+  it("reads the egress proxy's ports as lists, none as an empty one", () => {
+    assert.deepEqual(loadSettings({}).egressPorts, { connectPorts: undefined, httpPorts: undefined });
+    assert.deepEqual(
+      loadSettings({ AIRLOCK_EGRESS_CONNECT_PORTS: "443, 8443,443", AIRLOCK_EGRESS_HTTP_PORTS: "none" })
+        .egressPorts,
+      { connectPorts: [443, 8443], httpPorts: [] },
+    );
+    for (const bad of ["0", "443;22", "65536", "https", "443,"]) {
+      assert.throws(
+        () => loadSettings({ AIRLOCK_EGRESS_CONNECT_PORTS: bad }),
+        /AIRLOCK_EGRESS_CONNECT_PORTS: must be a comma-separated list of TCP ports 1-65535, or none/,
+        bad,
+      );
+    }
+  });
+
   it("rejects a private key that is not PEM and never echoes it", () => {
     assert.throws(
       () => loadSettings({ PRIVATE_KEY: "hunter2-secret-value" }),

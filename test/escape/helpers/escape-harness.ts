@@ -10,6 +10,7 @@ import { promisify } from "node:util";
 import { createLogger } from "../../../core/logger.ts";
 import type { ContainerRuntime } from "../../../runner/container/container-runtime.ts";
 import { createDockerContainerRuntime } from "../../../runner/container/docker-container-runtime.ts";
+import { baseImageRef } from "../../../runner/images/base-image-ref.ts";
 import {
   runSandboxed,
   type RunSandboxedOptions,
@@ -21,7 +22,7 @@ import { sandboxLabelKeys } from "../../../runner/sandbox/sandbox-labels.ts";
 export const execFileAsync = promisify(execFile);
 
 /** The image the suite attacks from: the real base image when built, else plain Debian. */
-const preferredImage = "airlock/base:0.1.0";
+const preferredImage = baseImageRef();
 const fallbackImage = "debian:bookworm-slim";
 const probesDir = fileURLToPath(new URL("../probes/", import.meta.url));
 const sandboxUid = 1001;

@@ -1,21 +1,32 @@
-// The socket bridge: 127.0.0.1:<AIRLOCK_BRIDGE_PORT> inside the sandbox -> the run's
-// unix socket /run/airlock/llm.sock, mounted from the host. The container has no
-// network (NetworkMode none); this loopback port is the only way out, and it leads
-// only to the metered proxy. Plain Node, no dependencies: it runs before anything the
-// agent installs, and nothing here can be swapped by the agent (root-owned files).
+// The socket bridge: loopback ports inside the sandbox -> the run's unix sockets in
+// /run/airlock, mounted from the host. The entrypoint passes one `<port>=<socket>` route
+// per socket the runner provides: 127.0.0.1:4000 -> llm.sock (the metered LLM proxy) and
+// 127.0.0.1:4001 -> egress.sock (the egress proxy, which only reaches granted domains).
+// The container has no network (NetworkMode none); these loopback ports are the only
+// way out. Plain Node, no dependencies: it runs before anything the agent installs, and
+// nothing here can be swapped by the agent (root-owned files).
 import net from "node:net";
 
-const socketPath = process.env.AIRLOCK_BRIDGE_SOCKET || "/run/airlock/llm.sock";
-const port = Number(process.env.AIRLOCK_BRIDGE_PORT || "4000");
-
-if (!Number.isInteger(port) || port < 1 || port > 65535) {
-  process.stderr.write(
-    `airlock bridge: AIRLOCK_BRIDGE_PORT must be 1-65535, got ${process.env.AIRLOCK_BRIDGE_PORT}\n`,
-  );
+function fail(message) {
+  process.stderr.write(`airlock bridge: ${message}\n`);
   process.exit(2);
 }
 
-function pipeConnection(client) {
+const routes = process.argv.slice(2).map((arg) => {
+  const eq = arg.indexOf("=");
+  const port = Number(arg.slice(0, eq));
+  const socketPath = arg.slice(eq + 1);
+  if (eq <= 0 || !Number.isInteger(port) || port < 1 || port > 65535) {
+    fail(`a route must be <port 1-65535>=<socket path>, got "${arg}"`);
+  }
+  if (!socketPath.startsWith("/"))
+    fail(`the socket of port ${port} must be an absolute path, got "${socketPath}"`);
+  return { port, socketPath };
+});
+if (routes.length === 0) fail("no route given (<port>=<socket path>)");
+if (new Set(routes.map((r) => r.port)).size !== routes.length) fail("two routes name the same port");
+
+function pipeConnection(client, socketPath) {
   const upstream = net.connect(socketPath);
   // A failure on either side ends both: no half-dead pairs left holding descriptors.
   const close = () => {
@@ -30,17 +41,20 @@ function pipeConnection(client) {
   upstream.pipe(client);
 }
 
-// Loopback only, IPv4 only: the bridge must never answer on another address.
-const server = net.createServer({ allowHalfOpen: true }, pipeConnection);
-server.on("error", (error) => {
-  process.stderr.write(`airlock bridge: cannot listen on 127.0.0.1:${port}: ${error.message}\n`);
-  process.exit(1);
+const servers = routes.map(({ port, socketPath }) => {
+  // Loopback only, IPv4 only: the bridge must never answer on another address.
+  const server = net.createServer({ allowHalfOpen: true }, (client) => pipeConnection(client, socketPath));
+  server.on("error", (error) => {
+    process.stderr.write(`airlock bridge: cannot listen on 127.0.0.1:${port}: ${error.message}\n`);
+    process.exit(1);
+  });
+  server.listen({ host: "127.0.0.1", port, exclusive: true });
+  return server;
 });
-server.listen({ host: "127.0.0.1", port, exclusive: true });
 
 for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"]) {
   process.on(signal, () => {
-    server.close();
+    for (const server of servers) server.close();
     process.exit(0);
   });
 }
