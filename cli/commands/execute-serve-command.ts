@@ -4,6 +4,8 @@ import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { sql } from "drizzle-orm";
 import { createAirlockApp } from "../../app/create-airlock-app.ts";
+import { createHistoryApp } from "../../app/history/create-history-app.ts";
+import { historyBasePath } from "../../app/history/history-html.ts";
 import { createRefusalDesk } from "../../app/replies/create-refusal-desk.ts";
 import { getRun, sumRunUsage } from "../../core/db/runs.ts";
 import { UsageError } from "../../core/errors.ts";
@@ -140,6 +142,19 @@ export async function serveAirlock(ctx: CliContext, parts: { app: boolean; runne
         await health(req, res);
         return true;
       });
+      if (settings.historyToken !== undefined) {
+        // The run-history pages (issue 13 §2): only with an operators' token set; unset, /history is a 404.
+        const { getRequestListener } = await import("@hono/node-server");
+        const history = getRequestListener(
+          createHistoryApp({ db: database.db, tokenSecret, historyToken: settings.historyToken, logger }).fetch,
+        );
+        server.addHandler(async (req, res) => {
+          const path = new URL(req.url ?? "/", "http://localhost").pathname;
+          if (path !== historyBasePath && !path.startsWith(`${historyBasePath}/`)) return false;
+          await history(req, res);
+          return true;
+        });
+      }
       await server.load(async (app, { addHandler }) => {
         app.onAny((event) => metrics.webhooks.inc({ event: event.name }));
         // Probot's registration flow (app.yml) sets the App's webhook URL to the server's root,
@@ -165,7 +180,7 @@ export async function serveAirlock(ctx: CliContext, parts: { app: boolean; runne
       await server.start();
       stops.unshift(() => server.stop());
       ctx.stdout.write(
-        `airlock ${name} listening on http://${settings.host}:${server.port} (webhooks: /api/github/webhooks, /healthz, /metrics; database: ${database.describe})\n`,
+        `airlock ${name} listening on http://${settings.host}:${server.port} (webhooks: /api/github/webhooks, /healthz, /metrics${settings.historyToken === undefined ? "" : `, run history: ${historyBasePath}`}; database: ${database.describe})\n`,
       );
     } else {
       const http = createServer((req, res) => void health(req, res));

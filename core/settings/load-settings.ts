@@ -76,6 +76,10 @@ const envSchema = z.object({
       message: "must be a comma-separated list of model ids or globs, e.g. gpt-4.1-mini,claude-*",
     })
     .transform((v) => (v === undefined ? [] : v.split(",").map((m) => m.trim()))),
+  AIRLOCK_HISTORY_TOKEN: optionalString.refine((v) => v === undefined || v.trim().length >= 32, {
+    message:
+      "must be at least 32 characters (generate one with: openssl rand -hex 32); unset it to keep the run-history page off",
+  }),
 });
 
 /**
@@ -127,6 +131,11 @@ export interface Settings {
   maxDiskMb: number | undefined;
   /** Models every run may call, besides its agent's and its repository's (AIRLOCK_ALLOWED_MODELS). */
   allowedModels: string[];
+  /**
+   * The operators' token for the run-history page (AIRLOCK_HISTORY_TOKEN, issue 13 §2).
+   * Unset, the page is not served at all: it shows every repository's runs.
+   */
+  historyToken: string | undefined;
 }
 
 /** Parse and validate the environment. Throws a UsageError listing every problem at once. */
@@ -199,6 +208,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     },
     maxDiskMb: raw.AIRLOCK_MAX_DISK_MB,
     allowedModels: raw.AIRLOCK_ALLOWED_MODELS,
+    historyToken: raw.AIRLOCK_HISTORY_TOKEN?.trim(),
   };
 }
 
