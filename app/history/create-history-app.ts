@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { deleteCookie, setCookie } from "hono/cookie";
 import { csrf } from "hono/csrf";
+import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import { z } from "zod";
 import { listRunHistory, listRunRepos, sumRunTotalsByDay, sumRunTotalsByRepo } from "../../core/db/run-history.ts";
@@ -133,6 +134,13 @@ export function createHistoryApp(deps: HistoryAppDeps): Hono {
 
   app.notFound((c) => c.html(renderHistoryProblem("Not found", `Nothing is served at ${c.req.path}.`), 404));
   app.onError((error, c) => {
+    if (error instanceof HTTPException && error.status === 403) {
+      // hono's csrf check: a form posted from another origin.
+      return c.html(
+        renderHistoryProblem("Refused", "Forms on this page are accepted only from the page itself."),
+        403,
+      );
+    }
     log.error({ err: error.message, path: c.req.path }, "run-history page failed");
     return c.html(renderHistoryProblem("Something failed", "The page could not be made; the app's log says why."), 500);
   });
