@@ -5,7 +5,12 @@ import { csrf } from "hono/csrf";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import { z } from "zod";
-import { listRunHistory, listRunRepos, sumRunTotalsByDay, sumRunTotalsByRepo } from "../../core/db/run-history.ts";
+import {
+  listRunHistory,
+  listRunRepos,
+  sumRunTotalsByDay,
+  sumRunTotalsByRepo,
+} from "../../core/db/run-history.ts";
 import type { Db } from "../../core/db/open-database.ts";
 import { runIdPattern } from "../../core/ids.ts";
 import type { Logger } from "../../core/logger.ts";
@@ -80,10 +85,14 @@ export function createHistoryApp(deps: HistoryAppDeps): Hono {
 
   app.post(
     "/sign-in",
-    bodyLimit({ maxSize: 8 * 1024, onError: (c) => c.html(renderSignIn({ problem: "The form was too large." }), 413) }),
+    bodyLimit({
+      maxSize: 8 * 1024,
+      onError: (c) => c.html(renderSignIn({ problem: "The form was too large." }), 413),
+    }),
     async (c) => {
       const form = signInForm.safeParse(await c.req.parseBody());
-      const next = form.success && form.data.next?.startsWith(`${historyBasePath}`) ? form.data.next : historyBasePath;
+      const next =
+        form.success && form.data.next?.startsWith(`${historyBasePath}`) ? form.data.next : historyBasePath;
       if (!form.success || !isOperatorToken(form.data.token, deps.historyToken)) {
         log.warn("run-history sign-in refused: not the operators' token");
         return c.html(renderSignIn({ problem: "That is not the operators' token.", next }), 401);
@@ -118,7 +127,10 @@ export function createHistoryApp(deps: HistoryAppDeps): Hono {
   app.get("/runs/:id", operator, async (c) => {
     const id = c.req.param("id");
     if (!runIdPattern.test(id)) {
-      return c.html(renderHistoryProblem("Not a run id", "Run ids are lowercase letters, digits, - and _."), 400);
+      return c.html(
+        renderHistoryProblem("Not a run id", "Run ids are lowercase letters, digits, - and _."),
+        400,
+      );
     }
     const detail = await loadRunDetail(deps.db, id, deps.tokenSecret);
     if (detail === undefined) {
@@ -128,7 +140,10 @@ export function createHistoryApp(deps: HistoryAppDeps): Hono {
   });
 
   app.get("/totals", operator, async (c) => {
-    const [byRepo, byDay] = await Promise.all([sumRunTotalsByRepo(deps.db), sumRunTotalsByDay(deps.db, { days })]);
+    const [byRepo, byDay] = await Promise.all([
+      sumRunTotalsByRepo(deps.db),
+      sumRunTotalsByDay(deps.db, { days }),
+    ]);
     return c.html(renderRunTotals({ byRepo, byDay, days }));
   });
 
@@ -142,7 +157,10 @@ export function createHistoryApp(deps: HistoryAppDeps): Hono {
       );
     }
     log.error({ err: error.message, path: c.req.path }, "run-history page failed");
-    return c.html(renderHistoryProblem("Something failed", "The page could not be made; the app's log says why."), 500);
+    return c.html(
+      renderHistoryProblem("Something failed", "The page could not be made; the app's log says why."),
+      500,
+    );
   });
   return app;
 }

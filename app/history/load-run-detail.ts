@@ -11,8 +11,7 @@ import { sumRunFigures, type RunFigures } from "../../core/summary/sum-run-figur
 
 /** A ledger entry's parsed data, or why it could not be read. */
 export type AuditReading<T extends AuditEventType> =
-  | { found: true; data: ParsedAuditEventData<T> }
-  | { found: false; problem: string | undefined };
+  { found: true; data: ParsedAuditEventData<T> } | { found: false; problem: string | undefined };
 
 export interface RunDetail {
   run: Run;
@@ -42,7 +41,10 @@ export async function loadRunDetail(db: Db, runId: string, secret: string): Prom
     if (error instanceof AirlockError && error.code === "unknown_run") return undefined;
     throw error;
   }
-  const [events, capabilities] = await Promise.all([listRunEvents(db, runId), listCapabilityRequests(db, runId)]);
+  const [events, capabilities] = await Promise.all([
+    listRunEvents(db, runId),
+    listCapabilityRequests(db, runId),
+  ]);
   const committed = readAudit(facts.audit, "relay.committed");
   const checkpoint = committed.found ? (committed.data.auditHeadInTrailer ?? undefined) : undefined;
   return {

@@ -8,11 +8,7 @@ const blankToUndefined = (value: unknown) =>
 const querySchema = z.object({
   repo: z.preprocess(
     blankToUndefined,
-    z
-      .string()
-      .trim()
-      .max(200, "a repository name is at most 200 characters (owner/name)")
-      .optional(),
+    z.string().trim().max(200, "a repository name is at most 200 characters (owner/name)").optional(),
   ),
   state: z.preprocess(
     blankToUndefined,

@@ -41,7 +41,8 @@ export function renderRunList(input: RunListInput): HistoryHtml {
           <select id="filter-repo" name="repo">
             <option value="">All repositories</option>
             ${input.repos.map(
-              (repo) => html`<option value="${repo}" ${repo === query.repo ? "selected" : ""}>${repo}</option>`,
+              (repo) =>
+                html`<option value="${repo}" ${repo === query.repo ? "selected" : ""}>${repo}</option>`,
             )}
           </select>
         </div>
@@ -58,63 +59,75 @@ export function renderRunList(input: RunListInput): HistoryHtml {
         <button type="submit">Filter</button>
       </form>
       <p id="run-count" aria-live="polite">
-        ${page.total === 0
-          ? "No runs match."
-          : `Runs ${first}–${last} of ${page.total}${query.repo ? ` in ${query.repo}` : ""}${query.state ? `, state ${query.state}` : ""}.`}
+        ${
+          page.total === 0
+            ? "No runs match."
+            : `Runs ${first}–${last} of ${page.total}${query.repo ? ` in ${query.repo}` : ""}${query.state ? `, state ${query.state}` : ""}.`
+        }
       </p>
-      ${page.rows.length === 0
-        ? ""
-        : html`<table id="runs">
-            <caption>
-              Runs, newest first
-            </caption>
-            <thead>
-              <tr>
-                <th scope="col">Run</th>
-                <th scope="col">Repository</th>
-                <th scope="col" class="num">Issue</th>
-                <th scope="col">Agent</th>
-                <th scope="col">State</th>
-                <th scope="col" class="num">Tokens in / out</th>
-                <th scope="col" class="num">Cost</th>
-                <th scope="col" class="num">Duration</th>
-                <th scope="col">Recorded</th>
-                <th scope="col">Pull request</th>
-              </tr>
-            </thead>
-            <tbody>
-              ${page.rows.map((run) => {
-                const pull = derivePullRequestUrl(run.cloneUrl, run.prNumber);
-                const duration = run.finishedAt
-                  ? formatDuration(run.finishedAt.getTime() - run.createdAt.getTime())
-                  : `${formatDuration(input.now.getTime() - run.createdAt.getTime())} so far`;
-                return html`<tr data-run-id="${run.id}">
-                  <td><a class="mono" href="${historyBasePath}/runs/${run.id}">${run.id}</a></td>
-                  <td>${run.repo ?? html`<span class="muted">${run.kind} run</span>`}</td>
-                  <td class="num">${run.issueNumber === null ? "—" : `#${run.issueNumber}`}</td>
-                  <td>${run.agent ?? "—"}</td>
-                  <td class="state-${run.state}">${run.state}</td>
-                  <td class="num">${run.inputTokens} / ${run.outputTokens}</td>
-                  <td class="num">${formatUsd(run.costUsd)}</td>
-                  <td class="num">${duration}</td>
-                  <td>${formatTime(run.createdAt)}</td>
-                  <td>
-                    ${pull
-                      ? html`<a href="${pull}">#${run.prNumber ?? ""}<span class="visually-hidden"> pull request of ${run.id}</span></a>`
-                      : "—"}
-                  </td>
-                </tr>`;
-              })}
-            </tbody>
-          </table>`}
-      ${pages > 1
-        ? html`<nav class="pages" aria-label="Pages of runs">
-            <ul>
-              ${query.page > 1 ? html`<li><a href="${linkTo(query.page - 1)}" rel="prev">Newer runs</a></li>` : ""}
-              <li aria-current="page">Page ${query.page} of ${pages}</li>
-              ${query.page < pages ? html`<li><a href="${linkTo(query.page + 1)}" rel="next">Older runs</a></li>` : ""}
-            </ul>
-          </nav>`
-        : ""}`,
+      ${
+        page.rows.length === 0
+          ? ""
+          : html`<table id="runs">
+              <caption>
+                Runs, newest first
+              </caption>
+              <thead>
+                <tr>
+                  <th scope="col">Run</th>
+                  <th scope="col">Repository</th>
+                  <th scope="col" class="num">Issue</th>
+                  <th scope="col">Agent</th>
+                  <th scope="col">State</th>
+                  <th scope="col" class="num">Tokens in / out</th>
+                  <th scope="col" class="num">Cost</th>
+                  <th scope="col" class="num">Duration</th>
+                  <th scope="col">Recorded</th>
+                  <th scope="col">Pull request</th>
+                </tr>
+              </thead>
+              <tbody>
+                ${page.rows.map((run) => {
+                  const pull = derivePullRequestUrl(run.cloneUrl, run.prNumber);
+                  const duration = run.finishedAt
+                    ? formatDuration(run.finishedAt.getTime() - run.createdAt.getTime())
+                    : `${formatDuration(input.now.getTime() - run.createdAt.getTime())} so far`;
+                  return html`<tr data-run-id="${run.id}">
+                    <td><a class="mono" href="${historyBasePath}/runs/${run.id}">${run.id}</a></td>
+                    <td>${run.repo ?? html`<span class="muted">${run.kind} run</span>`}</td>
+                    <td class="num">${run.issueNumber === null ? "—" : `#${run.issueNumber}`}</td>
+                    <td>${run.agent ?? "—"}</td>
+                    <td class="state-${run.state}">${run.state}</td>
+                    <td class="num">${run.inputTokens} / ${run.outputTokens}</td>
+                    <td class="num">${formatUsd(run.costUsd)}</td>
+                    <td class="num">${duration}</td>
+                    <td>${formatTime(run.createdAt)}</td>
+                    <td>
+                      ${
+                        pull
+                          ? html`<a href="${pull}"
+                              >#${run.prNumber ?? ""}<span class="visually-hidden">
+                                pull request of ${run.id}</span
+                              ></a
+                            >`
+                          : "—"
+                      }
+                    </td>
+                  </tr>`;
+                })}
+              </tbody>
+            </table>`
+      }
+      ${
+        pages > 1
+          ? html`<nav class="pages" aria-label="Pages of runs">
+              <ul>
+                ${query.page > 1 ? html`<li><a href="${linkTo(query.page - 1)}" rel="prev">Newer runs</a></li>` : ""}
+                <li aria-current="page">Page ${query.page} of ${pages}</li>
+                ${query.page < pages ? html`<li><a href="${linkTo(query.page + 1)}" rel="next">Older runs</a></li>` : ""}
+              </ul>
+            </nav>`
+          : ""
+      }`,
   });
 }

@@ -44,35 +44,38 @@ function renderTable(input: {
   keyCell: (row: RunTotalsRow) => HistoryHtml | string;
 }): HistoryHtml {
   return html`<h2>${input.caption}</h2>
-    ${input.rows.length === 0
-      ? html`<p>No runs yet.</p>`
-      : html`<table id="${input.id}">
-          <caption>
-            ${input.caption}
-          </caption>
-          <thead>
-            <tr>
-              <th scope="col">${input.keyHeading}</th>
-              <th scope="col" class="num">Runs</th>
-              <th scope="col" class="num">Succeeded</th>
-              <th scope="col" class="num">Failed</th>
-              <th scope="col" class="num">LLM calls</th>
-              <th scope="col" class="num">Tokens in / out</th>
-              <th scope="col" class="num">Cost</th>
-            </tr>
-          </thead>
-          <tbody>
-            ${input.rows.map(
-              (row) => html`<tr>
-                <th scope="row">${input.keyCell(row)}</th>
-                <td class="num">${row.runs}</td>
-                <td class="num">${row.succeeded}</td>
-                <td class="num">${row.failed}</td>
-                <td class="num">${row.calls}</td>
-                <td class="num">${row.inputTokens} / ${row.outputTokens}</td>
-                <td class="num">${formatUsd(row.costUsd)}</td>
-              </tr>`,
-            )}
-          </tbody>
-        </table>`}`;
+    ${
+      input.rows.length === 0
+        ? html`<p>No runs yet.</p>`
+        : html`<table id="${input.id}">
+            <caption>
+              ${input.caption}
+            </caption>
+            <thead>
+              <tr>
+                <th scope="col">${input.keyHeading}</th>
+                <th scope="col" class="num">Runs</th>
+                <th scope="col" class="num">Succeeded</th>
+                <th scope="col" class="num">Failed</th>
+                <th scope="col" class="num">LLM calls</th>
+                <th scope="col" class="num">Tokens in / out</th>
+                <th scope="col" class="num">Cost</th>
+              </tr>
+            </thead>
+            <tbody>
+              ${input.rows.map(
+                (row) =>
+                  html`<tr>
+                    <th scope="row">${input.keyCell(row)}</th>
+                    <td class="num">${row.runs}</td>
+                    <td class="num">${row.succeeded}</td>
+                    <td class="num">${row.failed}</td>
+                    <td class="num">${row.calls}</td>
+                    <td class="num">${row.inputTokens} / ${row.outputTokens}</td>
+                    <td class="num">${formatUsd(row.costUsd)}</td>
+                  </tr>`,
+              )}
+            </tbody>
+          </table>`
+    }`;
 }

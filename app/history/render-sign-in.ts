@@ -6,7 +6,10 @@ import { renderHistoryLayout } from "./render-history-layout.ts";
  * The sign-in form: the operator pastes AIRLOCK_HISTORY_TOKEN once and the browser keeps a
  * session cookie. `next` is where to go afterwards; only paths under the page are kept.
  */
-export function renderSignIn(input: { problem?: string | undefined; next?: string | undefined }): HistoryHtml {
+export function renderSignIn(input: {
+  problem?: string | undefined;
+  next?: string | undefined;
+}): HistoryHtml {
   const next = input.next?.startsWith(historyBasePath) ? input.next : historyBasePath;
   return renderHistoryLayout({
     title: "Sign in",
@@ -14,8 +17,8 @@ export function renderSignIn(input: { problem?: string | undefined; next?: strin
     body: html`<h1>Sign in</h1>
       ${input.problem ? html`<p class="problem" role="alert">${input.problem}</p>` : ""}
       <p>
-        This page shows every repository's runs, so it is for Airlock's operators only. Enter the
-        token the operator set in <code>AIRLOCK_HISTORY_TOKEN</code>, or send it as
+        This page shows every repository's runs, so it is for Airlock's operators only. Enter the token the
+        operator set in <code>AIRLOCK_HISTORY_TOKEN</code>, or send it as
         <code>Authorization: Bearer &lt;token&gt;</code>.
       </p>
       <form method="post" action="${historyBasePath}/sign-in">

@@ -146,7 +146,8 @@ export async function serveAirlock(ctx: CliContext, parts: { app: boolean; runne
         // The run-history pages (issue 13 §2): only with an operators' token set; unset, /history is a 404.
         const { getRequestListener } = await import("@hono/node-server");
         const history = getRequestListener(
-          createHistoryApp({ db: database.db, tokenSecret, historyToken: settings.historyToken, logger }).fetch,
+          createHistoryApp({ db: database.db, tokenSecret, historyToken: settings.historyToken, logger })
+            .fetch,
         );
         server.addHandler(async (req, res) => {
           const path = new URL(req.url ?? "/", "http://localhost").pathname;

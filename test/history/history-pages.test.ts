@@ -40,20 +40,25 @@ for (const kind of testDatabaseKinds()) {
 
     it("refuses every page without the operators' token, showing no run", async () => {
       for (const path of ["/history", "/history/totals", `/history/runs/${seeded.finished}`]) {
-        for (const headers of [
+        const attempts: Record<string, string>[] = [
           {},
           { authorization: "Bearer not-the-token" },
           { authorization: `Basic ${Buffer.from(`x:${operatorToken}`).toString("base64")}` },
           { authorization: `Bearer ${operatorToken}x` },
           { cookie: `airlock_history_session=${operatorToken}` },
-        ]) {
+        ];
+        for (const headers of attempts) {
           const res = await get(path, headers);
           assert.equal(res.status, 401, `${path} with ${JSON.stringify(headers)}`);
           assert.match(res.headers.get("www-authenticate") ?? "", /^Bearer /);
           const body = await res.text();
           assert.match(body, /<label for="token">Operator token<\/label>/);
           // The requested path comes back in the form's `next` field; nothing read from the database does.
-          assert.doesNotMatch(body, /octo-org|data-run-id|Audit chain|Tokens/, "nothing about a run on the refusal");
+          assert.doesNotMatch(
+            body,
+            /octo-org|data-run-id|Audit chain|Tokens/,
+            "nothing about a run on the refusal",
+          );
         }
       }
     });

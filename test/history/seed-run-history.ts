@@ -1,10 +1,7 @@
 import { createHash } from "node:crypto";
 import { and, eq, sql } from "drizzle-orm";
 import { appendAuditEvent } from "../../core/audit/append-audit-event.ts";
-import {
-  decideCapabilityRequest,
-  recordCapabilityRequest,
-} from "../../core/db/capability-requests.ts";
+import { decideCapabilityRequest, recordCapabilityRequest } from "../../core/db/capability-requests.ts";
 import type { Db } from "../../core/db/open-database.ts";
 import { insertRun, setRunPullNumber, setRunState } from "../../core/db/runs.ts";
 import { auditEvents, llmCalls, runs } from "../../core/db/schema.ts";
@@ -40,12 +37,7 @@ export async function seedRunHistory(db: Db, secret: string, base = new Date()):
   const imageId = `sha256:${sha("airlock/builtin image")}`;
   const at = (hoursAgo: number) => new Date(base.getTime() - hoursAgo * hour);
 
-  const record = async (
-    id: string,
-    repo: string,
-    issue: number,
-    createdAt: Date,
-  ): Promise<void> => {
+  const record = async (id: string, repo: string, issue: number, createdAt: Date): Promise<void> => {
     await insertRun(db, {
       id,
       kind: "github",
@@ -92,7 +84,8 @@ export async function seedRunHistory(db: Db, secret: string, base = new Date()):
     c: { model: string; status: number; input: number; output: number; cost: string; error?: string },
   ): Promise<void> => {
     const requestBody = JSON.stringify({ model: c.model, messages: [{ role: "user", content: "fix it" }] });
-    const responseBody = c.status === 200 ? JSON.stringify({ choices: [{ message: { content: "done" } }] }) : null;
+    const responseBody =
+      c.status === 200 ? JSON.stringify({ choices: [{ message: { content: "done" } }] }) : null;
     const [row] = await db
       .insert(llmCalls)
       .values({
@@ -149,7 +142,13 @@ export async function seedRunHistory(db: Db, secret: string, base = new Date()):
     secret,
     data: { ref: "airlock/builtin:3f9a", id: imageId },
   });
-  await call(finished, at(49.9), { model: "gpt-4.1-mini", status: 200, input: 1200, output: 300, cost: "0.0009600000" });
+  await call(finished, at(49.9), {
+    model: "gpt-4.1-mini",
+    status: 200,
+    input: 1200,
+    output: 300,
+    cost: "0.0009600000",
+  });
   const asked = await recordCapabilityRequest(db, {
     runId: finished,
     request: { kind: "npm", name: "left-pad", version: "1.3.0", reason: "the tests import it" },
@@ -157,10 +156,28 @@ export async function seedRunHistory(db: Db, secret: string, base = new Date()):
   });
   if (asked.kind !== "created") throw new Error(`capability request not created: ${asked.kind}`);
   await walk(finished, ["waiting_capability"]);
-  await decideCapabilityRequest(db, { runId: finished, id: asked.request.id, state: "granted", by: approver, secret });
+  await decideCapabilityRequest(db, {
+    runId: finished,
+    id: asked.request.id,
+    state: "granted",
+    by: approver,
+    secret,
+  });
   await walk(finished, ["running"]);
-  await call(finished, at(49.5), { model: "gpt-4.1-mini", status: 200, input: 2400, output: 650, cost: "0.0020000000" });
-  await call(finished, at(49.4), { model: "gpt-4.1", status: 200, input: 800, output: 120, cost: "0.0025600000" });
+  await call(finished, at(49.5), {
+    model: "gpt-4.1-mini",
+    status: 200,
+    input: 2400,
+    output: 650,
+    cost: "0.0020000000",
+  });
+  await call(finished, at(49.4), {
+    model: "gpt-4.1",
+    status: 200,
+    input: 800,
+    output: 120,
+    cost: "0.0025600000",
+  });
   await walk(finished, ["publishing"]);
   const started = await appendAuditEvent(db, {
     runId: finished,
@@ -180,7 +197,9 @@ export async function seedRunHistory(db: Db, secret: string, base = new Date()):
         { path: "src/pad.ts", change: "modified" },
         { path: "test/pad.test.ts", change: "added" },
       ],
-      heldBack: [{ path: ".github/workflows/ci.yml", reason: "workflow changes are not pushed unless allowed" }],
+      heldBack: [
+        { path: ".github/workflows/ci.yml", reason: "workflow changes are not pushed unless allowed" },
+      ],
       refused: [],
       refusedOmitted: 0,
     },
@@ -193,7 +212,14 @@ export async function seedRunHistory(db: Db, secret: string, base = new Date()):
   const failed = "rhist-failed";
   await record(failed, "octo-org/alpha", 14, at(26));
   await walk(failed, ["preparing", "running"]);
-  await call(failed, at(25.9), { model: "gpt-4.1-mini", status: 502, input: 0, output: 0, cost: "0", error: "upstream 502" });
+  await call(failed, at(25.9), {
+    model: "gpt-4.1-mini",
+    status: 502,
+    input: 0,
+    output: 0,
+    cost: "0",
+    error: "upstream 502",
+  });
   await walk(failed, ["failed"], "the agent exited with 1");
   await finishAfter(failed, 95);
 
@@ -201,7 +227,13 @@ export async function seedRunHistory(db: Db, secret: string, base = new Date()):
   const tampered = "rhist-tampered";
   await record(tampered, "octo-org/beta", 3, at(25));
   await walk(tampered, ["preparing", "running"]);
-  await call(tampered, at(24.9), { model: "gpt-4.1-mini", status: 200, input: 500, output: 90, cost: "0.0003400000" });
+  await call(tampered, at(24.9), {
+    model: "gpt-4.1-mini",
+    status: 200,
+    input: 500,
+    output: 90,
+    cost: "0.0003400000",
+  });
   await walk(tampered, ["succeeded"]);
   await finishAfter(tampered, 61);
   await db
