@@ -14,6 +14,7 @@ import { createLaneGitHubApi } from "../../core/github/create-lane-github-api.ts
 import { createOctokitGitHubApi } from "../../core/github/create-octokit-github-api.ts";
 import type { Logger } from "../../core/logger.ts";
 import { createAirlockMetrics, type AirlockMetrics } from "../../core/metrics/create-airlock-metrics.ts";
+import { readStoredFigures } from "../../core/metrics/read-stored-figures.ts";
 import { chooseLlmUpstreams } from "../../core/settings/choose-llm-upstreams.ts";
 import { requireSettings, type Settings } from "../../core/settings/load-settings.ts";
 import type { ContainerRuntime } from "../../runner/container/container-runtime.ts";
@@ -21,6 +22,8 @@ import { createDockerContainerRuntime } from "../../runner/container/docker-cont
 import { assertEngineReachable } from "../../runner/images/assert-engine-reachable.ts";
 import { createImageCheckCache } from "../../runner/images/create-image-check-cache.ts";
 import type { ProxyUpstreams } from "../../runner/proxy/choose-upstreams.ts";
+import { createSharedProxyMetrics } from "../../runner/proxy/create-proxy-metrics.ts";
+import { observeSandboxStarts } from "../../runner/sandbox/observe-sandbox-starts.ts";
 import { reapContainers } from "../../runner/sandbox/reap-containers.ts";
 import { startRunner, type RunnerService } from "../../runner/start-runner.ts";
 import type { Database } from "../../core/db/open-database.ts";
@@ -65,13 +68,17 @@ export async function serveAirlock(ctx: CliContext, parts: { app: boolean; runne
     );
   }
   const upstreams = parts.runner ? chooseRunnerUpstreams(settings) : {};
-  const metrics = createAirlockMetrics();
   // Set exactly when the runner part runs.
   const runtime: ContainerRuntime | undefined = parts.runner
     ? createDockerContainerRuntime({ dockerHost: settings.dockerHost, logger })
     : undefined;
   if (runtime !== undefined) await assertEngineReachable(runtime);
   const database = await ctx.openMigratedDatabase();
+  const metrics = createAirlockMetrics({
+    readStoredFigures: () => readStoredFigures(database.db),
+    onStoredFiguresError: (error) =>
+      logger.warn({ err: (error as Error).message }, "/metrics: could not read the database gauges"),
+  });
   const stops: (() => Promise<void>)[] = [];
   try {
     const githubApp = createGitHubApp({ appId, privateKey, apiUrl }, logger);
@@ -85,7 +92,9 @@ export async function serveAirlock(ctx: CliContext, parts: { app: boolean; runne
       const prices = await loadPrices(ctx.env.AIRLOCK_PRICES_FILE);
       const runner: RunnerService = startRunner({
         db: database.db,
-        runtime,
+        runtime: observeSandboxStarts(runtime, (seconds) => metrics.sandboxStart.observe(seconds)),
+        // Every run's proxy feeds these, so /metrics shows proxy latency and upstream errors across runs.
+        proxyMetrics: createSharedProxyMetrics(metrics.registry),
         logger,
         tokenSecret,
         upstreams,
@@ -100,6 +109,7 @@ export async function serveAirlock(ctx: CliContext, parts: { app: boolean; runne
         leaseS: settings.runner.leaseS,
         concurrency: settings.runner.concurrency,
         onRunStart: () => metrics.runsActive.inc(),
+        onLeaseTakeover: () => metrics.leaseTakeovers.inc(),
         onRunDone: (runId) => {
           metrics.runsActive.dec();
           void observeFinishedRun(database, metrics, runId).catch(() => {});
@@ -281,7 +291,11 @@ async function observeFinishedRun(database: Database, metrics: AirlockMetrics, r
   metrics.runsFinished.inc(labels);
   metrics.runDuration.observe(labels, (run.finishedAt.getTime() - run.createdAt.getTime()) / 1000);
   if (run.startedAt) metrics.queueWait.observe((run.startedAt.getTime() - run.createdAt.getTime()) / 1000);
-  const { byModel } = await sumRunUsage(database.db, runId);
+  const { total, byModel } = await sumRunUsage(database.db, runId);
+  const repo = { repo: run.repo ?? "none" };
+  metrics.repoLlmCostUsd.inc(repo, Number(total.costUsd));
+  metrics.repoLlmTokens.inc({ ...repo, direction: "in" }, total.inputTokens);
+  metrics.repoLlmTokens.inc({ ...repo, direction: "out" }, total.outputTokens);
   for (const row of byModel) {
     const l = { provider: row.provider, model: row.model ?? "unknown" };
     metrics.llmCalls.inc(l, row.calls);

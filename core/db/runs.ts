@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, isNull, lt, notInArray, or, sql } from "drizzle-orm";
+import { and, asc, count, eq, inArray, isNull, lt, notInArray, or, sql, type SQL } from "drizzle-orm";
 import type { Db } from "./open-database.ts";
 import { llmCalls, runEvents, runs, type LlmCall, type NewRun, type Run, type RunEvent } from "./schema.ts";
 import type { RunState } from "../run-states.ts";
@@ -114,13 +114,7 @@ export async function claimRun(db: Db, options: ClaimRunOptions): Promise<Run | 
   const claimable = db
     .select({ id: runs.id })
     .from(runs)
-    .where(
-      and(
-        eq(runs.kind, "github"),
-        or(isNull(runs.leaseExpiresAt), lt(runs.leaseExpiresAt, sql`now()`)),
-        or(notInArray(runs.state, terminal), isNull(runs.publishedAt)),
-      ),
-    )
+    .where(isClaimable())
     .orderBy(asc(runs.createdAt))
     .limit(1)
     .for("update", { skipLocked: true });
@@ -135,6 +129,27 @@ export async function claimRun(db: Db, options: ClaimRunOptions): Promise<Run | 
     .where(inArray(runs.id, claimable))
     .returning();
   return claimed;
+}
+
+/** A run a runner may claim now (claimRun): the queue. */
+function isClaimable(): SQL | undefined {
+  return and(
+    eq(runs.kind, "github"),
+    or(isNull(runs.leaseExpiresAt), lt(runs.leaseExpiresAt, sql`now()`)),
+    or(notInArray(runs.state, [...terminalRunStates]), isNull(runs.publishedAt)),
+  );
+}
+
+/** How many runs wait for a runner now: queued ones, ones whose runner died, finished ones not yet on GitHub (the queue-depth gauge). */
+export async function countClaimableRuns(db: Db): Promise<number> {
+  const [row] = await db.select({ n: count() }).from(runs).where(isClaimable());
+  return Number(row?.n ?? 0);
+}
+
+/** Runs per state, every state the table holds (the runs-by-state gauge). */
+export async function countRunsByState(db: Db): Promise<{ state: RunState; runs: number }[]> {
+  const rows = await db.select({ state: runs.state, n: count() }).from(runs).groupBy(runs.state);
+  return rows.map((row) => ({ state: row.state, runs: Number(row.n) }));
 }
 
 export interface LeaseStatus {

@@ -68,6 +68,7 @@ export async function runAgentSealed(ctx: RunPhaseContext, workspace: string): P
     prices: deps.prices,
     allowedModels: deps.allowedModels ?? [],
     retry: deps.proxyRetry,
+    sharedMetrics: deps.proxyMetrics,
     logger: deps.logger,
   });
   try {
