@@ -4,10 +4,11 @@ import { verifyAuditEntries, type AuditVerification } from "../../core/audit/ver
 import { listCapabilityRequests } from "../../core/db/capability-requests.ts";
 import type { Db } from "../../core/db/open-database.ts";
 import { listRunEvents } from "../../core/db/runs.ts";
-import type { CapabilityRequest, LlmCall, Run, RunEvent } from "../../core/db/schema.ts";
+import type { CapabilityRequest, LlmCall, Run } from "../../core/db/schema.ts";
 import { AirlockError } from "../../core/errors.ts";
 import { loadRunSummaryFacts } from "../../core/summary/load-run-summary-facts.ts";
 import { sumRunFigures, type RunFigures } from "../../core/summary/sum-run-figures.ts";
+import { buildRunTimeline, type TimelineEntry } from "./build-run-timeline.ts";
 
 /** A ledger entry's parsed data, or why it could not be read. */
 export type AuditReading<T extends AuditEventType> =
@@ -15,8 +16,8 @@ export type AuditReading<T extends AuditEventType> =
 
 export interface RunDetail {
   run: Run;
-  /** run_events in order: state changes, sandbox exits, warnings. */
-  events: RunEvent[];
+  /** run_events, capability requests and decisions, and the image, in time order. */
+  timeline: TimelineEntry[];
   capabilities: CapabilityRequest[];
   calls: LlmCall[];
   figures: RunFigures;
@@ -46,14 +47,20 @@ export async function loadRunDetail(db: Db, runId: string, secret: string): Prom
     listCapabilityRequests(db, runId),
   ]);
   const committed = readAudit(facts.audit, "relay.committed");
+  const image = readAudit(facts.audit, "image.ready");
+  const imageAt = facts.audit.findLast((entry) => entry.type === "image.ready")?.at;
   const checkpoint = committed.found ? (committed.data.auditHeadInTrailer ?? undefined) : undefined;
   return {
     run: facts.run,
-    events,
+    timeline: buildRunTimeline({
+      events,
+      capabilities,
+      image: image.found && imageAt ? { at: imageAt, ref: image.data.ref, id: image.data.id } : undefined,
+    }),
     capabilities,
     calls: facts.calls,
     figures: sumRunFigures(facts.calls),
-    image: readAudit(facts.audit, "image.ready"),
+    image,
     committed,
     verification: verifyAuditEntries(runId, facts.audit, secret, { expectedHead: checkpoint }),
     checkpoint,

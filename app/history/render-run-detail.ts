@@ -83,11 +83,11 @@ function renderImage(detail: RunDetail): HistoryHtml | string {
 function renderTimeline(detail: RunDetail): HistoryHtml {
   return html`<h2>Timeline</h2>
     ${
-      detail.events.length === 0
+      detail.timeline.length === 0
         ? html`<p>No events recorded.</p>`
         : html`<table id="timeline">
             <caption>
-              States and events, oldest first
+              States, capability decisions and the image, oldest first
             </caption>
             <thead>
               <tr>
@@ -97,21 +97,14 @@ function renderTimeline(detail: RunDetail): HistoryHtml {
               </tr>
             </thead>
             <tbody>
-              ${detail.events.map((event) => {
-                const data = event.data;
-                const state = event.type.startsWith("state.") ? event.type.slice("state.".length) : undefined;
-                const from = typeof data.from === "string" ? data.from : undefined;
-                const reason = typeof data.reason === "string" ? data.reason : undefined;
-                const detailText =
-                  state !== undefined
-                    ? `${from ?? "?"} → ${state}${reason ? `: ${reason}` : ""}`
-                    : JSON.stringify(data);
-                return html`<tr>
-                  <td>${formatTime(event.at)}</td>
-                  <td><code>${event.type}</code></td>
-                  <td>${detailText}</td>
-                </tr>`;
-              })}
+              ${detail.timeline.map(
+                (entry) =>
+                  html`<tr data-event="${entry.event}">
+                    <td>${formatTime(entry.at)}</td>
+                    <td><code>${entry.event}</code></td>
+                    <td>${entry.detail}</td>
+                  </tr>`,
+              )}
             </tbody>
           </table>`
     }`;

@@ -188,12 +188,22 @@ describe("the run-history page in Chromium, against `airlock app` and Postgres",
       .from(runEvents)
       .where(eq(runEvents.runId, id))
       .orderBy(asc(runEvents.id));
+    const timeline = await page.locator("#timeline tbody tr td:nth-child(2)").allTextContents();
     assert.deepEqual(
-      await page.locator("#timeline tbody tr td:nth-child(2)").allTextContents(),
+      timeline.filter((event) => !event.startsWith("capability.") && event !== "image.ready"),
       events.map((e) => e.type),
+      "every run event, in order",
     );
+    const times = await page.locator("#timeline tbody tr td:nth-child(1)").allTextContents();
+    assert.deepEqual(times, times.toSorted(), "oldest first");
 
     const [request] = await db().select().from(capabilityRequests).where(eq(capabilityRequests.runId, id));
+    assert.match(
+      (await page.locator('#timeline tr[data-event="capability.decided"] td:nth-child(3)').textContent()) ??
+        "",
+      new RegExp(`^npm:left-pad@1\\.3\\.0 ${request?.state} by ${request?.decidedBy}$`),
+    );
+    assert.equal(await page.locator('#timeline tr[data-event="capability.requested"]').count(), 1);
     const capability = await page.locator("#capabilities tbody tr").allTextContents();
     assert.equal(capability.length, 1);
     assert.match(
@@ -209,6 +219,10 @@ describe("the run-history page in Chromium, against `airlock app` and Postgres",
     assert.ok(image[0]);
     assert.match(
       (await page.locator("#run-image").textContent()) ?? "",
+      new RegExp(String(image[0].data.id)),
+    );
+    assert.match(
+      (await page.locator('#timeline tr[data-event="image.ready"]').textContent()) ?? "",
       new RegExp(String(image[0].data.id)),
     );
 
