@@ -42,6 +42,12 @@ export async function serveAirlock(ctx: CliContext, parts: { app: boolean; runne
   const name = parts.app && parts.runner ? "up" : parts.app ? "app" : "runner";
   const logger = ctx.logger({ command: name });
   const { appId, privateKey, apiUrl } = settings.github;
+  if (!parts.app && settings.historyToken !== undefined) {
+    // Set, the operator expects the page: a runner alone would ignore it without a word.
+    throw new UsageError(
+      "AIRLOCK_HISTORY_TOKEN is set, but `airlock runner` serves no run-history page: `airlock app` and `airlock up` serve it at /history. Unset it for the runner",
+    );
+  }
 
   if (appId === undefined || privateKey === undefined) {
     if (parts.app && !parts.runner && ctx.env.NODE_ENV !== "production") {

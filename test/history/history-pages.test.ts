@@ -3,6 +3,7 @@ import { after, before, describe, it } from "node:test";
 import { createHistoryApp } from "../../app/history/create-history-app.ts";
 import type { Database } from "../../core/db/open-database.ts";
 import { createLogger } from "../../core/logger.ts";
+import { runCli } from "../helpers/run-cli.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
 import { seedRunHistory, type SeededHistory } from "./seed-run-history.ts";
 
@@ -130,3 +131,15 @@ for (const kind of testDatabaseKinds()) {
     });
   });
 }
+
+describe("AIRLOCK_HISTORY_TOKEN where no page is served", () => {
+  it("is refused by `airlock runner` alone, saying which commands serve the page", async () => {
+    const { code, err } = await runCli(["runner"], {
+      AIRLOCK_LOG_LEVEL: "silent",
+      AIRLOCK_HISTORY_TOKEN: operatorToken,
+    });
+    assert.equal(code, 2);
+    assert.match(err, /AIRLOCK_HISTORY_TOKEN is set, but `airlock runner` serves no run-history page/);
+    assert.ok(!err.includes(operatorToken), "the token is not echoed");
+  });
+});
