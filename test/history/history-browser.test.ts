@@ -279,6 +279,53 @@ describe("the run-history page in Chromium, against `airlock app` and Postgres",
     await shoot("6-totals");
   });
 
+  it("keeps text at WCAG AA contrast and shows where keyboard focus is", async () => {
+    await page.goto(`${app.url}/history?repo=octo-org%2Falpha`);
+    // Computed colours of every kind of text the pages use, read in the page (no script of
+    // the page's own: the CSP forbids any; this runs through the DevTools protocol).
+    const samples = (await page.evaluate(`(() => {
+      const pick = (selector) => {
+        const el = document.querySelector(selector);
+        if (!el) return [selector, null, null];
+        let bg = "rgba(0, 0, 0, 0)";
+        for (let node = el; node && /rgba\\(0, 0, 0, 0\\)|transparent/.test(bg); node = node.parentElement) {
+          bg = getComputedStyle(node).backgroundColor;
+        }
+        return [selector, getComputedStyle(el).color, bg];
+      };
+      return ["h1", "td", "th", "a", "label", ".state-succeeded", ".state-failed", "button", "#run-count"].map(pick);
+    })()`)) as [string, string | null, string | null][];
+    const luminance = (rgb: string) => {
+      const [r = 0, g = 0, b = 0] = (rgb.match(/\d+(\.\d+)?/g) ?? []).map(Number).map((v) => {
+        const c = v / 255;
+        return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+      });
+      return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    };
+    for (const [selector, color, background] of samples) {
+      assert.ok(color !== null && background !== null, `${selector} is on the page`);
+      const [light, dark] = [luminance(color), luminance(background)].sort((a, b) => b - a);
+      const ratio = (light! + 0.05) / (dark! + 0.05);
+      assert.ok(ratio >= 4.5, `${selector}: ${color} on ${background} is ${ratio.toFixed(2)}:1, under 4.5:1`);
+    }
+
+    // Every control is reachable with Tab, each with a visible outline when focused; past the
+    // last one focus leaves the page (the body again).
+    const reached: string[] = [];
+    for (let i = 0; i < 20; i += 1) {
+      await page.keyboard.press("Tab");
+      const focused = (await page.evaluate(
+        `(() => { const el = document.activeElement; const s = getComputedStyle(el); return [el.tagName, el.id || el.textContent.trim().slice(0, 40), s.outlineStyle, s.outlineWidth]; })()`,
+      )) as [string, string, string, string];
+      if (focused[0] === "BODY") break;
+      assert.equal(`${focused[2]} ${focused[3]}`, "solid 3px", `${focused[1]} shows its focus`);
+      reached.push(focused[1]);
+    }
+    for (const control of ["Skip to content", "filter-repo", "filter-state", "Filter", seeded.finished]) {
+      assert.ok(reached.includes(control), `Tab reaches ${control} (reached: ${reached.join(", ")})`);
+    }
+  });
+
   it("signs out, after which the pages refuse again", async () => {
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.waitForURL(/\/history\/sign-in$/);
