@@ -14,6 +14,7 @@ import {
 import type { Db } from "../../core/db/open-database.ts";
 import { runIdPattern } from "../../core/ids.ts";
 import type { Logger } from "../../core/logger.ts";
+import { chooseReturnPath } from "./choose-return-path.ts";
 import { deriveOperatorSession, operatorSessionCookie } from "./derive-operator-session.ts";
 import { historyBasePath } from "./history-html.ts";
 import { historyStyle } from "./history-style.ts";
@@ -91,8 +92,7 @@ export function createHistoryApp(deps: HistoryAppDeps): Hono {
     }),
     async (c) => {
       const form = signInForm.safeParse(await c.req.parseBody());
-      const next =
-        form.success && form.data.next?.startsWith(`${historyBasePath}`) ? form.data.next : historyBasePath;
+      const next = chooseReturnPath(form.success ? form.data.next : undefined);
       if (!form.success || !isOperatorToken(form.data.token, deps.historyToken)) {
         log.warn("run-history sign-in refused: not the operators' token");
         return c.html(renderSignIn({ problem: "That is not the operators' token.", next }), 401);

@@ -1,5 +1,6 @@
 import { html } from "hono/html";
 import { historyBasePath, type HistoryHtml } from "./history-html.ts";
+import { chooseReturnPath } from "./choose-return-path.ts";
 import { renderHistoryLayout } from "./render-history-layout.ts";
 
 /**
@@ -10,7 +11,7 @@ export function renderSignIn(input: {
   problem?: string | undefined;
   next?: string | undefined;
 }): HistoryHtml {
-  const next = input.next?.startsWith(historyBasePath) ? input.next : historyBasePath;
+  const next = chooseReturnPath(input.next);
   return renderHistoryLayout({
     title: "Sign in",
     signedIn: false,

@@ -76,11 +76,15 @@ for (const kind of testDatabaseKinds()) {
     });
 
     it("signs a browser in with the form: a session cookie that is not the token, refused when wrong", async () => {
-      const form = (token: string, headers: Record<string, string> = { origin }) =>
+      const form = (
+        token: string,
+        headers: Record<string, string> = { origin },
+        next = `/history/runs/${seeded.failed}`,
+      ) =>
         app.request(`${origin}/history/sign-in`, {
           method: "POST",
           headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
-          body: new URLSearchParams({ token, next: `/history/runs/${seeded.failed}` }).toString(),
+          body: new URLSearchParams({ token, next }).toString(),
         });
       const wrong = await form("guess-0123456789abcdef0123456789abcdef");
       assert.equal(wrong.status, 401);
@@ -94,6 +98,15 @@ for (const kind of testDatabaseKinds()) {
       const right = await form(operatorToken);
       assert.equal(right.status, 303);
       assert.equal(right.headers.get("location"), `/history/runs/${seeded.failed}`);
+      for (const elsewhere of [
+        "//evil.test/x",
+        "https://evil.test/history",
+        "/history/../..//evil.test",
+        "/history\\@evil.test",
+      ]) {
+        const sent = await form(operatorToken, { origin }, elsewhere);
+        assert.equal(sent.headers.get("location"), "/history", `${elsewhere} is not followed`);
+      }
       const cookie = right.headers.get("set-cookie") ?? "";
       assert.match(cookie, /HttpOnly/);
       assert.match(cookie, /SameSite=Strict/);
