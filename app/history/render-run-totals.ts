@@ -43,14 +43,11 @@ function renderTable(input: {
   rows: readonly RunTotalsRow[];
   keyCell: (row: RunTotalsRow) => HistoryHtml | string;
 }): HistoryHtml {
-  return html`<h2>${input.caption}</h2>
+  return html`<h2 id="${input.id}-heading">${input.caption}</h2>
     ${
       input.rows.length === 0
         ? html`<p>No runs yet.</p>`
-        : html`<table id="${input.id}">
-            <caption>
-              ${input.caption}
-            </caption>
+        : html`<table id="${input.id}" aria-labelledby="${input.id}-heading">
             <thead>
               <tr>
                 <th scope="col">${input.keyHeading}</th>
