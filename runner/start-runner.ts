@@ -3,6 +3,7 @@ import { appendAuditEvent } from "../core/audit/append-audit-event.ts";
 import type { Run } from "../core/db/schema.ts";
 import { handleClaimedRun, type HandleClaimedRunDeps } from "./github-run/handle-claimed-run.ts";
 import { claimRun, releaseRunLease, renewRunLease } from "../core/db/runs.ts";
+import { isTerminalRunState } from "../core/run-states.ts";
 
 export interface StartRunnerOptions extends HandleClaimedRunDeps {
   /** How long a claim holds without renewal; a run whose runner died is taken again after it. */
@@ -13,6 +14,8 @@ export interface StartRunnerOptions extends HandleClaimedRunDeps {
   concurrency?: number | undefined;
   onRunStart?: ((runId: string) => void) | undefined;
   onRunDone?: ((runId: string) => void) | undefined;
+  /** A claimed run was another runner's, whose lease lapsed mid-run (it died): the lease-takeover count. */
+  onLeaseTakeover?: ((runId: string) => void) | undefined;
 }
 
 export interface RunnerService {
@@ -52,6 +55,9 @@ export function startRunner(options: StartRunnerOptions): RunnerService {
       runLog.info({ state: run.state }, "claimed a run");
       active.add(run.id);
       options.onRunStart?.(run.id);
+      // The claim raised the attempt of an unfinished run: an earlier claim's runner stopped
+      // renewing (handleClaimedRun records the same as `run.reclaimed`).
+      if (run.attempt > 1 && !isTerminalRunState(run.state)) options.onLeaseTakeover?.(run.id);
       const abort = new AbortController();
       let cancelRecorded = false;
       const heartbeat = setInterval(() => {

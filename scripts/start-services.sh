@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs (if missing) and starts what Airlock's tests need on a Debian host without
-# systemd: Docker (Debian's docker.io) and PostgreSQL (Debian's postgresql).
+# systemd: Docker (Debian's docker.io) and PostgreSQL (Debian's postgresql), and the tools the
+# tests call (git, gcc, openssl, Chromium, ...).
 # Idempotent: a second run finds both up and returns at once.
 # Prints the test database URL on its last line: TEST_DATABASE_URL=...
 set -euo pipefail
@@ -18,6 +19,9 @@ dpkg -s libc6-dev >/dev/null 2>&1 || need+=(libc6-dev)
 command -v openssl >/dev/null || need+=(openssl)
 command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
 command -v curl >/dev/null || need+=(curl)
+# The run-history page's browser test drives Debian's Chromium with playwright-core (which
+# never downloads a browser of its own).
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ "${#need[@]}" -gt 0 ]; then
   echo "installing: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -4,6 +4,8 @@ import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { sql } from "drizzle-orm";
 import { createAirlockApp } from "../../app/create-airlock-app.ts";
+import { createHistoryApp } from "../../app/history/create-history-app.ts";
+import { historyBasePath } from "../../app/history/history-html.ts";
 import { createRefusalDesk } from "../../app/replies/create-refusal-desk.ts";
 import { getRun, sumRunUsage } from "../../core/db/runs.ts";
 import { UsageError } from "../../core/errors.ts";
@@ -12,6 +14,7 @@ import { createLaneGitHubApi } from "../../core/github/create-lane-github-api.ts
 import { createOctokitGitHubApi } from "../../core/github/create-octokit-github-api.ts";
 import type { Logger } from "../../core/logger.ts";
 import { createAirlockMetrics, type AirlockMetrics } from "../../core/metrics/create-airlock-metrics.ts";
+import { readStoredFigures } from "../../core/metrics/read-stored-figures.ts";
 import { chooseLlmUpstreams } from "../../core/settings/choose-llm-upstreams.ts";
 import { requireSettings, type Settings } from "../../core/settings/load-settings.ts";
 import type { ContainerRuntime } from "../../runner/container/container-runtime.ts";
@@ -21,6 +24,8 @@ import { createImageCheckCache } from "../../runner/images/create-image-check-ca
 import { baseImageRef } from "../../runner/images/base-image-ref.ts";
 import { createHostFactSources } from "../../runner/capabilities/create-host-fact-sources.ts";
 import type { ProxyUpstreams } from "../../runner/proxy/choose-upstreams.ts";
+import { createSharedProxyMetrics } from "../../runner/proxy/create-proxy-metrics.ts";
+import { observeSandboxStarts } from "../../runner/sandbox/observe-sandbox-starts.ts";
 import { reapContainers } from "../../runner/sandbox/reap-containers.ts";
 import { startRunner, type RunnerService } from "../../runner/start-runner.ts";
 import type { Database } from "../../core/db/open-database.ts";
@@ -39,6 +44,12 @@ export async function serveAirlock(ctx: CliContext, parts: { app: boolean; runne
   const name = parts.app && parts.runner ? "up" : parts.app ? "app" : "runner";
   const logger = ctx.logger({ command: name });
   const { appId, privateKey, apiUrl } = settings.github;
+  if (!parts.app && settings.historyToken !== undefined) {
+    // Set, the operator expects the page: a runner alone would ignore it without a word.
+    throw new UsageError(
+      "AIRLOCK_HISTORY_TOKEN is set, but `airlock runner` serves no run-history page: `airlock app` and `airlock up` serve it at /history. Unset it for the runner",
+    );
+  }
 
   if (appId === undefined || privateKey === undefined) {
     if (parts.app && !parts.runner && ctx.env.NODE_ENV !== "production") {
@@ -65,13 +76,17 @@ export async function serveAirlock(ctx: CliContext, parts: { app: boolean; runne
     );
   }
   const upstreams = parts.runner ? chooseRunnerUpstreams(settings) : {};
-  const metrics = createAirlockMetrics();
   // Set exactly when the runner part runs.
   const runtime: ContainerRuntime | undefined = parts.runner
     ? createDockerContainerRuntime({ dockerHost: settings.dockerHost, logger })
     : undefined;
   if (runtime !== undefined) await assertEngineReachable(runtime);
   const database = await ctx.openMigratedDatabase();
+  const metrics = createAirlockMetrics({
+    readStoredFigures: () => readStoredFigures(database.db),
+    onStoredFiguresError: (error) =>
+      logger.warn({ err: (error as Error).message }, "/metrics: could not read the database gauges"),
+  });
   const stops: (() => Promise<void>)[] = [];
   try {
     const githubApp = createGitHubApp({ appId, privateKey, apiUrl }, logger);
@@ -85,7 +100,9 @@ export async function serveAirlock(ctx: CliContext, parts: { app: boolean; runne
       const prices = await loadPrices(ctx.env.AIRLOCK_PRICES_FILE);
       const runner: RunnerService = startRunner({
         db: database.db,
-        runtime,
+        runtime: observeSandboxStarts(runtime, (seconds) => metrics.sandboxStart.observe(seconds)),
+        // Every run's proxy feeds these, so /metrics shows proxy latency and upstream errors across runs.
+        proxyMetrics: createSharedProxyMetrics(metrics.registry),
         logger,
         tokenSecret,
         upstreams,
@@ -111,6 +128,7 @@ export async function serveAirlock(ctx: CliContext, parts: { app: boolean; runne
         leaseS: settings.runner.leaseS,
         concurrency: settings.runner.concurrency,
         onRunStart: () => metrics.runsActive.inc(),
+        onLeaseTakeover: () => metrics.leaseTakeovers.inc(),
         onRunDone: (runId) => {
           metrics.runsActive.dec();
           void observeFinishedRun(database, metrics, runId).catch(() => {});
@@ -153,6 +171,20 @@ export async function serveAirlock(ctx: CliContext, parts: { app: boolean; runne
         await health(req, res);
         return true;
       });
+      if (settings.historyToken !== undefined) {
+        // The run-history pages (issue 13 §2): only with an operators' token set; unset, /history is a 404.
+        const { getRequestListener } = await import("@hono/node-server");
+        const history = getRequestListener(
+          createHistoryApp({ db: database.db, tokenSecret, historyToken: settings.historyToken, logger })
+            .fetch,
+        );
+        server.addHandler(async (req, res) => {
+          const path = new URL(req.url ?? "/", "http://localhost").pathname;
+          if (path !== historyBasePath && !path.startsWith(`${historyBasePath}/`)) return false;
+          await history(req, res);
+          return true;
+        });
+      }
       await server.load(async (app, { addHandler }) => {
         app.onAny((event) => metrics.webhooks.inc({ event: event.name }));
         // Probot's registration flow (app.yml) sets the App's webhook URL to the server's root,
@@ -178,7 +210,7 @@ export async function serveAirlock(ctx: CliContext, parts: { app: boolean; runne
       await server.start();
       stops.unshift(() => server.stop());
       ctx.stdout.write(
-        `airlock ${name} listening on http://${settings.host}:${server.port} (webhooks: /api/github/webhooks, /healthz, /metrics; database: ${database.describe})\n`,
+        `airlock ${name} listening on http://${settings.host}:${server.port} (webhooks: /api/github/webhooks, /healthz, /metrics${settings.historyToken === undefined ? "" : `, run history: ${historyBasePath}`}; database: ${database.describe})\n`,
       );
     } else {
       const http = createServer((req, res) => void health(req, res));
@@ -278,7 +310,11 @@ async function observeFinishedRun(database: Database, metrics: AirlockMetrics, r
   metrics.runsFinished.inc(labels);
   metrics.runDuration.observe(labels, (run.finishedAt.getTime() - run.createdAt.getTime()) / 1000);
   if (run.startedAt) metrics.queueWait.observe((run.startedAt.getTime() - run.createdAt.getTime()) / 1000);
-  const { byModel } = await sumRunUsage(database.db, runId);
+  const { total, byModel } = await sumRunUsage(database.db, runId);
+  const repo = { repo: run.repo ?? "none" };
+  metrics.repoLlmCostUsd.inc(repo, Number(total.costUsd));
+  metrics.repoLlmTokens.inc({ ...repo, direction: "in" }, total.inputTokens);
+  metrics.repoLlmTokens.inc({ ...repo, direction: "out" }, total.outputTokens);
   for (const row of byModel) {
     const l = { provider: row.provider, model: row.model ?? "unknown" };
     metrics.llmCalls.inc(l, row.calls);

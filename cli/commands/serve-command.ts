@@ -11,7 +11,9 @@ Environment (see the README's Configuration section):
   OPENAI_API_KEY / OPENAI_BASE_URL, ANTHROPIC_API_KEY / ANTHROPIC_BASE_URL   the LLM upstreams (runner, up)
   PORT, HOST            where the app listens (default 0.0.0.0:3000); webhooks at /api/github/webhooks
   WEBHOOK_PROXY_URL     a smee channel for development
-  AIRLOCK_LEASE_S, AIRLOCK_RUNNER_CONCURRENCY, AIRLOCK_RUNNER_ID   runner tuning`;
+  AIRLOCK_LEASE_S, AIRLOCK_RUNNER_CONCURRENCY, AIRLOCK_RUNNER_ID   runner tuning
+  AIRLOCK_HISTORY_TOKEN the operators' token for the run-history page at /history (app, up);
+                        unset, the page is off`;
 
 /** `airlock up`, `airlock app`, `airlock runner` (DESIGN §3): the long-running services. */
 export function registerServeCommands(program: Command, ctx: CliContext): void {

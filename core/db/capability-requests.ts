@@ -1,6 +1,6 @@
 import { and, asc, count, eq, isNull, sql } from "drizzle-orm";
 import { lockAuditChains } from "../audit/lock-audit-chains.ts";
-import type { CapabilitySpec, CapabilityState } from "../capabilities/capability-kinds.ts";
+import type { CapabilityKind, CapabilitySpec, CapabilityState } from "../capabilities/capability-kinds.ts";
 import type { CapabilityRequestInput } from "../capabilities/validate-capability-request.ts";
 import { AirlockError } from "../errors.ts";
 import type { Db } from "./open-database.ts";
@@ -107,6 +107,17 @@ export async function recordCapabilityRequest(
     ]);
     return { kind: outcome, request: row };
   });
+}
+
+/** Requests per kind and state, all runs together (the capability-requests-by-decision gauge). */
+export async function countCapabilityRequests(
+  db: Db,
+): Promise<{ kind: CapabilityKind; state: CapabilityState; requests: number }[]> {
+  const rows = await db
+    .select({ kind: capabilityRequests.kind, state: capabilityRequests.state, n: count() })
+    .from(capabilityRequests)
+    .groupBy(capabilityRequests.kind, capabilityRequests.state);
+  return rows.map((row) => ({ kind: row.kind, state: row.state, requests: Number(row.n) }));
 }
 
 /** The run's requests, oldest first. */

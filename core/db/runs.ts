@@ -1,4 +1,18 @@
-import { and, asc, count, eq, exists, inArray, isNull, lt, ne, notInArray, or, sql } from "drizzle-orm";
+import {
+  and,
+  asc,
+  count,
+  eq,
+  exists,
+  inArray,
+  isNull,
+  lt,
+  ne,
+  notInArray,
+  or,
+  sql,
+  type SQL,
+} from "drizzle-orm";
 import type { Db } from "./open-database.ts";
 import {
   capabilityRequests,
@@ -123,31 +137,7 @@ export async function claimRun(db: Db, options: ClaimRunOptions): Promise<Run | 
   const claimable = db
     .select({ id: runs.id })
     .from(runs)
-    .where(
-      and(
-        eq(runs.kind, "github"),
-        or(isNull(runs.leaseExpiresAt), lt(runs.leaseExpiresAt, sql`now()`)),
-        or(notInArray(runs.state, terminal), isNull(runs.publishedAt)),
-        // A parked run waits for a maintainer, not a runner: it is claimed again only past
-        // its approval deadline, or when a runner died before its review was posted.
-        or(
-          ne(runs.state, "awaiting_approval"),
-          lt(runs.approvalDeadline, sql`now()`),
-          exists(
-            db
-              .select({ one: sql`1` })
-              .from(capabilityRequests)
-              .where(
-                and(
-                  eq(capabilityRequests.runId, runs.id),
-                  eq(capabilityRequests.state, "pending"),
-                  isNull(capabilityRequests.reviewCommentId),
-                ),
-              ),
-          ),
-        ),
-      ),
-    )
+    .where(isClaimable(db))
     .orderBy(asc(runs.createdAt))
     .limit(1)
     .for("update", { skipLocked: true });
@@ -162,6 +152,45 @@ export async function claimRun(db: Db, options: ClaimRunOptions): Promise<Run | 
     .where(inArray(runs.id, claimable))
     .returning();
   return claimed;
+}
+
+/** A run a runner may claim now (claimRun): the queue. */
+function isClaimable(db: Db): SQL | undefined {
+  return and(
+    eq(runs.kind, "github"),
+    or(isNull(runs.leaseExpiresAt), lt(runs.leaseExpiresAt, sql`now()`)),
+    or(notInArray(runs.state, [...terminalRunStates]), isNull(runs.publishedAt)),
+    // A parked run waits for a maintainer, not a runner: it is claimed again only past
+    // its approval deadline, or when a runner died before its review was posted.
+    or(
+      ne(runs.state, "awaiting_approval"),
+      lt(runs.approvalDeadline, sql`now()`),
+      exists(
+        db
+          .select({ one: sql`1` })
+          .from(capabilityRequests)
+          .where(
+            and(
+              eq(capabilityRequests.runId, runs.id),
+              eq(capabilityRequests.state, "pending"),
+              isNull(capabilityRequests.reviewCommentId),
+            ),
+          ),
+      ),
+    ),
+  );
+}
+
+/** How many runs wait for a runner now: queued ones, ones whose runner died, finished ones not yet on GitHub (the queue-depth gauge). */
+export async function countClaimableRuns(db: Db): Promise<number> {
+  const [row] = await db.select({ n: count() }).from(runs).where(isClaimable(db));
+  return Number(row?.n ?? 0);
+}
+
+/** Runs per state, every state the table holds (the runs-by-state gauge). */
+export async function countRunsByState(db: Db): Promise<{ state: RunState; runs: number }[]> {
+  const rows = await db.select({ state: runs.state, n: count() }).from(runs).groupBy(runs.state);
+  return rows.map((row) => ({ state: row.state, runs: Number(row.n) }));
 }
 
 export interface LeaseStatus {

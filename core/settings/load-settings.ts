@@ -96,6 +96,10 @@ const envSchema = z.object({
     .transform((v) => (v === undefined ? [] : v.split(",").map((m) => m.trim()))),
   AIRLOCK_EGRESS_CONNECT_PORTS: portList("ports a run's egress proxy opens CONNECT tunnels to; default 443"),
   AIRLOCK_EGRESS_HTTP_PORTS: portList("ports a run's egress proxy forwards plain HTTP to; default 80"),
+  AIRLOCK_HISTORY_TOKEN: optionalString.refine((v) => v === undefined || v.trim().length >= 32, {
+    message:
+      "must be at least 32 characters (generate one with: openssl rand -hex 32); unset it to keep the run-history page off",
+  }),
 });
 
 /**
@@ -152,6 +156,11 @@ export interface Settings {
    * AIRLOCK_EGRESS_HTTP_PORTS); undefined = the proxy's defaults (443; 80).
    */
   egressPorts: { connectPorts: number[] | undefined; httpPorts: number[] | undefined };
+  /**
+   * The operators' token for the run-history page (AIRLOCK_HISTORY_TOKEN, issue 13 §2).
+   * Unset, the page is not served at all: it shows every repository's runs.
+   */
+  historyToken: string | undefined;
 }
 
 /** Parse and validate the environment. Throws a UsageError listing every problem at once. */
@@ -225,6 +234,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     maxDiskMb: raw.AIRLOCK_MAX_DISK_MB,
     allowedModels: raw.AIRLOCK_ALLOWED_MODELS,
     egressPorts: { connectPorts: raw.AIRLOCK_EGRESS_CONNECT_PORTS, httpPorts: raw.AIRLOCK_EGRESS_HTTP_PORTS },
+    historyToken: raw.AIRLOCK_HISTORY_TOKEN?.trim(),
   };
 }
 

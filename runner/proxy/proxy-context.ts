@@ -95,7 +95,7 @@ export function createProxyContext(deps: ProxyDeps): ProxyContext {
     dispatcher,
     ownsDispatcher: deps.dispatcher === undefined,
     registry,
-    metrics: createProxyMetrics(registry, () => admission.totalBodyBytes()),
+    metrics: createProxyMetrics(registry, () => admission.totalBodyBytes(), deps.sharedMetrics),
     recorder: createCallRecorder({ db: deps.db, logger: deps.logger, secret: deps.tokenSecret }),
     ledger: createRunLedger({
       db: deps.db,

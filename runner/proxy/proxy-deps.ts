@@ -3,6 +3,7 @@ import type { Registry } from "prom-client";
 import type { Db } from "../../core/db/open-database.ts";
 import type { Logger } from "../../core/logger.ts";
 import type { ProxyUpstreams, RoutingRule } from "./choose-upstreams.ts";
+import type { SharedProxyMetrics } from "./create-proxy-metrics.ts";
 import type { PriceTable } from "./price-table.ts";
 import type { RetryPolicy } from "./send-upstream.ts";
 
@@ -67,6 +68,8 @@ export interface ProxyDeps {
   runCacheTtlMs?: number;
   logger: Logger;
   metrics?: Registry;
+  /** The process's shared proxy metrics (a runner's, across its runs); default: on `metrics`, this proxy's own. */
+  sharedMetrics?: SharedProxyMetrics | undefined;
   clock?: { now(): number };
   /** Pending capability requests one run may hold (POST /airlock/v1/capabilities); more get 429 (default 10). */
   maxPendingCapabilities?: number;

@@ -70,6 +70,7 @@ export async function runAgentSealed(
     prices: deps.prices,
     allowedModels: deps.allowedModels ?? [],
     retry: deps.proxyRetry,
+    sharedMetrics: deps.proxyMetrics,
     logger: deps.logger,
   });
   let egress: ServedRunEgress | undefined;

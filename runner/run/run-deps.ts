@@ -8,6 +8,7 @@ import type { EgressTestHooks } from "../egress/serve-run-egress.ts";
 import type { SbomDelta } from "../images/build-granted-image.ts";
 import type { ImageGrant } from "../images/image-grant.ts";
 import type { ProxyUpstreams } from "../proxy/choose-upstreams.ts";
+import type { SharedProxyMetrics } from "../proxy/create-proxy-metrics.ts";
 import type { PriceTable } from "../proxy/price-table.ts";
 import type { RetryPolicy } from "../proxy/send-upstream.ts";
 import type { RelayPolicy } from "../relay/relay-workspace.ts";
@@ -60,6 +61,8 @@ export interface RunDeps {
   egressLimits?: EgressLimitsInput | undefined;
   /** TEST ONLY: host resolution and the loopback opening of the egress proxy; never set in production. */
   egressForTests?: EgressTestHooks | undefined;
+  /** The runner's proxy metrics, fed by every run's proxy (issue 13 §3); default: each proxy keeps its own. */
+  proxyMetrics?: SharedProxyMetrics | undefined;
   relayPolicy?: RelayPolicy | undefined;
   /** Extra `AIRLOCK_*` settings for the agent (e.g. AIRLOCK_MAX_STEPS); nothing else passes. */
   agentEnv?: Record<string, string> | undefined;

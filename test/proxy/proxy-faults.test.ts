@@ -355,6 +355,15 @@ for (const kind of testDatabaseKinds()) {
         metricValue(text, 'airlock_llm_proxy_ttfb_seconds_count{provider="openai",stream="false"}') >= 2,
         shown,
       );
+      // What the proxy adds before the upstream sees a call (issue 13 §3): once per forwarded
+      // call, and less than the whole call took.
+      const overheadCount = metricValue(text, 'airlock_llm_proxy_overhead_seconds_count{provider="openai"}');
+      assert.ok(overheadCount >= 2, shown);
+      assert.ok(
+        metricValue(text, 'airlock_llm_proxy_overhead_seconds_sum{provider="openai"}') <
+          metricValue(text, 'airlock_llm_proxy_latency_seconds_sum{provider="openai",stream="false"}'),
+        "the overhead is part of the call's latency",
+      );
       const health = await fetch(`${h.url}/healthz`);
       assert.deepEqual(await health.json(), { database: "ok", queuedRows: 0 });
     });

@@ -71,6 +71,20 @@ describe("loadSettings", () => {
     }
   });
 
+  it("keeps the run-history page off unless AIRLOCK_HISTORY_TOKEN is set, and refuses a short one", () => {
+    assert.equal(loadSettings({}).historyToken, undefined);
+    assert.equal(loadSettings({ AIRLOCK_HISTORY_TOKEN: "  " }).historyToken, undefined);
+    const token = "0123456789abcdef0123456789abcdef";
+    assert.equal(loadSettings({ AIRLOCK_HISTORY_TOKEN: token }).historyToken, token);
+    assert.throws(
+      () => loadSettings({ AIRLOCK_HISTORY_TOKEN: "letmein" }),
+      (error: unknown) =>
+        error instanceof UsageError &&
+        /AIRLOCK_HISTORY_TOKEN: must be at least 32 characters/.test(error.message) &&
+        !error.message.includes("letmein"),
+    );
+  });
+
   it("rejects a private key that is not PEM and never echoes it", () => {
     assert.throws(
       () => loadSettings({ PRIVATE_KEY: "hunter2-secret-value" }),

@@ -26,6 +26,9 @@ export async function forwardRequest(
   signal: AbortSignal,
 ): Promise<ForwardResult> {
   const { chain, path, query, body } = target;
+  if (chain[0] !== undefined) {
+    ctx.metrics.overhead.observe({ provider: chain[0].name }, (performance.now() - call.startedPerf) / 1000);
+  }
   let outcome: UpstreamOutcome | undefined;
   try {
     for (let i = 0; i < chain.length; i++) {
