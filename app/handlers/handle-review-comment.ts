@@ -23,7 +23,11 @@ export async function handleReviewComment(deps: AirlockAppDeps, delivery: Webhoo
   const threadId = payload.comment.in_reply_to_id ?? undefined;
   const decision = threadId === undefined ? undefined : parseCapabilityDecision(payload.comment.body ?? "");
   if (threadId !== undefined && decision !== undefined) {
-    const request = await findCapabilityRequestByReviewComment(deps.db, threadId);
+    const request = await findCapabilityRequestByReviewComment(deps.db, {
+      reviewCommentId: threadId,
+      repo: payload.repository.full_name,
+      prNumber: payload.pull_request.number,
+    });
     if (request !== undefined) {
       const ctx = createDeliveryContext(deps, delivery, {
         action: "created",

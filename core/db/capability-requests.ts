@@ -155,16 +155,27 @@ export async function setCapabilityReviewComment(
   return rows.length > 0;
 }
 
-/** The request a review comment asks about (the top comment of a thread), if any. */
+/**
+ * The request a review comment asks about (the top comment of a thread), if any, among the
+ * runs of that repository's pull request: a comment id is looked up only where it can have
+ * been posted, so a stale or foreign id never decides another repository's request.
+ */
 export async function findCapabilityRequestByReviewComment(
   db: Db,
-  reviewCommentId: number,
+  where: { reviewCommentId: number; repo: string; prNumber: number },
 ): Promise<CapabilityRequest | undefined> {
   const [row] = await db
-    .select()
+    .select({ request: capabilityRequests })
     .from(capabilityRequests)
-    .where(eq(capabilityRequests.reviewCommentId, reviewCommentId));
-  return row;
+    .innerJoin(runs, eq(runs.id, capabilityRequests.runId))
+    .where(
+      and(
+        eq(capabilityRequests.reviewCommentId, where.reviewCommentId),
+        eq(runs.repo, where.repo),
+        eq(runs.prNumber, where.prNumber),
+      ),
+    );
+  return row?.request;
 }
 
 export interface DecideCapabilityInput {
