@@ -12,6 +12,9 @@ import { renderAgentNotAllowed } from "../messages/render-agent-not-allowed.ts";
 import { renderNoTrustedText } from "../messages/render-no-trusted-text.ts";
 import { isDeliveryRecorded } from "../runs/is-delivery-recorded.ts";
 import { recordGitHubRun } from "../runs/record-github-run.ts";
+import { escapeMarkdown } from "../../core/summary/escape-markdown.ts";
+import { mentionUser } from "../../core/summary/mention-user.ts";
+import { readPreapprovedCapabilities } from "./read-preapproved-capabilities.ts";
 import type { RunScope } from "../runs/run-scope.ts";
 import { admitSender } from "./admit-sender.ts";
 import type { DeliveryContext } from "./delivery-context.ts";
@@ -88,6 +91,17 @@ export async function startGitHubRun(ctx: DeliveryContext, request: StartRunRequ
     return;
   }
 
+  const preapproved = await readPreapprovedCapabilities(ctx);
+  if (!preapproved.ok) {
+    await replyOnce(
+      ctx,
+      request.replyTo,
+      `${mentionUser(sender.login)} nothing was started: ${escapeMarkdown(preapproved.problem)}\n\nFix the file on the default branch (or remove the entry), then ask again.`,
+      "invalid capabilities file",
+    );
+    return;
+  }
+
   const runId = newRunId();
   const log = ctx.log.child({ runId });
   const budget = { usd: config.budget.usd, tokens: config.budget.tokens };
@@ -118,6 +132,7 @@ export async function startGitHubRun(ctx: DeliveryContext, request: StartRunRequ
       repoConfig: config,
     },
     appLeaseSeconds,
+    preapproved: preapproved.grants,
     audit: {
       trigger: request.trigger,
       sender: sender.login,

@@ -4,6 +4,8 @@ import type { AuditEventData } from "../../core/audit/audit-event-schemas.ts";
 import type { Db } from "../../core/db/open-database.ts";
 import type { NewRun, Run } from "../../core/db/schema.ts";
 import { insertRun, leaseRunToApp } from "../../core/db/runs.ts";
+import { grantPreApprovedCapabilities } from "../../core/db/capability-requests.ts";
+import type { CapabilitySpec } from "../../core/capabilities/capability-kinds.ts";
 import { findActiveRuns } from "./find-active-runs.ts";
 import { recordDelivery, type DeliveryRecord } from "./record-delivery.ts";
 import { describeRunScope, type RunScope } from "./run-scope.ts";
@@ -26,6 +28,8 @@ export async function recordGitHubRun(
     /** Lease the new run to the app this long (core/db/runs.ts, appLeaseOwner), keeping runners off it. */
     appLeaseSeconds?: number | undefined;
     audit: AuditEventData<"run.requested">;
+    /** Granted entries of `.github/airlock/capabilities.yml` on the default branch: granted requests of the new run. */
+    preapproved?: readonly CapabilitySpec[] | undefined;
     secret: string;
   },
 ): Promise<RecordRunOutcome> {
@@ -46,6 +50,14 @@ export async function recordGitHubRun(
       runId: run.id,
       type: "run.requested",
       data: input.audit,
+      secret: input.secret,
+    });
+    // In the same transaction: a run never starts without the grants its repository pre-approved.
+    await grantPreApprovedCapabilities(tx, {
+      runId: run.id,
+      grants: input.preapproved ?? [],
+      by: "pre-approved",
+      reason: "pre-approved in .github/airlock/capabilities.yml on the default branch",
       secret: input.secret,
     });
     return { kind: "created", run };

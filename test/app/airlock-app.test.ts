@@ -10,6 +10,7 @@ import { insertRun } from "../../core/db/runs.ts";
 import { auditEvents, runs, webhookDeliveries, type Run } from "../../core/db/schema.ts";
 import type { IssueCommentInfo, PullInfo, RepoRole } from "../../core/github/github-api.ts";
 import { newRunId } from "../../core/ids.ts";
+import { listCapabilityRequests } from "../../core/db/capability-requests.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
 import { examplePayload, setRepository, setUser } from "./example-payloads.ts";
 import { createFakeGitHub, type FakeGitHub, type FakeGitHubSetup } from "./fake-github-api.ts";
@@ -333,6 +334,53 @@ for (const kind of testDatabaseKinds()) {
       assert.equal(gh.comments.length, 1);
       assert.match(gh.comments[0]!.body, /`budget\.usd`: must be/);
       assert.match(gh.comments[0]!.body, /`min_permission`: must be one of/);
+    });
+
+    it("granted entries of .github/airlock/capabilities.yml on the default branch become the run's granted requests; a malformed file gets a reply and no run", async () => {
+      const repo = freshRepo();
+      const file = [
+        "capabilities:",
+        "  - kind: apt",
+        "    name: jq",
+        "    reason: reads JSON",
+        "    state: granted",
+        "    decided_by: octocat",
+        "  - kind: npm",
+        "    name: left-pad",
+        "    version: 1.3.0",
+        "    reason: pads",
+        "    state: denied",
+        "    decided_by: octocat",
+        "",
+      ].join("\n");
+      const { app } = await setup({
+        expect: ["readFile", "getRole", "getIssue", "listIssueComments", "addReaction", "createIssueComment"],
+        files: { [`${repo}:.github/airlock/capabilities.yml`]: file },
+      });
+      await app.receive("issues", labeled(repo));
+      const [run] = await runsOf(repo);
+      assert.ok(run, "a run was recorded");
+      const requests = await listCapabilityRequests(database.db, run.id);
+      assert.deepEqual(
+        requests.map((r) => [r.kind, r.name, r.state, r.decidedBy]),
+        [["apt", "jq", "granted", "pre-approved"]],
+      );
+      assert.ok((await auditOf(run.id)).some((e) => e.type === "capability.decided"));
+
+      const broken = freshRepo();
+      const second = await setup({
+        expect: ["readFile", "getRole", "getIssue", "listIssueComments", "createIssueComment"],
+        files: {
+          [`${broken}:.github/airlock/capabilities.yml`]:
+            "capabilities:\n  - kind: apt\n    name: Not A Package\n",
+        },
+      });
+      await second.app.receive("issues", labeled(broken));
+      assert.deepEqual(await runsOf(broken), []);
+      assert.match(
+        second.gh.comments.at(-1)?.body ?? "",
+        /nothing was started: \.github\/airlock\/capabilities\.yml: capabilities\\\[0\\\] \(apt:Not A Package\): reason: /,
+      );
     });
 
     it("a label for an agent the config does not allow gets a reply listing the allowed ones", async () => {
