@@ -228,6 +228,21 @@ export async function decideCapabilityRequest(
 }
 
 /**
+ * End every request of the run still pending, the same way (the run ended before anyone
+ * decided, or its approval deadline passed): each decision is audited as any other.
+ */
+export async function closePendingCapabilityRequests(
+  db: Db,
+  input: { runId: string; state: "failed" | "timed_out"; by: string; reason: string; secret: string },
+): Promise<number> {
+  const pending = await listPendingCapabilityRequests(db, input.runId);
+  for (const request of pending) {
+    await decideCapabilityRequest(db, { ...input, id: request.id });
+  }
+  return pending.length;
+}
+
+/**
  * A granted request whose rebuild failed (issue 10 §5 "On failure"): it becomes `failed`
  * with the reason the agent and the thread are told; the run resumes without it.
  */

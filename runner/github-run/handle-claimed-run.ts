@@ -22,7 +22,7 @@ import { runRecordedRun } from "../run/run-recorded-run.ts";
 import { parseRepoName } from "./parse-repo-name.ts";
 import { publishGitHubRun } from "./publish-github-run.ts";
 import { renderTrackingComment } from "../../core/summary/render-tracking-comment.ts";
-import { decideCapabilityRequest, listPendingCapabilityRequests } from "../../core/db/capability-requests.ts";
+import { closePendingCapabilityRequests } from "../../core/db/capability-requests.ts";
 import type { HostFactSources } from "../capabilities/capability-facts.ts";
 import { publishParkedGitHubRun } from "./publish-parked-github-run.ts";
 import { renderRebuildFailureReply } from "./render-rebuild-failure-reply.ts";
@@ -141,16 +141,13 @@ export async function handleClaimedRun(
     const config = parseStoredRepoConfig(run.repoConfig, runId);
     const hours = ((config?.approvalTimeoutS ?? 72 * 3600) / 3600).toFixed(1).replace(/\.0$/, "");
     const why = `no decision within the approval timeout (${hours} h, approval_timeout in .github/airlock.yml)`;
-    for (const request of await listPendingCapabilityRequests(db, runId)) {
-      await decideCapabilityRequest(db, {
-        runId,
-        id: request.id,
-        state: "timed_out",
-        by: "timeout",
-        reason: why,
-        secret: deps.tokenSecret,
-      });
-    }
+    await closePendingCapabilityRequests(db, {
+      runId,
+      state: "timed_out",
+      by: "timeout",
+      reason: why,
+      secret: deps.tokenSecret,
+    });
     const reason = `capability requests were not decided in time: ${why}; the work so far is on the branch`;
     await audit("run.finished", { outcome: "capability_timeout", reason });
     await setRunState(db, runId, "capability_timeout", { reason }, { attempt: run.attempt });

@@ -1,6 +1,6 @@
 import type { Db } from "../../core/db/open-database.ts";
 import { findLastAuditData } from "../../core/audit/find-last-audit-data.ts";
-import { appendRunEvent, getRun, markRunPublished, readRunProgress } from "../../core/db/runs.ts";
+import { appendRunEvent, getRun, markRunPublished } from "../../core/db/runs.ts";
 import type { Run } from "../../core/db/schema.ts";
 import type { GitHubApi } from "../../core/github/github-api.ts";
 import type { Logger } from "../../core/logger.ts";
@@ -10,11 +10,11 @@ import { loadRunSummaryFacts, type RunSummaryFacts } from "../../core/summary/lo
 import { renderRunSummary } from "../../core/summary/render-run-summary.ts";
 import { withholdSecretText } from "../relay/withhold-secret-text.ts";
 import { parseRepoName } from "./parse-repo-name.ts";
+import { refreshTrackingComment } from "./refresh-tracking-comment.ts";
 import { renderFailureHelp } from "./render-failure-help.ts";
 import { clipToGitHubLimit } from "./clip-to-github-limit.ts";
 import { openDraftPull } from "./open-draft-pull.ts";
 import { commentMarker } from "../../core/summary/comment-marker.ts";
-import { renderTrackingComment } from "../../core/summary/render-tracking-comment.ts";
 
 export interface PublishedRun {
   prNumber?: number | undefined;
@@ -78,20 +78,9 @@ export async function publishGitHubRun(
     resultCommentUrl = (await github.createIssueComment(repo, target, resultBody)).htmlUrl;
   }
 
-  if (run.trackingCommentId !== null) {
-    const progress = await readRunProgress(db, runId);
-    await github
-      .updateIssueComment(
-        repo,
-        run.trackingCommentId,
-        renderTrackingComment(run, progress, {
-          ended: { outcome: run.state, link: prUrl ?? resultCommentUrl },
-        }),
-      )
-      .catch((error: unknown) =>
-        log.warn({ err: (error as Error).message }, "could not close the tracking comment"),
-      );
-  }
+  await refreshTrackingComment({ db, github, log }, repo, run, {
+    ended: { outcome: run.state, link: prUrl ?? resultCommentUrl },
+  });
   await markRunPublished(db, runId);
   await appendRunEvent(db, runId, "github.published", { prNumber: prNumber ?? null, prUrl: prUrl ?? null });
   log.info({ pr: prNumber, outcome: run.state }, "run published on GitHub");

@@ -6,7 +6,6 @@ import {
   setCapabilityReviewComment,
 } from "../../core/db/capability-requests.ts";
 import type { Db } from "../../core/db/open-database.ts";
-import { readRunProgress } from "../../core/db/runs.ts";
 import type { CapabilityRequest, Run } from "../../core/db/schema.ts";
 import { AirlockError } from "../../core/errors.ts";
 import { GitHubApiError, type GitHubApi, type ReviewCommentInfo } from "../../core/github/github-api.ts";
@@ -16,11 +15,11 @@ import { parseStoredRepoConfig } from "../../core/repo-config/parse-stored-repo-
 import { commentMarker } from "../../core/summary/comment-marker.ts";
 import { formatCode } from "../../core/summary/escape-markdown.ts";
 import { loadRunSummaryFacts } from "../../core/summary/load-run-summary-facts.ts";
-import { renderTrackingComment } from "../../core/summary/render-tracking-comment.ts";
 import { renderWhoMayDecide } from "../../core/summary/render-who-may-decide.ts";
 import type { HostFactSources } from "../capabilities/capability-facts.ts";
 import { gatherCapabilityFacts } from "../capabilities/gather-capability-facts.ts";
 import { clipToGitHubLimit } from "./clip-to-github-limit.ts";
+import { refreshTrackingComment } from "./refresh-tracking-comment.ts";
 import { openDraftPull } from "./open-draft-pull.ts";
 import { parseRepoName } from "./parse-repo-name.ts";
 import { renderCapabilityFacts } from "./render-capability-facts.ts";
@@ -157,20 +156,9 @@ export async function publishParkedGitHubRun(
     log.info({ pr: pull.number, reviewId, asked: stored.length }, "asked for a decision in the pull request");
   }
 
-  if (run.trackingCommentId !== null) {
-    const progress = await readRunProgress(db, runId);
-    await github
-      .updateIssueComment(
-        repo,
-        run.trackingCommentId,
-        renderTrackingComment(run, progress, {
-          awaiting: { prNumber: pull.number, link: pull.htmlUrl, pending: pending.length },
-        }),
-      )
-      .catch((error: unknown) =>
-        log.warn({ err: (error as Error).message }, "could not update the tracking comment"),
-      );
-  }
+  await refreshTrackingComment({ db, github, log }, repo, run, {
+    awaiting: { prNumber: pull.number, link: pull.htmlUrl, pending: pending.length },
+  });
   return {
     kind: "published",
     prNumber: pull.number,

@@ -17,7 +17,7 @@ import { recordRunOutcome } from "./record-run-outcome.ts";
 import type { RecordedRunInput } from "./recorded-run-input.ts";
 import { runAgentSealed } from "./run-agent-sealed.ts";
 import {
-  decideCapabilityRequest,
+  closePendingCapabilityRequests,
   grantPreApprovedCapabilities,
   listPendingCapabilityRequests,
 } from "../../core/db/capability-requests.ts";
@@ -104,7 +104,14 @@ export async function runRecordedRun(deps: RunDeps, input: RecordedRunInput): Pr
         ({ outcome, reason } = decided);
         const pending = decided.outcome === "succeeded" ? await listPendingCapabilityRequests(db, runId) : [];
         if (pending.length === 0) {
-          await closeUndecidedRequests(ctx, decided.outcome);
+          // Still pending when the run ended otherwise (deadline, budget…): never to be decided.
+          await closePendingCapabilityRequests(db, {
+            runId,
+            state: "failed",
+            by: "airlock",
+            reason: `the run ended ${decided.outcome} before a decision`,
+            secret: deps.tokenSecret,
+          });
           await publishRunBranch(ctx, checkout, decided, published);
           break;
         }
@@ -163,20 +170,6 @@ export async function runRecordedRun(deps: RunDeps, input: RecordedRunInput): Pr
     relay,
     sandbox,
   };
-
-  /** Requests still pending when the run ends otherwise (deadline, budget, failure) will never be decided. */
-  async function closeUndecidedRequests(c: RunPhaseContext, ended: RunOutcome): Promise<void> {
-    for (const request of await listPendingCapabilityRequests(db, runId)) {
-      await decideCapabilityRequest(db, {
-        runId,
-        id: request.id,
-        state: "failed",
-        by: "airlock",
-        reason: `the run ended ${ended} before a decision`,
-        secret: c.deps.tokenSecret,
-      });
-    }
-  }
 
   async function finish(final: RunOutcome, why: string): Promise<void> {
     await ctx.audit("run.finished", { outcome: final, reason: why });

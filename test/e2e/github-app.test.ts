@@ -1,8 +1,5 @@
 import assert from "node:assert/strict";
-import { generateKeyPairSync, randomUUID } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
 import { and, asc, eq, sql } from "drizzle-orm";
@@ -15,15 +12,10 @@ import { sumRunFigures } from "../../core/summary/sum-run-figures.ts";
 import { createDockerContainerRuntime } from "../../runner/container/docker-container-runtime.ts";
 import { buildAgentImage } from "../../runner/images/build-agent-image.ts";
 import { sandboxLabelKeys } from "../../runner/sandbox/sandbox-labels.ts";
-import { startTurnScriptedUpstream } from "../agents/start-turn-scripted-upstream.ts";
-import { createScratchDatabase, type ScratchDatabase } from "../helpers/scratch-database.ts";
-import { startGitHubStandIn, type GitHubStandIn } from "../stand-ins/github/start-github-stand-in.ts";
-import {
-  scriptedUpstreamDefaults,
-  startScriptedUpstream,
-  type ScriptedUpstream,
-} from "../stand-ins/scripted-llm-upstream.ts";
+import type { GitHubStandIn } from "../stand-ins/github/start-github-stand-in.ts";
+import type { ScriptedUpstream } from "../stand-ins/scripted-llm-upstream.ts";
 import { startAirlockProcess, type AirlockProcess } from "./start-airlock-process.ts";
+import { e2eOwner, e2eTokenSecret, startE2eWorld, type E2eWorld } from "./start-e2e-world.ts";
 
 /**
  * Issue 5's end-to-end tests: the real `airlock app` and `airlock runner` processes, real
@@ -36,17 +28,13 @@ const skip = pgUrl ? undefined : "TEST_DATABASE_URL is not set (scripts/start-se
 if (!pgUrl && process.env.CI)
   throw new Error("CI is set but TEST_DATABASE_URL is not: run the tests through .ci/run");
 
-const appId = 4242;
-const webhookSecret = "e2e-webhook-secret-0123456789";
-const tokenSecret = "e2e-token-secret-0123456789abcdef0123456789";
-const installationId = 777;
-const owner = "octo-org";
+const tokenSecret = e2eTokenSecret;
+const owner = e2eOwner;
 // A runner reaps every container of its runner id when it starts: ids of this process's own,
 // so that another suite running on the same Docker engine (a second checkout) is not reaped.
 const runnerIds = {
   a: `runner-a-${process.pid}`,
   b: `runner-b-${process.pid}`,
-  c: `runner-c-${process.pid}`,
 };
 
 function call(name: string, args: Record<string, unknown>) {
@@ -67,48 +55,19 @@ describe(
   "the GitHub App end to end (app + runner processes, Docker, Postgres, git, scripted LLM)",
   { skip },
   () => {
+    let w: E2eWorld;
     let gh: GitHubStandIn;
     let upstream: ScriptedUpstream;
-    let turns: Awaited<ReturnType<typeof startTurnScriptedUpstream>>;
-    let scratch: ScratchDatabase;
     let db: Database["db"];
-    let dir: string;
     let app: AirlockProcess | undefined;
-    const runners: AirlockProcess[] = [];
-    let env: Record<string, string>;
+    let runners: AirlockProcess[];
     const runtime = createDockerContainerRuntime({ logger: createLogger("silent") });
 
     before(async () => {
       // Built once here so that no run pays the first build inside its deadline.
       await buildAgentImage(runtime, { agent: getAgent("builtin") });
-      const keys = generateKeyPairSync("rsa", { modulusLength: 2048 });
-      const privateKey = keys.privateKey.export({ type: "pkcs1", format: "pem" }).toString();
-      const publicKeyPem = keys.publicKey.export({ type: "spki", format: "pem" }).toString();
-      dir = await mkdtemp(join(tmpdir(), "airlock-e2e-"));
-      upstream = await startScriptedUpstream();
-      turns = await startTurnScriptedUpstream(upstream.url);
-      gh = await startGitHubStandIn({ appId, publicKeyPem, webhookSecret, tmpDir: dir });
-      gh.createInstallation({ id: installationId, account: owner });
-      scratch = await createScratchDatabase(pgUrl!);
-      db = scratch.database.db;
-      env = {
-        APP_ID: String(appId),
-        PRIVATE_KEY: privateKey,
-        WEBHOOK_SECRET: webhookSecret,
-        GITHUB_API_URL: gh.apiUrl,
-        DATABASE_URL: scratch.url,
-        AIRLOCK_TOKEN_SECRET: tokenSecret,
-        OPENAI_BASE_URL: `${turns.url}/v1`,
-        OPENAI_API_KEY: scriptedUpstreamDefaults.openaiApiKey,
-        AIRLOCK_DATA_DIR: join(dir, "data"),
-        AIRLOCK_LEASE_S: "4",
-        AIRLOCK_LOG_LEVEL: "info",
-        PORT: "0",
-        HOST: "127.0.0.1",
-        NODE_ENV: "production",
-      };
-      app = await startAirlockProcess("app", env);
-      gh.setWebhookUrl(`${app.url}/api/github/webhooks`);
+      w = await startE2eWorld();
+      ({ gh, upstream, db, app, runners } = w);
       // Every repository exists before the app's first installation token is minted: Probot
       // caches the token, and the stand-in scopes it to the repositories of that moment.
       await newRepo("label-flow");
@@ -118,45 +77,17 @@ describe(
       });
       await newRepo("stop-and-follow");
       await newRepo("crash");
-      runners.push(
-        await startAirlockProcess("runner", { ...env, AIRLOCK_RUNNER_ID: runnerIds.a, PORT: "0" }),
-      );
+      await w.startRunner(runnerIds.a);
     });
 
     after(async () => {
-      for (const r of runners) await r.stop("SIGKILL");
-      await app?.stop("SIGKILL");
-      const leftovers = await runtime.listContainers({ [sandboxLabelKeys.runnerId]: runnerIds.a });
-      for (const c of leftovers) await runtime.removeContainer(c.id);
-      for (const id of [runnerIds.b, runnerIds.c]) {
-        for (const c of await runtime.listContainers({ [sandboxLabelKeys.runnerId]: id })) {
-          await runtime.removeContainer(c.id);
-        }
-      }
-      await turns?.close();
-      await scratch?.drop();
-      // Last: each stand-in throws when it saw a request nobody expected or a violation.
-      try {
-        await upstream?.close();
-      } finally {
-        await gh?.close();
-        if (dir) await rm(dir, { recursive: true, force: true });
-      }
+      await w?.close();
     });
 
-    const diagnostics = () =>
-      `\n--- violations ---\n${JSON.stringify(gh.violations, null, 1)}\n--- app logs ---\n${app?.logs().slice(-6000)}\n--- runner logs ---\n${runners.map((r) => r.logs().slice(-8000)).join("\n")}`;
+    const diagnostics = () => w.diagnostics();
 
     async function newRepo(name: string, files: Record<string, string> = {}) {
-      const repo = await gh.createRepo({
-        owner,
-        name,
-        installationId,
-        files: { "README.md": "# demo\n", "src/greet.js": 'export const greeting = "hello";\n', ...files },
-      });
-      gh.setPermission(`${owner}/${name}`, "maintainer", "write");
-      gh.setPermission(`${owner}/${name}`, "reader", "read");
-      return repo;
+      return w.newRepo(name, { "src/greet.js": 'export const greeting = "hello";\n', ...files });
     }
 
     /** `issues.labeled` with `airlock:builtin`, as GitHub sends it. */
@@ -458,7 +389,7 @@ describe(
 
       // The app restarts mid-run, and GitHub redelivers the same webhook to the new process.
       await app!.stop("SIGTERM");
-      app = await startAirlockProcess("app", env);
+      app = w.app = await startAirlockProcess("app", w.env);
       gh.setWebhookUrl(`${app.url}/api/github/webhooks`);
       assert.equal((await gh.deliver("issues", payload, { deliveryId })).status, 200);
 
@@ -468,7 +399,7 @@ describe(
       // The second attempt finishes quickly.
       upstream.define("crash.0", call("write_file", { path: "CRASH.md", content: "survived\n" }));
       upstream.define("crash.1", call("finish", { summary: "Wrote CRASH.md after a restart." }));
-      runners.push(await startAirlockProcess("runner", { ...env, AIRLOCK_RUNNER_ID: runnerIds.b }));
+      await w.startRunner(runnerIds.b);
 
       const run = await published(queued.id);
       assert.equal(run.state, "succeeded", diagnostics());
