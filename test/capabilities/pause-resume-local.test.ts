@@ -1,42 +1,22 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { asc, eq } from "drizzle-orm";
 import { verifyAuditChain } from "../../core/audit/verify-audit-chain.ts";
 import { parseCapabilitiesFile } from "../../core/capabilities/parse-capabilities-file.ts";
 import { listCapabilityRequests } from "../../core/db/capability-requests.ts";
-import type { Database } from "../../core/db/open-database.ts";
 import { auditEvents } from "../../core/db/schema.ts";
-import { createLogger } from "../../core/logger.ts";
 import type { RunState } from "../../core/run-states.ts";
-import { createDockerContainerRuntime } from "../../runner/container/docker-container-runtime.ts";
 import { recordAndRunLocalRun } from "../../runner/run/record-and-run-local-run.ts";
-import type { RunDeps } from "../../runner/run/run-deps.ts";
-import { startTurnScriptedUpstream } from "../agents/start-turn-scripted-upstream.ts";
 import { createSourceRepo, git } from "../helpers/git-repo.ts";
-import { testDatabaseKinds } from "../helpers/test-databases.ts";
 import {
-  scriptedUpstreamDefaults,
-  startScriptedUpstream,
-  type ScriptedUpstream,
-} from "../stand-ins/scripted-llm-upstream.ts";
+  scriptedCall,
+  startScriptedLocalRuns,
+  type ScriptedLocalRuns,
+} from "../helpers/start-scripted-local-runs.ts";
 
-const logger = createLogger("silent");
-const runtime = createDockerContainerRuntime({ logger });
 const tokenSecret = "test-token-secret-pause-resume-0123456789abcdef";
-const ceiling = { memoryMb: 2048, cpus: 2, pids: 512, timeoutS: 300 };
-
-function call(name: string, args: Record<string, unknown>) {
-  return { toolCall: { name, arguments: JSON.stringify(args) } };
-}
-
-type Message = {
-  role: string;
-  content: unknown;
-  tool_calls?: { function: { name: string; arguments: string } }[];
-};
+const call = scriptedCall;
 
 /**
  * Issue 10 §2, §6, §8 without GitHub: the builtin agent asks for apt:jq and finishes its
@@ -47,45 +27,22 @@ type Message = {
  * 2–3 after it, since the resumed conversation carries the first two assistant turns).
  */
 describe("a run that pauses for a capability request and resumes (builtin agent, local)", () => {
-  let upstream: ScriptedUpstream;
-  let turns: Awaited<ReturnType<typeof startTurnScriptedUpstream>>;
+  let h: ScriptedLocalRuns;
+  let upstream: ScriptedLocalRuns["upstream"];
+  let database: ScriptedLocalRuns["database"];
   let dir: string;
-  let database: Database;
 
   before(async () => {
-    upstream = await startScriptedUpstream();
-    turns = await startTurnScriptedUpstream(upstream.url);
-    dir = await mkdtemp(join(tmpdir(), "airlock-pause-resume-"));
-    database = await testDatabaseKinds()[0]!.open();
+    h = await startScriptedLocalRuns("pause-resume", tokenSecret);
+    ({ upstream, database, dir } = h);
   });
 
   after(async () => {
-    await turns?.close();
-    await database?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
-    await upstream?.close();
+    await h?.close();
   });
 
-  function deps(): RunDeps {
-    return {
-      db: database.db,
-      runtime,
-      logger,
-      tokenSecret,
-      upstreams: { openai: { baseUrl: `${turns.url}/v1`, apiKey: scriptedUpstreamDefaults.openaiApiKey } },
-      dataDir: join(dir, "data"),
-      ceiling,
-      runnerId: `test-pause-resume-${process.pid}`,
-      proxyRetry: { maxRetries: 0 },
-    };
-  }
-
-  function messagesOf(script: string): Message[] {
-    const request = upstream.requests.find((r) => r.script === script);
-    const messages = (request?.body as { messages?: Message[] } | undefined)?.messages;
-    assert.ok(messages, `the model was never called for ${script}`);
-    return messages;
-  }
+  const deps = () => h.deps();
+  const messagesOf = (script: string) => h.messagesOf(script);
 
   function defineScripts(script: string, afterResume: ReturnType<typeof call>[]): void {
     upstream.define(

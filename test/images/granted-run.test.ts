@@ -1,37 +1,26 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import { asc, eq } from "drizzle-orm";
 import { verifyAuditChain } from "../../core/audit/verify-audit-chain.ts";
-import type { Database } from "../../core/db/open-database.ts";
 import { auditEvents } from "../../core/db/schema.ts";
-import { createLogger } from "../../core/logger.ts";
-import { createDockerContainerRuntime } from "../../runner/container/docker-container-runtime.ts";
 import { parseImageGrant } from "../../runner/images/image-grant.ts";
 import { recordAndRunLocalRun } from "../../runner/run/record-and-run-local-run.ts";
 import type { RunDeps } from "../../runner/run/run-deps.ts";
 import { createSourceRepo } from "../helpers/git-repo.ts";
-import { testDatabaseKinds } from "../helpers/test-databases.ts";
-import { startTurnScriptedUpstream } from "../agents/start-turn-scripted-upstream.ts";
 import {
-  scriptedUpstreamDefaults,
-  startScriptedUpstream,
-  type ScriptedUpstream,
-} from "../stand-ins/scripted-llm-upstream.ts";
+  scriptedCall,
+  startScriptedLocalRuns,
+  type ScriptedLocalRuns,
+} from "../helpers/start-scripted-local-runs.ts";
+import { scriptedUpstreamDefaults } from "../stand-ins/scripted-llm-upstream.ts";
 
-const logger = createLogger("silent");
-const runtime = createDockerContainerRuntime({ logger });
 const tokenSecret = "test-token-secret-granted-run-0123456789abcdef";
-const ceiling = { memoryMb: 2048, cpus: 2, pids: 512, timeoutS: 300 };
 const bin = resolve(import.meta.dirname, "../../bin/airlock.js");
 
-function call(name: string, args: Record<string, unknown>) {
-  return { toolCall: { name, arguments: JSON.stringify(args) } };
-}
+const call = scriptedCall;
 
 /**
  * Issue 10 §8: `airlock run --grant apt:jq` gives the builtin agent jq; the same run
@@ -40,41 +29,22 @@ function call(name: string, args: Record<string, unknown>) {
  * `finish`. What the command printed reaches the model as the tool result of turn 1.
  */
 describe("a local run with --grant apt:jq (builtin agent, scripted model)", () => {
-  let upstream: ScriptedUpstream;
-  let turns: Awaited<ReturnType<typeof startTurnScriptedUpstream>>;
+  let h: ScriptedLocalRuns;
+  let upstream: ScriptedLocalRuns["upstream"];
+  let database: ScriptedLocalRuns["database"];
   let dir: string;
-  let database: Database;
 
   before(async () => {
-    upstream = await startScriptedUpstream();
-    turns = await startTurnScriptedUpstream(upstream.url);
-    dir = await mkdtemp(join(tmpdir(), "airlock-granted-run-"));
-    database = await testDatabaseKinds()[0]!.open();
+    h = await startScriptedLocalRuns("granted-run", tokenSecret);
+    ({ upstream, database, dir } = h);
   });
 
   after(async () => {
-    await turns?.close();
-    await database?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
-    // Last: it throws when the upstream saw a request nobody expected.
-    await upstream?.close();
+    await h?.close();
   });
 
-  function deps(overrides: Partial<RunDeps> = {}): RunDeps {
-    return {
-      db: database.db,
-      runtime,
-      logger,
-      tokenSecret,
-      upstreams: { openai: { baseUrl: `${turns.url}/v1`, apiKey: scriptedUpstreamDefaults.openaiApiKey } },
-      dataDir: join(dir, "data"),
-      ceiling,
-      runnerId: `test-granted-run-${process.pid}`,
-      proxyRetry: { maxRetries: 0 },
-      // No ensureImage: the run builds its own image, granted or not (the real default).
-      ...overrides,
-    };
-  }
+  // No ensureImage: the run builds its own image, granted or not (the real default).
+  const deps = (overrides: Partial<RunDeps> = {}) => h.deps(overrides);
 
   /** The text run_command returned to the agent, as the model saw it in the next turn. */
   function toolResultOf(script: string): string {
@@ -175,7 +145,7 @@ describe("a local run with --grant apt:jq (builtin agent, scripted model)", () =
       ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
       AIRLOCK_TOKEN_SECRET: tokenSecret,
       OPENAI_API_KEY: scriptedUpstreamDefaults.openaiApiKey,
-      OPENAI_BASE_URL: `${turns.url}/v1`,
+      OPENAI_BASE_URL: `${h.modelUrl}/v1`,
     };
     const { stdout, stderr } = await promisify(execFile)(
       process.execPath,
