@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import { appendAuditEvent } from "../../core/audit/append-audit-event.ts";
 import type { Db } from "../../core/db/open-database.ts";
 import { appLeaseOwner, requestRunCancel, setRunState } from "../../core/db/runs.ts";
+import { closePendingCapabilityRequests } from "../../core/db/capability-requests.ts";
 import { findActiveRuns } from "./find-active-runs.ts";
 import { recordDelivery, type DeliveryRecord } from "./record-delivery.ts";
 import { describeRunScope, type RunScope } from "./run-scope.ts";
@@ -11,8 +12,8 @@ export type StopOutcome =
 
 /**
  * `/airlock stop`: marks every active run of the scope; the runner holding one stops its
- * container. A run still queued and unclaimed has no runner to tell, so it is cancelled
- * here and the runner only publishes it.
+ * container. A run still queued and unclaimed, or parked for a capability decision, has
+ * no runner to tell, so it is cancelled here and the runner only publishes it.
  */
 export async function requestRunStop(
   db: Db,
@@ -31,8 +32,24 @@ export async function requestRunStop(
         data: { by: input.by },
         secret: input.secret,
       });
-      if (run.state === "queued" && (run.leaseOwner === null || run.leaseOwner === appLeaseOwner)) {
-        const reason = `stopped by @${input.by} before it started`;
+      // A parked run (issue 10) has no runner either: it ends here, its requests undecided.
+      const parked = run.state === "awaiting_approval" && run.leaseOwner === null;
+      if (parked) {
+        await closePendingCapabilityRequests(tx, {
+          runId: run.id,
+          state: "failed",
+          by: input.by,
+          reason: "the run was stopped before a decision",
+          secret: input.secret,
+        });
+      }
+      if (
+        parked ||
+        (run.state === "queued" && (run.leaseOwner === null || run.leaseOwner === appLeaseOwner))
+      ) {
+        const reason = parked
+          ? `stopped by @${input.by} while it waited for a capability decision; its work so far is on its branch`
+          : `stopped by @${input.by} before it started`;
         await appendAuditEvent(tx, {
           runId: run.id,
           type: "run.finished",

@@ -6,11 +6,11 @@ import { agentCatalog } from "../../core/agents/agent-catalog.ts";
 import type { AgentDefinition } from "../../core/agents/agent-definition.ts";
 import { verifyAuditChain } from "../../core/audit/verify-audit-chain.ts";
 import type { Database } from "../../core/db/open-database.ts";
-import { insertRun } from "../../core/db/runs.ts";
+import { insertRun, parkRun } from "../../core/db/runs.ts";
 import { auditEvents, runs, webhookDeliveries, type Run } from "../../core/db/schema.ts";
 import type { IssueCommentInfo, PullInfo, RepoRole } from "../../core/github/github-api.ts";
 import { newRunId } from "../../core/ids.ts";
-import { listCapabilityRequests } from "../../core/db/capability-requests.ts";
+import { listCapabilityRequests, recordCapabilityRequest } from "../../core/db/capability-requests.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
 import { examplePayload, setRepository, setUser } from "./example-payloads.ts";
 import { createFakeGitHub, type FakeGitHub, type FakeGitHubSetup } from "./fake-github-api.ts";
@@ -504,6 +504,45 @@ for (const kind of testDatabaseKinds()) {
       await database.db.update(runs).set({ state: "failed" }).where(eq(runs.id, claimed.id));
       await app.receive("issue_comment", commented(repo, "/airlock stop"));
       assert.match(gh.comments.at(-1)!.body, /no active Airlock run here to stop/);
+    });
+
+    it("/airlock stop ends a run parked for a capability decision at once: cancelled, its pending requests closed", async () => {
+      const repo = freshRepo();
+      const { app } = await setup({
+        expect: ["readFile", "getRole", "listIssueComments", "addReaction", "createIssueComment"],
+      });
+      const parked = await insertRun(database.db, {
+        id: newRunId(),
+        kind: "github",
+        state: "running",
+        repo,
+        issueNumber: 7,
+        attempt: 1,
+      });
+      const asked = await recordCapabilityRequest(database.db, {
+        runId: parked.id,
+        request: { kind: "apt", name: "jq", reason: "reads JSON" },
+        secret: "test-token-secret-0123456789abcdef",
+      });
+      assert.equal(asked.kind, "created");
+      assert.ok(
+        await parkRun(database.db, {
+          runId: parked.id,
+          attempt: 1,
+          deadline: new Date(Date.now() + 3_600_000),
+          reason: "asks",
+        }),
+      );
+      await database.db
+        .update(runs)
+        .set({ leaseOwner: null, leaseExpiresAt: null })
+        .where(eq(runs.id, parked.id));
+      await app.receive("issue_comment", commented(repo, "/airlock stop"));
+      const [after] = await runsOf(repo);
+      assert.equal(after?.state, "cancelled");
+      assert.match(after?.outcomeReason ?? "", /while it waited for a capability decision/);
+      const [request] = await listCapabilityRequests(database.db, parked.id);
+      assert.deepEqual([request?.state, request?.decidedBy], ["failed", "maint"]);
     });
 
     it("/airlock retry repeats the latest run's task with its agent and model, and is refused while one is active", async () => {
