@@ -123,11 +123,13 @@ export async function runCommand(ctx: CliContext, flags: RunFlags): Promise<numb
   let lastCalls = -1;
   let drawn = false;
   let stopped = false;
+  let asking = false;
   const draw = async () => {
     if (runId === undefined) return;
     const p = await readRunProgress(database.db, runId);
-    // A read still in flight when the run ended must not redraw over the summary.
-    if (stopped) return;
+    // A read still in flight when the run ended must not redraw over the summary, nor the
+    // progress line over a question asked on the terminal.
+    if (stopped || asking) return;
     const elapsed = ((Date.now() - startedAt) / 1000).toFixed(0);
     const line =
       `run ${runId} ${p.state ?? state} ${elapsed}s · ${p.calls} LLM calls · ` +
@@ -141,6 +143,11 @@ export async function runCommand(ctx: CliContext, flags: RunFlags): Promise<numb
     }
   };
   const timer = setInterval(() => void draw().catch(() => {}), 1000);
+  const decide = createLocalDecider({
+    denyAll: flags.denyRequests === true,
+    input: process.stdin,
+    output: ctx.stderr,
+  });
   try {
     // Leftovers of crashed `airlock run` processes on this host (DESIGN §4: the reaper).
     await reapContainers({ runtime, logger, scope: { deadOwnersOnThisHost: true } }).catch(() => []);
@@ -191,11 +198,14 @@ export async function runCommand(ctx: CliContext, flags: RunFlags): Promise<numb
         budgetTokens,
         timeoutS,
         grants,
-        decideRequests: createLocalDecider({
-          denyAll: flags.denyRequests === true,
-          input: process.stdin,
-          output: ctx.stderr,
-        }),
+        decideRequests: async (pending) => {
+          asking = true;
+          try {
+            return await decide(pending);
+          } finally {
+            asking = false;
+          }
+        },
         onCapabilityFailed: async (request, logTail) => {
           say(
             `the image rebuild for ${request.kind}:${request.name} failed; the run goes on without it. End of the build log:\n${logTail}`,
