@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { execFile } from "node:child_process";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import { asc, eq } from "drizzle-orm";
 import { verifyAuditChain } from "../../core/audit/verify-audit-chain.ts";
@@ -14,6 +16,9 @@ import {
   startScriptedLocalRuns,
   type ScriptedLocalRuns,
 } from "../helpers/start-scripted-local-runs.ts";
+import { scriptedUpstreamDefaults } from "../stand-ins/scripted-llm-upstream.ts";
+
+const bin = resolve(import.meta.dirname, "../../bin/airlock.js");
 
 const tokenSecret = "test-token-secret-pause-resume-0123456789abcdef";
 const call = scriptedCall;
@@ -184,5 +189,42 @@ describe("a run that pauses for a capability request and resumes (builtin agent,
       /apt:airlock-no-such-package: granted, but installing it FAILED: the image rebuild failed/,
     );
     assert.match(result.summaryMarkdown, /- `apt:airlock-no-such-package`: \*\*failed\*\* by `rebuild`/);
+  });
+
+  it("airlock run --deny-requests (a child process, no terminal): the request is denied saying so, the agent is told, the summary shows it", async () => {
+    defineScripts("clideny", [call("finish", { summary: "Did without jq." })]);
+    const repo = await createSourceRepo(join(dir, "clideny"), { "README.md": "# cli\n" });
+    const env = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
+      AIRLOCK_TOKEN_SECRET: tokenSecret,
+      OPENAI_API_KEY: scriptedUpstreamDefaults.openaiApiKey,
+      OPENAI_BASE_URL: `${h.modelUrl}/v1`,
+    };
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [
+        bin,
+        "run",
+        "--repo",
+        repo,
+        "--agent",
+        "builtin",
+        "--prompt",
+        "Read JSON. [[script:clideny]]",
+        "--deny-requests",
+      ],
+      { env, cwd: dir, timeout: 240_000 },
+    );
+    assert.match(stdout, /^## Airlock run `r[a-z0-9]+`: succeeded$/m);
+    assert.match(
+      stdout,
+      /^- `apt:jq`: \*\*denied\*\* by `operator \(--deny-requests\)` at [^:]+:\d\d:\d\dZ: airlock run was started with --deny-requests/m,
+    );
+    assert.match(
+      String(messagesOf("clideny.2").findLast((m) => m.role === "user")?.content),
+      /apt:jq: DENIED by operator \(--deny-requests\): airlock run was started with --deny-requests/,
+    );
   });
 });
