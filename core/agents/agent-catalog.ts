@@ -16,4 +16,15 @@ export const agentCatalog: readonly AgentDefinition[] = Object.freeze([
     // agent-images/builtin/README.md: exit 3 is "budget exhausted".
     budgetExitCode: 3,
   }),
+  Object.freeze({
+    id: "claude-code",
+    title: "Claude Code (Anthropic's coding CLI), headless, approvals off",
+    image: { repository: "airlock/claude-code", contextDir: "claude-code", dockerfile: "Dockerfile" },
+    command: Object.freeze(["node", "/opt/airlock-agent/agent/main.ts"]),
+    api: "anthropic" as const,
+    defaultLimits: Object.freeze({ memoryMb: 4096, cpus: 1, pids: 512, timeoutS: 1800 }),
+    defaultModel: "claude-sonnet-4-5",
+    // agent-images/claude-code/README.md: exit 3 is "budget exhausted".
+    budgetExitCode: 3,
+  }),
 ]);

@@ -6,6 +6,7 @@ import { fetchNpmPackage, npmPackagePinSchema, type NpmPackagePin } from "./fetc
 import { hashContextFiles, pruneContextCache } from "./hash-context-files.ts";
 import { ImageBuildError } from "./image-build-error.ts";
 import { readContextFile, readPinFile } from "./read-context-file.ts";
+import { readPackageCacheDir } from "./read-package-cache-dir.ts";
 
 export interface AgentContext {
   /** The folder sent to the engine, e.g. `agent-images/builtin`. */
@@ -14,7 +15,7 @@ export interface AgentContext {
   /** `agent-images/<agent>/VERSION`. */
   version: string;
   packages: NpmPackagePin[];
-  /** Build args naming each package's version: `openai` → `OPENAI_VERSION`. */
+  /** Build args naming each package's version: `openai` → `OPENAI_VERSION` (aliased: the alias). */
   packageBuildArgs: Record<string, string>;
   /** sha256 (hex) over the Dockerfile, the pins and every file the image copies. */
   inputsDigest: string;
@@ -25,6 +26,8 @@ export interface PrepareAgentContextOptions {
   agent: AgentDefinition;
   onProgress?: (line: string) => void;
   npmCommand?: string;
+  /** The machine's tarball cache; default readPackageCacheDir(). */
+  packageCacheDir?: string;
 }
 
 const pinsSchema = z.array(npmPackagePinSchema);
@@ -58,12 +61,15 @@ export async function prepareAgentContext(options: PrepareAgentContextOptions): 
         pkg,
         cacheDir,
         pinFile: relative(join(options.imagesDir, ".."), pinPath),
+        machineCacheDir: options.packageCacheDir ?? readPackageCacheDir(),
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
         ...(options.npmCommand ? { npmCommand: options.npmCommand } : {}),
       }),
     );
+    // An aliased package is named by its alias: Codex's platform package has the same
+    // npm name as Codex itself, and each needs its own build arg.
     packageBuildArgs[
-      `${pkg.name
+      `${(pkg.alias ?? pkg.name)
         .replace(/^@/, "")
         .replace(/[^A-Za-z0-9]+/g, "_")
         .toUpperCase()}_VERSION`
@@ -73,7 +79,10 @@ export async function prepareAgentContext(options: PrepareAgentContextOptions): 
 
   const hash = createHash("sha256");
   hash.update(`agent\0${options.agent.id}\0`);
-  for (const pkg of packages) hash.update(`package\0${pkg.name}@${pkg.version}\0${pkg.integrity}\0`);
+  for (const pkg of packages) {
+    if (pkg.alias !== undefined) hash.update(`alias\0${pkg.alias}\0`);
+    hash.update(`package\0${pkg.name}@${pkg.version}\0${pkg.integrity}\0`);
+  }
   await hashContextFiles(hash, contextDir, hashedEntries);
   return { contextDir, dockerfile, version, packages, packageBuildArgs, inputsDigest: hash.digest("hex") };
 }

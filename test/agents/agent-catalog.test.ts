@@ -24,10 +24,11 @@ describe("agent catalog", () => {
       (error: unknown) =>
         error instanceof UsageError &&
         error.code === "usage" &&
-        error.message === 'unknown agent "claude-cod"; known agents: builtin (see `airlock agents`)',
+        error.message ===
+          'unknown agent "claude-cod"; known agents: builtin, claude-code (see `airlock agents`)',
     );
     const two = [...agentCatalog, { ...agentCatalog[0]!, id: "other" }];
-    assert.throws(() => getAgent("x", two), /known agents: builtin, other/);
+    assert.throws(() => getAgent("x", two), /known agents: builtin, claude-code, other/);
   });
 
   it("every entry names an image folder that exists and an id that can name an image", () => {
