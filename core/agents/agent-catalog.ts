@@ -27,4 +27,15 @@ export const agentCatalog: readonly AgentDefinition[] = Object.freeze([
     // agent-images/claude-code/README.md: exit 3 is "budget exhausted".
     budgetExitCode: 3,
   }),
+  Object.freeze({
+    id: "codex",
+    title: "OpenAI Codex CLI (codex exec), headless, approvals and its own sandbox off",
+    image: { repository: "airlock/codex", contextDir: "codex", dockerfile: "Dockerfile" },
+    command: Object.freeze(["node", "/opt/airlock-agent/agent/main.ts"]),
+    api: "openai" as const,
+    defaultLimits: Object.freeze({ memoryMb: 4096, cpus: 1, pids: 512, timeoutS: 1800 }),
+    defaultModel: "gpt-5",
+    // agent-images/codex/README.md: exit 3 is "budget exhausted".
+    budgetExitCode: 3,
+  }),
 ]);

@@ -25,10 +25,10 @@ describe("agent catalog", () => {
         error instanceof UsageError &&
         error.code === "usage" &&
         error.message ===
-          'unknown agent "claude-cod"; known agents: builtin, claude-code (see `airlock agents`)',
+          'unknown agent "claude-cod"; known agents: builtin, claude-code, codex (see `airlock agents`)',
     );
     const two = [...agentCatalog, { ...agentCatalog[0]!, id: "other" }];
-    assert.throws(() => getAgent("x", two), /known agents: builtin, claude-code, other/);
+    assert.throws(() => getAgent("x", two), /known agents: builtin, claude-code, codex, other/);
   });
 
   it("every entry names an image folder that exists and an id that can name an image", () => {
