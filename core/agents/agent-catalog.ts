@@ -26,6 +26,7 @@ export const agentCatalog: readonly AgentDefinition[] = Object.freeze([
     defaultModel: "claude-sonnet-4-5",
     // agent-images/claude-code/README.md: exit 3 is "budget exhausted".
     budgetExitCode: 3,
+    versionPackage: "@anthropic-ai/claude-code",
   }),
   Object.freeze({
     id: "codex",
@@ -37,5 +38,6 @@ export const agentCatalog: readonly AgentDefinition[] = Object.freeze([
     defaultModel: "gpt-5",
     // agent-images/codex/README.md: exit 3 is "budget exhausted".
     budgetExitCode: 3,
+    versionPackage: "@openai/codex",
   }),
 ]);
