@@ -24,7 +24,10 @@ export function assertLedgerMatchesUpstream(
   assert.equal(declared.calls, expectedCalls);
 }
 
-/** Nothing in the container tried to resolve a name or reach an address but loopback. */
+/**
+ * Nothing in the container tried to resolve a name, reach an address but loopback, or open
+ * a loopback port other than a listening one (the bridge).
+ */
 export function assertNoNetworkAttempts(net: ContainerNetCounters): void {
   assert.deepEqual(
     {
@@ -32,8 +35,9 @@ export function assertNoNetworkAttempts(net: ContainerNetCounters): void {
       ip6OutNoRoutes: net.ip6OutNoRoutes,
       udpOutDatagrams: net.udpOutDatagrams,
       udp6OutDatagrams: net.udp6OutDatagrams,
+      tcpAttemptFails: net.tcpAttemptFails,
     },
-    { ipOutNoRoutes: 0, ip6OutNoRoutes: 0, udpOutDatagrams: 0, udp6OutDatagrams: 0 },
+    { ipOutNoRoutes: 0, ip6OutNoRoutes: 0, udpOutDatagrams: 0, udp6OutDatagrams: 0, tcpAttemptFails: 0 },
   );
   assert.ok(net.tcpActiveOpens >= 1, "the agent never connected to the bridge");
 }

@@ -36,7 +36,8 @@ const netMarker = "airlock-test-netstat";
  * after the agent exited (/proc/net/snmp and snmp6 are per namespace). With no network
  * but loopback, any attempt to reach another address fails with ENETUNREACH and counts in
  * OutNoRoutes (a DNS query to /etc/resolv.conf's nameserver included); any UDP at all is a
- * DNS query or worse (the bridge and the CLIs speak TCP only).
+ * DNS query or worse (the bridge and the CLIs speak TCP only); a TCP connection that fails
+ * to open went to a loopback port nothing listens on (only the bridge does).
  */
 export interface ContainerNetCounters {
   ipOutNoRoutes: number;
@@ -44,6 +45,8 @@ export interface ContainerNetCounters {
   udpOutDatagrams: number;
   udp6OutDatagrams: number;
   tcpActiveOpens: number;
+  /** Connections refused or reset while opening: to a loopback port nothing listens on, say. */
+  tcpAttemptFails: number;
 }
 
 export interface CliAgentRun {
@@ -272,5 +275,6 @@ function readNetCounters(stderr: string): ContainerNetCounters {
     udpOutDatagrams: snmp("Udp", "OutDatagrams"),
     udp6OutDatagrams: snmp6("Udp6OutDatagrams"),
     tcpActiveOpens: snmp("Tcp", "ActiveOpens"),
+    tcpAttemptFails: snmp("Tcp", "AttemptFails"),
   };
 }

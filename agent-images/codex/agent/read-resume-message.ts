@@ -1,3 +1,5 @@
+// A copy of agent-images/claude-code/agent/read-resume-message.ts: each image's build
+// context is its own folder, so the two wrappers cannot share a file.
 import { readFile } from "node:fs/promises";
 
 /**

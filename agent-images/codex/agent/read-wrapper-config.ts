@@ -1,3 +1,5 @@
+// Mirrors agent-images/claude-code/agent/read-wrapper-config.ts with Codex's variables: each
+// image's build context is its own folder, so the two wrappers cannot share a file.
 /** The wrapper's settings, read from the container's environment once at start. */
 export interface WrapperConfig {
   model: string;
