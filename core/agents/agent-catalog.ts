@@ -40,4 +40,16 @@ export const agentCatalog: readonly AgentDefinition[] = Object.freeze([
     budgetExitCode: 3,
     versionPackage: "@openai/codex",
   }),
+  Object.freeze({
+    id: "openclaw",
+    title: "OpenClaw (openclaw agent exec), headless, one turn, Anthropic Messages",
+    image: { repository: "airlock/openclaw", contextDir: "openclaw", dockerfile: "Dockerfile" },
+    command: Object.freeze(["node", "/opt/airlock-agent/agent/main.ts"]),
+    api: "anthropic" as const,
+    defaultLimits: Object.freeze({ memoryMb: 4096, cpus: 1, pids: 512, timeoutS: 1800 }),
+    defaultModel: "claude-sonnet-4-5",
+    // agent-images/openclaw/README.md: exit 3 is "budget exhausted".
+    budgetExitCode: 3,
+    versionPackage: "openclaw",
+  }),
 ]);

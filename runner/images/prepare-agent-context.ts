@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { stat } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { z } from "zod";
 import type { AgentDefinition } from "../../core/agents/agent-definition.ts";
@@ -7,6 +8,7 @@ import { hashContextFiles, pruneContextCache } from "./hash-context-files.ts";
 import { ImageBuildError } from "./image-build-error.ts";
 import { readContextFile, readPinFile } from "./read-context-file.ts";
 import { readPackageCacheDir } from "./read-package-cache-dir.ts";
+import { fetchNpmTree } from "./fetch-npm-tree.ts";
 
 export interface AgentContext {
   /** The folder sent to the engine, e.g. `agent-images/builtin`. */
@@ -32,7 +34,15 @@ export interface PrepareAgentContextOptions {
 
 const pinsSchema = z.array(npmPackagePinSchema);
 /** What a context may hold besides `.context/`; everything here is hashed into the digest. */
-const hashedEntries = ["Dockerfile", "package.json", "npm-packages.json", "VERSION", "agent", "rootfs"];
+const hashedEntries = [
+  "Dockerfile",
+  "package.json",
+  "npm-packages.json",
+  "npm-tree",
+  "VERSION",
+  "agent",
+  "rootfs",
+];
 
 /**
  * Makes an agent's folder buildable: the npm packages pinned in `npm-packages.json`
@@ -75,7 +85,20 @@ export async function prepareAgentContext(options: PrepareAgentContextOptions): 
         .toUpperCase()}_VERSION`
     ] = pkg.version;
   }
-  if (packages.length > 0) await pruneContextCache(cacheDir, keep);
+  // A package with a dependency tree (npm-tree/package-lock.json): installed on the host
+  // from the lock, packed, passed as NPM_TREE.
+  if (await isFile(join(contextDir, "npm-tree", "package-lock.json"))) {
+    const tree = await fetchNpmTree({
+      treeDir: join(contextDir, "npm-tree"),
+      cacheDir,
+      machineCacheDir: options.packageCacheDir ?? readPackageCacheDir(),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      ...(options.npmCommand ? { npmCommand: options.npmCommand } : {}),
+    });
+    keep.add(join(cacheDir, tree));
+    packageBuildArgs.NPM_TREE = tree;
+  }
+  if (keep.size > 0) await pruneContextCache(cacheDir, keep);
 
   const hash = createHash("sha256");
   hash.update(`agent\0${options.agent.id}\0`);
@@ -85,4 +108,12 @@ export async function prepareAgentContext(options: PrepareAgentContextOptions): 
   }
   await hashContextFiles(hash, contextDir, hashedEntries);
   return { contextDir, dockerfile, version, packages, packageBuildArgs, inputsDigest: hash.digest("hex") };
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
 }

@@ -27,10 +27,10 @@ describe("agent catalog", () => {
         error instanceof UsageError &&
         error.code === "usage" &&
         error.message ===
-          'unknown agent "claude-cod"; known agents: builtin, claude-code, codex (see `airlock agents`)',
+          'unknown agent "claude-cod"; known agents: builtin, claude-code, codex, openclaw (see `airlock agents`)',
     );
     const two = [...agentCatalog, { ...agentCatalog[0]!, id: "other" }];
-    assert.throws(() => getAgent("x", two), /known agents: builtin, claude-code, codex, other/);
+    assert.throws(() => getAgent("x", two), /known agents: builtin, claude-code, codex, openclaw, other/);
   });
 
   it("every entry names an image folder that exists and an id that can name an image", () => {
@@ -96,6 +96,13 @@ describe("airlock agents", () => {
       "openai",
       "airlock/codex:<content tag>",
       sizes[2],
+    ]);
+    assert.deepEqual(row(4).slice(0, 5), [
+      "openclaw",
+      "2026.9.6",
+      "anthropic",
+      "airlock/openclaw:<content tag>",
+      sizes[3],
     ]);
   });
 

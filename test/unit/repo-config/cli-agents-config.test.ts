@@ -24,7 +24,7 @@ describe(".github/airlock.yml naming the agent CLIs", () => {
     if (result.ok) return;
     assert.deepEqual(
       result.problems.map((p) => `${p.key}: ${p.message}`),
-      ["agents[0]: is not an agent this Airlock runs; allowed: builtin, claude-code, codex"],
+      ["agents[0]: is not an agent this Airlock runs; allowed: builtin, claude-code, codex, openclaw"],
     );
   });
 });
