@@ -29,7 +29,7 @@ async function airlock(args: string[], env: NodeJS.ProcessEnv, cwd: string) {
 
 // Issue 12: `airlock run --agent <id>` for the agent CLIs, as an operator types it, the
 // upstreams set the way the README says (the real keys only on the host).
-describe("airlock run --agent claude-code | codex, as a child process", () => {
+describe("airlock run --agent claude-code | codex | openclaw, as a child process", () => {
   let dir: string;
   let upstream: ScriptedUpstream;
   let turns: Awaited<ReturnType<typeof startTurnScriptedUpstream>>;
@@ -86,6 +86,18 @@ describe("airlock run --agent claude-code | codex, as a child process", () => {
           },
         },
         model: "gpt-5",
+      },
+    ],
+    [
+      "openclaw",
+      {
+        first: {
+          toolCall: {
+            name: "write",
+            arguments: JSON.stringify({ path: "CONTRIBUTING.md", content: "# Contributing\n" }),
+          },
+        },
+        model: "claude-sonnet-4-5",
       },
     ],
   ] as const) {
