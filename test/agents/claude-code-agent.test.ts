@@ -151,7 +151,7 @@ describe("claude-code: Claude Code in its image, through the real proxy and rela
 
   it("a refused (revoked) token ends it in seconds, with nothing sent upstream", async () => {
     const started = Date.now();
-    const r = await h.runWithRefusedToken({ prompt: "Do something.", timeoutS: 120 });
+    const r = await h.runSealed({ prompt: "Do something.", timeoutS: 120, refusedToken: true });
     const ms = Date.now() - started;
     assert.equal(r.sandbox.reason, "exited", r.stderr);
     assert.equal(r.sandbox.exitCode, 2, r.stderr);
@@ -159,6 +159,24 @@ describe("claude-code: Claude Code in its image, through the real proxy and rela
     assert.match(r.stdout, /the LLM endpoint refused a call \(.*401/);
     assert.equal(decideRunOutcome(r.sandbox, [], h.agent).outcome, "failed");
     assert.ok(ms < 30_000, `a refused token took ${ms} ms to end the run`);
+  });
+
+  it("at the sandbox deadline, SIGTERM reaches Claude Code: exit 143, a summary that says so, timed_out", async () => {
+    // The first call is held past the deadline, so the deadline lands mid-call; SIGKILL
+    // would come only 30 s after SIGTERM, so a run that ends sooner ended on SIGTERM.
+    let release: () => void = () => undefined;
+    h.upstream.define("ccslow.0", {
+      holdFirstByte: new Promise<void>((r) => (release = r)),
+      text: "too late",
+    });
+    const r = await h
+      .runSealed({ prompt: "Wait for it. [[script:ccslow]]", timeoutS: 12, killGraceMs: 30_000 })
+      .finally(() => release());
+    assert.equal(r.sandbox.reason, "deadline", r.stderr);
+    assert.equal(r.sandbox.exitCode, 143, r.stderr);
+    assert.ok(r.sandbox.durationMs < 30_000, `took ${r.sandbox.durationMs} ms: SIGTERM did not stop it`);
+    assert.match(r.stdout, /it was stopped \(SIGTERM: the run's deadline passed or it was cancelled\)/);
+    assert.equal(decideRunOutcome(r.sandbox, [], h.agent).outcome, "timed_out");
   });
 
   it("on resume, continues its own session with the runner's message (AIRLOCK_STATE_DIR)", async () => {

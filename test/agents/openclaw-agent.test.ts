@@ -146,7 +146,7 @@ describe("openclaw: OpenClaw in its image, through the real proxy and relay", ()
 
   it("a refused (revoked) token ends it, with nothing sent upstream", async () => {
     const started = Date.now();
-    const r = await h.runWithRefusedToken({ prompt: "Do something.", timeoutS: 180 });
+    const r = await h.runSealed({ prompt: "Do something.", timeoutS: 180, refusedToken: true });
     const ms = Date.now() - started;
     assert.equal(r.sandbox.reason, "exited", r.stderr);
     assert.equal(r.requests, 0);

@@ -78,8 +78,17 @@ export interface CliAgentHarness {
     /** Shell run after the agent in the same container (e.g. a probe the test wants). */
     after?: string;
   }): Promise<CliAgentRun & { repo: string }>;
-  /** The agent's image with a token the proxy refuses (expired): what a revoked token looks like. */
-  runWithRefusedToken(options: { prompt: string; timeoutS: number }): Promise<{
+  /**
+   * The agent's image alone, as the runner starts it (its catalog command, no relay), on
+   * the run's socket. `refusedToken`: a token the proxy refuses (expired), which is what a
+   * revoked token looks like to the agent.
+   */
+  runSealed(options: {
+    prompt: string;
+    timeoutS: number;
+    refusedToken?: boolean;
+    killGraceMs?: number;
+  }): Promise<{
     sandbox: SandboxResult;
     stdout: string;
     stderr: string;
@@ -187,13 +196,13 @@ export async function startCliAgentHarness(agentId: string): Promise<CliAgentHar
           first !== undefined && containerStarted !== undefined ? first.at - containerStarted : undefined,
       };
     },
-    async runWithRefusedToken(options) {
+    async runSealed(options) {
       const runId = newRunId();
       await ensureRun(database.db, { id: runId, kind: "manual", state: "running", agent: agent.id });
       const token = mintRunToken({
         runId,
         attempt: 0,
-        expiresAt: Math.floor(Date.now() / 1000) - 60,
+        expiresAt: Math.floor(Date.now() / 1000) + (options.refusedToken ? -60 : 600),
         secret: tokenSecret,
       });
       const workspace = join(dir, `${runId}-workspace`);
@@ -223,6 +232,7 @@ export async function startCliAgentHarness(agentId: string): Promise<CliAgentHar
           image: built.ref,
           argv: [...agent.command],
           limits: { ...agent.defaultLimits, timeoutS: options.timeoutS },
+          ...(options.killGraceMs === undefined ? {} : { killGraceMs: options.killGraceMs }),
           ceiling,
           runId,
           runnerId: `test-${agent.id}-${process.pid}`,
