@@ -33,4 +33,10 @@ export interface AgentDefinition {
    * one. Without it, only the proxy's own budget refusal in llm_calls counts.
    */
   budgetExitCode?: number | undefined;
+  /**
+   * The npm package (pinned in the image folder's npm-packages.json) whose version is the
+   * agent's, as `airlock agents` shows it: the CLI the image wraps. Without it, the image
+   * folder's VERSION.
+   */
+  versionPackage?: string | undefined;
 }

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { execFile } from "node:child_process";
 import { createReadStream } from "node:fs";
-import { mkdir, mkdtemp, readdir, rename, rm, stat } from "node:fs/promises";
+import { copyFile, link, mkdir, mkdtemp, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { z } from "zod";
@@ -9,11 +9,24 @@ import { ImageBuildError } from "./image-build-error.ts";
 
 const execFileAsync = promisify(execFile);
 
-/** A pinned npm package: what an image build copies from the host (never fetched in the image). */
+const npmName = z.string().regex(/^(@[a-z0-9._-]+\/)?[a-z0-9._-]+$/, "must be an npm package name");
+
+/**
+ * A pinned npm package: what an image build copies from the host (never fetched in the
+ * image). An exact version, optionally with a pre-release tag: Codex publishes its
+ * platform binaries as `@openai/codex@0.171.0-linux-x64`, which its package installs
+ * under the alias `@openai/codex-linux-x64` (the pin's `alias`).
+ */
 export const npmPackagePinSchema = z.object({
-  name: z.string().regex(/^(@[a-z0-9._-]+\/)?[a-z0-9._-]+$/, "must be an npm package name"),
-  version: z.string().regex(/^[0-9]+\.[0-9]+\.[0-9]+$/, "must be an exact version such as 7.57.0"),
+  name: npmName,
+  version: z
+    .string()
+    .regex(
+      /^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$/,
+      "must be an exact version such as 7.57.0 or 0.171.0-linux-x64",
+    ),
   integrity: z.string().regex(/^sha512-[A-Za-z0-9+/]+=*$/, "must be an npm sha512- integrity string"),
+  alias: npmName.optional(),
 });
 export type NpmPackagePin = z.infer<typeof npmPackagePinSchema>;
 
@@ -29,6 +42,12 @@ export interface FetchNpmPackageOptions {
   onProgress?: (line: string) => void;
   /** The npm executable; default `npm` from PATH. */
   npmCommand?: string;
+  /**
+   * The machine's tarball cache, keyed by integrity (readPackageCacheDir): a tarball
+   * fetched once is linked into every checkout's cacheDir from there. Without it, each
+   * cacheDir fetches for itself.
+   */
+  machineCacheDir?: string;
 }
 
 /** The tarball name `npm pack` writes: `@scope/x` becomes `scope-x-<version>.tgz`. */
@@ -50,20 +69,48 @@ export async function fetchNpmPackage(options: FetchNpmPackageOptions): Promise<
   const target = join(cacheDir, fileName);
   await mkdir(cacheDir, { recursive: true });
 
+  if (await hasIntegrity(target, pkg.integrity)) {
+    progress(`${label}: using cached ${fileName}`);
+    return target;
+  }
   if (await isFile(target)) {
-    if ((await computeIntegrity(target)) === pkg.integrity) {
-      progress(`${label}: using cached ${fileName}`);
-      return target;
-    }
     progress(`${label}: cached ${fileName} does not match its pinned integrity; fetching it again`);
     await rm(target, { force: true });
   }
+  if (options.machineCacheDir === undefined) {
+    await packInto(options, cacheDir, target);
+    progress(`${label}: fetched ${fileName}`);
+    return target;
+  }
 
+  // The machine cache holds each tarball under its integrity: a file there was checked
+  // when it arrived and is checked again before each use (a swapped file is fetched anew).
+  const keyDir = join(options.machineCacheDir, integrityKey(pkg.integrity));
+  const shared = join(keyDir, fileName);
+  if (await hasIntegrity(shared, pkg.integrity)) {
+    progress(`${label}: using ${fileName} from the machine cache ${options.machineCacheDir}`);
+  } else {
+    await mkdir(keyDir, { recursive: true });
+    await rm(shared, { force: true });
+    await packInto(options, keyDir, shared);
+    progress(`${label}: fetched ${fileName} into the machine cache ${options.machineCacheDir}`);
+  }
+  await placeCopy(shared, cacheDir, target);
+  return target;
+}
+
+/**
+ * `npm pack` into a private folder beside `target`, checked against the pin, then renamed:
+ * a half-written or unchecked file is never at `target`.
+ */
+async function packInto(options: FetchNpmPackageOptions, dir: string, target: string): Promise<void> {
+  const { pkg } = options;
+  const progress = options.onProgress ?? (() => {});
+  const fileName = npmTarballName(pkg);
   progress(
-    `${label}: fetching ${pkg.name}@${pkg.version} with npm${options.sizeHint ? ` (${options.sizeHint})` : ""}`,
+    `${options.label ?? pkg.name}: fetching ${pkg.name}@${pkg.version} with npm${options.sizeHint ? ` (${options.sizeHint})` : ""}`,
   );
-  // Packed into a private folder, then renamed: a half-written file is never at `target`.
-  const staging = await mkdtemp(join(cacheDir, ".fetch-"));
+  const staging = await mkdtemp(join(dir, ".fetch-"));
   try {
     const npm = options.npmCommand ?? "npm";
     try {
@@ -77,7 +124,7 @@ export async function fetchNpmPackage(options: FetchNpmPackageOptions): Promise<
       throw new ImageBuildError(
         `could not fetch ${pkg.name}@${pkg.version} with \`${npm} pack\`` +
           `${stderr ? `: ${stderr.split("\n").slice(-3).join(" ")}` : ""}. ` +
-          `Check that npm is installed and can reach its registry, or place ${fileName} in ${cacheDir} yourself.`,
+          `Check that npm is installed and can reach its registry, or place ${fileName} in ${options.cacheDir} yourself.`,
         { cause: error },
       );
     }
@@ -96,11 +143,34 @@ export async function fetchNpmPackage(options: FetchNpmPackageOptions): Promise<
       );
     }
     await rename(fetched, target);
-    progress(`${label}: fetched ${fileName}`);
-    return target;
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
+}
+
+/** A hard link when both folders share a filesystem (no second copy of 400 MB), else a copy. */
+async function placeCopy(source: string, dir: string, target: string): Promise<void> {
+  const staging = await mkdtemp(join(dir, ".link-"));
+  try {
+    const staged = join(staging, "file");
+    await link(source, staged).catch(() => copyFile(source, staged));
+    await rename(staged, target);
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
+
+/** The folder name of an integrity in the machine cache: its digest in base64url. */
+function integrityKey(integrity: string): string {
+  return integrity
+    .replace(/^sha512-/, "")
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
+}
+
+async function hasIntegrity(path: string, integrity: string): Promise<boolean> {
+  return (await isFile(path)) && (await computeIntegrity(path)) === integrity;
 }
 
 /** npm's `sha512-<base64>` integrity of a file. */

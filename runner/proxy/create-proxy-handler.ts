@@ -105,6 +105,14 @@ async function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: Serve
   const method = req.method ?? "";
   // Capability requests (issue 10) are Airlock's own route: answered here, never forwarded.
   if (path === capabilitiesPath) return serveCapabilityRequests(ctx, req, res, method);
+  // Claude Code's connectivity probe (issue 12), when its nonessential traffic is not
+  // switched off: answered here, empty, without a token or the database; never forwarded.
+  if (path === "/api/hello" && (method === "HEAD" || method === "GET")) {
+    req.resume();
+    res.writeHead(200, { "content-length": "0" });
+    res.end();
+    return;
+  }
   const route = findProxyRoute(method, path);
   if (!route) {
     sendRefusal(ctx, req, res, guessWireFormat(req, path), {

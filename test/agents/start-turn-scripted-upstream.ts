@@ -15,26 +15,17 @@ export async function startTurnScriptedUpstream(
 ): Promise<{ url: string; turns: number[]; close(): Promise<void> }> {
   const target = new URL(upstreamUrl);
   const turns: number[] = [];
-  const marker = /\[\[script:([A-Za-z0-9_-]+)\]\]/;
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => {
       let body = Buffer.concat(chunks);
       try {
-        const json = JSON.parse(body.toString("utf8")) as { messages?: { role: string; content: unknown }[] };
-        if (Array.isArray(json.messages)) {
-          const turn = json.messages.filter((m) => m.role === "assistant").length;
-          const users = json.messages.filter((m) => m.role === "user" && typeof m.content === "string");
-          const marked = users.findLast((m) => marker.test(m.content as string));
-          const lastUser = users.at(-1);
-          if (marked && lastUser) {
-            turns.push(turn);
-            const name = marker.exec(marked.content as string)![1]!;
-            marked.content = (marked.content as string).replace(marker, "");
-            lastUser.content = `${lastUser.content as string} [[script:${name}.${turn}]]`;
-            body = Buffer.from(JSON.stringify(json));
-          }
+        const json = JSON.parse(body.toString("utf8")) as Record<string, unknown>;
+        const turn = markTurn(json);
+        if (turn !== undefined) {
+          turns.push(turn);
+          body = Buffer.from(JSON.stringify(json));
         }
       } catch {
         // Not JSON: forwarded as is, and the stand-in judges it.
@@ -62,4 +53,70 @@ export async function startTurnScriptedUpstream(
         server.close(() => resolve());
       }),
   };
+}
+
+const marker = /\[\[script:([A-Za-z0-9_-]+)\]\]/;
+
+interface Item {
+  role?: unknown;
+  type?: unknown;
+  content?: unknown;
+}
+
+/**
+ * Rewrites the marker of one request in place; returns its turn, or undefined when the
+ * request carries no marker. Chat and Anthropic `messages`: the turn is the number of
+ * assistant messages. Responses `input` (Codex): the number of model outputs so far, i.e.
+ * function and custom tool calls plus assistant messages. Content may be a string or an
+ * array of parts (Claude Code and Codex send parts); the marker goes on as a text part of
+ * the last user message, where the stand-in reads it.
+ */
+function markTurn(json: Record<string, unknown>): number | undefined {
+  const responses = !Array.isArray(json.messages) && Array.isArray(json.input);
+  const items = (responses ? json.input : json.messages) as Item[] | undefined;
+  if (!Array.isArray(items)) return undefined;
+  const users = items.filter((m) => m.role === "user");
+  const marked = users.findLast((m) => marker.test(textOf(m.content)));
+  const lastUser = users.at(-1);
+  if (!marked || !lastUser) return undefined;
+  const turn = responses
+    ? items.filter(
+        (m) =>
+          m.type === "function_call" ||
+          m.type === "custom_tool_call" ||
+          (m.role === "assistant" && m.type !== "reasoning"),
+      ).length
+    : items.filter((m) => m.role === "assistant").length;
+  const name = marker.exec(textOf(marked.content))![1]!;
+  marked.content = replaceText(marked.content, (text) => text.replace(marker, ""));
+  const tag = ` [[script:${name}.${turn}]]`;
+  if (typeof lastUser.content === "string") lastUser.content = `${lastUser.content}${tag}`;
+  else if (Array.isArray(lastUser.content))
+    lastUser.content = [
+      ...(lastUser.content as unknown[]),
+      { type: responses ? "input_text" : "text", text: tag },
+    ];
+  return turn;
+}
+
+function textOf(content: unknown): string {
+  if (typeof content === "string") return content;
+  if (!Array.isArray(content)) return "";
+  return content
+    .map((part: unknown) =>
+      typeof part === "object" && part !== null && typeof (part as { text?: unknown }).text === "string"
+        ? (part as { text: string }).text
+        : "",
+    )
+    .join("");
+}
+
+function replaceText(content: unknown, change: (text: string) => string): unknown {
+  if (typeof content === "string") return change(content);
+  if (!Array.isArray(content)) return content;
+  return content.map((part: unknown) =>
+    typeof part === "object" && part !== null && typeof (part as { text?: unknown }).text === "string"
+      ? { ...part, text: change((part as { text: string }).text) }
+      : part,
+  );
 }

@@ -66,11 +66,13 @@ describe(
     before(async () => {
       // Built once here so that no run pays the first build inside its deadline.
       await buildAgentImage(runtime, { agent: getAgent("builtin") });
+      await buildAgentImage(runtime, { agent: getAgent("claude-code") });
       w = await startE2eWorld();
       ({ gh, upstream, db, app, runners } = w);
       // Every repository exists before the app's first installation token is minted: Probot
       // caches the token, and the stand-in scopes it to the repositories of that moment.
       await newRepo("label-flow");
+      await newRepo("claude-flow", { ".github/airlock.yml": "agents: [claude-code]\n" });
       await newRepo("who-may");
       await newRepo("bad-config", {
         ".github/airlock.yml": "budget:\n  usd: lots\nmin_permission: wizard\n",
@@ -90,12 +92,17 @@ describe(
       return w.newRepo(name, { "src/greet.js": 'export const greeting = "hello";\n', ...files });
     }
 
-    /** `issues.labeled` with `airlock:builtin`, as GitHub sends it. */
-    function deliverLabel(repo: string, issue: number, sender: string, opts?: { secret?: string }) {
+    /** `issues.labeled` with `airlock:builtin` (or another agent's label), as GitHub sends it. */
+    function deliverLabel(
+      repo: string,
+      issue: number,
+      sender: string,
+      opts?: { secret?: string; label?: string },
+    ) {
       return gh.deliver(
         "issues",
-        gh.payloads.issuesLabeled({ repo, issue, label: "airlock:builtin", sender }),
-        opts,
+        gh.payloads.issuesLabeled({ repo, issue, label: opts?.label ?? "airlock:builtin", sender }),
+        opts?.secret === undefined ? undefined : { secret: opts.secret },
       );
     }
 
@@ -229,6 +236,42 @@ describe(
         runnerMetrics,
         new RegExp(`airlock_llm_calls_total\\{provider="openai",model="[^"]+"\\} ${calls.length}`),
       );
+    });
+
+    it("a label airlock:claude-code runs Claude Code sealed: its Write lands in the draft PR, its calls are Anthropic's in the ledger", async () => {
+      const full = `${owner}/claude-flow`;
+      upstream.define(
+        "claude.0",
+        call("Write", {
+          file_path: "/workspace/src/world.js",
+          content: 'export const greeting = "hello, world";\n',
+        }),
+      );
+      upstream.define("claude.1", { text: "Greeted the world." });
+      const issue = gh.createIssue(full, {
+        title: "Greet the whole world",
+        body: "The greeting should say hello, world. [[script:claude]]",
+        user: "maintainer",
+      });
+      const delivery = await deliverLabel(full, issue.number, "maintainer", { label: "airlock:claude-code" });
+      assert.equal(delivery.status, 200, delivery.body);
+
+      const run = await published((await firstRun(full)).id);
+      assert.equal(run.agent, "claude-code");
+      assert.equal(run.state, "succeeded", `${run.outcomeReason}${diagnostics()}`);
+      const branch = await gh.readBranch(full, run.headBranch!);
+      assert.ok(branch, `branch ${run.headBranch} was not pushed${diagnostics()}`);
+      assert.equal(branch.files["src/world.js"], 'export const greeting = "hello, world";\n');
+      const calls = await db.select().from(llmCalls).where(eq(llmCalls.runId, run.id));
+      assert.deepEqual(
+        calls.map((c) => `${c.provider} ${c.model} ${c.status}`),
+        ["anthropic claude-sonnet-4-5 200", "anthropic claude-sonnet-4-5 200"],
+      );
+      const pr = gh.state.pulls.find((p) => p.repo === full);
+      assert.ok(pr, diagnostics());
+      assert.match(pr.body, /\| Agent \| `claude-code`, image `airlock\/claude-code:[0-9a-f]{64}`/);
+      assert.match(pr.body, /> Greeted the world\./);
+      assert.deepEqual(gh.violations, [], diagnostics());
     });
 
     it("a reader's label gets a reply and no run; the same delivery twice gives one run; a malformed config gets a reply naming the key", async () => {

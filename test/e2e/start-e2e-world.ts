@@ -73,6 +73,8 @@ export async function startE2eWorld(options: { env?: Record<string, string> } = 
     AIRLOCK_TOKEN_SECRET: e2eTokenSecret,
     OPENAI_BASE_URL: `${turns.url}/v1`,
     OPENAI_API_KEY: scriptedUpstreamDefaults.openaiApiKey,
+    ANTHROPIC_BASE_URL: turns.url,
+    ANTHROPIC_API_KEY: scriptedUpstreamDefaults.anthropicApiKey,
     AIRLOCK_DATA_DIR: join(dir, "data"),
     AIRLOCK_LEASE_S: "4",
     AIRLOCK_LOG_LEVEL: "info",

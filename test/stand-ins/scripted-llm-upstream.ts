@@ -81,8 +81,16 @@ export interface Script {
   cacheCreationTokens?: number;
   /** Anthropic `cache_read_input_tokens`; OpenAI `prompt_tokens_details.cached_tokens` (a part of input). */
   cacheReadTokens?: number;
-  /** Reply with one tool call instead of text (chat, Anthropic). `arguments` is JSON text, streamed in pieces. */
+  /**
+   * Reply with one tool call instead of text (chat, Anthropic, Responses `function_call`).
+   * `arguments` is JSON text, streamed in pieces.
+   */
   toolCall?: { name: string; arguments: string };
+  /**
+   * Responses only: reply with one call of a freeform `custom` tool (Codex's apply_patch),
+   * whose `input` is plain text, streamed in pieces.
+   */
+  customToolCall?: { name: string; input: string };
   /**
    * OpenAI chat stream: where usage rides. Default: a final chunk with `choices: []`, sent only
    * when `stream_options.include_usage` is true (the real API). "last-content-chunk": on the last
@@ -667,7 +675,7 @@ export async function startScriptedUpstream(
       output:
         status === "completed"
           ? [
-              {
+              responsesToolItem(x, "completed") ?? {
                 id: `msg_${x.id}`,
                 type: "message",
                 status: "completed",
@@ -709,6 +717,34 @@ export async function startScriptedUpstream(
     sendJson(res, 200, responseObject(x, "completed"));
   }
 
+  /** A Responses output item for a scripted tool call, or undefined when the script answers in text. */
+  function responsesToolItem(x: Exchange, status: "in_progress" | "completed") {
+    const done = status === "completed";
+    if (x.script.toolCall) {
+      const { name, arguments: args } = x.script.toolCall;
+      return {
+        id: `fc_${x.id}`,
+        type: "function_call",
+        status,
+        call_id: `call_${x.id}`,
+        name,
+        arguments: done ? args : "",
+      };
+    }
+    if (x.script.customToolCall) {
+      const { name, input } = x.script.customToolCall;
+      return {
+        id: `ctc_${x.id}`,
+        type: "custom_tool_call",
+        status,
+        call_id: `call_${x.id}`,
+        name,
+        input: done ? input : "",
+      };
+    }
+    return undefined;
+  }
+
   async function streamResponses(res: http.ServerResponse, x: Exchange) {
     startSse(res);
     let seq = 0;
@@ -717,6 +753,35 @@ export async function startScriptedUpstream(
     const itemId = `msg_${x.id}`;
     if (!(await event("response.created", { response: responseObject(x, "in_progress") }))) return;
     if (!(await event("response.in_progress", { response: responseObject(x, "in_progress") }))) return;
+    const toolItem = responsesToolItem(x, "in_progress");
+    if (toolItem) {
+      // A tool call streams its arguments (function) or input (custom) in pieces, as the API does.
+      const custom = toolItem.type === "custom_tool_call";
+      const full = x.script.toolCall?.arguments ?? x.script.customToolCall?.input ?? "";
+      if (!(await event("response.output_item.added", { output_index: 0, item: toolItem }))) return;
+      const pieces = splitInPieces(full, x.pieces.length);
+      for (let i = 0; i < pieces.length; i += 1) {
+        if (await faultMidStream(res, x, i)) return;
+        if (x.script.chunkDelayMs) await delay(x.script.chunkDelayMs);
+        const kind = custom
+          ? "response.custom_tool_call_input.delta"
+          : "response.function_call_arguments.delta";
+        if (!(await event(kind, { item_id: toolItem.id, output_index: 0, delta: pieces[i] }))) return;
+      }
+      if (await faultMidStream(res, x, pieces.length)) return;
+      const doneKind = custom
+        ? "response.custom_tool_call_input.done"
+        : "response.function_call_arguments.done";
+      const doneData = custom ? { input: full } : { arguments: full };
+      if (!(await event(doneKind, { item_id: toolItem.id, output_index: 0, ...doneData }))) return;
+      const item = responsesToolItem(x, "completed");
+      if (!(await event("response.output_item.done", { output_index: 0, item }))) return;
+      if (res.destroyed) return;
+      declareOpenAi(x);
+      if (!(await event("response.completed", { response: responseObject(x, "completed") }))) return;
+      res.end();
+      return;
+    }
     const emptyItem = { id: itemId, type: "message", status: "in_progress", role: "assistant", content: [] };
     if (!(await event("response.output_item.added", { output_index: 0, item: emptyItem }))) return;
     const emptyPart = { type: "output_text", text: "", annotations: [], logprobs: [] };

@@ -7,8 +7,14 @@ import { readBudgetLeft, type Reservation, type RunAccount } from "../run-ledger
 import { formatCostUnits } from "../usage.ts";
 import type { ParsedRequest } from "./parse-request-body.ts";
 
+/**
+ * How to raise it, and that sending the call again will not help: "out of budget" is also
+ * the words agent CLIs (OpenClaw) read as a billing stop rather than a rate limit to retry
+ * for minutes (issue 12).
+ */
 const budgetRaiseHint = (runId: string) =>
-  `an operator raises it with: airlock token --run ${runId} --budget-usd <amount> --budget-tokens <n>`;
+  `an operator raises it with: airlock token --run ${runId} --budget-usd <amount> --budget-tokens <n>; ` +
+  "until then the run is out of budget and sending the call again will not help";
 
 function isSpent(account: RunAccount, limit: "usd" | "tokens"): boolean {
   return limit === "usd"

@@ -135,7 +135,10 @@ describe("parseRepoConfig", () => {
     const problems = problemsOf(
       parseRepoConfig("agents: [builtin, ghost, builtin]\ndefault_agent: other\n", { agentIds }),
     );
-    assert.equal(problems.get("agents[1]"), "is not an agent this Airlock runs; allowed: builtin");
+    assert.equal(
+      problems.get("agents[1]"),
+      `is not an agent this Airlock runs; allowed: ${agentIds.join(", ")}`,
+    );
     assert.equal(problems.get("agents"), "lists the same agent more than once");
     assert.equal(problems.get("default_agent"), "must be one of the agents listed under agents");
     assert.match(

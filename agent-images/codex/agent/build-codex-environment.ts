@@ -1,0 +1,24 @@
+import type { WrapperConfig } from "./read-wrapper-config.ts";
+
+/**
+ * Codex's environment: only what it needs, since its shell commands inherit all of it.
+ * The run token rides as AIRLOCK_RUN_TOKEN (the provider's env_key, and what
+ * airlock-request reads); HOME and CODEX_HOME stay outside TMPDIR, where Codex refuses to
+ * create its helper links.
+ */
+export function buildCodexEnvironment(
+  config: WrapperConfig,
+  inherited: NodeJS.ProcessEnv,
+): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const name of ["PATH", "HOME", "LANG", "AIRLOCK_BRIDGE_PORT", "AIRLOCK_STATE_DIR"]) {
+    if (inherited[name] !== undefined) env[name] = inherited[name];
+  }
+  return {
+    ...env,
+    AIRLOCK_RUN_TOKEN: config.apiKey,
+    CODEX_HOME: config.configDir,
+    TMPDIR: "/tmp",
+    RUST_LOG: "warn",
+  };
+}

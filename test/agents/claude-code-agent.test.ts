@@ -1,0 +1,228 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { decideRunOutcome } from "../../runner/run/decide-run-outcome.ts";
+import { createLogger } from "../../core/logger.ts";
+import { createDockerContainerRuntime } from "../../runner/container/docker-container-runtime.ts";
+import { runSandboxed } from "../../runner/sandbox/run-sandboxed.ts";
+import { newRunId } from "../../core/ids.ts";
+import { createTextSink } from "../helpers/create-text-sink.ts";
+import { git } from "../helpers/git-repo.ts";
+import { assertLedgerMatchesUpstream, assertNoNetworkAttempts } from "./assert-cli-agent-run.ts";
+import { startCliAgentHarness, type CliAgentHarness } from "./start-cli-agent-harness.ts";
+
+const logger = createLogger("silent");
+const runtime = createDockerContainerRuntime({ logger });
+
+/** A scripted Anthropic answer that is one tool_use of Claude Code's own tools. */
+function tool(name: string, input: Record<string, unknown>) {
+  return { toolCall: { name, arguments: JSON.stringify(input) } };
+}
+
+interface AnthropicBody {
+  model: string;
+  messages: { role: string; content: string | { type: string; text?: string; content?: unknown }[] }[];
+}
+
+describe("claude-code: Claude Code in its image, through the real proxy and relay", () => {
+  let h: CliAgentHarness;
+
+  before(async () => {
+    h = await startCliAgentHarness("claude-code");
+  });
+
+  after(async () => {
+    await h?.close();
+  });
+
+  it("is built on the base image, pinned, every file root-owned, no key in it", async () => {
+    assert.match(h.built.ref, /^airlock\/claude-code:[0-9a-f]{64}$/);
+    assert.equal(h.built.image.labels["airlock.agent"], "claude-code");
+    assert.equal(h.built.image.labels["airlock.agent-version"], "2.1.332");
+    assert.equal(h.built.image.labels["airlock.base-image-id"], h.built.baseImage.id);
+    const out = createTextSink();
+    const probe = await runSandboxed({
+      runtime,
+      logger,
+      image: h.built.ref,
+      argv: [
+        "sh",
+        "-c",
+        "claude --version; find /opt/claude-code /opt/airlock-agent /usr/local/bin ! -user 0 | head -5; " +
+          "find /opt/claude-code /opt/airlock-agent -perm /022 ! -type l | head -5; env | grep -ci -e key -e token",
+      ],
+      ceiling: { memoryMb: 1024, cpus: 1, pids: 64, timeoutS: 60 },
+      runId: newRunId(),
+      runnerId: `test-claude-code-${process.pid}`,
+      stdout: out,
+    });
+    // grep -c exits 1 when it counts 0, which is the answer wanted here.
+    assert.equal(probe.exitCode, 1, out.text());
+    assert.equal(out.text(), "2.1.332 (Claude Code)\n0\n");
+  });
+
+  it("writes, edits and runs a command with Write/Read/Edit/Bash; the branch, ledger and network say so", async () => {
+    h.upstream.define(
+      "cc.0",
+      tool("Write", { file_path: "/workspace/notes/hello.txt", content: "hello from claude\n" }),
+    );
+    h.upstream.define("cc.1", tool("Read", { file_path: "/workspace/src/greet.js" }));
+    h.upstream.define(
+      "cc.2",
+      tool("Edit", { file_path: "/workspace/src/greet.js", old_string: "Hello", new_string: "Howdy" }),
+    );
+    h.upstream.define(
+      "cc.3",
+      tool("Bash", { command: "node src/greet.js > greeting.txt && id -u", description: "run it" }),
+    );
+    h.upstream.define("cc.4", { text: "Added notes/hello.txt and changed the greeting to Howdy." });
+    const before = { ...h.upstream.totals.anthropic };
+    const seen = h.upstream.requests.length;
+
+    const r = await h.runTask({
+      files: { "src/greet.js": 'console.log("Hello, world");\n', "README.md": "# demo\n" },
+      prompt: "Change the greeting to Howdy and leave a note. [[script:cc]]",
+    });
+
+    assert.equal(r.result.outcome, "succeeded", `${r.result.reason}\n${r.stderr}`);
+    const branch = r.result.branch!;
+    assert.equal(
+      git(r.repo, ["diff", "--name-status", "main", branch]).trim(),
+      "A\tgreeting.txt\nA\tnotes/hello.txt\nM\tsrc/greet.js",
+    );
+    assert.equal(git(r.repo, ["show", `${branch}:notes/hello.txt`]), "hello from claude\n");
+    assert.equal(git(r.repo, ["show", `${branch}:src/greet.js`]), 'console.log("Howdy, world");\n');
+    assert.equal(git(r.repo, ["show", `${branch}:greeting.txt`]), "Howdy, world\n");
+    assert.match(
+      r.result.summaryMarkdown,
+      /### The agent's summary[^\n]*\n\n> Added notes\/hello\.txt and changed the greeting to Howdy\./,
+    );
+
+    // Five calls, one per turn, each on the run's model, each with ?beta=true passed on.
+    const requests = h.upstream.requests.slice(seen);
+    assert.deepEqual(
+      requests.map((q) => `${q.method} ${q.path}${q.query} ${q.script} ${(q.body as AnthropicBody).model}`),
+      [0, 1, 2, 3, 4].map((t) => `POST /v1/messages?beta=true cc.${t} claude-sonnet-4-5`),
+    );
+    // The last call carries the earlier tool results: Bash ran as the sandbox user.
+    const last = requests.at(-1)!.body as AnthropicBody;
+    const results = last.messages.flatMap((m) =>
+      Array.isArray(m.content) ? m.content.filter((c) => c.type === "tool_result") : [],
+    );
+    assert.equal(results.length, 4);
+    assert.match(JSON.stringify(results[3]!.content), /1001/);
+    assertLedgerMatchesUpstream(r.calls, before, h.upstream.totals.anthropic, 5);
+    assertNoNetworkAttempts(r.net);
+    assert.ok(r.wallMs < 60_000, `the scripted task took ${r.wallMs} ms`);
+    process.stderr.write(
+      `claude-code figures: image ${(h.built.image.sizeBytes / 1e6).toFixed(0)} MB, build ${h.buildMs} ms, ` +
+        `first LLM call ${r.firstCallMs} ms after start, task ${r.wallMs} ms\n`,
+    );
+  });
+
+  it("a spent budget ends it in seconds as budget_exhausted, the refusal the proxy's own", async () => {
+    h.upstream.define("ccbudget.0", {
+      ...tool("Write", { file_path: "/workspace/partial.txt", content: "half\n" }),
+      inputTokens: 60_000,
+    });
+    h.upstream.define("ccbudget.1", { text: "never reached" });
+    const before = { ...h.upstream.totals.anthropic };
+    const seen = h.upstream.requests.length;
+    const r = await h.runTask({
+      files: { "README.md": "# demo\n" },
+      prompt: "Spend it. [[script:ccbudget]]",
+      budgetTokens: 60_000,
+      // The probe must see a lookup when one happens: this one is made on purpose.
+      after: "getent hosts example.com >/dev/null",
+    });
+    assert.equal(r.result.outcome, "budget_exhausted", `${r.result.reason}\n${r.stderr}`);
+    assert.equal(h.upstream.requests.length - seen, 1, "the budget refusal must come from the proxy");
+    assert.ok(r.calls.some((c) => c.refusal === "budget"));
+    assert.match(r.stdout, /the run's LLM budget is exhausted/);
+    assertLedgerMatchesUpstream(
+      r.calls.filter((c) => c.refusal === null),
+      before,
+      h.upstream.totals.anthropic,
+      1,
+    );
+    assert.ok(r.wallMs < 45_000, `a spent budget took ${r.wallMs} ms to end the run`);
+    // The deliberate lookup after the agent: the probe sees it (so it can fail).
+    assert.ok(r.net.ipOutNoRoutes > 0, JSON.stringify(r.net));
+  });
+
+  it("a refused (revoked) token ends it in seconds, with nothing sent upstream", async () => {
+    const started = Date.now();
+    const r = await h.runSealed({ prompt: "Do something.", timeoutS: 120, refusedToken: true });
+    const ms = Date.now() - started;
+    assert.equal(r.sandbox.reason, "exited", r.stderr);
+    assert.equal(r.sandbox.exitCode, 2, r.stderr);
+    assert.equal(r.requests, 0);
+    assert.match(r.stdout, /the LLM endpoint refused a call \(.*401/);
+    assert.equal(decideRunOutcome(r.sandbox, [], h.agent).outcome, "failed");
+    assert.ok(ms < 30_000, `a refused token took ${ms} ms to end the run`);
+  });
+
+  it("at the sandbox deadline, SIGTERM reaches Claude Code: exit 143, a summary that says so, timed_out", async () => {
+    // The first call is held past the deadline, so the deadline lands mid-call; SIGKILL
+    // would come only 30 s after SIGTERM, so a run that ends sooner ended on SIGTERM.
+    let release: () => void = () => undefined;
+    h.upstream.define("ccslow.0", {
+      holdFirstByte: new Promise<void>((r) => (release = r)),
+      text: "too late",
+    });
+    const r = await h
+      .runSealed({ prompt: "Wait for it. [[script:ccslow]]", timeoutS: 12, killGraceMs: 30_000 })
+      .finally(() => release());
+    assert.equal(r.sandbox.reason, "deadline", r.stderr);
+    assert.equal(r.sandbox.exitCode, 143, r.stderr);
+    assert.ok(r.sandbox.durationMs < 30_000, `took ${r.sandbox.durationMs} ms: SIGTERM did not stop it`);
+    assert.match(r.stdout, /it was stopped \(SIGTERM: the run's deadline passed or it was cancelled\)/);
+    assert.equal(decideRunOutcome(r.sandbox, [], h.agent).outcome, "timed_out");
+  });
+
+  it("on resume, continues its own session with the runner's message (AIRLOCK_STATE_DIR)", async () => {
+    h.upstream.define(
+      "ccresume.0",
+      tool("Bash", { command: 'airlock-request apt:jq "to parse the test output"', description: "ask" }),
+    );
+    h.upstream.define("ccresume.1", { text: "Asked for jq; waiting for a decision." });
+    h.upstream.define(
+      "ccresume.2",
+      tool("Write", { file_path: "/workspace/after.txt", content: "resumed\n" }),
+    );
+    h.upstream.define("ccresume.3", { text: "Resumed with jq denied and wrote after.txt." });
+    const resume = JSON.stringify({
+      message: "Your request for apt:jq was denied: use node instead.",
+      decisions: [{ kind: "apt", name: "jq", state: "denied", by: "maintainer", reason: "use node" }],
+    });
+    const seen = h.upstream.requests.length;
+    const r = await h.runTask({
+      files: { "README.md": "# demo\n" },
+      prompt: "Parse the output. [[script:ccresume]]",
+      agentEnv: { AIRLOCK_STATE_DIR: "/home/airlock/state" },
+      after:
+        `printf '%s' '${resume}' > /home/airlock/state/resume.json && ` +
+        "AIRLOCK_RESUME=1 node /opt/airlock-agent/agent/main.ts",
+    });
+    const requests = h.upstream.requests.slice(seen);
+    assert.deepEqual(
+      requests.map((q) => q.script),
+      ["ccresume.0", "ccresume.1", "ccresume.2", "ccresume.3"],
+      r.stderr,
+    );
+    // The capability request reached the run's proxy through the bridge with the run token.
+    assert.match(JSON.stringify((requests[1]!.body as AnthropicBody).messages), /pending/);
+    // The continued session carries the first one: the task, the tool call and its answer.
+    const resumed = requests[2]!.body as AnthropicBody;
+    const text = JSON.stringify(resumed.messages);
+    assert.match(text, /Parse the output\./);
+    assert.match(text, /airlock-request apt:jq/);
+    assert.match(text, /Asked for jq; waiting for a decision\./);
+    assert.match(
+      text,
+      /Your request for apt:jq was denied: use node instead\.\\n\\nDecisions:\\n- apt:jq: denied by maintainer \(use node\)/,
+    );
+    assert.match(r.stderr, /airlock-claude-code: continuing its session/);
+    assert.match(r.stdout, /Resumed with jq denied and wrote after\.txt\.\n$/);
+    assert.equal(git(r.repo, ["show", `${r.result.branch!}:after.txt`]), "resumed\n");
+  });
+});
