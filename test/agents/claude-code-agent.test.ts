@@ -179,7 +179,7 @@ describe("claude-code: Claude Code in its image, through the real proxy and rela
     assert.equal(decideRunOutcome(r.sandbox, [], h.agent).outcome, "timed_out");
   });
 
-  it("on resume, continues its own session with the runner's message (AIRLOCK_STATE_DIR)", async () => {
+  it("pauses on its capability request and resumes its own session in a new container with the decision (AIRLOCK_STATE_DIR)", async () => {
     h.upstream.define(
       "ccresume.0",
       tool("Bash", { command: 'airlock-request apt:jq "to parse the test output"', description: "ask" }),
@@ -190,18 +190,14 @@ describe("claude-code: Claude Code in its image, through the real proxy and rela
       tool("Write", { file_path: "/workspace/after.txt", content: "resumed\n" }),
     );
     h.upstream.define("ccresume.3", { text: "Resumed with jq denied and wrote after.txt." });
-    const resume = JSON.stringify({
-      message: "Your request for apt:jq was denied: use node instead.",
-      decisions: [{ kind: "apt", name: "jq", state: "denied", by: "maintainer", reason: "use node" }],
-    });
     const seen = h.upstream.requests.length;
+    // The real pause: the request is pending when the CLI ends its turn, so the run parks,
+    // the decision is taken here (as `airlock run` takes it), and a new container resumes.
     const r = await h.runTask({
       files: { "README.md": "# demo\n" },
       prompt: "Parse the output. [[script:ccresume]]",
-      agentEnv: { AIRLOCK_STATE_DIR: "/home/airlock/state" },
-      after:
-        `printf '%s' '${resume}' > /home/airlock/state/resume.json && ` +
-        "AIRLOCK_RESUME=1 node /opt/airlock-agent/agent/main.ts",
+      decideRequests: async (pending) =>
+        pending.map((q) => ({ id: q.id, state: "denied" as const, by: "maintainer", reason: "use node" })),
     });
     const requests = h.upstream.requests.slice(seen);
     assert.deepEqual(
@@ -219,7 +215,7 @@ describe("claude-code: Claude Code in its image, through the real proxy and rela
     assert.match(text, /Asked for jq; waiting for a decision\./);
     assert.match(
       text,
-      /Your request for apt:jq was denied: use node instead\.\\n\\nDecisions:\\n- apt:jq: denied by maintainer \(use node\)/,
+      /apt:jq: DENIED by maintainer: use node\. Do without it\.[^"]*\\n\\nDecisions:\\n- apt:jq: denied by maintainer \(use node\)/,
     );
     assert.match(r.stderr, /airlock-claude-code: continuing its session/);
     assert.match(r.stdout, /Resumed with jq denied and wrote after\.txt\.\n$/);

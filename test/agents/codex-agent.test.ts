@@ -189,23 +189,19 @@ describe("codex: the Codex CLI in its image, through the real proxy and relay", 
     assert.equal(decideRunOutcome(r.sandbox, [], h.agent).outcome, "timed_out");
   });
 
-  it("on resume, continues its own session with the runner's message (AIRLOCK_STATE_DIR)", async () => {
+  it("pauses on its capability request and resumes its own session in a new container with the decision (AIRLOCK_STATE_DIR)", async () => {
     h.upstream.define("cxresume.0", shell('airlock-request apt:jq "to parse the test output"'));
     h.upstream.define("cxresume.1", { text: "Asked for jq; waiting for a decision." });
     h.upstream.define("cxresume.2", shell("echo resumed > after.txt"));
     h.upstream.define("cxresume.3", { text: "Resumed with jq denied and wrote after.txt." });
-    const resume = JSON.stringify({
-      message: "Your request for apt:jq was denied: use node instead.",
-      decisions: [{ kind: "apt", name: "jq", state: "denied", by: "maintainer", reason: "use node" }],
-    });
     const seen = h.upstream.requests.length;
+    // The real pause: the request is pending when the CLI ends its turn, so the run parks,
+    // the decision is taken here (as `airlock run` takes it), and a new container resumes.
     const r = await h.runTask({
       files: { "README.md": "# demo\n" },
       prompt: "Parse the output. [[script:cxresume]]",
-      agentEnv: { AIRLOCK_STATE_DIR: "/home/airlock/state" },
-      after:
-        `printf '%s' '${resume}' > /home/airlock/state/resume.json && ` +
-        "AIRLOCK_RESUME=1 node /opt/airlock-agent/agent/main.ts",
+      decideRequests: async (pending) =>
+        pending.map((q) => ({ id: q.id, state: "denied" as const, by: "maintainer", reason: "use node" })),
     });
     const requests = h.upstream.requests.slice(seen);
     assert.deepEqual(
@@ -222,7 +218,7 @@ describe("codex: the Codex CLI in its image, through the real proxy and relay", 
     assert.match(text, /Asked for jq; waiting for a decision\./);
     assert.match(
       text,
-      /Your request for apt:jq was denied: use node instead\.\\n\\nDecisions:\\n- apt:jq: denied by maintainer \(use node\)/,
+      /apt:jq: DENIED by maintainer: use node\. Do without it\.[^"]*\\n\\nDecisions:\\n- apt:jq: denied by maintainer \(use node\)/,
     );
     assert.match(r.stderr, /airlock-codex: continuing its session/);
     assert.match(r.stdout, /Resumed with jq denied and wrote after\.txt\.\n$/);

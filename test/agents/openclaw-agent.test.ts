@@ -166,9 +166,10 @@ describe("openclaw: OpenClaw in its image, through the real proxy and relay", ()
     const r = await h.runTask({
       files: { "README.md": "# demo\n" },
       prompt: "Parse the output. [[script:ocresume]]",
-      agentEnv: { AIRLOCK_STATE_DIR: "/home/airlock/state" },
+      // The runner's state folder (/airlock-state, AIRLOCK_STATE_DIR); the note written as the
+      // runner writes it on resume, then the wrapper run again in the same container.
       after:
-        `printf '%s' '${resume}' > /home/airlock/state/resume.json && ` +
+        `printf '%s' '${resume}' > "$AIRLOCK_STATE_DIR/resume.json" && ` +
         "AIRLOCK_RESUME=1 node /opt/airlock-agent/agent/main.ts",
     });
     // `agent exec` cannot continue a session: the second turn starts anew (turn 0 again),

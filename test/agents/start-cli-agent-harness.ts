@@ -77,6 +77,8 @@ export interface CliAgentHarness {
     agentEnv?: Record<string, string>;
     /** Shell run after the agent in the same container (e.g. a probe the test wants). */
     after?: string;
+    /** How the agent's capability requests are decided (default: denied); the run then resumes. */
+    decideRequests?: LocalRunInput["decideRequests"];
   }): Promise<CliAgentRun & { repo: string }>;
   /**
    * The agent's image alone, as the runner starts it (its catalog command, no relay), on
@@ -154,6 +156,7 @@ export async function startCliAgentHarness(agentId: string): Promise<CliAgentHar
         prompt: options.prompt,
         budgetTokens: options.budgetTokens,
         timeoutS: options.timeoutS ?? 180,
+        decideRequests: options.decideRequests,
         onProgress: (e) => {
           if (e.state === "running") containerStarted = Date.now();
         },
