@@ -1,0 +1,133 @@
+import { createHash } from "node:crypto";
+import { execFile } from "node:child_process";
+import { copyFile, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { fetchNodePackage, nodePackageSchema, type NodePackage } from "./fetch-node-package.ts";
+import { ImageBuildError } from "./image-build-error.ts";
+import { npmTarballName } from "./fetch-npm-package.ts";
+import { readContextFile, readPinFile } from "./read-context-file.ts";
+
+const execFileAsync = promisify(execFile);
+
+/** What `npm ci` is told: the image is Linux x64 whatever host stages it. */
+const npmCiArgs = [
+  "ci",
+  "--omit=dev",
+  "--ignore-scripts",
+  "--os=linux",
+  "--cpu=x64",
+  "--no-audit",
+  "--no-fund",
+  "--loglevel=error",
+];
+
+export interface AirlockContext {
+  /** `<root>/.context`: what the root Dockerfile copies from. */
+  contextDir: string;
+  node: NodePackage;
+  /** True when `npm ci` ran; false when the staged dependencies matched the lock file. */
+  installedDependencies: boolean;
+}
+
+export interface PrepareAirlockContextOptions {
+  /** The checkout: holds the root Dockerfile, package.json, package-lock.json, agent-images/. */
+  rootDir: string;
+  onProgress?: (line: string) => void;
+  npmCommand?: string;
+}
+
+/**
+ * Makes the root Dockerfile buildable with no registry inside the build: the pinned Node
+ * package (the base image's pin, so the app runs on the Node its sandboxes run) and the
+ * production dependencies installed by `npm ci --omit=dev` in `.context/deps`, both on the
+ * host. A second call with an unchanged lock file installs nothing, so the image's
+ * dependency layer stays cached.
+ */
+export async function prepareAirlockContext(options: PrepareAirlockContextOptions): Promise<AirlockContext> {
+  const { rootDir } = options;
+  const progress = options.onProgress ?? (() => {});
+  const contextDir = join(rootDir, ".context");
+  const node = await readPinFile(join(rootDir, "agent-images/base/node-package.json"), nodePackageSchema);
+  await assertDockerfileNodeVersion(join(rootDir, "Dockerfile"), node.version);
+
+  // The base image's build keeps the same tarball: copied rather than fetched twice.
+  const tarball = npmTarballName(node);
+  const shared = join(rootDir, "agent-images/base/.context", tarball);
+  await mkdir(contextDir, { recursive: true });
+  if (!(await exists(join(contextDir, tarball))) && (await exists(shared))) {
+    await copyFile(shared, join(contextDir, tarball));
+  }
+  await fetchNodePackage({
+    pkg: node,
+    cacheDir: contextDir,
+    onProgress: progress,
+    ...(options.npmCommand ? { npmCommand: options.npmCommand } : {}),
+  });
+
+  const installedDependencies = await stageDependencies(rootDir, join(contextDir, "deps"), progress, options);
+  return { contextDir, node, installedDependencies };
+}
+
+async function assertDockerfileNodeVersion(dockerfile: string, pinned: string): Promise<void> {
+  const declared = /^ARG NODE_VERSION=(\S+)\s*$/m.exec(await readContextFile(dockerfile))?.[1];
+  if (declared !== pinned) {
+    throw new ImageBuildError(
+      `${dockerfile} declares ARG NODE_VERSION=${declared ?? "(none)"}, but agent-images/base/node-package.json pins ${pinned}; ` +
+        "set the Dockerfile's default to the pinned version",
+    );
+  }
+}
+
+async function stageDependencies(
+  rootDir: string,
+  depsDir: string,
+  progress: (line: string) => void,
+  options: PrepareAirlockContextOptions,
+): Promise<boolean> {
+  const manifest = await readContextFile(join(rootDir, "package.json"));
+  const lock = await readContextFile(join(rootDir, "package-lock.json"));
+  const stamp = createHash("sha256")
+    .update(`${manifest}\0${lock}\0${npmCiArgs.join(" ")}`)
+    .digest("hex");
+  const stampFile = join(depsDir, ".staged");
+  const staged = await readFile(stampFile, "utf8").catch(() => "");
+  if (staged === stamp && (await exists(join(depsDir, "node_modules")))) {
+    progress("dependencies: staged ones match package-lock.json");
+    return false;
+  }
+
+  progress("dependencies: npm ci --omit=dev into .context/deps");
+  await rm(depsDir, { recursive: true, force: true });
+  await mkdir(depsDir, { recursive: true });
+  await writeFile(join(depsDir, "package.json"), manifest);
+  await writeFile(join(depsDir, "package-lock.json"), lock);
+  const npm = options.npmCommand ?? "npm";
+  try {
+    await execFileAsync(npm, npmCiArgs, {
+      cwd: depsDir,
+      timeout: 10 * 60_000,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+  } catch (error) {
+    const stderr = String((error as { stderr?: unknown }).stderr ?? "").trim();
+    throw new ImageBuildError(
+      `\`${npm} ${npmCiArgs.join(" ")}\` failed in ${depsDir}` +
+        `${stderr ? `: ${stderr.split("\n").slice(-3).join(" ")}` : ""}. ` +
+        "Check that npm is installed and can reach its registry.",
+      { cause: error },
+    );
+  }
+  // Written last: an interrupted install is redone, never taken for a finished one.
+  await writeFile(stampFile, stamp);
+  return true;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
