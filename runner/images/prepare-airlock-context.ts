@@ -1,12 +1,15 @@
 import { createHash } from "node:crypto";
 import { execFile } from "node:child_process";
-import { copyFile, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { fetchNodePackage, nodePackageSchema, type NodePackage } from "./fetch-node-package.ts";
+import { agentCatalog } from "../../core/agents/agent-catalog.ts";
+import type { AgentDefinition } from "../../core/agents/agent-definition.ts";
+import type { NodePackage } from "./fetch-node-package.ts";
 import { ImageBuildError } from "./image-build-error.ts";
-import { npmTarballName } from "./fetch-npm-package.ts";
-import { readContextFile, readPinFile } from "./read-context-file.ts";
+import { prepareAgentContext } from "./prepare-agent-context.ts";
+import { prepareBaseContext } from "./prepare-base-context.ts";
+import { readContextFile } from "./read-context-file.ts";
 
 const execFileAsync = promisify(execFile);
 
@@ -23,7 +26,7 @@ const npmCiArgs = [
 ];
 
 export interface AirlockContext {
-  /** `<root>/.context`: what the root Dockerfile copies from. */
+  /** `<root>/.context`: the staged dependencies the root Dockerfile copies. */
   contextDir: string;
   node: NodePackage;
   /** True when `npm ci` ran; false when the staged dependencies matched the lock file. */
@@ -33,37 +36,32 @@ export interface AirlockContext {
 export interface PrepareAirlockContextOptions {
   /** The checkout: holds the root Dockerfile, package.json, package-lock.json, agent-images/. */
   rootDir: string;
+  /** The agents whose image contexts are staged too; default every agent of the catalog. */
+  agents?: readonly AgentDefinition[];
   onProgress?: (line: string) => void;
   npmCommand?: string;
 }
 
 /**
- * Makes the root Dockerfile buildable with no registry inside the build: the pinned Node
- * package (the base image's pin, so the app runs on the Node its sandboxes run) and the
- * production dependencies installed by `npm ci --omit=dev` in `.context/deps`, both on the
- * host. A second call with an unchanged lock file installs nothing, so the image's
- * dependency layer stays cached.
+ * Makes the root Dockerfile buildable with no registry inside the build, everything fetched
+ * on the host: the base image's pinned Node package (the app runs on the Node its sandboxes
+ * run), the agents' pinned packages (the image carries agent-images/ with them, so a runner
+ * in a container builds agent images through the host's Docker with no npm of its own),
+ * and the production dependencies installed by `npm ci --omit=dev` in `.context/deps`.
+ * A second call with an unchanged lock file installs nothing, so the image's dependency
+ * layer stays cached.
  */
 export async function prepareAirlockContext(options: PrepareAirlockContextOptions): Promise<AirlockContext> {
   const { rootDir } = options;
   const progress = options.onProgress ?? (() => {});
   const contextDir = join(rootDir, ".context");
-  const node = await readPinFile(join(rootDir, "agent-images/base/node-package.json"), nodePackageSchema);
+  const imagesDir = join(rootDir, "agent-images");
+  const npm = options.npmCommand ? { npmCommand: options.npmCommand } : {};
+  const { node } = await prepareBaseContext({ imagesDir, onProgress: progress, ...npm });
   await assertDockerfileNodeVersion(join(rootDir, "Dockerfile"), node.version);
-
-  // The base image's build keeps the same tarball: copied rather than fetched twice.
-  const tarball = npmTarballName(node);
-  const shared = join(rootDir, "agent-images/base/.context", tarball);
-  await mkdir(contextDir, { recursive: true });
-  if (!(await exists(join(contextDir, tarball))) && (await exists(shared))) {
-    await copyFile(shared, join(contextDir, tarball));
+  for (const agent of options.agents ?? agentCatalog) {
+    await prepareAgentContext({ imagesDir, agent, onProgress: progress, ...npm });
   }
-  await fetchNodePackage({
-    pkg: node,
-    cacheDir: contextDir,
-    onProgress: progress,
-    ...(options.npmCommand ? { npmCommand: options.npmCommand } : {}),
-  });
 
   const installedDependencies = await stageDependencies(rootDir, join(contextDir, "deps"), progress, options);
   return { contextDir, node, installedDependencies };
@@ -118,9 +116,22 @@ async function stageDependencies(
       { cause: error },
     );
   }
+  await removeTypeDeclarations(join(depsDir, "node_modules"));
   // Written last: an interrupted install is redone, never taken for a finished one.
   await writeFile(stampFile, stamp);
   return true;
+}
+
+/** Type declarations and source maps: never loaded at run time, and 60% of the tree's bytes. */
+const buildOnlyFile = /\.(d\.[cm]?ts|map)$/;
+
+async function removeTypeDeclarations(dir: string): Promise<void> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  for (const entry of entries) {
+    if (entry.isFile() && buildOnlyFile.test(entry.name)) {
+      await rm(join(entry.parentPath, entry.name));
+    }
+  }
 }
 
 async function exists(path: string): Promise<boolean> {
