@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import postgres from "postgres";
+import { parse as parseYaml } from "yaml";
 import { getAgent } from "../../core/agents/get-agent.ts";
 import { createLogger } from "../../core/logger.ts";
 import { createDockerContainerRuntime } from "../../runner/container/docker-container-runtime.ts";
@@ -76,8 +77,12 @@ describe(
     let composeEnv: NodeJS.ProcessEnv;
     let sql: ReturnType<typeof postgres> | undefined;
 
-    async function compose(args: string[], timeoutMs = 15 * 60_000): Promise<string> {
-      const files = ["-f", "docker-compose.yml", "-f", "deploy/compose.host-network.yml"];
+    /** docker-compose on this test's project; `files` default: the host-network deployment. */
+    async function compose(
+      args: string[],
+      timeoutMs = 15 * 60_000,
+      files = ["-f", "docker-compose.yml", "-f", "deploy/compose.host-network.yml"],
+    ): Promise<string> {
       try {
         const { stdout, stderr } = await execFileAsync("docker-compose", ["-p", project, ...files, ...args], {
           cwd: rootDir,
@@ -231,6 +236,29 @@ describe(
       const res = await fetch(`http://127.0.0.1:${appPort}/healthz`);
       assert.equal(res.status, 200);
       assert.deepEqual(await res.json(), { status: "ok", database: "ok", docker: "ok" });
+    });
+
+    it("as a user runs it (the default files), the monitoring profile adds Prometheus and Grafana with the dashboard, and every long-running service has a healthcheck", async () => {
+      // Checked, not run: their images would be pulled, and no registry is reachable here.
+      const config = parseYaml(await compose(["--profile", "monitoring", "config"], 60_000, [])) as {
+        services: Record<
+          string,
+          { healthcheck?: { test?: string[] }; ports?: unknown[]; volumes?: string[] }
+        >;
+      };
+      const names = Object.keys(config.services).sort();
+      assert.deepEqual(names, ["airlock", "grafana", "migrate", "postgres", "prometheus"]);
+      for (const name of names.filter((n) => n !== "migrate")) {
+        assert.ok(config.services[name]!.healthcheck?.test?.length, `${name} has a healthcheck`);
+      }
+      assert.ok(
+        config.services.airlock!.ports?.length,
+        "docker-compose.override.yml publishes airlock's port",
+      );
+      assert.ok(
+        config.services.grafana!.volumes?.some((v) => v.includes("deploy/grafana/airlock.json:")),
+        "Grafana is provisioned with deploy/grafana/airlock.json",
+      );
     });
 
     it("a labelled issue becomes a draft pull request, worked by the runner in the container", async (t) => {
