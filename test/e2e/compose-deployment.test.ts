@@ -243,11 +243,20 @@ describe(
       const config = parseYaml(await compose(["--profile", "monitoring", "config"], 60_000, [])) as {
         services: Record<
           string,
-          { healthcheck?: { test?: string[] }; ports?: unknown[]; volumes?: string[] }
+          {
+            healthcheck?: { test?: string[] };
+            ports?: unknown[];
+            volumes?: string[];
+            profiles?: string[];
+          }
         >;
       };
+      // docker-compose 1.29 lists every service, each with its profiles.
       const names = Object.keys(config.services).sort();
-      assert.deepEqual(names, ["airlock", "grafana", "migrate", "postgres", "prometheus"]);
+      assert.deepEqual(names, ["airlock", "grafana", "migrate", "postgres", "prometheus", "proxy"]);
+      assert.deepEqual(config.services.prometheus!.profiles, ["monitoring"]);
+      assert.deepEqual(config.services.grafana!.profiles, ["monitoring"]);
+      assert.equal(config.services.airlock!.profiles, undefined, "airlock runs without a profile");
       for (const name of names.filter((n) => n !== "migrate")) {
         assert.ok(config.services[name]!.healthcheck?.test?.length, `${name} has a healthcheck`);
       }
