@@ -5,11 +5,11 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { agentCatalog } from "../../core/agents/agent-catalog.ts";
 import type { AgentDefinition } from "../../core/agents/agent-definition.ts";
-import type { NodePackage } from "./fetch-node-package.ts";
+import { nodePackageSchema, type NodePackage } from "./fetch-node-package.ts";
 import { ImageBuildError } from "./image-build-error.ts";
 import { prepareAgentContext } from "./prepare-agent-context.ts";
 import { prepareBaseContext } from "./prepare-base-context.ts";
-import { readContextFile } from "./read-context-file.ts";
+import { readContextFile, readPinFile } from "./read-context-file.ts";
 
 const execFileAsync = promisify(execFile);
 
@@ -57,8 +57,10 @@ export async function prepareAirlockContext(options: PrepareAirlockContextOption
   const contextDir = join(rootDir, ".context");
   const imagesDir = join(rootDir, "agent-images");
   const npm = options.npmCommand ? { npmCommand: options.npmCommand } : {};
+  // Checked before anything is fetched: a Dockerfile that names another Node fails its COPY.
+  const pinned = await readPinFile(join(imagesDir, "base/node-package.json"), nodePackageSchema);
+  await assertDockerfileNodeVersion(join(rootDir, "Dockerfile"), pinned.version);
   const { node } = await prepareBaseContext({ imagesDir, onProgress: progress, ...npm });
-  await assertDockerfileNodeVersion(join(rootDir, "Dockerfile"), node.version);
   for (const agent of options.agents ?? agentCatalog) {
     await prepareAgentContext({ imagesDir, agent, onProgress: progress, ...npm });
   }
