@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile, spawnSync } from "node:child_process";
-import { generateKeyPairSync } from "node:crypto";
+import { createHash, generateKeyPairSync } from "node:crypto";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -49,6 +49,9 @@ const installationId = 778;
 const webhookSecret = "compose-webhook-secret-0123456789";
 const project = `airlock-compose-test-${process.pid}`;
 const runnerId = `compose-${process.pid}`;
+// One tag per checkout: two checkouts testing at once never run each other's code, and a
+// checkout's next run finds its layers cached.
+const airlockImage = `airlock/airlock:e2e-${createHash("sha256").update(rootDir).digest("hex").slice(0, 12)}`;
 
 async function findFreePort(): Promise<number> {
   const server = createServer();
@@ -178,6 +181,7 @@ describe(
         AIRLOCK_POSTGRES_PORT: String(pgPort),
         // The Debian base scripts/build-offline-base.sh imports (here no registry can be reached).
         AIRLOCK_BASE_IMAGE: "debian:bookworm-slim",
+        AIRLOCK_IMAGE: airlockImage,
       };
 
       started = Date.now();
@@ -197,7 +201,7 @@ describe(
         "inspect",
         "-f",
         "{{.Size}}",
-        "airlock/airlock:local",
+        airlockImage,
       ]);
       console.log(
         `# compose: context prepared ${prepared} s, images built ${built} s, up to healthy ${up} s, airlock image ${(Number(size) / 1e6).toFixed(0)} MB`,
