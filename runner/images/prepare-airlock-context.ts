@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
 import { execFile } from "node:child_process";
-import { mkdir, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { copyFile, link, mkdir, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { agentCatalog } from "../../core/agents/agent-catalog.ts";
 import type { AgentDefinition } from "../../core/agents/agent-definition.ts";
+import { getAgent } from "../../core/agents/get-agent.ts";
 import { nodePackageSchema, type NodePackage } from "./fetch-node-package.ts";
 import { ImageBuildError } from "./image-build-error.ts";
 import { prepareAgentContext } from "./prepare-agent-context.ts";
@@ -26,7 +26,7 @@ const npmCiArgs = [
 ];
 
 export interface AirlockContext {
-  /** `<root>/.context`: the staged dependencies the root Dockerfile copies. */
+  /** `<root>/.context`: what the root Dockerfile copies (deps/, agent-images/). */
   contextDir: string;
   node: NodePackage;
   /** True when `npm ci` ran; false when the staged dependencies matched the lock file. */
@@ -36,7 +36,10 @@ export interface AirlockContext {
 export interface PrepareAirlockContextOptions {
   /** The checkout: holds the root Dockerfile, package.json, package-lock.json, agent-images/. */
   rootDir: string;
-  /** The agents whose image contexts are staged too; default every agent of the catalog. */
+  /**
+   * The agents whose pinned packages the image carries, so that its runner can build their
+   * images; default the builtin agent alone (an agent CLI's packages weigh 170-190 MB).
+   */
   agents?: readonly AgentDefinition[];
   onProgress?: (line: string) => void;
   npmCommand?: string;
@@ -45,8 +48,8 @@ export interface PrepareAirlockContextOptions {
 /**
  * Makes the root Dockerfile buildable with no registry inside the build, everything fetched
  * on the host: the base image's pinned Node package (the app runs on the Node its sandboxes
- * run), the agents' pinned packages (the image carries agent-images/ with them, so a runner
- * in a container builds agent images through the host's Docker with no npm of its own),
+ * run), the chosen agents' pinned packages (the image carries agent-images/ with them, so a
+ * runner in a container builds those agents' images through the host's Docker with no npm),
  * and the production dependencies installed by `npm ci --omit=dev` in `.context/deps`.
  * A second call with an unchanged lock file installs nothing, so the image's dependency
  * layer stays cached.
@@ -61,8 +64,17 @@ export async function prepareAirlockContext(options: PrepareAirlockContextOption
   const pinned = await readPinFile(join(imagesDir, "base/node-package.json"), nodePackageSchema);
   await assertDockerfileNodeVersion(join(rootDir, "Dockerfile"), pinned.version);
   const { node } = await prepareBaseContext({ imagesDir, onProgress: progress, ...npm });
-  for (const agent of options.agents ?? agentCatalog) {
+  const folders = ["base"];
+  for (const agent of options.agents ?? [getAgent("builtin")]) {
     await prepareAgentContext({ imagesDir, agent, onProgress: progress, ...npm });
+    folders.push(agent.image.contextDir);
+  }
+  // .dockerignore keeps every agent-images/*/.context out of the build (a developer's
+  // machine may hold every agent CLI there): the chosen ones are staged beside the deps.
+  const staged = join(contextDir, "agent-images");
+  await rm(staged, { recursive: true, force: true });
+  for (const folder of folders) {
+    await linkFolder(join(imagesDir, folder, ".context"), join(staged, folder, ".context"));
   }
 
   const installedDependencies = await stageDependencies(rootDir, join(contextDir, "deps"), progress, options);
@@ -122,6 +134,17 @@ async function stageDependencies(
   // Written last: an interrupted install is redone, never taken for a finished one.
   await writeFile(stampFile, stamp);
   return true;
+}
+
+/** Hard links where the filesystem allows (no second copy of a 50 MB tarball), else copies. */
+async function linkFolder(from: string, to: string): Promise<void> {
+  await mkdir(to, { recursive: true });
+  for (const entry of await readdir(from, { withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    await link(join(from, entry.name), join(to, entry.name)).catch(() =>
+      copyFile(join(from, entry.name), join(to, entry.name)),
+    );
+  }
 }
 
 /** Type declarations and source maps: never loaded at run time, and 60% of the tree's bytes. */

@@ -1,5 +1,16 @@
 import assert from "node:assert/strict";
-import { chmod, copyFile, cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import {
+  chmod,
+  copyFile,
+  cp,
+  mkdir,
+  mkdtemp,
+  readFile,
+  readdir,
+  rm,
+  stat,
+  writeFile,
+} from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -75,6 +86,10 @@ describe("prepareAirlockContext", { skip }, () => {
     assert.match(calls[0]!, /^ci --omit=dev --ignore-scripts --os=linux --cpu=x64 /);
     const pkg = join(root, ".context/deps/node_modules/pkg");
     assert.ok(await stat(join(pkg, "index.js")));
+    // The base's Node tarball is staged where the Dockerfile copies it; no agent was named.
+    const staged = join(root, ".context/agent-images");
+    assert.ok(await stat(join(staged, "base/.context", npmTarballName(pin))));
+    assert.deepEqual(await readdir(staged), ["base"]);
     await assert.rejects(stat(join(pkg, "index.d.ts")), { code: "ENOENT" });
     await assert.rejects(stat(join(pkg, "index.js.map")), { code: "ENOENT" });
   });
