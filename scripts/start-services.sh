@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs (if missing) and starts what Airlock's tests need on a Debian host without
 # systemd: Docker (Debian's docker.io) and PostgreSQL (Debian's postgresql), and the tools the
-# tests call (git, gcc, openssl, Chromium, ...).
+# tests call (git, gcc, openssl, Chromium, docker-compose, ...).
 # Idempotent: a second run finds both up and returns at once.
 # Prints the test database URL on its last line: TEST_DATABASE_URL=...
 set -euo pipefail
@@ -10,6 +10,8 @@ need=()
 command -v dockerd >/dev/null || need+=(docker.io)
 [ -x /usr/bin/pg_ctlcluster ] || need+=(postgresql)
 command -v debootstrap >/dev/null || need+=(debootstrap)
+# The compose deployment's end-to-end test (Debian 12's docker-compose 1.29).
+command -v docker-compose >/dev/null || need+=(docker-compose)
 command -v nginx >/dev/null || need+=(nginx-light)
 command -v git >/dev/null || need+=(git)
 # The escape suite compiles its syscall probes statically on the host.
