@@ -491,12 +491,33 @@ async function measureStreams(target: Target) {
   return { held, details };
 }
 
-async function countAuditRows(runId: string): Promise<{ rows: number; close: () => Promise<void> }> {
+/**
+ * Waits until the proxy's batched writes have landed (every sent request has its row, or the
+ * count stopped growing for 10 s), then counts. Deleting the run while rows are still queued
+ * would make the proxy drop them one by one, and that work would land in a profile.
+ */
+async function countAuditRows(
+  runId: string,
+  sent: number,
+): Promise<{ rows: number; waitedMs: number; close: () => Promise<void> }> {
   const { default: postgres } = await import("postgres");
   const sql = postgres(databaseUrl!, { max: 1, onnotice: () => {} });
-  const [row] = await sql<{ n: string }[]>`select count(*)::text as n from llm_calls where run_id = ${runId}`;
+  const started = performance.now();
+  let rows = -1;
+  let grewAt = started;
+  for (;;) {
+    const [row] = await sql<
+      { n: string }[]
+    >`select count(*)::text as n from llm_calls where run_id = ${runId}`;
+    const now = Number(row?.n ?? 0);
+    if (now !== rows) grewAt = performance.now();
+    rows = now;
+    if (rows >= sent || performance.now() - grewAt > 10_000) break;
+    await sleep(100);
+  }
   return {
-    rows: Number(row?.n ?? 0),
+    rows,
+    waitedMs: performance.now() - started,
     close: async () => {
       await sql`delete from runs where id = ${runId}`;
       await sql.end({ timeout: 5 });
@@ -556,9 +577,12 @@ async function main() {
   let auditCell = "—";
   if (airlock) {
     // Let the proxy's batched audit writes land, then check that every call has its row.
-    await sleep(2000);
-    const audit = await countAuditRows(airlock.runId);
-    auditCell = `${audit.rows} / ${sentCount.get("airlock") ?? 0}`;
+    const sent = sentCount.get("airlock") ?? 0;
+    const audit = await countAuditRows(airlock.runId, sent);
+    auditCell = `${audit.rows} / ${sent}`;
+    process.stderr.write(
+      `  llm_calls rows landed ${(audit.waitedMs / 1000).toFixed(1)} s after the last request\n`,
+    );
     await audit.close();
   }
 

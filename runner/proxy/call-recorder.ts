@@ -1,12 +1,8 @@
-import { createHash } from "node:crypto";
-import { sql } from "drizzle-orm";
-import { lockAuditChains } from "../../core/audit/lock-audit-chains.ts";
 import type { Db } from "../../core/db/open-database.ts";
 import { AirlockError } from "../../core/errors.ts";
 import type { Logger } from "../../core/logger.ts";
 import type { NewLlmCall } from "../../core/db/schema.ts";
-import { redactSecrets } from "./redact-secrets.ts";
-import { formatCostUnits, parseUsdToUnits } from "./usage.ts";
+import { writeCallBatch, type QueuedCall } from "./write-call-batch.ts";
 
 /**
  * Writes llm_calls rows off the response path, in batches. A row is queued when its call
@@ -31,11 +27,6 @@ export interface CallRecorder {
   close(timeoutMs?: number): Promise<void>;
 }
 
-interface QueuedRow {
-  row: NewLlmCall;
-  secrets: readonly (string | undefined)[];
-}
-
 export interface CallRecorderOptions {
   db: Db;
   logger: Logger;
@@ -46,81 +37,6 @@ export interface CallRecorderOptions {
 }
 
 /**
- * The batch goes in as one JSON parameter: building a 200-row insert with the query
- * builder cost more CPU than the rest of the proxy's work per call (see the benchmark).
- */
-const columns = [
-  "id",
-  "run_id",
-  "attempt",
-  "provider",
-  "model",
-  "endpoint",
-  "stream",
-  "status",
-  "error",
-  "refusal",
-  "started_at",
-  "latency_ms",
-  "ttfb_ms",
-  "input_tokens",
-  "output_tokens",
-  "cache_creation_tokens",
-  "cache_read_tokens",
-  "cost_usd",
-  "priced",
-  "client_aborted",
-  "upstream_attempts",
-  "request_body",
-  "response_body",
-].join(", ");
-const insertPrefix = sql.raw(
-  `insert into llm_calls (${columns}) select ${columns} from json_populate_recordset(null::llm_calls,`,
-);
-
-/**
- * Postgres text cannot hold U+0000, and its JSON-to-text conversion refuses lone
- * surrogates (SQLSTATE 22P05). Both arrive from agents in malformed bodies; left as they
- * are, one such row would be refused forever. Keep the evidence, visibly escaped.
- */
-export function toStorableText(text: string): string {
-  return text.toWellFormed().replaceAll("\u0000", "\\u0000");
-}
-
-type CallColumns = ReturnType<typeof toColumns>;
-
-function toColumns(id: number, row: NewLlmCall, secrets: readonly (string | undefined)[]) {
-  const redact = (text: string | null | undefined) =>
-    text == null ? null : toStorableText(redactSecrets(text, secrets));
-  return {
-    id,
-    run_id: row.runId,
-    attempt: row.attempt,
-    provider: row.provider,
-    model: row.model == null ? null : toStorableText(row.model),
-    endpoint: toStorableText(row.endpoint),
-    stream: row.stream ?? false,
-    status: row.status,
-    error: redact(row.error),
-    refusal: row.refusal ?? null,
-    started_at: row.startedAt.toISOString(),
-    latency_ms: row.latencyMs,
-    ttfb_ms: row.ttfbMs ?? null,
-    input_tokens: row.inputTokens ?? 0,
-    output_tokens: row.outputTokens ?? 0,
-    cache_creation_tokens: row.cacheCreationTokens ?? 0,
-    cache_read_tokens: row.cacheReadTokens ?? 0,
-    // As the numeric(18,10) column prints it, so the ledger and the row say the same.
-    cost_usd: formatCostUnits(parseUsdToUnits(row.costUsd ?? "0")),
-    priced: row.priced ?? true,
-    client_aborted: row.clientAborted ?? false,
-    upstream_attempts: row.upstreamAttempts ?? 1,
-    request_body: redact(row.requestBody),
-    response_body: redact(row.responseBody),
-  };
-}
-
-/**
  * SQLSTATE class 23 (integrity: foreign key, not null…) or 22 (data exception: a value
  * the column cannot hold): the row itself is refused, and retrying will not help.
  * Except 23505: the only unique index the batch can hit is the ledger's (run_id, seq),
@@ -128,6 +44,8 @@ function toColumns(id: number, row: NewLlmCall, secrets: readonly (string | unde
  */
 function isIntegrityViolation(error: unknown): boolean {
   for (let e: unknown = error, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    // The pipelined writer finds a deleted run before the foreign key would.
+    if (e instanceof AirlockError && e.code === "unknown_run") return true;
     const code = (e as { code?: unknown }).code;
     if (code === "23505") return false;
     if (typeof code === "string" && /^2[23][0-9A-Z]{3}$/.test(code)) return true;
@@ -135,67 +53,10 @@ function isIntegrityViolation(error: unknown): boolean {
   return false;
 }
 
-function sha256Hex(text: string | null): string | null {
-  return text === null ? null : createHash("sha256").update(text, "utf8").digest("hex");
-}
-
-/**
- * One transaction per batch: lock the chains of the batch's runs (in run id order), take
- * the rows' ids (after the locks, so a run's calls are chained in id order even when two
- * proxies record for it), insert the rows, then chain one llm.call entry per row in id
- * order. The bodies' digests are over exactly the text stored in the row.
- */
-async function writeCalls(db: Db, batch: readonly QueuedRow[], secret: string): Promise<void> {
-  await db.transaction(async (tx) => {
-    const chains = await lockAuditChains(
-      tx,
-      batch.map((q) => q.row.runId),
-      secret,
-    );
-    const ids = await takeCallIds(tx, batch.length);
-    const rows = batch.map(({ row, secrets }, i) => toColumns(ids[i]!, row, secrets));
-    await tx.execute(sql`${insertPrefix} ${JSON.stringify(rows)}::json)`);
-    // A run that is gone made the insert fail above (foreign key): every run here is locked.
-    await chains.append(rows.map(toCallEvent));
-  });
-}
-
-async function takeCallIds(tx: Db, count: number): Promise<number[]> {
-  const taken = await tx
-    .select({ id: sql<string>`nextval(pg_get_serial_sequence('llm_calls', 'id'))` })
-    .from(sql`generate_series(1, ${count}::int)`);
-  return taken.map((t) => Number(t.id)).sort((a, b) => a - b);
-}
-
-function toCallEvent(row: CallColumns) {
-  return {
-    runId: row.run_id,
-    type: "llm.call" as const,
-    data: {
-      id: row.id,
-      attempt: row.attempt,
-      provider: row.provider,
-      model: row.model,
-      endpoint: row.endpoint,
-      status: row.status,
-      refusal: row.refusal,
-      inputTokens: row.input_tokens,
-      outputTokens: row.output_tokens,
-      cacheReadTokens: row.cache_read_tokens,
-      cacheCreationTokens: row.cache_creation_tokens,
-      costUsd: row.cost_usd,
-      priced: row.priced,
-      clientAborted: row.client_aborted,
-      requestSha256: sha256Hex(row.request_body),
-      responseSha256: sha256Hex(row.response_body),
-    },
-  };
-}
-
 export function createCallRecorder(options: CallRecorderOptions): CallRecorder {
   const batchSize = options.batchSize ?? 200;
   const maxRetryDelayMs = options.maxRetryDelayMs ?? 2000;
-  const queue: QueuedRow[] = [];
+  const queue: QueuedCall[] = [];
   const tracked = new Set<Promise<unknown>>();
   const waiters: { target: number; resolve: () => void }[] = [];
   let enqueued = 0;
@@ -230,7 +91,7 @@ export function createCallRecorder(options: CallRecorderOptions): CallRecorder {
       writing = false;
       return;
     }
-    writeCalls(options.db, batch, options.secret).then(
+    writeCallBatch(options.db, batch, options.secret).then(
       () => {
         healthy = true;
         failures = 0;
