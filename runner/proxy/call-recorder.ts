@@ -1,3 +1,4 @@
+import { performance } from "node:perf_hooks";
 import type { Db } from "../../core/db/open-database.ts";
 import { AirlockError } from "../../core/errors.ts";
 import type { Logger } from "../../core/logger.ts";
@@ -6,8 +7,9 @@ import { writeCallBatch, type QueuedCall } from "./write-call-batch.ts";
 
 /**
  * Writes llm_calls rows off the response path, in batches. A row is queued when its call
- * ends; `flush()` resolves once every row queued so far is committed, and the runner
- * awaits it before a run may finish (DESIGN §5: committed before the run can finish).
+ * ends and waits a few milliseconds (lingerMs) for others to share its transaction.
+ * `flush()` resolves once every row queued so far is committed, and the runner awaits it
+ * before a run may finish (DESIGN §5: committed before the run can finish).
  * A failed write marks the recorder unhealthy (the handler then refuses new calls with
  * 503) and is retried with backoff: rows already queued are never dropped.
  *
@@ -33,7 +35,19 @@ export interface CallRecorderOptions {
   /** AIRLOCK_TOKEN_SECRET: the llm.call entries are signed with the ledger key derived from it. */
   secret: string;
   batchSize?: number;
+  /**
+   * How long a row may wait for others to share its transaction (ms; default 10). A
+   * batch's fixed cost (two round trips, a commit and its WAL flush) is then paid once
+   * for the calls of those milliseconds, not once per call; at one call at a time that
+   * work no longer lands on nearly every next request. flush() and a full batch do not wait.
+   */
+  lingerMs?: number;
   maxRetryDelayMs?: number;
+}
+
+interface QueuedRow extends QueuedCall {
+  /** performance.now() when queued. */
+  queuedAt: number;
 }
 
 /**
@@ -56,7 +70,8 @@ function isIntegrityViolation(error: unknown): boolean {
 export function createCallRecorder(options: CallRecorderOptions): CallRecorder {
   const batchSize = options.batchSize ?? 200;
   const maxRetryDelayMs = options.maxRetryDelayMs ?? 2000;
-  const queue: QueuedCall[] = [];
+  const lingerMs = options.lingerMs ?? 10;
+  const queue: QueuedRow[] = [];
   const tracked = new Set<Promise<unknown>>();
   const waiters: { target: number; resolve: () => void }[] = [];
   let enqueued = 0;
@@ -66,6 +81,7 @@ export function createCallRecorder(options: CallRecorderOptions): CallRecorder {
   let failures = 0;
   let closed = false;
   let retryTimer: NodeJS.Timeout | undefined;
+  let lingerTimer: NodeJS.Timeout | undefined;
   // After a batch is refused for its content, write that many rows one at a time so one
   // bad row (its run deleted meanwhile) cannot hold every other row back forever.
   let isolate = 0;
@@ -84,6 +100,27 @@ export function createCallRecorder(options: CallRecorderOptions): CallRecorder {
     else retryTimer = setTimeout(writeBatch, delayMs);
   }
 
+  /** Write the queue once its oldest row has lingered long enough, or at once when a batch is full. */
+  function scheduleQueued(): void {
+    if (writing || closed || queue.length === 0) return;
+    const wait = queue[0]!.queuedAt + lingerMs - performance.now();
+    // A flush waiting for rows (waiters) does not linger either.
+    if (queue.length >= batchSize || isolate > 0 || waiters.length > 0 || wait <= 0) return schedule(0);
+    writing = true;
+    lingerTimer = setTimeout(() => {
+      lingerTimer = undefined;
+      writeBatch();
+    }, wait);
+  }
+
+  /** A lingering queue is written now (flush, or a full batch). */
+  function hurry(): void {
+    if (!lingerTimer) return;
+    clearTimeout(lingerTimer);
+    lingerTimer = undefined;
+    setImmediate(writeBatch);
+  }
+
   function writeBatch(): void {
     retryTimer = undefined;
     const batch = queue.splice(0, isolate > 0 ? 1 : batchSize);
@@ -98,7 +135,7 @@ export function createCallRecorder(options: CallRecorderOptions): CallRecorder {
         isolate = Math.max(0, isolate - batch.length);
         markWritten(batch.length);
         writing = false;
-        if (queue.length > 0) schedule(0);
+        scheduleQueued();
       },
       (error: unknown) => {
         if (isIntegrityViolation(error)) {
@@ -132,9 +169,10 @@ export function createCallRecorder(options: CallRecorderOptions): CallRecorder {
 
   return {
     record(row, secrets) {
-      queue.push({ row, secrets });
+      queue.push({ row, secrets, queuedAt: performance.now() });
       enqueued += 1;
-      schedule(0);
+      if (queue.length >= batchSize) hurry();
+      scheduleQueued();
     },
     track(write) {
       const tracked_ = write.catch((error: unknown) => {
@@ -150,6 +188,7 @@ export function createCallRecorder(options: CallRecorderOptions): CallRecorder {
       return queue.length;
     },
     async flush(timeoutMs = 30_000) {
+      hurry();
       const target = enqueued;
       const rowsDone =
         written >= target
@@ -180,6 +219,7 @@ export function createCallRecorder(options: CallRecorderOptions): CallRecorder {
       } finally {
         closed = true;
         if (retryTimer) clearTimeout(retryTimer);
+        if (lingerTimer) clearTimeout(lingerTimer);
       }
     },
   };
