@@ -4,7 +4,7 @@ import { eq } from "drizzle-orm";
 import { ensureRun } from "../../core/db/runs.ts";
 import { runs } from "../../core/db/schema.ts";
 import { newRunId } from "../../core/ids.ts";
-import { createRunLedger } from "../../runner/proxy/run-ledger.ts";
+import { createRunLedger, type RunAccount } from "../../runner/proxy/run-ledger.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
 
 for (const kind of testDatabaseKinds()) {
@@ -30,7 +30,8 @@ for (const kind of testDatabaseKinds()) {
 
         now += 200; // past half: still answered from the cache at once, re-read behind it
         const served = ledger.load(runId);
-        const background = account.refreshing;
+        // Read afresh: the assertion above narrowed account.refreshing to undefined.
+        const background = (account as RunAccount).refreshing as Promise<unknown> | undefined;
         assert.ok(background, "a background read started");
         assert.equal(await served, account);
         await background;
