@@ -1,4 +1,5 @@
 import { sql, type SQL } from "drizzle-orm";
+import { AirlockError } from "../errors.ts";
 import type { AuditEntry } from "./chain-audit-entries.ts";
 
 /**
@@ -46,7 +47,10 @@ export function toAuditEntryRowsJson(entries: readonly AuditEntry[]): string {
 export function bindStatement(statement: string, parameter: string | number): SQL {
   const [before, after, ...more] = statement.split("$1");
   if (after === undefined || more.length > 0) {
-    throw new Error(`bindStatement: the statement must use $1 exactly once: ${statement}`);
+    throw new AirlockError(
+      "invalid_statement",
+      `bindStatement: the statement must use $1 exactly once: ${statement}`,
+    );
   }
   return sql`${sql.raw(before!)}${parameter}${sql.raw(after)}`;
 }

@@ -1,7 +1,11 @@
 import type { Sql } from "postgres";
 import type { Db } from "./open-database.ts";
 
-/** The postgres.js client behind each open database, until it is closed. */
+/**
+ * The postgres.js client behind each open database, until it is closed. Not a shared
+ * client: it only ties each Database openDatabase made to its own client (weakly, so a
+ * dropped database takes its entry with it).
+ */
 const clients = new WeakMap<Db, Sql>();
 
 /**
