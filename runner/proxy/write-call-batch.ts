@@ -163,7 +163,9 @@ function readIds(rows: readonly { id: string }[]): number[] {
 }
 
 // Named statements: prepared once per connection, then each is one Bind/Execute with no
-// describe round trip, and queries sent together travel together.
+// describe round trip, and queries sent together travel together. (The only named
+// statements Airlock uses: a pooler in transaction mode in front of Postgres, such as an
+// older PgBouncer, would not keep them; Airlock talks to Postgres directly.)
 const prepared = { prepare: true } as const;
 
 /**
