@@ -1,7 +1,7 @@
 /**
  * Benchmark of the metered LLM proxy (issue 3), run by hand, not a test:
  *
- *   node bench/llm-proxy.ts [--quick] [--profile <dir>]
+ *   node bench/llm-proxy.ts [--quick] [--repeat N] [--profile <dir>]
  *
  * Three paths to the same scripted upstream, side by side in one run, all on loopback:
  *   direct   — the load generator talks to the upstream itself;
@@ -28,6 +28,9 @@ const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const profileIndex = args.indexOf("--profile");
 const profileDir = profileIndex >= 0 ? args[profileIndex + 1] : undefined;
+const repeatIndex = args.indexOf("--repeat");
+/** `--repeat 3` runs the whole benchmark three times (fresh servers each time) and prints the medians too. */
+const repeat = repeatIndex >= 0 ? Math.max(1, Number(args[repeatIndex + 1] ?? 1)) : 1;
 const pathsIndex = args.indexOf("--paths");
 /** `--paths direct,nginx` measures a subset (the table shows — for the rest); direct is always measured. */
 const onlyIndex = args.indexOf("--only");
@@ -491,12 +494,33 @@ async function measureStreams(target: Target) {
   return { held, details };
 }
 
-async function countAuditRows(runId: string): Promise<{ rows: number; close: () => Promise<void> }> {
+/**
+ * Waits until the proxy's batched writes have landed (every sent request has its row, or the
+ * count stopped growing for 10 s), then counts. Deleting the run while rows are still queued
+ * would make the proxy drop them one by one, and that work would land in a profile.
+ */
+async function countAuditRows(
+  runId: string,
+  sent: number,
+): Promise<{ rows: number; waitedMs: number; close: () => Promise<void> }> {
   const { default: postgres } = await import("postgres");
   const sql = postgres(databaseUrl!, { max: 1, onnotice: () => {} });
-  const [row] = await sql<{ n: string }[]>`select count(*)::text as n from llm_calls where run_id = ${runId}`;
+  const started = performance.now();
+  let rows = -1;
+  let grewAt = started;
+  for (;;) {
+    const [row] = await sql<
+      { n: string }[]
+    >`select count(*)::text as n from llm_calls where run_id = ${runId}`;
+    const now = Number(row?.n ?? 0);
+    if (now !== rows) grewAt = performance.now();
+    rows = now;
+    if (rows >= sent || performance.now() - grewAt > 10_000) break;
+    await sleep(100);
+  }
   return {
-    rows: Number(row?.n ?? 0),
+    rows,
+    waitedMs: performance.now() - started,
     close: async () => {
       await sql`delete from runs where id = ${runId}`;
       await sql.end({ timeout: 5 });
@@ -510,10 +534,50 @@ function fmt(value: number | undefined, digits = 2) {
   return value !== undefined && Number.isFinite(value) ? value.toFixed(digits) : "—";
 }
 
-async function main() {
+/** One run's figures per path; undefined where a path or a section was not measured. */
+interface PathFigures {
+  p50?: number;
+  p99?: number;
+  addedP50?: number;
+  addedP99?: number;
+  rate?: number;
+  /** The rate passed the generator's top step: a floor, not a limit found. */
+  capped?: boolean;
+  cpuMsPerRequest?: number;
+  ttfb?: number;
+  addedTtfb?: number;
+  streams?: number;
+}
+
+interface RunFigures {
+  paths: Map<string, PathFigures>;
+  auditRows?: number;
+  auditSent?: number;
+  loadAtStart: string;
+}
+
+/**
+ * Airlock's figures before the speed work of issue 9 §8 (the README's table of 2026-11-30:
+ * policy, caps and per-call audit chaining on; quiet machine, load average 0.3 at start),
+ * printed beside each new measurement.
+ */
+const baseline: PathFigures = {
+  p50: 1.731,
+  p99: 11.256,
+  addedP50: 1.264,
+  addedP99: 9.716,
+  rate: 4000,
+  cpuMsPerRequest: 0.237,
+  ttfb: 0.727,
+  addedTtfb: 0.393,
+  streams: 256,
+};
+
+async function measureOnce(): Promise<RunFigures> {
   const loadAtStart = loadavg()
     .map((l) => l.toFixed(2))
     .join(" ");
+  sentCount.clear();
   const keys = {
     openai: `bench-openai-${randomBytes(8).toString("hex")}`,
     anthropic: `bench-anthropic-${randomBytes(8).toString("hex")}`,
@@ -553,58 +617,127 @@ async function main() {
   const streams = new Map<string, Awaited<ReturnType<typeof measureStreams>>>();
   if (sections.has("streams")) for (const t of targets) streams.set(t.name, await measureStreams(t));
 
-  let auditCell = "—";
+  const figures: RunFigures = { paths: new Map(), loadAtStart };
+  for (const t of targets) {
+    const l = latency.get(t.name);
+    const r = rates.get(t.name);
+    figures.paths.set(t.name, {
+      p50: l?.p50,
+      p99: l?.p99,
+      addedP50: l?.addedP50,
+      addedP99: l?.addedP99,
+      rate: r?.best,
+      capped: r?.capped,
+      cpuMsPerRequest: r?.cpuMsPerRequest,
+      ttfb: ttfb.get(t.name)?.ttfb,
+      addedTtfb: ttfb.get(t.name)?.added,
+      streams: streams.get(t.name)?.held,
+    });
+  }
   if (airlock) {
     // Let the proxy's batched audit writes land, then check that every call has its row.
-    await sleep(2000);
-    const audit = await countAuditRows(airlock.runId);
-    auditCell = `${audit.rows} / ${sentCount.get("airlock") ?? 0}`;
+    const sent = sentCount.get("airlock") ?? 0;
+    const audit = await countAuditRows(airlock.runId, sent);
+    figures.auditRows = audit.rows;
+    figures.auditSent = sent;
+    process.stderr.write(
+      `  llm_calls rows landed ${(audit.waitedMs / 1000).toFixed(1)} s after the last request\n`,
+    );
     await audit.close();
   }
+  return figures;
+}
 
-  const names = ["direct", "nginx", "airlock"] as const;
-  const cell = (name: string, value: (n: string) => string) =>
-    targets.some((t) => t.name === name) ? value(name) : "—";
-  const per = (value: (n: string) => string, skipDirect = false) =>
-    names.map((name) => (skipDirect && name === "direct" ? "" : cell(name, value)));
-  const a = latency.get("airlock");
-  const rateOf = (name: string) => rates.get(name)?.best ?? Number.NaN;
-  const rateCell = (name: string) => {
-    const r = rates.get(name);
-    return r ? `${r.best}${r.capped ? "+" : ""}` : "—";
+/** The median of each figure over the runs (and the audit counts summed). */
+function medianFigures(runs: readonly RunFigures[]): RunFigures {
+  const keys = [
+    "p50",
+    "p99",
+    "addedP50",
+    "addedP99",
+    "rate",
+    "cpuMsPerRequest",
+    "ttfb",
+    "addedTtfb",
+    "streams",
+  ] as const;
+  const paths = new Map<string, PathFigures>();
+  for (const name of runs[0]?.paths.keys() ?? []) {
+    const mine = runs.map((r) => r.paths.get(name)).filter((f): f is PathFigures => f !== undefined);
+    const figures: PathFigures = {};
+    for (const key of keys) {
+      const values = mine
+        .map((f) => f[key])
+        .filter((v): v is number => v !== undefined && Number.isFinite(v));
+      if (values.length > 0) figures[key] = median(values);
+    }
+    figures.capped = mine.some((f) => f.capped && f.rate === figures.rate);
+    paths.set(name, figures);
+  }
+  const sum = (key: "auditRows" | "auditSent") =>
+    runs.every((r) => r[key] !== undefined) ? runs.reduce((a, r) => a + r[key]!, 0) : undefined;
+  return {
+    paths,
+    auditRows: sum("auditRows"),
+    auditSent: sum("auditSent"),
+    loadAtStart: runs.map((r) => r.loadAtStart.split(" ")[0]).join(", "),
   };
+}
+
+function formatTable(figures: RunFigures): string {
+  const names = ["direct", "nginx", "airlock"] as const;
+  const get = (name: string) => figures.paths.get(name);
+  const per = (value: (f: PathFigures) => string, skipDirect = false) =>
+    names.map((name) => {
+      if (skipDirect && name === "direct") return "";
+      const f = get(name);
+      return f ? value(f) : "—";
+    });
+  const before = (value: (f: PathFigures) => string) => value(baseline);
+  const a = get("airlock");
+  const rateCell = (f: PathFigures) => (f.rate === undefined ? "—" : `${f.rate}${f.capped ? "+" : ""}`);
   const pass = (ok: boolean | undefined) => (ok === undefined ? "" : ok ? "✓" : "✗");
-  const airlockRate = rateOf("airlock");
-  const nginxRate = rateOf("nginx");
+  const airlockRate = a?.rate ?? Number.NaN;
+  const nginxRate = get("nginx")?.rate ?? Number.NaN;
+  const ms = (value: number | undefined) => fmt(value, 3);
   const rows: string[][] = [
-    ["figure", "direct", "nginx", "airlock", "goal (airlock)", "met"],
-    ["c=1 latency: median of 7 round medians (ms)", ...per((n) => fmt(latency.get(n)?.p50, 3)), "", ""],
-    ["c=1 latency p99 (ms)", ...per((n) => fmt(latency.get(n)?.p99, 3)), "", ""],
+    ["figure", "direct", "nginx", "airlock", "airlock before", "goal (airlock)", "met"],
+    [
+      "c=1 latency: median of 7 round medians (ms)",
+      ...per((f) => ms(f.p50)),
+      before((f) => ms(f.p50)),
+      "",
+      "",
+    ],
+    ["c=1 latency p99 (ms)", ...per((f) => ms(f.p99)), before((f) => ms(f.p99)), "", ""],
     [
       "c=1 added p50 vs direct (ms)",
-      ...per((n) => fmt(latency.get(n)?.addedP50, 3), true),
+      ...per((f) => ms(f.addedP50), true),
+      before((f) => ms(f.addedP50)),
       `≤ ${goals.addedP50Ms}`,
-      pass(a && a.addedP50 <= goals.addedP50Ms),
+      pass(a?.addedP50 === undefined ? undefined : a.addedP50 <= goals.addedP50Ms),
     ],
     [
       "c=1 added p99 vs direct, paired requests (ms)",
-      ...per((n) => fmt(latency.get(n)?.addedP99, 3), true),
+      ...per((f) => ms(f.addedP99), true),
+      before((f) => ms(f.addedP99)),
       `≤ ${goals.addedP99Ms}`,
-      pass(a && a.addedP99 <= goals.addedP99Ms),
+      pass(a?.addedP99 === undefined ? undefined : a.addedP99 <= goals.addedP99Ms),
     ],
     [
       "max rate @64 conns, p99<50ms, <0.1% errors (req/s)",
       ...per(rateCell),
+      before(rateCell),
       `≥ ${goals.rate}, ≥ ${goals.rateShareOfNginx}× nginx`,
       // When nginx passed the generator's top step its real limit is unknown: "✓?" says the half-of-nginx
       // comparison was made against a floor.
       pass(
-        rates.has("airlock")
-          ? airlockRate >= goals.rate &&
-              (Number.isNaN(nginxRate) || airlockRate >= goals.rateShareOfNginx * nginxRate)
-          : undefined,
+        a?.rate === undefined
+          ? undefined
+          : airlockRate >= goals.rate &&
+              (Number.isNaN(nginxRate) || airlockRate >= goals.rateShareOfNginx * nginxRate),
       ) +
-        (rates.get("nginx")?.capped &&
+        (get("nginx")?.capped &&
         airlockRate >= goals.rate &&
         airlockRate >= goals.rateShareOfNginx * nginxRate
           ? "?"
@@ -612,33 +745,69 @@ async function main() {
     ],
     [
       "proxy CPU per request during (2) (ms)",
-      ...per((n) => fmt(rates.get(n)?.cpuMsPerRequest, 3), true),
+      ...per((f) => ms(f.cpuMsPerRequest), true),
+      before((f) => ms(f.cpuMsPerRequest)),
       "",
       "",
     ],
-    ["stream time to first byte, median (ms)", ...per((n) => fmt(ttfb.get(n)?.ttfb, 3)), "", ""],
-    ["stream added TTFB vs direct (ms)", ...per((n) => fmt(ttfb.get(n)?.added, 3), true), "", ""],
+    ["stream time to first byte, median (ms)", ...per((f) => ms(f.ttfb)), before((f) => ms(f.ttfb)), "", ""],
+    [
+      "stream added TTFB vs direct (ms)",
+      ...per((f) => ms(f.addedTtfb), true),
+      before((f) => ms(f.addedTtfb)),
+      "",
+      "",
+    ],
     [
       "concurrent streams held (64 chunks × 20 ms, no gap > 200 ms)",
-      ...per((n) => String(streams.get(n)?.held ?? "—")),
+      ...per((f) => (f.streams === undefined ? "—" : String(f.streams))),
+      before((f) => String(f.streams)),
       `${goals.streams}`,
-      pass(streams.has("airlock") ? streams.get("airlock")!.held >= goals.streams : undefined),
+      pass(a?.streams === undefined ? undefined : a.streams >= goals.streams),
     ],
-    ["llm_calls rows / requests sent to airlock", "", "", auditCell, "equal", ""],
+    [
+      "llm_calls rows / requests sent to airlock",
+      "",
+      "",
+      figures.auditRows === undefined ? "—" : `${figures.auditRows} / ${figures.auditSent}`,
+      "",
+      "equal",
+      pass(figures.auditRows === undefined ? undefined : figures.auditRows === figures.auditSent),
+    ],
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
-  const out = [
+  return [
     line(rows[0]!),
     `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`,
     ...rows.slice(1).map(line),
-  ];
-  process.stdout.write(
-    `\nLLM proxy benchmark — ${new Date().toISOString()}, node ${process.version}, ${cpus().length} CPUs, loopback${quick ? ", --quick" : ""}, load average at start ${loadAtStart}\n` +
-      `nginx ${nginxVersion()} (1 worker, proxy_buffering off, keep-alive upstream); airlock = node bin/airlock.js proxy, rows to Postgres\n` +
-      `("+" = the generator's top step passed: a floor, not a limit found)\n\n` +
-      `${out.join("\n")}\n`,
-  );
+  ].join("\n");
+}
+
+async function main() {
+  const runs: RunFigures[] = [];
+  for (let run = 1; run <= repeat; run += 1) {
+    if (repeat > 1) process.stderr.write(`run ${run} of ${repeat}\n`);
+    try {
+      runs.push(await measureOnce());
+    } finally {
+      await stopChildren();
+    }
+    const figures = runs.at(-1)!;
+    process.stdout.write(
+      `\nLLM proxy benchmark${repeat > 1 ? `, run ${run} of ${repeat}` : ""} — ${new Date().toISOString()}, node ${process.version}, ${cpus().length} CPUs, loopback${quick ? ", --quick" : ""}, load average at start ${figures.loadAtStart}\n` +
+        `nginx ${nginxVersion()} (1 worker, proxy_buffering off, keep-alive upstream); airlock = node bin/airlock.js proxy, rows to Postgres\n` +
+        `("+" = the generator's top step passed: a floor, not a limit found; "airlock before" = before issue 9 §8, quiet machine)\n\n` +
+        `${formatTable(figures)}\n`,
+    );
+  }
+  if (repeat > 1) {
+    const medians = medianFigures(runs);
+    process.stdout.write(
+      `\nMedian of the ${repeat} runs (each figure on its own; load averages at start: ${medians.loadAtStart}; rows summed)\n\n` +
+        `${formatTable(medians)}\n`,
+    );
+  }
 }
 
 function nginxVersion(): string {
@@ -647,13 +816,13 @@ function nginxVersion(): string {
 }
 
 async function stopChildren() {
-  for (const child of children.reverse()) {
+  for (const child of children.splice(0).reverse()) {
     if (child.exitCode !== null || child.signalCode !== null) continue;
     child.kill("SIGTERM");
     const exited = await Promise.race([once(child, "exit").then(() => true), sleep(5000).then(() => false)]);
     if (!exited) child.kill("SIGKILL");
   }
-  for (const cleanup of cleanups) cleanup();
+  for (const cleanup of cleanups.splice(0)) cleanup();
 }
 
 try {

@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { registerPostgresClient } from "./read-postgres-client.ts";
 import * as schema from "./schema.ts";
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -40,12 +41,17 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<D
     });
     const url = new URL(options.url);
     url.password = "";
+    const db = drizzle(client, { schema }) as unknown as Db;
+    const registered = registerPostgresClient(db, client);
     return {
-      db: drizzle(client, { schema }) as unknown as Db,
+      db,
       kind: "postgres",
       url: options.url,
       describe: `postgres ${url.host}${url.pathname}`,
-      close: () => client.end({ timeout: 5 }),
+      close: () => {
+        registered.forget();
+        return client.end({ timeout: 5 });
+      },
     };
   }
   const { PGlite } = await import("@electric-sql/pglite");

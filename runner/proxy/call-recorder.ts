@@ -1,17 +1,15 @@
-import { createHash } from "node:crypto";
-import { sql } from "drizzle-orm";
-import { lockAuditChains } from "../../core/audit/lock-audit-chains.ts";
+import { performance } from "node:perf_hooks";
 import type { Db } from "../../core/db/open-database.ts";
 import { AirlockError } from "../../core/errors.ts";
 import type { Logger } from "../../core/logger.ts";
 import type { NewLlmCall } from "../../core/db/schema.ts";
-import { redactSecrets } from "./redact-secrets.ts";
-import { formatCostUnits, parseUsdToUnits } from "./usage.ts";
+import { writeCallBatch, type QueuedCall } from "./write-call-batch.ts";
 
 /**
  * Writes llm_calls rows off the response path, in batches. A row is queued when its call
- * ends; `flush()` resolves once every row queued so far is committed, and the runner
- * awaits it before a run may finish (DESIGN §5: committed before the run can finish).
+ * ends and waits a few milliseconds (lingerMs) for others to share its transaction.
+ * `flush()` resolves once every row queued so far is committed, and the runner awaits it
+ * before a run may finish (DESIGN §5: committed before the run can finish).
  * A failed write marks the recorder unhealthy (the handler then refuses new calls with
  * 503) and is retried with backoff: rows already queued are never dropped.
  *
@@ -31,93 +29,25 @@ export interface CallRecorder {
   close(timeoutMs?: number): Promise<void>;
 }
 
-interface QueuedRow {
-  row: NewLlmCall;
-  secrets: readonly (string | undefined)[];
-}
-
 export interface CallRecorderOptions {
   db: Db;
   logger: Logger;
   /** AIRLOCK_TOKEN_SECRET: the llm.call entries are signed with the ledger key derived from it. */
   secret: string;
   batchSize?: number;
+  /**
+   * How long a row may wait for others to share its transaction (ms; default 10). A
+   * batch's fixed cost (two round trips, a commit and its WAL flush) is then paid once
+   * for the calls of those milliseconds, not once per call; at one call at a time that
+   * work no longer lands on nearly every next request. flush() and a full batch do not wait.
+   */
+  lingerMs?: number;
   maxRetryDelayMs?: number;
 }
 
-/**
- * The batch goes in as one JSON parameter: building a 200-row insert with the query
- * builder cost more CPU than the rest of the proxy's work per call (see the benchmark).
- */
-const columns = [
-  "id",
-  "run_id",
-  "attempt",
-  "provider",
-  "model",
-  "endpoint",
-  "stream",
-  "status",
-  "error",
-  "refusal",
-  "started_at",
-  "latency_ms",
-  "ttfb_ms",
-  "input_tokens",
-  "output_tokens",
-  "cache_creation_tokens",
-  "cache_read_tokens",
-  "cost_usd",
-  "priced",
-  "client_aborted",
-  "upstream_attempts",
-  "request_body",
-  "response_body",
-].join(", ");
-const insertPrefix = sql.raw(
-  `insert into llm_calls (${columns}) select ${columns} from json_populate_recordset(null::llm_calls,`,
-);
-
-/**
- * Postgres text cannot hold U+0000, and its JSON-to-text conversion refuses lone
- * surrogates (SQLSTATE 22P05). Both arrive from agents in malformed bodies; left as they
- * are, one such row would be refused forever. Keep the evidence, visibly escaped.
- */
-export function toStorableText(text: string): string {
-  return text.toWellFormed().replaceAll("\u0000", "\\u0000");
-}
-
-type CallColumns = ReturnType<typeof toColumns>;
-
-function toColumns(id: number, row: NewLlmCall, secrets: readonly (string | undefined)[]) {
-  const redact = (text: string | null | undefined) =>
-    text == null ? null : toStorableText(redactSecrets(text, secrets));
-  return {
-    id,
-    run_id: row.runId,
-    attempt: row.attempt,
-    provider: row.provider,
-    model: row.model == null ? null : toStorableText(row.model),
-    endpoint: toStorableText(row.endpoint),
-    stream: row.stream ?? false,
-    status: row.status,
-    error: redact(row.error),
-    refusal: row.refusal ?? null,
-    started_at: row.startedAt.toISOString(),
-    latency_ms: row.latencyMs,
-    ttfb_ms: row.ttfbMs ?? null,
-    input_tokens: row.inputTokens ?? 0,
-    output_tokens: row.outputTokens ?? 0,
-    cache_creation_tokens: row.cacheCreationTokens ?? 0,
-    cache_read_tokens: row.cacheReadTokens ?? 0,
-    // As the numeric(18,10) column prints it, so the ledger and the row say the same.
-    cost_usd: formatCostUnits(parseUsdToUnits(row.costUsd ?? "0")),
-    priced: row.priced ?? true,
-    client_aborted: row.clientAborted ?? false,
-    upstream_attempts: row.upstreamAttempts ?? 1,
-    request_body: redact(row.requestBody),
-    response_body: redact(row.responseBody),
-  };
+interface QueuedRow extends QueuedCall {
+  /** performance.now() when queued. */
+  queuedAt: number;
 }
 
 /**
@@ -128,6 +58,8 @@ function toColumns(id: number, row: NewLlmCall, secrets: readonly (string | unde
  */
 function isIntegrityViolation(error: unknown): boolean {
   for (let e: unknown = error, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    // The pipelined writer finds a deleted run before the foreign key would.
+    if (e instanceof AirlockError && e.code === "unknown_run") return true;
     const code = (e as { code?: unknown }).code;
     if (code === "23505") return false;
     if (typeof code === "string" && /^2[23][0-9A-Z]{3}$/.test(code)) return true;
@@ -135,66 +67,10 @@ function isIntegrityViolation(error: unknown): boolean {
   return false;
 }
 
-function sha256Hex(text: string | null): string | null {
-  return text === null ? null : createHash("sha256").update(text, "utf8").digest("hex");
-}
-
-/**
- * One transaction per batch: lock the chains of the batch's runs (in run id order), take
- * the rows' ids (after the locks, so a run's calls are chained in id order even when two
- * proxies record for it), insert the rows, then chain one llm.call entry per row in id
- * order. The bodies' digests are over exactly the text stored in the row.
- */
-async function writeCalls(db: Db, batch: readonly QueuedRow[], secret: string): Promise<void> {
-  await db.transaction(async (tx) => {
-    const chains = await lockAuditChains(
-      tx,
-      batch.map((q) => q.row.runId),
-      secret,
-    );
-    const ids = await takeCallIds(tx, batch.length);
-    const rows = batch.map(({ row, secrets }, i) => toColumns(ids[i]!, row, secrets));
-    await tx.execute(sql`${insertPrefix} ${JSON.stringify(rows)}::json)`);
-    // A run that is gone made the insert fail above (foreign key): every run here is locked.
-    await chains.append(rows.map(toCallEvent));
-  });
-}
-
-async function takeCallIds(tx: Db, count: number): Promise<number[]> {
-  const taken = await tx
-    .select({ id: sql<string>`nextval(pg_get_serial_sequence('llm_calls', 'id'))` })
-    .from(sql`generate_series(1, ${count}::int)`);
-  return taken.map((t) => Number(t.id)).sort((a, b) => a - b);
-}
-
-function toCallEvent(row: CallColumns) {
-  return {
-    runId: row.run_id,
-    type: "llm.call" as const,
-    data: {
-      id: row.id,
-      attempt: row.attempt,
-      provider: row.provider,
-      model: row.model,
-      endpoint: row.endpoint,
-      status: row.status,
-      refusal: row.refusal,
-      inputTokens: row.input_tokens,
-      outputTokens: row.output_tokens,
-      cacheReadTokens: row.cache_read_tokens,
-      cacheCreationTokens: row.cache_creation_tokens,
-      costUsd: row.cost_usd,
-      priced: row.priced,
-      clientAborted: row.client_aborted,
-      requestSha256: sha256Hex(row.request_body),
-      responseSha256: sha256Hex(row.response_body),
-    },
-  };
-}
-
 export function createCallRecorder(options: CallRecorderOptions): CallRecorder {
   const batchSize = options.batchSize ?? 200;
   const maxRetryDelayMs = options.maxRetryDelayMs ?? 2000;
+  const lingerMs = options.lingerMs ?? 10;
   const queue: QueuedRow[] = [];
   const tracked = new Set<Promise<unknown>>();
   const waiters: { target: number; resolve: () => void }[] = [];
@@ -205,6 +81,7 @@ export function createCallRecorder(options: CallRecorderOptions): CallRecorder {
   let failures = 0;
   let closed = false;
   let retryTimer: NodeJS.Timeout | undefined;
+  let lingerTimer: NodeJS.Timeout | undefined;
   // After a batch is refused for its content, write that many rows one at a time so one
   // bad row (its run deleted meanwhile) cannot hold every other row back forever.
   let isolate = 0;
@@ -223,6 +100,27 @@ export function createCallRecorder(options: CallRecorderOptions): CallRecorder {
     else retryTimer = setTimeout(writeBatch, delayMs);
   }
 
+  /** Write the queue once its oldest row has lingered long enough, or at once when a batch is full. */
+  function scheduleQueued(): void {
+    if (writing || closed || queue.length === 0) return;
+    const wait = queue[0]!.queuedAt + lingerMs - performance.now();
+    // A flush waiting for rows (waiters) does not linger either.
+    if (queue.length >= batchSize || isolate > 0 || waiters.length > 0 || wait <= 0) return schedule(0);
+    writing = true;
+    lingerTimer = setTimeout(() => {
+      lingerTimer = undefined;
+      writeBatch();
+    }, wait);
+  }
+
+  /** A lingering queue is written now (flush, or a full batch). */
+  function hurry(): void {
+    if (!lingerTimer) return;
+    clearTimeout(lingerTimer);
+    lingerTimer = undefined;
+    setImmediate(writeBatch);
+  }
+
   function writeBatch(): void {
     retryTimer = undefined;
     const batch = queue.splice(0, isolate > 0 ? 1 : batchSize);
@@ -230,14 +128,14 @@ export function createCallRecorder(options: CallRecorderOptions): CallRecorder {
       writing = false;
       return;
     }
-    writeCalls(options.db, batch, options.secret).then(
+    writeCallBatch(options.db, batch, options.secret).then(
       () => {
         healthy = true;
         failures = 0;
         isolate = Math.max(0, isolate - batch.length);
         markWritten(batch.length);
         writing = false;
-        if (queue.length > 0) schedule(0);
+        scheduleQueued();
       },
       (error: unknown) => {
         if (isIntegrityViolation(error)) {
@@ -271,9 +169,10 @@ export function createCallRecorder(options: CallRecorderOptions): CallRecorder {
 
   return {
     record(row, secrets) {
-      queue.push({ row, secrets });
+      queue.push({ row, secrets, queuedAt: performance.now() });
       enqueued += 1;
-      schedule(0);
+      if (queue.length >= batchSize) hurry();
+      scheduleQueued();
     },
     track(write) {
       const tracked_ = write.catch((error: unknown) => {
@@ -289,6 +188,7 @@ export function createCallRecorder(options: CallRecorderOptions): CallRecorder {
       return queue.length;
     },
     async flush(timeoutMs = 30_000) {
+      hurry();
       const target = enqueued;
       const rowsDone =
         written >= target
@@ -319,6 +219,7 @@ export function createCallRecorder(options: CallRecorderOptions): CallRecorder {
       } finally {
         closed = true;
         if (retryTimer) clearTimeout(retryTimer);
+        if (lingerTimer) clearTimeout(lingerTimer);
       }
     },
   };

@@ -1,6 +1,7 @@
 import { Agent, type Dispatcher } from "undici";
 import { Registry } from "prom-client";
 import { createCallRecorder, type CallRecorder } from "./call-recorder.ts";
+import { createRunTokenVerifier, type RunTokenVerifier } from "./create-run-token-verifier.ts";
 import {
   compileRouting,
   defaultRouting,
@@ -42,6 +43,8 @@ export interface ProxyContext {
   admission: RunAdmission;
   /** Open connections per served proxy. */
   maxConnections: number;
+  /** Checks run tokens against deps.tokenSecret, remembering the ones that verified. */
+  verifyToken: RunTokenVerifier;
 }
 
 export function createProxyContext(deps: ProxyDeps): ProxyContext {
@@ -106,5 +109,6 @@ export function createProxyContext(deps: ProxyDeps): ProxyContext {
     }),
     admission,
     maxConnections: deps.maxConnections ?? 256,
+    verifyToken: createRunTokenVerifier(deps.tokenSecret),
   };
 }

@@ -173,10 +173,30 @@ export function createRunLedger(options: RunLedgerOptions): RunLedger {
     return account;
   }
 
+  function refresh(existing: RunAccount): Promise<RunAccount | undefined> {
+    const pending = read(existing.runId, existing).finally(() => {
+      existing.refreshing = undefined;
+    });
+    existing.refreshing = pending;
+    return pending;
+  }
+
   return {
     async load(runId, force = false) {
       const existing = accounts.get(runId);
-      if (existing && !force && options.now() - existing.refreshedAt < options.cacheTtlMs) return existing;
+      if (existing && !force) {
+        const age = options.now() - existing.refreshedAt;
+        if (age < options.cacheTtlMs) {
+          // Refresh ahead: past half its TTL the account is re-read in the background, so a
+          // run in steady use does not wait for that read on a call every TTL. No call is
+          // served on an account older than the TTL: past it, the call waits (below), and a
+          // database that cannot be read refuses it.
+          if (age >= options.cacheTtlMs / 2 && !existing.refreshing) {
+            refresh(existing).catch(() => undefined);
+          }
+          return existing;
+        }
+      }
       if (existing?.refreshing) return existing.refreshing;
       if (!existing) {
         const loading = firstLoads.get(runId);
@@ -185,13 +205,7 @@ export function createRunLedger(options: RunLedgerOptions): RunLedger {
         firstLoads.set(runId, first);
         return first;
       }
-      const pending = read(runId, existing);
-      existing.refreshing = pending;
-      try {
-        return await pending;
-      } finally {
-        existing.refreshing = undefined;
-      }
+      return refresh(existing);
     },
     reserve(account, estimate, checkBudget = true) {
       // Admit only a reservation that fits whole: the calls in flight never overshoot together.

@@ -11,6 +11,7 @@ import { openDatabase, type Db } from "../../core/db/open-database.ts";
 import { createCallRecorder } from "../../runner/proxy/call-recorder.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
 import { createCapturingLogger } from "../helpers/create-capturing-logger.ts";
+import { waitUntil } from "../helpers/wait-until.ts";
 
 const secret = "call-recorder-test-secret-0123456789abcdef";
 
@@ -177,6 +178,40 @@ for (const kind of testDatabaseKinds()) {
           const verified = await verifyAuditChain(db, runId, secret);
           assert.equal(verified.ok && verified.count, entries.length, JSON.stringify(verified));
         }
+      } finally {
+        await database.close();
+      }
+    });
+
+    it("lets rows linger for company, but a flush or a full batch writes them at once", async () => {
+      const database = await kind.open();
+      try {
+        const { db } = database;
+        const { logger } = createCapturingLogger();
+        // A linger far longer than the test: anything written was written by flush or a full batch.
+        const recorder = createCallRecorder({ db, logger, secret, batchSize: 3, lingerMs: 600_000 });
+        const runId = newRunId();
+        await ensureRun(db, { id: runId, kind: "manual" });
+        const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+        recorder.record(row(runId, 1), []);
+        await nextTurn();
+        assert.equal(recorder.queued, 1, "a lone row waits for company instead of being written at once");
+        recorder.record(row(runId, 2), []);
+        await nextTurn();
+        await recorder.flush(10_000);
+        const { calls, entries } = await readRun(db, runId);
+        assert.equal(calls.length, 2);
+        // One transaction for both: one batch chains its entries with one timestamp.
+        assert.equal(new Set(entries.map((e) => e.at.getTime())).size, 1);
+
+        // A full batch does not wait for the linger (nor for a flush).
+        for (let n = 3; n <= 5; n++) recorder.record(row(runId, n), []);
+        await waitUntil("a full batch is written without a flush", async () => {
+          const rows = await readRun(db, runId);
+          return rows.calls.length === 5 && rows.entries.length === 5;
+        });
+        assert.equal((await verifyAuditChain(db, runId, secret)).ok, true);
+        await recorder.close(10_000);
       } finally {
         await database.close();
       }

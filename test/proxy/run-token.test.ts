@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { createHmac, hkdfSync } from "node:crypto";
 import { describe, it } from "node:test";
+import { createRunTokenVerifier } from "../../runner/proxy/create-run-token-verifier.ts";
 import { mintRunToken, verifyRunToken } from "../../runner/proxy/run-token.ts";
 
 const secret = "unit-test-secret-0123456789abcdefghijklmnop";
@@ -72,5 +73,27 @@ describe("run tokens", () => {
   it("refuses to mint for a run id with a dot or an invalid attempt", () => {
     assert.throws(() => mintRunToken({ runId: "a.b", attempt: 0, expiresAt: 1, secret }), /does not match/);
     assert.throws(() => mintRunToken({ runId: "ab", attempt: -1, expiresAt: 1, secret }), /attempt/);
+  });
+
+  it("a verifier that remembers verified tokens still checks expiry, and never remembers a bad one", () => {
+    const verify = createRunTokenVerifier(secret, 2);
+    const token = mintRunToken({ runId: "run-1", attempt: 3, expiresAt: 1000, secret });
+    const sig = token.split(".")[3]!;
+    const flipped = sig.slice(0, -1) + (sig.endsWith("A") ? "B" : "A");
+    const forged = `run-1.3.1000.${flipped}`;
+    assert.deepEqual(verify(forged, 10), { ok: false, reason: "bad_signature" });
+    assert.deepEqual(verify(token, 10), { ok: true, runId: "run-1", attempt: 3, expiresAt: 1000 });
+    // Remembered now: the same answer, and the forged one (same payload) is still refused.
+    assert.deepEqual(verify(token, 999), { ok: true, runId: "run-1", attempt: 3, expiresAt: 1000 });
+    assert.deepEqual(verify(forged, 10), { ok: false, reason: "bad_signature" });
+    assert.deepEqual(verify(token, 1000), { ok: false, reason: "expired" });
+    // Past its bound the memory starts over; tokens still verify (the hard way).
+    const others = [4, 5, 6].map((n) =>
+      mintRunToken({ runId: `run-${n}`, attempt: 0, expiresAt: 2000, secret }),
+    );
+    for (const other of others) assert.equal(verify(other, 10).ok, true);
+    assert.equal(verify(token, 10).ok, true);
+    // A verifier for another secret remembers nothing of this one's tokens.
+    assert.deepEqual(createRunTokenVerifier(`${secret}x`)(token, 10), { ok: false, reason: "bad_signature" });
   });
 });

@@ -1,7 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import type { ProxyContext } from "../proxy-context.ts";
 import { refuse, type StepResult } from "../proxy-refusal.ts";
-import { verifyRunToken } from "../run-token.ts";
 
 function readToken(req: IncomingMessage): string | undefined {
   const auth = req.headers.authorization;
@@ -27,7 +26,7 @@ export function authenticateRequest(
       "missing run token: send it as Authorization: Bearer <token> or x-api-key",
     );
   }
-  const verified = verifyRunToken(token, ctx.deps.tokenSecret, Math.floor(ctx.now() / 1000));
+  const verified = ctx.verifyToken(token, Math.floor(ctx.now() / 1000));
   if (!verified.ok) {
     const why =
       verified.reason === "expired"
