@@ -48020,7 +48020,7 @@ async function buildApprovedImage(input2) {
   }
 }
 
-// action/src/image-report.ts
+// core/capabilities/image-build-report.ts
 var imageCheckRunName = "airlock-image";
 var imageReportSchema = external_exports.strictObject({
   runId: external_exports.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/),

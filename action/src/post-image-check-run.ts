@@ -1,5 +1,5 @@
 import { ActionError } from "./action-error.ts";
-import { imageCheckRunName, type ImageReport } from "./image-report.ts";
+import { imageCheckRunName, type ImageReport } from "../../core/capabilities/image-build-report.ts";
 
 /**
  * Leaves the result on the dispatched commit as a check run (issue 11): the one report

@@ -4,7 +4,7 @@ import { z } from "zod";
 export const imageCheckRunName = "airlock-image";
 
 /**
- * What the Action reports back to Airlock (issue 11), as the `text` of its check run on
+ * What the Action (action/src/) reports back to Airlock (issue 11), as the `text` of its check run on
  * the dispatched commit (`external_id` = the run id). The app reads it when
  * `workflow_run.completed` arrives and parses it with this schema: it comes from a
  * workflow, so it is checked, not trusted, and the runner checks the image's labels again.
