@@ -48033,7 +48033,8 @@ var imageReportSchema = external_exports.strictObject({
 
 // action/src/post-image-check-run.ts
 async function postImageCheckRun(input2) {
-  const response = await fetch(`${input2.apiUrl}/repos/${input2.repository}/check-runs`, {
+  const url2 = `${input2.apiUrl}/repos/${input2.repository}/check-runs`;
+  const response = await fetch(url2, {
     method: "POST",
     headers: {
       accept: "application/vnd.github+json",
@@ -48054,6 +48055,14 @@ async function postImageCheckRun(input2) {
         text: JSON.stringify(input2.report)
       }
     })
+  }).catch((error63) => {
+    throw new ActionError(
+      "report_failed",
+      `could not reach ${url2} to post the ${imageCheckRunName} check run: ${String(error63.cause ?? error63)}`,
+      {
+        cause: error63
+      }
+    );
   });
   if (!response.ok) {
     throw new ActionError(

@@ -14,7 +14,8 @@ export async function postImageCheckRun(input: {
   report: ImageReport;
   summary: string;
 }): Promise<void> {
-  const response = await fetch(`${input.apiUrl}/repos/${input.repository}/check-runs`, {
+  const url = `${input.apiUrl}/repos/${input.repository}/check-runs`;
+  const response = await fetch(url, {
     method: "POST",
     headers: {
       accept: "application/vnd.github+json",
@@ -35,6 +36,14 @@ export async function postImageCheckRun(input: {
         text: JSON.stringify(input.report),
       },
     }),
+  }).catch((error: unknown) => {
+    throw new ActionError(
+      "report_failed",
+      `could not reach ${url} to post the ${imageCheckRunName} check run: ${String((error as Error).cause ?? error)}`,
+      {
+        cause: error,
+      },
+    );
   });
   if (!response.ok) {
     throw new ActionError(
