@@ -155,6 +155,9 @@ export async function claimRun(db: Db, options: ClaimRunOptions): Promise<Run | 
   return claimed;
 }
 
+/** How long a run waits in awaiting_image for its workflow's report before a runner takes it anyway. */
+export const imageWorkflowTimeoutS = 3 * 3600;
+
 /** A run a runner may claim now (claimRun): the queue. */
 function isClaimable(db: Db): SQL | undefined {
   return and(
@@ -162,8 +165,13 @@ function isClaimable(db: Db): SQL | undefined {
     or(isNull(runs.leaseExpiresAt), lt(runs.leaseExpiresAt, sql`now()`)),
     or(notInArray(runs.state, [...terminalRunStates]), isNull(runs.publishedAt)),
     // Its image is being built by the repository's workflow: the app queues it again
-    // when workflow_run.completed arrives (issue 11).
-    ne(runs.state, "awaiting_image"),
+    // when workflow_run.completed arrives (issue 11). A workflow that never reports (Actions
+    // off, a lost delivery) must not hold the run forever: past imageWorkflowTimeoutS a
+    // runner takes it and resumes without the new grants (ensureRunImage says why).
+    or(
+      ne(runs.state, "awaiting_image"),
+      lt(runs.updatedAt, sql`now() - make_interval(secs => ${imageWorkflowTimeoutS})`),
+    ),
     // A parked run waits for a maintainer, not a runner: it is claimed again only past
     // its approval deadline, or when a runner died before its review was posted.
     or(

@@ -95,14 +95,7 @@ export async function pullGrantedImage(
         "; refusing to run the agent on it",
     );
   }
-  let npm: SbomDelta["npm"] = [];
-  try {
-    npm = npmTreeSchema.parse(JSON.parse(labels["airlock.npm-tree"] ?? "[]"));
-  } catch (error) {
-    throw new ImageBuildError(`the image ${input.image} has an unreadable airlock.npm-tree label`, {
-      cause: error,
-    });
-  }
+  const npm = parseNpmTree(labels["airlock.npm-tree"], input.image);
   const added = grants.some((g) => g.kind !== "npm")
     ? await readAddedPackages(runtime, input.logger, pulled.id)
     : { dpkg: [], pip: [] };
@@ -113,4 +106,14 @@ export async function pullGrantedImage(
     sbomDelta: { dpkg: added.dpkg, npm, pip: added.pip },
     pullMs,
   };
+}
+
+function parseNpmTree(label: string | undefined, image: string): SbomDelta["npm"] {
+  try {
+    return npmTreeSchema.parse(JSON.parse(label ?? "[]"));
+  } catch (error) {
+    throw new ImageBuildError(`the image ${image} has an unreadable airlock.npm-tree label`, {
+      cause: error,
+    });
+  }
 }

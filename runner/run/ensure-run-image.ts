@@ -1,7 +1,7 @@
 import type { AgentDefinition } from "../../core/agents/agent-definition.ts";
 import { parseActionsImage } from "../../core/db/actions-image.ts";
 import { failGrantedCapability, listCapabilityRequests } from "../../core/db/capability-requests.ts";
-import { getRun } from "../../core/db/runs.ts";
+import { getRun, imageWorkflowTimeoutS } from "../../core/db/runs.ts";
 import type { CapabilityRequest } from "../../core/db/schema.ts";
 import type { ContainerRuntime } from "../container/container-runtime.ts";
 import { buildAgentImage } from "../images/build-agent-image.ts";

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { eq, sql } from "drizzle-orm";
 import { parseActionsImage } from "../../core/db/actions-image.ts";
 import type { Database } from "../../core/db/open-database.ts";
 import {
@@ -7,11 +8,15 @@ import {
   findRunAwaitingWorkflow,
   finishRunImage,
   getRun,
+  imageWorkflowTimeoutS,
   insertRun,
   listRunEvents,
   recordImageWorkflowRun,
+  releaseRunLease,
   resumeDecidedRun,
+  setRunState,
 } from "../../core/db/runs.ts";
+import { runs } from "../../core/db/schema.ts";
 import { newRunId } from "../../core/ids.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
 
@@ -73,6 +78,25 @@ for (const kind of testDatabaseKinds()) {
         const events = (await listRunEvents(database.db, id)).map((e) => e.type);
         assert.deepEqual(events.slice(-2), ["state.awaiting_image", "state.queued"]);
         assert.equal((await claimRun(database.db, { runnerId: "r1", leaseS: 60 }))?.id, id);
+      });
+
+      it("a workflow that never reports does not hold the run: past the timeout a runner takes it", async () => {
+        const id = await parked("o/silent");
+        await resumeDecidedRun(database.db, id, { awaitImage });
+        assert.equal(await claimRun(database.db, { runnerId: "r2", leaseS: 60 }), undefined);
+        await database.db
+          .update(runs)
+          .set({ updatedAt: sql`now() - make_interval(secs => ${imageWorkflowTimeoutS + 60})` })
+          .where(eq(runs.id, id));
+        const claimed = await claimRun(database.db, { runnerId: "r2", leaseS: 60 });
+        assert.equal(claimed?.id, id);
+        assert.equal(claimed?.state, "awaiting_image");
+        await releaseRunLease(database.db, { runId: id, runnerId: "r2" });
+        await setRunState(database.db, id, "failed", { reason: "test" });
+        await database.db
+          .update(runs)
+          .set({ publishedAt: sql`now()` })
+          .where(eq(runs.id, id));
       });
 
       it("a failure queues it with the reason", async () => {
