@@ -77,7 +77,8 @@ async function readActionsImage(
   return async (agent) => {
     if (recorded.state !== "built" || recorded.image === undefined) {
       throw new ImageBuildError(
-        recorded.reason ?? `the image workflow did not report (state ${recorded.state})`,
+        recorded.reason ??
+          `the image workflow${recorded.workflowRunId ? ` (run ${recorded.workflowRunId})` : ""} did not report back within ${imageWorkflowTimeoutS / 3600} h`,
       );
     }
     const pulled = await pullGrantedImage(ctx.deps.runtime, {
