@@ -190,6 +190,10 @@ describe(
         tmpDir: tmp,
       });
       assert.equal(ran.exitCode, 0, ran.stdout + ran.stderr);
+      // The Action ran on this machine's engine: remove what it built, so the runner pulls
+      // the granted layer from the registry like a runner on another machine would.
+      await execFileAsync("docker", ["image", "rm", "--force", ran.outputs.image!.split("@")[0]!]);
+      await assert.rejects(execFileAsync("docker", ["image", "inspect", ran.outputs.image!]));
       const completedAt = Date.now();
       assert.equal((await w.gh.completeWorkflowRun(workflowRun.id, "success")).status, 200);
       const resumedEvent = await w.waitFor("the run to resume", async () =>
@@ -202,6 +206,9 @@ describe(
           resumedEvent.at.getTime() - completedAt
         } ms`,
       );
+      const pulled = /"pullMs":(\d+)[^\n]*resuming on the workflow's image/.exec(w.runners[0]!.logs());
+      assert.ok(pulled, "the runner logs the pull");
+      t.diagnostic(`the runner's pull by digest and label check: ${pulled[1]} ms`);
       const done = await published(run.id);
       assert.equal(done.state, "succeeded", `${done.outcomeReason}${w.diagnostics()}`);
       assert.match(toolResult("acts-ok.3"), /jq-1\.6/, "the resumed agent ran jq from the pulled image");
