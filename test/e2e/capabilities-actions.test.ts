@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -14,6 +14,7 @@ import { parseActionsImage } from "../../core/db/actions-image.ts";
 import { listCapabilityRequests } from "../../core/db/capability-requests.ts";
 import { auditEvents, type Run } from "../../core/db/schema.ts";
 import { buildAgentImage } from "../../runner/images/build-agent-image.ts";
+import { git } from "../helpers/git-repo.ts";
 import { playActionsRunner } from "../action/play-actions-runner.ts";
 import type { ReviewComment, WorkflowRun } from "../stand-ins/github/github-state.ts";
 import { e2eOwner, startE2eWorld, type E2eWorld } from "./start-e2e-world.ts";
@@ -70,6 +71,7 @@ describe(
       await w.newRepo("acts-fail", files);
       await w.newRepo("acts-mismatch", files);
       await w.newRepo("acts-missing", { ".github/airlock.yml": actionsConfig });
+      await w.newRepo("acts-tampered", files);
       await w.startRunner(`acts-runner-${process.pid}`);
     });
 
@@ -272,6 +274,45 @@ describe(
         botReplies(thread).find((c) => c.body.includes("does not match what was approved")),
       );
       assert.match(reply.body, /label airlock\.run is "[^"]+", expected /);
+      assert.equal((await listCapabilityRequests(w.db, run.id))[0]?.state, "failed");
+    });
+
+    it("a capabilities file changed on the branch before the approval: the Action refuses the approved grant, the thread says why", async () => {
+      const repo = `${e2eOwner}/acts-tampered`;
+      const { run, pr, thread } = await askAndPark(repo, "acts-tampered", [
+        call("finish", { summary: "Did without jq." }),
+      ]);
+      // Someone with push access rewrites the request on the branch (jq → curl), hoping the
+      // maintainer's approval of the new head builds it.
+      const bare = w.gh.state.repos.get(repo.toLowerCase())!.gitDir;
+      const clone = await mkdtemp(join(tmp, "tamper-"));
+      git(clone, ["clone", "--quiet", "--branch", run.headBranch!, bare, "."]);
+      const text = await readFile(join(clone, capabilitiesFilePath), "utf8");
+      assert.match(text, /name: jq/);
+      await writeFile(join(clone, capabilitiesFilePath), text.replace("name: jq", "name: curl"));
+      git(clone, ["commit", "--quiet", "-am", "ask for curl instead"]);
+      git(clone, ["push", "--quiet", "origin", run.headBranch!]);
+      await approve(repo, pr);
+      const workflowRun = await dispatched(repo, run);
+      assert.equal(workflowRun.inputs.grants, "apt:jq", "the app dispatches what it recorded, not the file");
+      const ran = await playActionsRunner({
+        gh: w.gh,
+        workflowRunId: workflowRun.id,
+        workflowText: template,
+        tmpDir: tmp,
+      });
+      assert.equal(ran.exitCode, 1, ran.stdout);
+      assert.match(
+        ran.stdout,
+        /::error::refused apt:jq: not asked for run [^ ]+ in .* \(it lists apt:curl\)/,
+      );
+      await w.gh.completeWorkflowRun(workflowRun.id, "failure");
+      const done = await published(run.id);
+      assert.equal(done.state, "succeeded", `${done.outcomeReason}${w.diagnostics()}`);
+      const reply = await w.waitFor("the refusal on the thread", async () =>
+        botReplies(thread).find((c) => c.body.includes("refused apt:jq")),
+      );
+      assert.match(reply.body, /image workflow ended failure/);
       assert.equal((await listCapabilityRequests(w.db, run.id))[0]?.state, "failed");
     });
 
