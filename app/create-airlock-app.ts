@@ -6,6 +6,7 @@ import { handleIssueLabeled } from "./handlers/handle-issue-labeled.ts";
 import { handleReviewComment } from "./handlers/handle-review-comment.ts";
 import { handleReviewSubmitted } from "./handlers/handle-review-submitted.ts";
 import type { WebhookDelivery } from "./handlers/webhook-delivery.ts";
+import { handleWorkflowRunCompleted } from "./handlers/handle-workflow-run-completed.ts";
 
 export type { AirlockAppDeps } from "./airlock-app-deps.ts";
 
@@ -37,6 +38,7 @@ export function createAirlockApp(deps: AirlockAppDeps): (app: Probot) => void {
     app.on("issue_comment.created", on(handleIssueComment));
     app.on("pull_request_review_comment.created", on(handleReviewComment));
     app.on("pull_request_review.submitted", on(handleReviewSubmitted));
+    app.on("workflow_run.completed", on(handleWorkflowRunCompleted));
     app.on(["installation.created", "installation_repositories.added"], on(handleInstallation));
   };
 }

@@ -21,6 +21,12 @@ export const runStates = [
    * nothing runs until a maintainer decides (or approval_deadline passes).
    */
   "awaiting_approval",
+  /**
+   * Decided, and the repository builds its images on GitHub Actions (issue 11): the
+   * workflow was dispatched; no runner claims the run until `workflow_run.completed`
+   * brings the image back (or says it failed) and the app queues it again.
+   */
+  "awaiting_image",
   "publishing",
   ...endStates,
 ] as const;

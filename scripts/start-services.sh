@@ -24,6 +24,8 @@ command -v curl >/dev/null || need+=(curl)
 # The run-history page's browser test drives Debian's Chromium with playwright-core (which
 # never downloads a browser of its own).
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# The image-rebuild Action's tests push to a local registry (issue 11).
+command -v docker-registry >/dev/null || need+=(docker-registry)
 if [ "${#need[@]}" -gt 0 ]; then
   echo "installing: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -43,6 +45,19 @@ if ! docker info >/dev/null 2>&1; then
   docker info >/dev/null 2>&1 || { echo "dockerd did not start:" >&2; tail -n 30 /var/log/airlock-dockerd.log >&2; exit 1; }
 fi
 echo "docker $(docker version -f '{{.Server.Version}}') up"
+
+# --- local registry (127.0.0.1:5000) --------------------------------------------
+if ! curl -fsS http://127.0.0.1:5000/v2/ >/dev/null 2>&1; then
+  echo "starting docker-registry on 127.0.0.1:5000"
+  mkdir -p /var/lib/airlock-registry
+  nohup docker-registry serve "$(dirname "$0")/local-registry.yml" >/var/log/airlock-registry.log 2>&1 &
+  for _ in $(seq 1 60); do
+    curl -fsS http://127.0.0.1:5000/v2/ >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  curl -fsS http://127.0.0.1:5000/v2/ >/dev/null 2>&1 || { echo "docker-registry did not start:" >&2; tail -n 30 /var/log/airlock-registry.log >&2; exit 1; }
+fi
+echo "registry up on 127.0.0.1:5000"
 
 # --- PostgreSQL ---------------------------------------------------------------
 version=$(ls /usr/lib/postgresql | sort -V | tail -n1)

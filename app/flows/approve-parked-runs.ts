@@ -1,5 +1,4 @@
 import { decideCapabilityRequest, listPendingCapabilityRequests } from "../../core/db/capability-requests.ts";
-import { resumeDecidedRun } from "../../core/db/runs.ts";
 import type { CapabilityRequest, Run } from "../../core/db/schema.ts";
 import { createRoleLookup } from "../decide/create-role-lookup.ts";
 import { judgeDecider } from "../decide/judge-decider.ts";
@@ -10,6 +9,7 @@ import { renderStaleApproval } from "../messages/render-stale-approval.ts";
 import { isDeliveryRecorded } from "../runs/is-delivery-recorded.ts";
 import { recordDelivery } from "../runs/record-delivery.ts";
 import type { DeliveryContext } from "./delivery-context.ts";
+import { resumeOrBuildImage } from "./resume-or-build-image.ts";
 import { sendRefusal } from "./send-refusal.ts";
 
 /**
@@ -65,12 +65,13 @@ export async function approveParkedRuns(
       });
       if (decided.changed && decided.request) granted.push(decided.request);
     }
-    const resume = await resumeDecidedRun(db, run.id);
+    const { resume, note } = await resumeOrBuildImage(ctx, run, { headSha: async () => input.headSha });
     log.info(
       { granted: granted.map((r) => r.id), resumed: resume.resumed },
       "approved review granted the run's requests",
     );
     answers.push(renderCapabilitiesGranted(ctx.sender.login, run.id, granted, resume));
+    if (note) answers.push(note);
   }
   if (answers.length === 0) {
     await sendRefusal(ctx, input.prNumber, refusals.join("\n\n"), "may not decide");

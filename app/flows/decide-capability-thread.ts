@@ -1,5 +1,5 @@
 import { decideCapabilityRequest } from "../../core/db/capability-requests.ts";
-import { getRun, resumeDecidedRun } from "../../core/db/runs.ts";
+import { getRun } from "../../core/db/runs.ts";
 import type { CapabilityRequest } from "../../core/db/schema.ts";
 import { formatCode } from "../../core/summary/escape-markdown.ts";
 import { mentionUser } from "../../core/summary/mention-user.ts";
@@ -12,6 +12,7 @@ import { isDeliveryRecorded } from "../runs/is-delivery-recorded.ts";
 import { recordDelivery } from "../runs/record-delivery.ts";
 import type { CapabilityDecision } from "../text/parse-capability-decision.ts";
 import type { DeliveryContext } from "./delivery-context.ts";
+import { resumeOrBuildImage } from "./resume-or-build-image.ts";
 import { sendRefusal } from "./send-refusal.ts";
 
 /**
@@ -60,7 +61,11 @@ export async function decideCapabilityThread(
       reason: decision.kind === "deny" ? decision.reason : undefined,
       secret: ctx.deps.tokenSecret,
     });
-    const resume = await resumeDecidedRun(db, run.id);
+    // The approved commit: the pull request's head, as the thread was answered on it
+    // (asked only when the image is built on Actions).
+    const { resume, note } = await resumeOrBuildImage(ctx, run, {
+      headSha: async () => (await ctx.github.getPull(ctx.repo, input.prNumber)).headSha,
+    });
     log.info(
       { decision: decision.kind, changed: decided.changed, resumed: resume.resumed },
       "capability request decided",
@@ -71,6 +76,7 @@ export async function decideCapabilityThread(
       decided.changed,
       resume,
     );
+    if (note) body = `${body}\n\n${note}`;
   }
   if (!(await recordDelivery(db, ctx.delivery))) {
     ctx.log.info("duplicate delivery");

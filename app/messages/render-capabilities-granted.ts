@@ -24,6 +24,9 @@ export function renderCapabilitiesGranted(
 
 /** What happens to the run after a decision. */
 export function renderResumeNote(resume: ResumeAnswer): string {
+  if (resume.resumed && resume.awaitingImage) {
+    return "Every request is decided: the repository's image workflow builds the image with what was granted, and the run resumes on it when the workflow reports back.";
+  }
   if (resume.resumed) return "Every request is decided: the run resumes on an image with what was granted.";
   if (resume.why === "pending") {
     const n = resume.pending ?? 0;

@@ -93,3 +93,17 @@ export const installationReposSchema = z.object({
   repositories: z.array(z.object({ full_name: z.string() })).optional(),
   repositories_added: z.array(z.object({ full_name: z.string() })).optional(),
 });
+
+/** `workflow_run.completed` (issue 11): the fields that match it to a run's image build. */
+export const workflowRunCompletedSchema = z.object({
+  workflow_run: z.object({
+    id: z.number().int().positive(),
+    /** success, failure, cancelled, timed_out, … ; null only while not completed. */
+    conclusion: z.string().nullable(),
+    path: z.string(),
+    html_url: z.string(),
+  }),
+  repository: repositorySchema,
+  sender: senderSchema,
+  installation: installationRefSchema,
+});

@@ -26,6 +26,7 @@ import {
 } from "./schema.ts";
 import type { RunState } from "../run-states.ts";
 import { isTerminalRunState, terminalRunStates } from "../run-states.ts";
+import { actionsImageSchema, parseActionsImage, type ActionsImage } from "./actions-image.ts";
 import { checkRunEventData, type RunEventData, type RunEventType } from "./run-event-schemas.ts";
 
 /**
@@ -154,12 +155,23 @@ export async function claimRun(db: Db, options: ClaimRunOptions): Promise<Run | 
   return claimed;
 }
 
+/** How long a run waits in awaiting_image for its workflow's report before a runner takes it anyway. */
+export const imageWorkflowTimeoutS = 3 * 3600;
+
 /** A run a runner may claim now (claimRun): the queue. */
 function isClaimable(db: Db): SQL | undefined {
   return and(
     eq(runs.kind, "github"),
     or(isNull(runs.leaseExpiresAt), lt(runs.leaseExpiresAt, sql`now()`)),
     or(notInArray(runs.state, [...terminalRunStates]), isNull(runs.publishedAt)),
+    // Its image is being built by the repository's workflow: the app queues it again
+    // when workflow_run.completed arrives (issue 11). A workflow that never reports (Actions
+    // off, a lost delivery) must not hold the run forever: past imageWorkflowTimeoutS a
+    // runner takes it and resumes without the new grants (ensureRunImage says why).
+    or(
+      ne(runs.state, "awaiting_image"),
+      lt(runs.updatedAt, sql`now() - make_interval(secs => ${imageWorkflowTimeoutS})`),
+    ),
     // A parked run waits for a maintainer, not a runner: it is claimed again only past
     // its approval deadline, or when a runner died before its review was posted.
     or(
@@ -302,7 +314,8 @@ export async function parkRun(
 }
 
 export type ResumeAnswer =
-  { resumed: true; segment: number } | { resumed: false; why: "not_parked" | "pending"; pending?: number };
+  | { resumed: true; segment: number; awaitingImage?: boolean }
+  | { resumed: false; why: "not_parked" | "pending"; pending?: number };
 
 /**
  * Queue a parked run again once no request of it is pending (issue 10 §6): the next
@@ -310,7 +323,11 @@ export type ResumeAnswer =
  * after every decision and on redeliveries: only the first call that finds nothing
  * pending moves the run.
  */
-export async function resumeDecidedRun(db: Db, runId: string): Promise<ResumeAnswer> {
+export async function resumeDecidedRun(
+  db: Db,
+  runId: string,
+  options: { awaitImage?: Omit<ActionsImage, "segment" | "state" | "workflowRunId"> } = {},
+): Promise<ResumeAnswer> {
   return db.transaction(async (tx) => {
     const [current] = await tx
       .select({ state: runs.state, segment: runs.segment })
@@ -324,19 +341,103 @@ export async function resumeDecidedRun(db: Db, runId: string): Promise<ResumeAns
       .where(and(eq(capabilityRequests.runId, runId), eq(capabilityRequests.state, "pending")));
     if ((pending?.n ?? 0) > 0) return { resumed: false, why: "pending", pending: pending?.n };
     const segment = current.segment + 1;
+    // With `awaitImage` (images.build: actions, issue 11) the run waits for the
+    // repository's workflow instead of a runner.
+    const state = options.awaitImage ? ("awaiting_image" as const) : ("queued" as const);
+    const actionsImage: ActionsImage | undefined = options.awaitImage
+      ? actionsImageSchema.parse({ ...options.awaitImage, segment, state: "dispatched", workflowRunId: null })
+      : undefined;
     await tx
       .update(runs)
-      .set({ state: "queued", segment, pausedAt: null, approvalDeadline: null, updatedAt: sql`now()` })
+      .set({
+        state,
+        segment,
+        pausedAt: null,
+        approvalDeadline: null,
+        updatedAt: sql`now()`,
+        ...(actionsImage ? { actionsImage } : {}),
+      })
+      .where(eq(runs.id, runId));
+    await tx.insert(runEvents).values({
+      runId,
+      type: `state.${state}`,
+      data: checkRunEventData(`state.${state}`, {
+        from: "awaiting_approval",
+        reason: actionsImage
+          ? "every capability request is decided; the repository's workflow builds the image"
+          : "every capability request is decided; the run resumes",
+      }),
+    });
+    return { resumed: true, segment, ...(actionsImage ? { awaitingImage: true } : {}) };
+  });
+}
+
+/** The workflow run GitHub started for a run's image (its answer to the dispatch). */
+export async function recordImageWorkflowRun(db: Db, runId: string, workflowRunId: number): Promise<void> {
+  await db
+    .update(runs)
+    .set({
+      actionsImage: sql`jsonb_set(${runs.actionsImage}, '{workflowRunId}', ${String(workflowRunId)}::jsonb)`,
+    })
+    .where(and(eq(runs.id, runId), eq(runs.state, "awaiting_image")));
+}
+
+/** The run awaiting the image of workflow run `workflowRunId` in `repo`, if any. */
+export async function findRunAwaitingWorkflow(
+  db: Db,
+  repo: string,
+  workflowRunId: number,
+): Promise<Run | undefined> {
+  const [row] = await db
+    .select()
+    .from(runs)
+    .where(
+      and(
+        eq(runs.repo, repo),
+        eq(runs.state, "awaiting_image"),
+        sql`(${runs.actionsImage} ->> 'workflowRunId')::bigint = ${workflowRunId}`,
+      ),
+    );
+  return row;
+}
+
+/**
+ * The workflow reported (or could not be started): record the image or why there is none,
+ * and queue the run for a runner. Only a run still awaiting_image moves (a redelivered
+ * webhook changes nothing). On `failed`, the runner resumes without the new grants and
+ * says so on the thread (ensureRunImage).
+ */
+export async function finishRunImage(
+  db: Db,
+  runId: string,
+  result: { state: "built"; image: string } | { state: "failed"; reason: string },
+): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const [current] = await tx
+      .select({ state: runs.state, actionsImage: runs.actionsImage })
+      .from(runs)
+      .where(eq(runs.id, runId))
+      .for("update");
+    if (!current || current.state !== "awaiting_image") return false;
+    const before = parseActionsImage(current.actionsImage, runId);
+    if (!before) return false;
+    const actionsImage = actionsImageSchema.parse({ ...before, ...result });
+    await tx
+      .update(runs)
+      .set({ state: "queued", actionsImage, updatedAt: sql`now()` })
       .where(eq(runs.id, runId));
     await tx.insert(runEvents).values({
       runId,
       type: "state.queued",
       data: checkRunEventData("state.queued", {
-        from: "awaiting_approval",
-        reason: "every capability request is decided; the run resumes",
+        from: "awaiting_image",
+        reason:
+          result.state === "built"
+            ? `the workflow built ${result.image}; the run resumes on it`
+            : `the image workflow failed (${result.reason.slice(0, 300)}); the run resumes without the new grants`,
       }),
     });
-    return { resumed: true, segment };
+    return true;
   });
 }
 

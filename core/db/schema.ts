@@ -72,6 +72,12 @@ export const runs = pgTable(
     pausedAt: timestamp("paused_at", { withTimezone: true }),
     /** While parked: when pending requests time out and the run ends capability_timeout. */
     approvalDeadline: timestamp("approval_deadline", { withTimezone: true }),
+    /**
+     * The image build handed to the repository's workflow (issue 11, `images.build:
+     * actions`) for the segment it names, and what came back. Typed unknown on purpose:
+     * read it with parseActionsImage (core/db/actions-image.ts).
+     */
+    actionsImage: jsonb("actions_image").$type<unknown>(),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
     startedAt: timestamp("started_at", { withTimezone: true }),

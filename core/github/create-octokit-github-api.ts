@@ -237,6 +237,41 @@ export function createOctokitGitHubApi(octokit: ProbotOctokit): GitHubApi {
         });
         return { id: data.id, htmlUrl: data.html_url };
       }),
+    dispatchWorkflow: (repo, workflow, dispatch) =>
+      call(`dispatch workflow ${workflow} in ${name(repo)}`, async () => {
+        // return_run_details: GitHub answers 200 with the run's id instead of 204, so the
+        // workflow_run webhook can be matched to this dispatch by id.
+        const { data } = await octokit.request(
+          "POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches",
+          {
+            ...repo,
+            workflow_id: workflow,
+            ref: dispatch.ref,
+            inputs: dispatch.inputs,
+            return_run_details: true,
+          },
+        );
+        const id = (data as { workflow_run_id?: unknown } | undefined)?.workflow_run_id;
+        if (typeof id !== "number") throw new Error("GitHub did not answer with the workflow run's id");
+        return { workflowRunId: id };
+      }),
+    listCheckRuns: (repo, ref, checkName) =>
+      call(`list check runs ${checkName} of ${ref} in ${name(repo)}`, async () => {
+        const { data } = await octokit.rest.checks.listForRef({
+          ...repo,
+          ref,
+          check_name: checkName,
+          status: "completed",
+          per_page: 100,
+        });
+        return data.check_runs.map((r) => ({
+          id: r.id,
+          externalId: r.external_id,
+          conclusion: r.conclusion,
+          appSlug: r.app?.slug,
+          outputText: r.output.text,
+        }));
+      }),
   };
 }
 

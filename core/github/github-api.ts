@@ -118,6 +118,27 @@ export interface GitHubApi {
     commentId: number,
     body: string,
   ): Promise<{ id: number; htmlUrl: string }>;
+  /**
+   * Starts `.github/workflows/<workflow>` on `ref` with `inputs` (workflow_dispatch, issue
+   * 11). GitHub answers with the run's id. A missing file is a GitHubApiError with status
+   * 404, a file without the trigger or with other inputs 422.
+   */
+  dispatchWorkflow(
+    repo: RepoRef,
+    workflow: string,
+    dispatch: { ref: string; inputs: Record<string, string> },
+  ): Promise<{ workflowRunId: number }>;
+  /** Completed check runs named `name` on commit `ref`, newest first, with the app that made each. */
+  listCheckRuns(repo: RepoRef, ref: string, name: string): Promise<CheckRunInfo[]>;
+}
+
+export interface CheckRunInfo {
+  id: number;
+  externalId: string | null;
+  conclusion: string | null;
+  /** The app that created it; `github-actions` for a workflow's GITHUB_TOKEN. */
+  appSlug: string | undefined;
+  outputText: string | null;
 }
 
 /** Calls made as the app itself (its JWT). */

@@ -28,6 +28,13 @@ export const storedRepoConfigSchema: z.ZodType<RepoConfig, unknown> = z.object({
     cpus: positive.optional(),
     pids: positiveWhole.optional(),
   }),
+  // Runs recorded before issue 11 built their images locally.
+  images: z
+    .discriminatedUnion("build", [
+      z.object({ build: z.literal("local") }),
+      z.object({ build: z.literal("actions"), registry: z.string().min(1), workflow: z.string().min(1) }),
+    ])
+    .default({ build: "local" }),
 });
 
 /**

@@ -7,6 +7,19 @@ export const DEFAULT_BUDGET = Object.freeze({ usd: 2, tokens: 1_000_000 });
 export const DEFAULT_MIN_PERMISSION = "write";
 export const DEFAULT_APPROVE_PERMISSION = "write";
 export const DEFAULT_APPROVAL_TIMEOUT_S = 72 * 3600;
+export const DEFAULT_IMAGE_WORKFLOW = "airlock-image.yml";
+
+/**
+ * A registry and repository images are pushed to: `host[:port]/path`, lower case as
+ * Docker requires, no tag or digest (Airlock names the tag). It reaches the dispatch's
+ * inputs and the runner's `docker pull`, so nothing else is allowed through.
+ */
+const registryPattern = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(\/[a-z0-9]+([._-][a-z0-9]+)*)+$/;
+const registryText = "a registry and repository without tag, e.g. ghcr.io/acme/airlock-images";
+/** A workflow file name in .github/workflows/, as the dispatch API takes it. */
+const workflowPattern = /^[A-Za-z0-9._-]{1,100}\.ya?ml$/;
+const workflowText =
+  "a workflow file name in .github/workflows/ ending in .yml or .yaml, e.g. airlock-image.yml";
 
 const durationUnits = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
 const durationText = "a duration such as 30m, 72h or 7d (s, m, h or d; at least 1s, at most 30d)";
@@ -100,6 +113,11 @@ export const repoConfigSchema = strictMapping({
     cpus: z.number(expect("a number greater than 0 and at most 64")).gt(0).max(64).optional(),
     pids: wholeNumber("a whole number, at least 16").min(16).optional(),
   }).optional(),
+  images: strictMapping({
+    build: z.enum(["local", "actions"], expect("one of local, actions")).optional(),
+    registry: z.string(expect(registryText)).regex(registryPattern, expect(registryText)).optional(),
+    workflow: z.string(expect(workflowText)).regex(workflowPattern, expect(workflowText)).optional(),
+  }).optional(),
 })
   // `when` makes these run even when another key is wrong, so that every problem is
   // reported at once; the input is then only partly checked, hence the type guards.
@@ -114,6 +132,25 @@ export const repoConfigSchema = strictMapping({
     message: "lists the same agent more than once",
     when: () => true,
   })
+  .refine(
+    (file) =>
+      typeof file.images !== "object" ||
+      file.images === null ||
+      (file.images.build === "actions") === (file.images.registry !== undefined),
+    {
+      path: ["images", "registry"],
+      message: "is needed with build: actions (where the workflow pushes images), and only then",
+      when: () => true,
+    },
+  )
+  .refine(
+    (file) =>
+      typeof file.images !== "object" ||
+      file.images === null ||
+      file.images.workflow === undefined ||
+      file.images.build === "actions",
+    { path: ["images", "workflow"], message: "is read only with build: actions", when: () => true },
+  )
   .transform((file): RepoConfig => {
     const agents = file.agents ?? [DEFAULT_AGENT_ID];
     const limits: RepoConfig["limits"] = {};
@@ -138,6 +175,14 @@ export const repoConfigSchema = strictMapping({
         tokens: file.budget?.tokens ?? DEFAULT_BUDGET.tokens,
       },
       limits,
+      images:
+        file.images?.build === "actions" && file.images.registry !== undefined
+          ? {
+              build: "actions",
+              registry: file.images.registry,
+              workflow: file.images.workflow ?? DEFAULT_IMAGE_WORKFLOW,
+            }
+          : { build: "local" },
     };
     if (file.model !== undefined) config.model = file.model;
     return config;

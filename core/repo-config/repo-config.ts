@@ -20,4 +20,11 @@ export interface RepoConfig {
   budget: { usd: number; tokens: number };
   /** What the repository asks for; the runner still clamps each to the operator's ceiling. */
   limits: { timeoutS?: number; memoryMb?: number; cpus?: number; pids?: number };
+  /**
+   * Where images with granted apt, npm and pip packages are built (issue 11): `local` by
+   * the runner that resumes the run, or `actions` by the repository's workflow (using
+   * `action/`), pushed to `registry` and pulled by digest. `registry` and `workflow` are
+   * set only with `actions`.
+   */
+  images: { build: "local" } | { build: "actions"; registry: string; workflow: string };
 }

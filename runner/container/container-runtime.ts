@@ -96,6 +96,11 @@ export interface ContainerRuntime {
   /** Ids of containers (running or not) carrying all of these labels. */
   listContainers(labels: Record<string, string>): Promise<{ id: string; labels: Record<string, string> }[]>;
   inspectImage(ref: string): Promise<ImageInfo | undefined>;
+  /**
+   * Pulls `ref` (a `repo:tag@sha256:…` reference pulls exactly that digest) from its
+   * registry, with the engine's own credentials; the pulled image's info.
+   */
+  pullImage(ref: string): Promise<ImageInfo>;
   buildImage(options: BuildImageOptions): Promise<ImageInfo>;
   /** Run argv in a running container, returning its exit code and output (for tests and checks). */
   execInContainer(id: string, argv: string[]): Promise<{ exitCode: number; output: string }>;

@@ -144,6 +144,25 @@ export function createDockerContainerRuntime(options: DockerRuntimeOptions): Con
         }
       }),
 
+    pullImage: (ref) =>
+      call("pull", { image: ref }, async () => {
+        const stream = (await docker.pull(ref)) as NodeJS.ReadableStream;
+        let failure: string | undefined;
+        await new Promise<void>((resolve, reject) => {
+          docker.modem.followProgress(
+            stream,
+            (error: Error | null) => (error ? reject(error) : resolve()),
+            (event: { error?: string; errorDetail?: { message?: string } }) => {
+              if (event.error) failure = event.errorDetail?.message ?? event.error;
+            },
+          );
+        });
+        if (failure) throw new ContainerRuntimeError(`pull of ${ref} failed: ${failure}`);
+        const info = toImageInfo(await docker.getImage(ref).inspect());
+        log.info({ image: ref, imageId: info.id }, "image pulled");
+        return info;
+      }),
+
     buildImage: (opts: BuildImageOptions) =>
       call("build", { tags: opts.tags, dockerfile: opts.dockerfile }, async () => {
         const [first, ...more] = opts.tags;

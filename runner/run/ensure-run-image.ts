@@ -1,5 +1,7 @@
 import type { AgentDefinition } from "../../core/agents/agent-definition.ts";
+import { parseActionsImage } from "../../core/db/actions-image.ts";
 import { failGrantedCapability, listCapabilityRequests } from "../../core/db/capability-requests.ts";
+import { getRun, imageWorkflowTimeoutS } from "../../core/db/runs.ts";
 import type { CapabilityRequest } from "../../core/db/schema.ts";
 import type { ContainerRuntime } from "../container/container-runtime.ts";
 import { buildAgentImage } from "../images/build-agent-image.ts";
@@ -12,6 +14,7 @@ import {
   type ImageGrant,
 } from "../images/image-grant.ts";
 import { ImageBuildError } from "../images/image-build-error.ts";
+import { pullGrantedImage } from "../images/pull-granted-image.ts";
 import type { EnsuredImage } from "./run-deps.ts";
 import type { RunPhaseContext } from "./run-phase-context.ts";
 
@@ -22,12 +25,19 @@ import type { RunPhaseContext } from "./run-phase-context.ts";
  * requests granted since the last segment are marked failed with the build's log tail
  * (the thread is told through `input.onCapabilityFailed`), and the image is built again
  * without them: the run resumes without what could not be installed.
+ *
+ * When the repository's workflow built this segment's image (issue 11, `runs.actions_image`),
+ * that image is pulled by digest and its labels checked (pullGrantedImage) instead; a
+ * mismatch, or a workflow that failed, takes the same path as a failed rebuild. What the
+ * run keeps after that is built locally.
  */
 export async function ensureRunImage(ctx: RunPhaseContext, segment: number): Promise<EnsuredImage> {
   const { deps, input } = ctx;
   const rows = await listCapabilityRequests(deps.db, input.runId);
-  const ensure = deps.ensureImage ?? ensureImageWith(deps);
+  const local = deps.ensureImage ?? ensureImageWith(deps);
   const granted = rows.filter(isImageGrant);
+  const fromActions = await readActionsImage(ctx, segment);
+  const ensure = fromActions ?? local;
   try {
     return await ensureWith(ctx, ensure, granted);
   } catch (error) {
@@ -50,10 +60,41 @@ export async function ensureRunImage(ctx: RunPhaseContext, segment: number): Pro
     }
     return ensureWith(
       ctx,
-      ensure,
+      local,
       granted.filter((r) => !fresh.includes(r)),
     );
   }
+}
+
+/** The image the workflow built for `segment`, as an ensure function; undefined when none was dispatched. */
+async function readActionsImage(
+  ctx: RunPhaseContext,
+  segment: number,
+): Promise<((agent: AgentDefinition, grants: readonly ImageGrant[]) => Promise<EnsuredImage>) | undefined> {
+  const run = await getRun(ctx.deps.db, ctx.input.runId);
+  const recorded = parseActionsImage(run?.actionsImage, ctx.input.runId);
+  if (!recorded || recorded.segment !== segment) return undefined;
+  return async (agent) => {
+    if (recorded.state !== "built" || recorded.image === undefined) {
+      throw new ImageBuildError(
+        recorded.reason ??
+          `the image workflow${recorded.workflowRunId ? ` (run ${recorded.workflowRunId})` : ""} did not report back within ${imageWorkflowTimeoutS / 3600} h`,
+      );
+    }
+    const pulled = await pullGrantedImage(ctx.deps.runtime, {
+      agent,
+      runId: ctx.input.runId,
+      image: recorded.image,
+      grants: recorded.grants,
+      grantsSha256: recorded.grantsSha256,
+      logger: ctx.deps.logger,
+    });
+    ctx.log.info(
+      { image: pulled.ref, imageId: pulled.id, pullMs: pulled.pullMs },
+      "resuming on the workflow's image",
+    );
+    return { ref: pulled.ref, id: pulled.id, grants: pulled.grants, sbomDelta: pulled.sbomDelta };
+  };
 }
 
 async function ensureWith(

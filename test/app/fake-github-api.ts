@@ -153,6 +153,14 @@ export function createFakeGitHub(setup: FakeGitHubSetup): FakeGitHub {
       const id = nextCommentId++;
       return { id, htmlUrl: `https://github.test/${name(repo)}/pull/${pullNumber}#discussion_r${id}` };
     },
+    async dispatchWorkflow(repo, workflow, dispatch) {
+      enter("dispatchWorkflow", repo, [workflow, dispatch]);
+      return refuse("dispatchWorkflow: the Actions image path is tested against the GitHub stand-in");
+    },
+    async listCheckRuns(repo, ref, checkName) {
+      enter("listCheckRuns", repo, [ref, checkName]);
+      return refuse("listCheckRuns: the Actions image path is tested against the GitHub stand-in");
+    },
   };
   return fake;
 }

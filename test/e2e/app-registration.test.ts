@@ -39,12 +39,15 @@ describe("starting the services", () => {
         "issue_comment",
         "pull_request_review_comment",
         "pull_request_review",
+        "workflow_run",
       ]);
       assert.deepEqual(manifest.default_permissions, {
         metadata: "read",
         contents: "write",
         issues: "write",
         pull_requests: "write",
+        actions: "write",
+        checks: "read",
       });
       // Probot registers the server's root as the webhook URL; `airlock app` accepts
       // deliveries there as well as on /api/github/webhooks (the e2e test sends to both).

@@ -50,7 +50,9 @@ export interface E2eWorld {
   close(): Promise<void>;
 }
 
-export async function startE2eWorld(options: { env?: Record<string, string> } = {}): Promise<E2eWorld> {
+export async function startE2eWorld(
+  options: { env?: Record<string, string>; installationPermissions?: Record<string, string> } = {},
+): Promise<E2eWorld> {
   const runtime = createDockerContainerRuntime({ logger: createLogger("silent") });
   const keys = generateKeyPairSync("rsa", { modulusLength: 2048 });
   const privateKey = keys.privateKey.export({ type: "pkcs1", format: "pem" }).toString();
@@ -59,7 +61,11 @@ export async function startE2eWorld(options: { env?: Record<string, string> } = 
   const upstream = await startScriptedUpstream();
   const turns = await startTurnScriptedUpstream(upstream.url);
   const gh = await startGitHubStandIn({ appId, publicKeyPem, webhookSecret, tmpDir: dir });
-  gh.createInstallation({ id: installationId, account: e2eOwner });
+  gh.createInstallation({
+    id: installationId,
+    account: e2eOwner,
+    ...(options.installationPermissions ? { permissions: options.installationPermissions } : {}),
+  });
   const pgUrl = process.env.TEST_DATABASE_URL;
   if (!pgUrl) throw new Error("TEST_DATABASE_URL is not set (scripts/start-services.sh prints one)");
   const scratch: ScratchDatabase = await createScratchDatabase(pgUrl);

@@ -88,6 +88,7 @@ const run: Run = {
   segment: 0,
   pausedAt: null,
   approvalDeadline: null,
+  actionsImage: null,
 };
 
 const builtin = getAgent("builtin");

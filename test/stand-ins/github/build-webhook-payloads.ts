@@ -1,5 +1,14 @@
 import { createRequire } from "node:module";
-import type { Installation, Issue, IssueComment, Pull, Repo, Review, ReviewComment } from "./github-state.ts";
+import type {
+  Installation,
+  Issue,
+  IssueComment,
+  Pull,
+  Repo,
+  Review,
+  ReviewComment,
+  WorkflowRun,
+} from "./github-state.ts";
 import {
   renderInstallation,
   renderLabel,
@@ -47,6 +56,8 @@ export type WebhookPayloads = {
     repos: (string | Repo)[];
     sender: string;
   }): Json;
+  /** A workflow run of the stand-in's state (completeWorkflowRun) as `workflow_run.completed`. */
+  workflowRunCompleted(opts: { run: WorkflowRun }): Json;
 };
 
 function loadExamples(): Definition[] {
@@ -205,5 +216,57 @@ export function createWebhookPayloads(core: StandInCore): WebhookPayloads {
       payload.requester = null;
       return payload;
     },
+
+    workflowRunCompleted: (opts) => {
+      const { run } = opts;
+      const repo = repoOf(run.repo);
+      const payload = example(definitions, "workflow_run", "completed");
+      const workflowId = workflowIdOf(run.path);
+      const runUrl = `${core.urls.api}/repos/${repo.fullName}/actions/runs/${run.id}`;
+      const repoJson = { ...((payload.workflow_run as Json).repository as Json), ...shortRepo(repo) };
+      payload.workflow = {
+        ...(payload.workflow as Json),
+        id: workflowId,
+        node_id: renderNodeId("Workflow", workflowId),
+        name: run.name,
+        path: run.path,
+        url: `${core.urls.api}/repos/${repo.fullName}/actions/workflows/${workflowId}`,
+        html_url: `${core.urls.web}/${repo.fullName}/blob/${repo.defaultBranch}/${run.path}`,
+      };
+      payload.workflow_run = {
+        ...(payload.workflow_run as Json),
+        id: run.id,
+        node_id: renderNodeId("WorkflowRun", run.id),
+        name: run.name,
+        display_title: run.displayTitle,
+        path: run.path,
+        event: "workflow_dispatch",
+        status: run.status,
+        conclusion: run.conclusion,
+        head_branch: run.headBranch,
+        head_sha: run.headSha,
+        run_number: run.runNumber,
+        run_attempt: 1,
+        workflow_id: workflowId,
+        pull_requests: [],
+        created_at: run.createdAt,
+        updated_at: run.updatedAt,
+        run_started_at: run.createdAt,
+        url: runUrl,
+        html_url: `${core.urls.web}/${repo.fullName}/actions/runs/${run.id}`,
+        repository: repoJson,
+        head_repository: repoJson,
+        actor: sender(run.actor),
+        triggering_actor: sender(run.actor),
+      };
+      return withRepoContext(payload, repo, run.actor);
+    },
   };
+}
+
+/** A stable id per workflow file, as GitHub keeps one per path. */
+function workflowIdOf(path: string): number {
+  let hash = 7;
+  for (const ch of path) hash = (hash * 31 + ch.charCodeAt(0)) % 90_000_000;
+  return 10_000_000 + hash;
 }

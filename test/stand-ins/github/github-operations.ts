@@ -54,6 +54,8 @@ export const implementedOperations: Record<string, OperationRule> = {
   "issues/create-label": { auth: "token", permission: { name: "issues", level: "write", alsoPulls: true } },
   "issues/add-labels": { auth: "token", permission: { name: "issues", level: "write", alsoPulls: true } },
   "issues/remove-label": { auth: "token", permission: { name: "issues", level: "write", alsoPulls: true } },
+  "actions/create-workflow-dispatch": { auth: "token", permission: { name: "actions", level: "write" } },
+  "checks/list-for-ref": { auth: "token", permission: { name: "checks", level: "read" } },
   "checks/create": { auth: "token", permission: { name: "checks", level: "write" } },
   "checks/update": { auth: "token", permission: { name: "checks", level: "write" } },
   "pulls/list": { auth: "token", permission: { name: "pull_requests", level: "read" } },

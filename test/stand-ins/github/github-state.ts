@@ -136,6 +136,8 @@ export type CheckRun = {
   output: { title: string | null; summary: string | null; text: string | null };
   /** Every body written, in order, for tests that check what was reported when. */
   updates: Record<string, unknown>[];
+  /** `github-actions` when a workflow's GITHUB_TOKEN created it; else the stand-in's app. */
+  appSlug?: string;
 };
 
 export type Review = {
@@ -174,6 +176,32 @@ export type InstallationToken = {
   permissions: Record<string, string>;
   expiresAt: Date;
   createdAt: Date;
+  /** Set on a workflow run's GITHUB_TOKEN: writes are github-actions[bot]'s, check runs the github-actions app's. */
+  workflowRunId?: number;
+};
+
+/** A run of a workflow started by `workflow_dispatch` (issue 11). */
+export type WorkflowRun = {
+  id: number;
+  repo: string;
+  /** `.github/workflows/<file>` */
+  path: string;
+  /** The workflow's `name:` (the file's path when it has none). */
+  name: string;
+  /** `run-name:` with `${{ inputs.* }}` filled in, or the workflow's name. */
+  displayTitle: string;
+  /** The branch dispatched on, and its head when dispatched. */
+  headBranch: string;
+  headSha: string;
+  inputs: Record<string, string>;
+  /** The workflow file's `permissions:` at dispatch: what its GITHUB_TOKEN may do. */
+  permissions: Record<string, string>;
+  status: "queued" | "in_progress" | "completed";
+  conclusion: "success" | "failure" | "cancelled" | null;
+  actor: string;
+  runNumber: number;
+  createdAt: string;
+  updatedAt: string;
 };
 
 export type GitRequest = {
@@ -201,6 +229,7 @@ export type GitHubState = {
   reviewComments: ReviewComment[];
   tokens: InstallationToken[];
   gitRequests: GitRequest[];
+  workflowRuns: WorkflowRun[];
 };
 
 export function createGitHubState(): GitHubState {
@@ -219,5 +248,6 @@ export function createGitHubState(): GitHubState {
     reviewComments: [],
     tokens: [],
     gitRequests: [],
+    workflowRuns: [],
   };
 }

@@ -1,6 +1,7 @@
 import type { KeyObject } from "node:crypto";
 import { randomInt } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { actionsRoutes } from "./actions-routes.ts";
 import { appRoutes } from "./app-routes.ts";
 import { implementedOperations } from "./github-operations.ts";
 import type { GitHubState, Repo, User } from "./github-state.ts";
@@ -47,7 +48,13 @@ export type RestContext = {
 };
 
 const levels: Record<string, number> = { read: 1, write: 2, admin: 3 };
-const handlers: Record<string, RouteHandler> = { ...appRoutes, ...repoRoutes, ...issueRoutes, ...pullRoutes };
+const handlers: Record<string, RouteHandler> = {
+  ...appRoutes,
+  ...repoRoutes,
+  ...issueRoutes,
+  ...pullRoutes,
+  ...actionsRoutes,
+};
 
 export async function handleRestRequest(
   ctx: RestContext,
@@ -130,6 +137,10 @@ export async function handleRestRequest(
       return send(githubError(401, "Bad credentials"));
     }
     record.actor = core.app.bot.login;
+    if (token.workflowRunId !== undefined) {
+      actor = core.ensureUser("github-actions[bot]", "Bot");
+      record.actor = actor.login;
+    }
   }
 
   // 2. Routing and validation by openapi-backend, against GitHub's description.

@@ -8,6 +8,7 @@ import {
   type Review,
   type ReviewComment,
 } from "./github-state.ts";
+import { checkRunApp, githubActionsApp } from "./actions-routes.ts";
 import { renderApp, renderCheckRun, renderReview } from "./render-github-resources.ts";
 import { githubError, notFound, paginate, type RouteCall, type RouteHandler } from "./stand-in-core.ts";
 import { viewPull, viewReviewComment } from "./stand-in-views.ts";
@@ -364,11 +365,12 @@ export const pullRoutes: Record<string, RouteHandler> = {
         (body.completed_at as string | undefined) ?? (conclusion !== null ? call.core.nowIso() : null),
       output: { title: output.title ?? null, summary: output.summary ?? null, text: output.text ?? null },
       updates: [structuredClone(body)],
+      ...(call.token?.workflowRunId !== undefined ? { appSlug: githubActionsApp.slug } : {}),
     };
     call.core.state.checkRuns.push(run);
     return {
       status: 201,
-      body: renderCheckRun(call.core.urls, run, renderApp(call.core.urls, call.core.app), repo),
+      body: renderCheckRun(call.core.urls, run, renderApp(call.core.urls, checkRunApp(call.core, run)), repo),
     };
   },
 

@@ -8,7 +8,7 @@
  * fails its test without the test having to look. A test that provokes violations on
  * purpose asserts them and acknowledges them with `takeViolations()`.
  */
-import { createPublicKey, randomInt } from "node:crypto";
+import { createPublicKey, randomBytes, randomInt } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -24,6 +24,7 @@ import {
   type GitRequest,
   type Installation,
   type Issue,
+  type InstallationToken,
   type IssueComment,
   type Pull,
   type Repo,
@@ -32,6 +33,7 @@ import {
   type Role,
   type User,
   type UserType,
+  type WorkflowRun,
 } from "./github-state.ts";
 import {
   handleRestRequest,
@@ -137,6 +139,24 @@ export type GitHubStandIn = {
     opts?: { deliveryId?: string; secret?: string },
   ): Promise<{ status: number; body: string; deliveryId: string }>;
   payloads: WebhookPayloads;
+  /**
+   * The test plays the Actions runner for a dispatched run (issue 11): the run goes
+   * in_progress and gets a GITHUB_TOKEN with exactly the workflow file's `permissions:`
+   * (least privilege is what the token can do), and the environment the runner gives a
+   * JavaScript action (GITHUB_API_URL, GITHUB_REPOSITORY, GITHUB_TOKEN, ...) plus the
+   * workflow_dispatch event for GITHUB_EVENT_PATH.
+   */
+  startWorkflowRun(runId: number): {
+    run: WorkflowRun;
+    token: string;
+    env: Record<string, string>;
+    event: Record<string, unknown>;
+  };
+  /** Ends the run (its token stops working) and delivers `workflow_run.completed`. */
+  completeWorkflowRun(
+    runId: number,
+    conclusion: "success" | "failure" | "cancelled",
+  ): Promise<{ status: number; body: string; deliveryId: string }>;
   /** Stops the server and removes its temp dir; then throws when a violation was seen and not taken. */
   close(): Promise<void>;
 };
@@ -436,6 +456,64 @@ export async function startGitHubStandIn(opts: GitHubStandInOptions): Promise<Gi
     deliverLabeled: (labeled, deliverOpts) =>
       standIn.deliver("issues", payloads.issuesLabeled(labeled), deliverOpts),
     payloads,
+    startWorkflowRun: (runId) => {
+      const run = state.workflowRuns.find((r) => r.id === runId);
+      if (run === undefined) throw new Error(`no workflow run ${runId}: was the workflow dispatched?`);
+      if (run.status !== "queued") throw new Error(`workflow run ${runId} is ${run.status}, not queued`);
+      const repo = state.repos.get(run.repo.toLowerCase());
+      if (repo === undefined) throw new Error(`no repository ${run.repo}`);
+      run.status = "in_progress";
+      run.updatedAt = new Date().toISOString();
+      const token: InstallationToken = {
+        token: `ghs_${randomBytes(18).toString("hex")}`,
+        installationId: repo.installationId,
+        repositoryIds: [repo.id],
+        repositorySelection: "selected",
+        // GitHub gives metadata: read to every token; the rest only as the workflow asks.
+        permissions: { metadata: "read", ...run.permissions },
+        expiresAt: new Date(Date.now() + 3_600_000),
+        createdAt: new Date(),
+        workflowRunId: run.id,
+      };
+      state.tokens.push(token);
+      const event = {
+        inputs: run.inputs,
+        ref: `refs/heads/${run.headBranch}`,
+        repository: { full_name: repo.fullName, name: repo.name, owner: { login: repo.owner.login } },
+        sender: { login: run.actor },
+        workflow: run.path,
+      };
+      return {
+        run,
+        token: token.token,
+        event,
+        env: {
+          GITHUB_ACTIONS: "true",
+          GITHUB_API_URL: base,
+          GITHUB_SERVER_URL: `${base}/web`,
+          GITHUB_REPOSITORY: repo.fullName,
+          GITHUB_REPOSITORY_OWNER: repo.owner.login,
+          GITHUB_RUN_ID: String(run.id),
+          GITHUB_RUN_NUMBER: String(run.runNumber),
+          GITHUB_RUN_ATTEMPT: "1",
+          GITHUB_EVENT_NAME: "workflow_dispatch",
+          GITHUB_REF: `refs/heads/${run.headBranch}`,
+          GITHUB_SHA: run.headSha,
+          GITHUB_WORKFLOW: run.name,
+          GITHUB_ACTOR: run.actor,
+          GITHUB_TOKEN: token.token,
+        },
+      };
+    },
+    completeWorkflowRun: async (runId, conclusion) => {
+      const run = state.workflowRuns.find((r) => r.id === runId);
+      if (run === undefined) throw new Error(`no workflow run ${runId}`);
+      run.status = "completed";
+      run.conclusion = conclusion;
+      run.updatedAt = new Date().toISOString();
+      for (const t of state.tokens) if (t.workflowRunId === run.id) t.expiresAt = new Date(0);
+      return standIn.deliver("workflow_run", payloads.workflowRunCompleted({ run }));
+    },
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

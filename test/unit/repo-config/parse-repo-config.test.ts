@@ -34,6 +34,7 @@ describe("parseRepoConfig", () => {
       allowWorkflowChanges: false,
       budget: { usd: 2, tokens: 1_000_000 },
       limits: {},
+      images: { build: "local" },
     });
   });
 
@@ -61,8 +62,75 @@ describe("parseRepoConfig", () => {
         model: "gpt-4.1-mini",
         budget: { usd: 5.5, tokens: 500_000 },
         limits: { timeoutS: 1200, memoryMb: 2048, cpus: 1.5, pids: 512 },
+        images: {
+          build: "actions",
+          registry: "ghcr.io/acme/airlock-images",
+          workflow: "build-airlock-image.yaml",
+        },
       },
     });
+  });
+
+  it("images: build on actions defaults the workflow to airlock-image.yml; local needs nothing", () => {
+    const actions = parseRepoConfig("images:\n  build: actions\n  registry: 127.0.0.1:5000/acme/images\n", {
+      agentIds,
+    });
+    assert.ok(actions.ok);
+    assert.deepEqual(actions.config.images, {
+      build: "actions",
+      registry: "127.0.0.1:5000/acme/images",
+      workflow: "airlock-image.yml",
+    });
+    const local = parseRepoConfig("images: { build: local }\n", { agentIds });
+    assert.ok(local.ok);
+    assert.deepEqual(local.config.images, { build: "local" });
+  });
+
+  it("images: refuses actions without a registry, a registry or workflow without actions, and values that could reach a command line", () => {
+    assert.match(
+      problemsOf(parseRepoConfig("images: { build: actions }\n", { agentIds })).get("images.registry") ?? "",
+      /needed with build: actions/,
+    );
+    assert.match(
+      problemsOf(parseRepoConfig("images: { registry: ghcr.io/a/b }\n", { agentIds })).get(
+        "images.registry",
+      ) ?? "",
+      /only then/,
+    );
+    assert.match(
+      problemsOf(parseRepoConfig("images: { build: local, workflow: x.yml }\n", { agentIds })).get(
+        "images.workflow",
+      ) ?? "",
+      /only with build: actions/,
+    );
+    for (const registry of [
+      "ghcr.io",
+      "GHCR.io/a/b",
+      "ghcr.io/a/b:latest",
+      "ghcr.io/a/b;rm -rf /",
+      "ghcr.io/a/b@sha256:00",
+    ]) {
+      const problems = problemsOf(
+        parseRepoConfig(`images:\n  build: actions\n  registry: "${registry}"\n`, { agentIds }),
+      );
+      assert.match(
+        problems.get("images.registry") ?? "",
+        /must be a registry and repository without tag/,
+        registry,
+      );
+    }
+    assert.match(
+      problemsOf(
+        parseRepoConfig("images: { build: actions, registry: ghcr.io/a/b, workflow: ../evil.yml }\n", {
+          agentIds,
+        }),
+      ).get("images.workflow") ?? "",
+      /workflow file name/,
+    );
+    assert.match(
+      problemsOf(parseRepoConfig("images: { build: cloud }\n", { agentIds })).get("images.build") ?? "",
+      /one of local, actions/,
+    );
   });
 
   it("defaults the default agent to the first listed one", () => {
