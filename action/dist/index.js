@@ -48151,7 +48151,7 @@ function readActionInputs(getInput2) {
       refPattern,
       "the agent image to build on, as registry/repository[:tag][@sha256:digest] in lower case"
     ),
-    registry: read("registry", registryPattern, "a registry host[:port] such as ghcr.io", "ghcr.io"),
+    registry: read("registry", registryPattern, "a registry host[:port] such as registry.example:5000"),
     image: read("image", imagePattern, "a lower-case repository path such as acme/airlock-images"),
     grants,
     grantsSha256: read(

@@ -10,7 +10,7 @@ export interface ActionInputs {
   agent: string;
   /** The agent image the grants are built on, as the operator published it. */
   baseImage: string;
-  /** `host[:port]` of the registry; GHCR by default. */
+  /** `host[:port]` of the registry, as the repository's config names it (Airlock dispatches it). */
   registry: string;
   /** The repository path under the registry, e.g. `acme/airlock-images`. */
   image: string;
@@ -89,7 +89,7 @@ export function readActionInputs(getInput: GetInput): ActionInputs {
       refPattern,
       "the agent image to build on, as registry/repository[:tag][@sha256:digest] in lower case",
     ),
-    registry: read("registry", registryPattern, "a registry host[:port] such as ghcr.io", "ghcr.io"),
+    registry: read("registry", registryPattern, "a registry host[:port] such as registry.example:5000"),
     image: read("image", imagePattern, "a lower-case repository path such as acme/airlock-images"),
     grants,
     grantsSha256: read(

@@ -15,7 +15,7 @@ export const DEFAULT_IMAGE_WORKFLOW = "airlock-image.yml";
  * inputs and the runner's `docker pull`, so nothing else is allowed through.
  */
 const registryPattern = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(\/[a-z0-9]+([._-][a-z0-9]+)*)+$/;
-const registryText = "a registry and repository without tag, e.g. ghcr.io/acme/airlock-images";
+const registryText = "a registry and repository without tag, e.g. registry.example/acme/airlock-images";
 /** A workflow file name in .github/workflows/, as the dispatch API takes it. */
 const workflowPattern = /^[A-Za-z0-9._-]{1,100}\.ya?ml$/;
 const workflowText =

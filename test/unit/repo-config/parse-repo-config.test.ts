@@ -64,7 +64,7 @@ describe("parseRepoConfig", () => {
         limits: { timeoutS: 1200, memoryMb: 2048, cpus: 1.5, pids: 512 },
         images: {
           build: "actions",
-          registry: "ghcr.io/acme/airlock-images",
+          registry: "registry.example/acme/airlock-images",
           workflow: "build-airlock-image.yaml",
         },
       },
@@ -92,7 +92,7 @@ describe("parseRepoConfig", () => {
       /needed with build: actions/,
     );
     assert.match(
-      problemsOf(parseRepoConfig("images: { registry: ghcr.io/a/b }\n", { agentIds })).get(
+      problemsOf(parseRepoConfig("images: { registry: registry.example/a/b }\n", { agentIds })).get(
         "images.registry",
       ) ?? "",
       /only then/,
@@ -104,11 +104,11 @@ describe("parseRepoConfig", () => {
       /only with build: actions/,
     );
     for (const registry of [
-      "ghcr.io",
-      "GHCR.io/a/b",
-      "ghcr.io/a/b:latest",
-      "ghcr.io/a/b;rm -rf /",
-      "ghcr.io/a/b@sha256:00",
+      "registry.example",
+      "Registry.Example/a/b",
+      "registry.example/a/b:latest",
+      "registry.example/a/b;rm -rf /",
+      "registry.example/a/b@sha256:00",
     ]) {
       const problems = problemsOf(
         parseRepoConfig(`images:\n  build: actions\n  registry: "${registry}"\n`, { agentIds }),
@@ -121,9 +121,12 @@ describe("parseRepoConfig", () => {
     }
     assert.match(
       problemsOf(
-        parseRepoConfig("images: { build: actions, registry: ghcr.io/a/b, workflow: ../evil.yml }\n", {
-          agentIds,
-        }),
+        parseRepoConfig(
+          "images: { build: actions, registry: registry.example/a/b, workflow: ../evil.yml }\n",
+          {
+            agentIds,
+          },
+        ),
       ).get("images.workflow") ?? "",
       /workflow file name/,
     );
