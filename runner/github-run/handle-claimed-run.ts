@@ -78,7 +78,7 @@ export async function handleClaimedRun(
   }
   if (queuedMs !== undefined) await recordRunPhase(deps, phaseOf, "queued", queuedMs);
   /** The publish phase: the pull request, its body and the answer on GitHub. */
-  const timePublish = async (work: () => Promise<void>) => {
+  const timePublish = async (work: () => Promise<unknown>) => {
     const started = performance.now();
     await work();
     await recordRunPhase(deps, phaseOf, "publish", performance.now() - started);
