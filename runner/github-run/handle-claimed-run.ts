@@ -259,7 +259,13 @@ export async function handleClaimedRun(
             maxFileBytes: 10 * 1024 * 1024,
             maxTotalBytes: 100 * 1024 * 1024,
           },
-          onProgress: () => refresh.now(),
+          // Octokit paces an installation's writes a second apart: an edit for each short
+          // step (preparing, publishing) held the pull request back by a second each (issue
+          // 15's measurement). The agent's start is shown at once; a long clone or push still
+          // shows within progressIntervalMs, and publishGitHubRun writes the final version.
+          onProgress: (event) => {
+            if (event.state !== "preparing" && event.state !== "publishing") refresh.now();
+          },
         },
       );
     } finally {
