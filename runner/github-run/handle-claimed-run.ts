@@ -67,16 +67,17 @@ export async function handleClaimedRun(
   const log = deps.logger.child({ runId, repo: claimed.repo, attempt: claimed.attempt });
   const audit = <T extends AuditEventType>(type: T, data: AuditEventData<T>) =>
     appendAuditEvent(db, { runId, type, data, secret: deps.tokenSecret });
-  if (claimed.installationId === null) throw new Error(`run ${runId} has no installation id`);
-  const installationId: number = claimed.installationId;
-  const github = deps.githubApp.forInstallation(installationId);
-  const repo = parseRepoName(claimed.repo);
+  // The wait ended with the claim, whatever happens to the run next (issue 15).
   const phaseOf = { runId, agent: claimed.agent ?? "builtin", segment: claimed.segment };
   const { queuedMs, waitingMs } = await measureRunWaits(db, claimed);
   if (waitingMs !== undefined) {
     await appendRunEvent(db, runId, "run.waited", { segment: claimed.segment, ms: waitingMs });
   }
   if (queuedMs !== undefined) await recordRunPhase(deps, phaseOf, "queued", queuedMs);
+  if (claimed.installationId === null) throw new Error(`run ${runId} has no installation id`);
+  const installationId: number = claimed.installationId;
+  const github = deps.githubApp.forInstallation(installationId);
+  const repo = parseRepoName(claimed.repo);
   /** The publish phase: the pull request, its body and the issue's answer on GitHub. */
   const timePublish = async (work: () => Promise<unknown>) => {
     const started = performance.now();
