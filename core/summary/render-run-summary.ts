@@ -227,7 +227,8 @@ function describePhases(segments: readonly SegmentPhases[]): string {
   const one = (s: SegmentPhases) =>
     s.phases.map((p) => `${p.phase.replace("_", " ")} ${(p.ms / 1000).toFixed(1)} s`).join(", ");
   const [only] = segments;
-  if (segments.length === 1 && only !== undefined && only.waitedMs === undefined) return `; phases: ${one(only)}`;
+  if (segments.length === 1 && only !== undefined && only.waitedMs === undefined)
+    return `; phases: ${one(only)}`;
   return segments
     .map(
       (s) =>
