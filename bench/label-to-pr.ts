@@ -1,4 +1,5 @@
-// Issue 15 benchmark: a label becomes a draft pull request. `node bench/label-to-pr.ts [runs=9] [gap-ms=3500]`
+// Issue 15 benchmark: a label becomes a draft pull request.
+// `node bench/label-to-pr.ts [runs=9] [gap-ms=3500] [app+runner|up]`
 // Goal: ≤ 3 s p50 (the issue's baseline: 4.0–7.6 s). Needs Docker, Postgres
 // (TEST_DATABASE_URL: a scratch database is made and dropped) and the builtin agent image.
 //
@@ -22,6 +23,7 @@ import { createLogger } from "../core/logger.ts";
 import { runPhases, type RunPhase } from "../core/run-phases.ts";
 import { createDockerContainerRuntime } from "../runner/container/docker-container-runtime.ts";
 import { buildAgentImage } from "../runner/images/build-agent-image.ts";
+import { startAirlockProcess, type AirlockProcess } from "../test/e2e/start-airlock-process.ts";
 import { e2eOwner, startE2eWorld, type E2eWorld } from "../test/e2e/start-e2e-world.ts";
 
 const rounds = Number(process.argv[2] ?? 9);
@@ -29,6 +31,9 @@ const rounds = Number(process.argv[2] ?? 9);
 // round started at once after the last one's result comment waits for that. The gap measures
 // a label on its own; `0` measures labels back to back.
 const gapMs = Number(process.argv[3] ?? 3500);
+// `up`: app and runner in one process (the single-machine default), where Octokit's pacing
+// is shared between them; default: `airlock app` and `airlock runner` apart.
+const mode = process.argv[4] === "up" ? "up" : "app+runner";
 const goalP50Ms = 3000;
 const baseline = "4.0–7.6 s";
 
@@ -121,10 +126,17 @@ async function runRound(w: E2eWorld, repo: string, name: string): Promise<Round>
 const runtime = createDockerContainerRuntime({ logger: createLogger("silent") });
 await buildAgentImage(runtime, { agent: getAgent("builtin") });
 const w = await startE2eWorld({ env: { AIRLOCK_LOG_LEVEL: "warn" } });
+let up: AirlockProcess | undefined;
 try {
   const repo = `${e2eOwner}/bench`;
   await w.newRepo("bench", { "src/greet.js": 'export const greeting = "hello";\n' });
-  await w.startRunner(`bench-runner-${process.pid}`);
+  if (mode === "up") {
+    // The world's `airlock app` stays up but hears nothing: the webhooks go to `airlock up`.
+    up = await startAirlockProcess("up", { ...w.env, AIRLOCK_RUNNER_ID: `bench-up-${process.pid}` });
+    w.gh.setWebhookUrl(`${up.url}/api/github/webhooks`);
+  } else {
+    await w.startRunner(`bench-runner-${process.pid}`);
+  }
   await runRound(w, repo, "warmup");
   const results: Round[] = [];
   for (let i = 0; i < rounds; i++) {
@@ -136,7 +148,7 @@ try {
   const line = (name: string, values: number[], extra = "") =>
     `| ${name} | ${s(percentile(values, 50))} | ${s(percentile(values, 95))} |${extra}`;
   const out = [
-    `label → draft PR, ${rounds} runs of a one-file change (builtin agent, scripted model), ${s(gapMs)} apart`,
+    `label → draft PR, ${rounds} runs of a one-file change (builtin agent, scripted model), ${s(gapMs)} apart, ${mode}`,
     "",
     "| | p50 | p95 |",
     "| --- | --- | --- |",
@@ -173,5 +185,6 @@ try {
   console.log(out.join("\n"));
   console.log(JSON.stringify({ rounds: results }));
 } finally {
+  await up?.stop("SIGKILL");
   await w.close();
 }
