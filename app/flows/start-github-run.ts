@@ -54,8 +54,8 @@ export interface StartRunRequest {
  * 4. the task is built from trusted text only, and there must be some;
  * 5. delivery, run and `run.requested` are recorded in one transaction, unless the issue
  *    (or pull request) has an active run;
- * 6. 👀 on the trigger and the tracking comment, which the runner edits from then on; the
- *    run is leased to the app until then (appLeaseOwner in core/db/runs.ts).
+ * 6. the tracking comment, which the runner edits from then on (the run is leased to the
+ *    app until then: appLeaseOwner in core/db/runs.ts), then 👀 on the trigger.
  */
 export async function startGitHubRun(ctx: DeliveryContext, request: StartRunRequest): Promise<void> {
   const { deps, github, repo, sender } = ctx;
@@ -166,12 +166,10 @@ export async function startGitHubRun(ctx: DeliveryContext, request: StartRunRequ
   // The run is recorded: what follows is courtesy. A failure here must not fail the delivery
   // (GitHub would redeliver, and the redelivery rightly does nothing); the runner creates a
   // tracking comment when none is recorded.
+  // The tracking comment first, then the lease goes, then 👀: Octokit paces an
+  // installation's writes a second apart, and a reaction posted first held every run in
+  // the queue for that second (issue 15's measurement). The reaction fences nothing.
   let trackingCommentId: number | undefined;
-  try {
-    await github.addReaction(repo, request.reactTo, "eyes");
-  } catch (error) {
-    log.warn({ err: (error as Error).message }, "could not add the 👀 reaction");
-  }
   try {
     const comment = await github.createIssueComment(
       repo,
@@ -192,5 +190,10 @@ export async function startGitHubRun(ctx: DeliveryContext, request: StartRunRequ
     log.warn({ err: (error as Error).message }, "could not post the tracking comment; the runner will");
   } finally {
     await releaseAppLease(deps.db, runId, trackingCommentId);
+  }
+  try {
+    await github.addReaction(repo, request.reactTo, "eyes");
+  } catch (error) {
+    log.warn({ err: (error as Error).message }, "could not add the 👀 reaction");
   }
 }

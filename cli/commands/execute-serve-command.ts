@@ -127,6 +127,7 @@ export async function serveAirlock(ctx: CliContext, parts: { app: boolean; runne
         }),
         leaseS: settings.runner.leaseS,
         concurrency: settings.runner.concurrency,
+        observeRunPhase: (phase, agent, seconds) => metrics.runPhase.observe({ phase, agent }, seconds),
         onRunStart: () => metrics.runsActive.inc(),
         onLeaseTakeover: () => metrics.leaseTakeovers.inc(),
         onRunDone: (runId) => {

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { AirlockError } from "../errors.ts";
+import { runPhases } from "../run-phases.ts";
 import { runStates, type RunState } from "../run-states.ts";
 
 /**
@@ -21,6 +22,17 @@ const otherSchemas = {
     budgetUsd: z.string().nullable(),
     spentTokens: z.number().int().nonnegative(),
     budgetTokens: z.number().int().nonnegative().nullable(),
+  }),
+  /** One phase of one segment took `ms` (issue 15; core/run-phases.ts), recorded when it ended. */
+  "run.phase": z.strictObject({
+    phase: z.enum(runPhases),
+    segment: z.number().int().nonnegative(),
+    ms: z.number().int().nonnegative(),
+  }),
+  /** A resumed segment waited `ms` for its capability decisions (awaiting_approval → queued). */
+  "run.waited": z.strictObject({
+    segment: z.number().int().positive(),
+    ms: z.number().int().nonnegative(),
   }),
   "github.published": z.strictObject({
     prNumber: z.number().int().positive().nullable(),

@@ -117,6 +117,39 @@ export async function listRunEvents(db: Db, runId: string): Promise<RunEvent[]> 
   return db.select().from(runEvents).where(eq(runEvents.runId, runId)).orderBy(asc(runEvents.id));
 }
 
+/**
+ * How long a just-claimed run waited, from the database's own clock (issue 15): `queuedMs`
+ * from its record, or from its last return to the queue, to the claim (claimRun sets
+ * `updatedAt`); `waitingMs`, for a resumed segment, from its pause to the decision that
+ * queued it again. A run claimed in another state (a lapsed lease, a publish left undone)
+ * was not waiting in the queue: undefined.
+ */
+export async function measureRunWaits(
+  db: Db,
+  claimed: Run,
+): Promise<{ queuedMs?: number | undefined; waitingMs?: number | undefined }> {
+  if (claimed.state !== "queued") return {};
+  const [row] = await db
+    .select({
+      queuedAt: sql<string | null>`max(${runEvents.at}) filter (where ${runEvents.type} = 'state.queued')`,
+      pausedAt: sql<
+        string | null
+      >`max(${runEvents.at}) filter (where ${runEvents.type} = 'state.awaiting_approval')`,
+    })
+    .from(runEvents)
+    .where(eq(runEvents.runId, claimed.id));
+  const queuedAt = row?.queuedAt ? new Date(row.queuedAt) : claimed.createdAt;
+  const pausedAt = row?.pausedAt ? new Date(row.pausedAt) : undefined;
+  const between = (from: Date, to: Date) => Math.max(0, Math.round(to.getTime() - from.getTime()));
+  return {
+    queuedMs: between(queuedAt, claimed.updatedAt),
+    waitingMs:
+      claimed.segment > 0 && pausedAt !== undefined && pausedAt <= queuedAt
+        ? between(pausedAt, queuedAt)
+        : undefined,
+  };
+}
+
 // --- leases ---
 
 export interface ClaimRunOptions {

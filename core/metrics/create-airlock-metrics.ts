@@ -16,6 +16,8 @@ export interface AirlockMetrics {
   /** LLM cost and tokens of finished runs per repository (the dashboard's per-repository panel). */
   repoLlmCostUsd: Counter<"repo">;
   repoLlmTokens: Counter<"repo" | "direction">;
+  /** Each phase of each run segment (issue 15; core/run-phases.ts), observed by the runner that did it. */
+  runPhase: Histogram<"phase" | "agent">;
   /** From a sandbox's create call to its start returning (runner). */
   sandboxStart: Histogram;
   /** Runs claimed again after their runner's lease lapsed mid-run (runner). */
@@ -115,6 +117,13 @@ export function createAirlockMetrics(options: AirlockMetricsOptions = {}): Airlo
       name: "airlock_repo_llm_tokens_total",
       help: "LLM tokens of finished runs, by repository and direction (in, out)",
       labelNames: ["repo", "direction"],
+      registers,
+    }),
+    runPhase: new Histogram({
+      name: "airlock_run_phase_seconds",
+      help: "Where a run's time goes, per segment: queued, prepare, image, container_start, agent, relay, push, publish (the wait for capability decisions is not a phase)",
+      labelNames: ["phase", "agent"],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800],
       registers,
     }),
     sandboxStart: new Histogram({

@@ -1,6 +1,6 @@
 import { asc, eq } from "drizzle-orm";
 import type { Db } from "../db/open-database.ts";
-import { getRun, listRunCalls } from "../db/runs.ts";
+import { getRun, listRunCalls, listRunEvents } from "../db/runs.ts";
 import { listCapabilityRequests } from "../db/capability-requests.ts";
 import {
   auditEvents,
@@ -10,6 +10,7 @@ import {
   type Run,
 } from "../db/schema.ts";
 import { AirlockError } from "../errors.ts";
+import { summarizeRunPhases, type SegmentPhases } from "./summarize-run-phases.ts";
 
 /** Everything a run's summary is computed from: the stored rows, never a process's counters. */
 export interface RunSummaryFacts {
@@ -20,6 +21,8 @@ export interface RunSummaryFacts {
   audit: AuditEvent[];
   /** What the agent asked for and what became of it (issue 10), oldest first. */
   capabilities?: CapabilityRequest[] | undefined;
+  /** Where the run's time went, per segment (issue 15), from its run events. */
+  phases?: SegmentPhases[] | undefined;
 }
 
 export async function loadRunSummaryFacts(db: Db, runId: string): Promise<RunSummaryFacts> {
@@ -29,10 +32,11 @@ export async function loadRunSummaryFacts(db: Db, runId: string): Promise<RunSum
       "unknown_run",
       `run ${runId} does not exist; check the id (airlock runs are in the runs table)`,
     );
-  const [calls, audit, capabilities] = await Promise.all([
+  const [calls, audit, capabilities, events] = await Promise.all([
     listRunCalls(db, runId),
     db.select().from(auditEvents).where(eq(auditEvents.runId, runId)).orderBy(asc(auditEvents.seq)),
     listCapabilityRequests(db, runId),
+    listRunEvents(db, runId),
   ]);
-  return { run, calls, audit, capabilities };
+  return { run, calls, audit, capabilities, phases: summarizeRunPhases(events) };
 }

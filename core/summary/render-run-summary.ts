@@ -5,6 +5,7 @@ import type { RunSummaryFacts } from "./load-run-summary-facts.ts";
 import { renderEgressSummary } from "./render-egress-summary.ts";
 import { sumRunFigures } from "./sum-run-figures.ts";
 import { summarizeEgress } from "./summarize-egress.ts";
+import type { SegmentPhases } from "./summarize-run-phases.ts";
 
 /**
  * The audit summary of a run (DESIGN §8) as markdown: printed by `airlock run`, and the body
@@ -85,7 +86,8 @@ export function renderRunSummary(facts: RunSummaryFacts): string {
     `${seconds(run.createdAt, run.finishedAt)}` +
       (exit?.durationMs !== undefined
         ? ` (agent ${(exit.durationMs / 1000).toFixed(1)} s, ended: ${escapeMarkdown(exit.reason ?? "?")}, exit code ${String(exit.exitCode ?? "none")})`
-        : ""),
+        : "") +
+      describePhases(facts.phases ?? []),
   );
   row(
     "Branch",
@@ -213,6 +215,27 @@ function clip(text: string, max: number): string {
 
 function count(n: number): string {
   return n.toLocaleString("en-US");
+}
+
+/**
+ * Issue 15: where the time went, per segment; the wait for capability decisions stands
+ * apart, since it is a maintainer's time, not the run's. Publishing is recorded once the
+ * pull request is written, so the body that pull request carries cannot include it.
+ */
+function describePhases(segments: readonly SegmentPhases[]): string {
+  if (segments.length === 0) return "";
+  const one = (s: SegmentPhases) =>
+    s.phases.map((p) => `${p.phase.replace("_", " ")} ${(p.ms / 1000).toFixed(1)} s`).join(", ");
+  const [only] = segments;
+  if (segments.length === 1 && only !== undefined && only.waitedMs === undefined)
+    return `; phases: ${one(only)}`;
+  return segments
+    .map(
+      (s) =>
+        (s.waitedMs === undefined ? "" : `; waited ${(s.waitedMs / 1000).toFixed(1)} s for decisions`) +
+        `; segment ${s.segment}: ${one(s)}`,
+    )
+    .join("");
 }
 
 function seconds(from: Date | null, to: Date | null): string {

@@ -5,8 +5,10 @@ import { getAgent } from "../../core/agents/get-agent.ts";
 import { appendAuditEvent } from "../../core/audit/append-audit-event.ts";
 import type { AuditEventData, AuditEventType } from "../../core/audit/audit-event-schemas.ts";
 import {
+  appendRunEvent,
   getRun,
   listRunEvents,
+  measureRunWaits,
   readRunProgress,
   recordPublishFailure,
   setRunState,
@@ -18,6 +20,7 @@ import type { GitHubApi, GitHubApp } from "../../core/github/github-api.ts";
 import { isTerminalRunState } from "../../core/run-states.ts";
 import { sandboxLabelKeys } from "../sandbox/sandbox-labels.ts";
 import type { RunDeps } from "../run/run-deps.ts";
+import { recordRunPhase } from "../run/record-run-phase.ts";
 import { runRecordedRun } from "../run/run-recorded-run.ts";
 import { parseRepoName } from "./parse-repo-name.ts";
 import { publishGitHubRun } from "./publish-github-run.ts";
@@ -64,10 +67,23 @@ export async function handleClaimedRun(
   const log = deps.logger.child({ runId, repo: claimed.repo, attempt: claimed.attempt });
   const audit = <T extends AuditEventType>(type: T, data: AuditEventData<T>) =>
     appendAuditEvent(db, { runId, type, data, secret: deps.tokenSecret });
+  // The wait ended with the claim, whatever happens to the run next (issue 15).
+  const phaseOf = { runId, agent: claimed.agent ?? "builtin", segment: claimed.segment };
+  const { queuedMs, waitingMs } = await measureRunWaits(db, claimed);
+  if (waitingMs !== undefined) {
+    await appendRunEvent(db, runId, "run.waited", { segment: claimed.segment, ms: waitingMs });
+  }
+  if (queuedMs !== undefined) await recordRunPhase(deps, phaseOf, "queued", queuedMs);
   if (claimed.installationId === null) throw new Error(`run ${runId} has no installation id`);
   const installationId: number = claimed.installationId;
   const github = deps.githubApp.forInstallation(installationId);
   const repo = parseRepoName(claimed.repo);
+  /** The publish phase: the pull request, its body and the issue's answer on GitHub. */
+  const timePublish = async (work: () => Promise<unknown>) => {
+    const started = performance.now();
+    await work();
+    await recordRunPhase(deps, phaseOf, "publish", performance.now() - started);
+  };
 
   if (claimed.state === "awaiting_approval" && !isPastDeadline(claimed)) {
     // Parked, but its runner died before the review was posted: post it, nothing else.
@@ -113,7 +129,7 @@ export async function handleClaimedRun(
   }
   log.info("publishing the run on GitHub");
   try {
-    await publishGitHubRun({ db, github, logger: deps.logger }, runId);
+    await timePublish(() => publishGitHubRun({ db, github, logger: deps.logger }, runId));
   } catch (error) {
     const message = (error as Error).message;
     const { failures, gaveUp } = await recordPublishFailure(db, {
@@ -133,7 +149,9 @@ export async function handleClaimedRun(
 
   async function publishParked(): Promise<void> {
     log.info("the run waits for capability decisions: asking in the pull request's review");
-    await publishParkedGitHubRun({ db, github, logger: deps.logger, factSources: deps.factSources }, runId);
+    await timePublish(() =>
+      publishParkedGitHubRun({ db, github, logger: deps.logger, factSources: deps.factSources }, runId),
+    );
   }
 
   /** The approval deadline passed with requests pending (issue 10 §2): they time out, the run ends. */
@@ -242,7 +260,13 @@ export async function handleClaimedRun(
             maxFileBytes: 10 * 1024 * 1024,
             maxTotalBytes: 100 * 1024 * 1024,
           },
-          onProgress: () => refresh.now(),
+          // Octokit paces an installation's writes a second apart: an edit for each short
+          // step (preparing, publishing) held the pull request back by a second each (issue
+          // 15's measurement). The agent's start is shown at once; a long clone or push still
+          // shows within progressIntervalMs, and publishGitHubRun writes the final version.
+          onProgress: (event) => {
+            if (event.state !== "preparing" && event.state !== "publishing") refresh.now();
+          },
         },
       );
     } finally {

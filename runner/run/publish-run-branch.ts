@@ -53,27 +53,29 @@ export async function publishRunBranch(
   await ctx.audit("relay.started", { branch, baseCommit: checkout.baseCommit });
   const capabilitiesFile = await composeRunCapabilitiesFile(ctx, checkout);
   const head = await auditHead(deps.db, runId);
-  const relay = await relayWorkspace({
-    hostClone: checkout.hostClone,
-    workspace: checkout.workspace,
-    runId,
-    branch,
-    message:
-      options.pausedFor === undefined
-        ? composeCommitMessage(
-            decided.outcome,
-            decided.reason,
-            input.subject ?? input.prompt,
-            decided.agentSummary,
-          )
-        : composePauseCommitMessage(options.pausedFor, input.subject ?? input.prompt, decided.agentSummary),
-    trailers: { "Airlock-Run": runId, "Airlock-Audit": head ?? "none" },
-    policy: input.relayPolicy ?? deps.relayPolicy ?? defaultRelayPolicy,
-    logger: deps.logger,
-    ignoredPaths: [".airlock"],
-    hostFiles:
-      capabilitiesFile === undefined ? [] : [{ path: capabilitiesFilePath, content: capabilitiesFile }],
-  });
+  const relay = await ctx.time("relay", () =>
+    relayWorkspace({
+      hostClone: checkout.hostClone,
+      workspace: checkout.workspace,
+      runId,
+      branch,
+      message:
+        options.pausedFor === undefined
+          ? composeCommitMessage(
+              decided.outcome,
+              decided.reason,
+              input.subject ?? input.prompt,
+              decided.agentSummary,
+            )
+          : composePauseCommitMessage(options.pausedFor, input.subject ?? input.prompt, decided.agentSummary),
+      trailers: { "Airlock-Run": runId, "Airlock-Audit": head ?? "none" },
+      policy: input.relayPolicy ?? deps.relayPolicy ?? defaultRelayPolicy,
+      logger: deps.logger,
+      ignoredPaths: [".airlock"],
+      hostFiles:
+        capabilitiesFile === undefined ? [] : [{ path: capabilitiesFilePath, content: capabilitiesFile }],
+    }),
+  );
   published.relay = relay;
   await ctx.audit("relay.committed", {
     branch,
@@ -88,15 +90,17 @@ export async function publishRunBranch(
     await ctx.audit("relay.skipped", { reason: "the agent changed no files that could be relayed" });
     return;
   }
-  const result = await pushBranch({
-    hostClone: checkout.hostClone,
-    remote: input.source.remote,
-    branch,
-    // Asked again: an installation token minted for the clone may be close to expiry.
-    credentials: await ctx.askCredentials(),
-    force: input.forcePush,
-    logger: deps.logger,
-  });
+  const result = await ctx.time("push", async () =>
+    pushBranch({
+      hostClone: checkout.hostClone,
+      remote: input.source.remote,
+      branch,
+      // Asked again: an installation token minted for the clone may be close to expiry.
+      credentials: await ctx.askCredentials(),
+      force: input.forcePush,
+      logger: deps.logger,
+    }),
+  );
   published.pushed = branch;
   await ctx.audit("relay.pushed", { branch, commit: result.commit, remoteRef: result.remoteRef });
 }

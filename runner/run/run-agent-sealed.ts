@@ -48,8 +48,12 @@ export async function runAgentSealed(
 ): Promise<SealedAgentResult> {
   const { deps, input } = ctx;
   const { agent, runId } = input;
-  const image = await ensureRunImage(ctx, segment.number);
+  const image = await ctx.time("image", () => ensureRunImage(ctx, segment.number));
   if (segment.beforeStart) await segment.beforeStart();
+  // container_start: the proxies served, the container created and started; agent: from
+  // there to the proxies' last row committed. Stored once the sandbox ended, in that order.
+  const starting = performance.now();
+  let agentFrom: number | undefined;
 
   // The folder is root's and 0755 so the sandbox user can reach the 0666 socket but
   // cannot replace it with one of its own.
@@ -104,6 +108,9 @@ export async function runAgentSealed(
       stdout: deps.agentStdout,
       stderr: deps.agentStderr,
       signal: deps.signal,
+      onStarted: () => {
+        agentFrom = performance.now();
+      },
     });
     const closing = proxy.close();
     proxy = undefined;
@@ -117,6 +124,10 @@ export async function runAgentSealed(
     await egressClosing.catch((error: unknown) => {
       egressRecordError = (error as Error).message;
     });
+    if (agentFrom !== undefined) {
+      await ctx.recordPhase("container_start", agentFrom - starting);
+      await ctx.recordPhase("agent", performance.now() - agentFrom);
+    }
     return { sandbox, recordError, egressRecordError };
   } finally {
     await proxy?.close();

@@ -13,6 +13,7 @@ import type { PriceTable } from "../proxy/price-table.ts";
 import type { RetryPolicy } from "../proxy/send-upstream.ts";
 import type { RelayPolicy } from "../relay/relay-workspace.ts";
 import type { SandboxCeiling } from "../sandbox/run-sandboxed.ts";
+import type { RunPhase } from "../../core/run-phases.ts";
 
 /** The image a run starts; `grants` and `sbomDelta` only for a granted image. */
 export interface EnsuredImage {
@@ -64,6 +65,8 @@ export interface RunDeps {
   /** The runner's proxy metrics, fed by every run's proxy (issue 13 §3); default: each proxy keeps its own. */
   proxyMetrics?: SharedProxyMetrics | undefined;
   relayPolicy?: RelayPolicy | undefined;
+  /** The runner's phase histogram (issue 15); every phase is stored with the run either way. */
+  observeRunPhase?: ((phase: RunPhase, agent: string, seconds: number) => void) | undefined;
   /** Extra `AIRLOCK_*` settings for the agent (e.g. AIRLOCK_MAX_STEPS); nothing else passes. */
   agentEnv?: Record<string, string> | undefined;
   /** Where the agent's own stdout/stderr go (default: dropped; the ledger and summary are the record). */

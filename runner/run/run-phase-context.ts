@@ -1,5 +1,6 @@
 import type { AuditEventData, AuditEventType } from "../../core/audit/audit-event-schemas.ts";
 import type { Logger } from "../../core/logger.ts";
+import type { RunPhase } from "../../core/run-phases.ts";
 import type { RunState } from "../../core/run-states.ts";
 import type { GitCredentials } from "../relay/git-credentials.ts";
 import type { WorkspaceVolume } from "../sandbox/mount-workspace-volume.ts";
@@ -18,6 +19,10 @@ export interface RunPhaseContext {
   socketDir: string;
   /** Append to the run's audit ledger. */
   audit: <T extends AuditEventType>(type: T, data: AuditEventData<T>) => Promise<unknown>;
+  /** Run one phase of the current segment and store how long it took (issue 15); a phase that throws is not stored. */
+  time: <T>(phase: RunPhase, work: () => Promise<T>) => Promise<T>;
+  /** Store a phase measured by its caller (the container's start and the agent, split inside the sandbox). */
+  recordPhase: (phase: RunPhase, ms: number) => Promise<void>;
   /** Move the run to a state (only while it is still on this attempt) and report it. */
   enter: (state: RunState, data?: { reason?: string }) => Promise<void>;
   /** Issue 9 §4: the disk-capped workspace, once prepareRunWorkspace mounted it (AIRLOCK_MAX_DISK_MB). */

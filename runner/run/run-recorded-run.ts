@@ -1,7 +1,8 @@
 import { access, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { appendAuditEvent } from "../../core/audit/append-audit-event.ts";
-import { setRunState } from "../../core/db/runs.ts";
+import { appendRunEvent, setRunState } from "../../core/db/runs.ts";
+import type { RunPhase } from "../../core/run-phases.ts";
 import type { RunState } from "../../core/run-states.ts";
 import { loadRunSummaryFacts } from "../../core/summary/load-run-summary-facts.ts";
 import { renderRunSummary } from "../../core/summary/render-run-summary.ts";
@@ -14,6 +15,7 @@ import type { RunOutcome } from "./decide-run-outcome.ts";
 import { prepareRunWorkspace } from "./prepare-run-workspace.ts";
 import { publishRunBranch, type PublishedBranch } from "./publish-run-branch.ts";
 import { recordRunOutcome } from "./record-run-outcome.ts";
+import { recordRunPhase } from "./record-run-phase.ts";
 import type { RecordedRunInput } from "./recorded-run-input.ts";
 import { runAgentSealed } from "./run-agent-sealed.ts";
 import {
@@ -46,12 +48,23 @@ export async function runRecordedRun(deps: RunDeps, input: RecordedRunInput): Pr
   const { runId } = input;
   const log = deps.logger.child({ runId, agent: input.agent.id });
   let credentials: GitCredentials | undefined;
+  // The segment the phases being timed belong to; the loop below moves it on.
+  let segment = input.segment ?? 0;
+  const recordPhase = (phase: RunPhase, ms: number) =>
+    recordRunPhase(deps, { runId, agent: input.agent.id, segment }, phase, ms);
   const ctx: RunPhaseContext = {
     deps,
     input,
     log,
     runDir: join(deps.dataDir, "runs", runId),
     socketDir: join(deps.dataDir, "sockets", runId),
+    time: async (phase, work) => {
+      const started = performance.now();
+      const result = await work();
+      await recordPhase(phase, performance.now() - started);
+      return result;
+    },
+    recordPhase,
     audit: (type, data) => appendAuditEvent(db, { runId, type, data, secret: deps.tokenSecret }),
     enter: async (state: RunState, data: { reason?: string } = {}) => {
       await setRunState(db, runId, state, data, { attempt: input.attempt });
@@ -69,7 +82,7 @@ export async function runRecordedRun(deps: RunDeps, input: RecordedRunInput): Pr
   let parked = false;
   try {
     try {
-      checkout = await prepareRunWorkspace(ctx);
+      checkout = await ctx.time("prepare", () => prepareRunWorkspace(ctx));
       if (input.preapproved && input.preapproved.grants.length > 0) {
         await grantPreApprovedCapabilities(db, {
           runId,
@@ -79,7 +92,6 @@ export async function runRecordedRun(deps: RunDeps, input: RecordedRunInput): Pr
           secret: deps.tokenSecret,
         });
       }
-      let segment = input.segment ?? 0;
       const restored = await prepareAgentState(ctx, segment);
       for (;;) {
         const resuming = segment;
@@ -120,7 +132,12 @@ export async function runRecordedRun(deps: RunDeps, input: RecordedRunInput): Pr
           parked = true;
           break;
         }
+        const asked = performance.now();
         segment = await decideRequestsInPlace(ctx, pending, input.decideRequests);
+        await appendRunEvent(db, runId, "run.waited", {
+          segment,
+          ms: Math.round(performance.now() - asked),
+        });
       }
     } catch (error) {
       const message = redactCredentials((error as Error).message, credentials);

@@ -47,6 +47,8 @@ export interface RunSandboxedOptions {
   stdout?: Writable | undefined;
   stderr?: Writable | undefined;
   signal?: AbortSignal | undefined;
+  /** Called once the engine started the container (a run's phase timings split there). */
+  onStarted?: (() => void) | undefined;
   /** Run the engine's init as PID 1: for images without one (Airlock's base image has tini). */
   init?: boolean | undefined;
   /** Time between the deadline's SIGTERM and SIGKILL. Default 5 s. */
@@ -159,6 +161,7 @@ export async function runSandboxed(opts: RunSandboxedOptions): Promise<SandboxRe
         startedAt = performance.now();
         await runtime.startContainer(containerId);
         started = true;
+        opts.onStarted?.();
         // A kill sent while the engine was still starting the container can miss it.
         if (reason !== undefined) kill("SIGKILL");
         deadlineTimer = setTimeout(() => end("deadline"), limits.timeoutS * 1000);

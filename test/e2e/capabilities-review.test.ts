@@ -7,7 +7,10 @@ import { verifyAuditChain } from "../../core/audit/verify-audit-chain.ts";
 import { capabilitiesFilePath } from "../../core/capabilities/capabilities-file-entry.ts";
 import { parseCapabilitiesFile } from "../../core/capabilities/parse-capabilities-file.ts";
 import { listCapabilityRequests } from "../../core/db/capability-requests.ts";
+import { checkRunEventData } from "../../core/db/run-event-schemas.ts";
+import { listRunEvents } from "../../core/db/runs.ts";
 import { auditEvents, type Run } from "../../core/db/schema.ts";
+import { runPhases } from "../../core/run-phases.ts";
 import { buildAgentImage } from "../../runner/images/build-agent-image.ts";
 import type { ReviewComment } from "../stand-ins/github/github-state.ts";
 import { e2eOwner, e2eTokenSecret, startE2eWorld, type E2eWorld } from "./start-e2e-world.ts";
@@ -220,6 +223,30 @@ describe(
         ]),
         [["jq", "granted", "maintainer"]],
       );
+
+      // Issue 15: both segments' phases are stored, each complete and in order (the first
+      // ends in the pause's push and review), and the wait for the maintainer stands apart.
+      const phases = await w.waitFor("the resumed segment's publish phase", async () => {
+        const stored = (await listRunEvents(w.db, run.id))
+          .filter((e) => e.type === "run.phase")
+          .map((e) => checkRunEventData("run.phase", e.data));
+        return stored.some((p) => p.segment === 1 && p.phase === "publish") ? stored : undefined;
+      });
+      assert.deepEqual(
+        phases.map((p) => `${p.segment}:${p.phase}`),
+        [0, 1].flatMap((segment) => runPhases.map((phase) => `${segment}:${phase}`)),
+      );
+      const waited = (await listRunEvents(w.db, run.id))
+        .filter((e) => e.type === "run.waited")
+        .map((e) => checkRunEventData("run.waited", e.data));
+      assert.equal(waited.length, 1);
+      assert.equal(waited[0]?.segment, 1);
+      const wall = done.finishedAt!.getTime() - done.createdAt.getTime();
+      assert.ok(
+        waited[0]!.ms > 0 && waited[0]!.ms < wall,
+        `waited ${waited[0]?.ms} ms of a run that took ${wall} ms`,
+      );
+      assert.match(body, /; waited \d+\.\d s for decisions; segment 1: queued \d+\.\d s, prepare /);
       assert.deepEqual(w.gh.violations, [], w.diagnostics());
     });
 

@@ -5,6 +5,9 @@ import { after, before, describe, it } from "node:test";
 import { and, asc, eq, sql } from "drizzle-orm";
 import { getAgent } from "../../core/agents/get-agent.ts";
 import { verifyAuditChain } from "../../core/audit/verify-audit-chain.ts";
+import { checkRunEventData } from "../../core/db/run-event-schemas.ts";
+import { listRunEvents } from "../../core/db/runs.ts";
+import { runPhases } from "../../core/run-phases.ts";
 import type { Database } from "../../core/db/open-database.ts";
 import { auditEvents, llmCalls, runs, webhookDeliveries, type Run } from "../../core/db/schema.ts";
 import { createLogger } from "../../core/logger.ts";
@@ -236,6 +239,35 @@ describe(
         runnerMetrics,
         new RegExp(`airlock_llm_calls_total\\{provider="openai",model="[^"]+"\\} ${calls.length}`),
       );
+
+      // Issue 15: every phase is stored with the run, in order; publishing is stored just after
+      // the run is marked published, and the runner observed each phase in its histogram.
+      const phases = await waitFor("the run's publish phase", async () => {
+        const stored = (await listRunEvents(db, run.id))
+          .filter((e) => e.type === "run.phase")
+          .map((e) => checkRunEventData("run.phase", e.data));
+        return stored.some((p) => p.phase === "publish") ? stored : undefined;
+      });
+      assert.deepEqual(
+        phases.map((p) => `${p.segment}:${p.phase}`),
+        runPhases.map((phase) => `0:${phase}`),
+      );
+      for (const p of phases) assert.ok(Number.isInteger(p.ms) && p.ms >= 0, JSON.stringify(p));
+      const ms = (phase: string) => ((phases.find((p) => p.phase === phase)?.ms ?? NaN) / 1000).toFixed(1);
+      // The pull request was written before it was published: its body lists the phases up to the push.
+      assert.ok(
+        pr.body.includes(
+          `; phases: queued ${ms("queued")} s, prepare ${ms("prepare")} s, image ${ms("image")} s, container start ${ms("container_start")} s, agent ${ms("agent")} s, relay ${ms("relay")} s, push ${ms("push")} s |`,
+        ),
+        pr.body,
+      );
+      const phaseMetrics = await (await fetch(`${runners[0]!.url}/metrics`)).text();
+      for (const phase of runPhases) {
+        assert.match(
+          phaseMetrics,
+          new RegExp(`^airlock_run_phase_seconds_count\\{phase="${phase}",agent="builtin"\\} 1$`, "m"),
+        );
+      }
     });
 
     it("a label airlock:claude-code runs Claude Code sealed: its Write lands in the draft PR, its calls are Anthropic's in the ledger", async () => {

@@ -10,7 +10,8 @@ import { z } from "zod";
 import { recordCapabilityRequest } from "../../core/db/capability-requests.ts";
 import { openDatabase, type Database } from "../../core/db/open-database.ts";
 import { migrateDatabase } from "../../core/db/migrate-database.ts";
-import { countClaimableRuns, insertRun } from "../../core/db/runs.ts";
+import { checkRunEventData } from "../../core/db/run-event-schemas.ts";
+import { countClaimableRuns, insertRun, listRunEvents } from "../../core/db/runs.ts";
 import { runs } from "../../core/db/schema.ts";
 import { startAirlockProcess, type AirlockProcess } from "../e2e/start-airlock-process.ts";
 import { generateAppKeys } from "../helpers/generate-app-keys.ts";
@@ -171,6 +172,7 @@ describe("the Grafana dashboard against `airlock up`'s /metrics", () => {
       "Sandbox start time",
       "Queue depth and lease takeovers",
       "Capability requests by decision",
+      "Where a run's time goes",
     ]) {
       assert.ok(titles.includes(wanted), `a panel "${wanted}" (have: ${titles.join(", ")})`);
     }
@@ -239,6 +241,42 @@ describe("the Grafana dashboard against `airlock up`'s /metrics", () => {
         assert.deepEqual(shown, [Number(queued?.n), claimable], "the gauges never matched the database");
       }
     }
+  });
+
+  it("observes each run's phases in airlock_run_phase_seconds by phase and agent, as stored with the run (issue 15)", async () => {
+    // The fresh run was claimed out of the queue: its queued phase is stored and observed
+    // just after the claim (it then fails at its first GitHub call: no publish phase).
+    const series = `airlock_run_phase_seconds_count{phase="queued",agent="builtin"}`;
+    const deadline = Date.now() + 15_000;
+    let text = metricsText;
+    while (readSample(text, series) === undefined) {
+      if (Date.now() > deadline) assert.fail(`no ${series} on /metrics:\n${text.slice(0, 4000)}`);
+      text = await (await fetch(`${up.url}/metrics`)).text();
+    }
+    assert.equal(readExposedTypes(text).get("airlock_run_phase_seconds"), "histogram");
+    assert.equal(
+      readSample(text, series),
+      1,
+      "one claim out of the queue: the taken-over run was not queued",
+    );
+    assert.ok(
+      text.includes(`airlock_run_phase_seconds_bucket{le="+Inf",phase="queued",agent="builtin"} 1`),
+      text,
+    );
+    const pgUrl = process.env.TEST_DATABASE_URL;
+    if (!pgUrl) return;
+    const phases = (await listRunEvents(database.db, queuedLater))
+      .filter((e) => e.type === "run.phase")
+      .map((e) => checkRunEventData("run.phase", e.data));
+    assert.deepEqual(
+      phases.map((p) => [p.phase, p.segment]),
+      [["queued", 0]],
+    );
+    assert.equal(
+      readSample(text, `airlock_run_phase_seconds_sum{phase="queued",agent="builtin"}`),
+      (phases[0]?.ms ?? NaN) / 1000,
+      "the histogram observed what the run stored",
+    );
   });
 
   it("finds the metric names and types a query needs", () => {
