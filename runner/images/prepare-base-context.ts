@@ -52,6 +52,6 @@ export async function prepareBaseContext(options: PrepareBaseContextOptions): Pr
 
   const hash = createHash("sha256");
   hash.update(`dockerfile\0${dockerfileText}\0node\0${node.name}@${node.version}\0${node.integrity}\0`);
-  await hashContextFiles(hash, contextDir, ["rootfs"]);
+  await hashContextFiles(hash, contextDir, ["rootfs", "agent-kit"]);
   return { contextDir, dockerfile, defaultBaseImage, node, inputsDigest: hash.digest("hex") };
 }

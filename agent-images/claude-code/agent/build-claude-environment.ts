@@ -1,3 +1,4 @@
+import { pickInheritedEnvironment } from "../../base/agent-kit/pick-inherited-environment.ts";
 import type { WrapperConfig } from "./read-wrapper-config.ts";
 
 /**
@@ -13,10 +14,7 @@ export function buildClaudeEnvironment(
   config: WrapperConfig,
   inherited: NodeJS.ProcessEnv,
 ): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const name of ["PATH", "HOME", "LANG", "AIRLOCK_BRIDGE_PORT", "AIRLOCK_STATE_DIR"]) {
-    if (inherited[name] !== undefined) env[name] = inherited[name];
-  }
+  const env = pickInheritedEnvironment(inherited);
   const model = config.model;
   return {
     ...env,

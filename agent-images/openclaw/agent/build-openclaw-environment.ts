@@ -1,3 +1,4 @@
+import { pickInheritedEnvironment } from "../../base/agent-kit/pick-inherited-environment.ts";
 import type { WrapperConfig } from "./read-wrapper-config.ts";
 
 /**
@@ -10,10 +11,7 @@ export function buildOpenclawEnvironment(
   config: WrapperConfig,
   inherited: NodeJS.ProcessEnv,
 ): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const name of ["PATH", "HOME", "LANG", "AIRLOCK_BRIDGE_PORT", "AIRLOCK_STATE_DIR"]) {
-    if (inherited[name] !== undefined) env[name] = inherited[name];
-  }
+  const env = pickInheritedEnvironment(inherited);
   return {
     ...env,
     AIRLOCK_RUN_TOKEN: config.apiKey,
