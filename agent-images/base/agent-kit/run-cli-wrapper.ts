@@ -1,3 +1,9 @@
+// The agent kit: what every CLI agent wrapper (claude-code, codex, openclaw) shares. Each
+// image's build context is its own folder, so the kit lives in the base image, which
+// copies this folder to /opt/base/agent-kit/. The wrappers sit at /opt/airlock-agent/agent/
+// and import it as ../../base/agent-kit/…, the same relative path that leads from
+// agent-images/<agent>/agent/ to agent-images/base/agent-kit/ here: one specifier that
+// node resolves in the image and tsc checks in the repository.
 import { spawn } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import type { CommonConfig } from "./read-common-config.ts";
