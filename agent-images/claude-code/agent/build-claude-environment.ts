@@ -14,10 +14,9 @@ export function buildClaudeEnvironment(
   config: WrapperConfig,
   inherited: NodeJS.ProcessEnv,
 ): NodeJS.ProcessEnv {
-  const env = pickInheritedEnvironment(inherited);
   const model = config.model;
   return {
-    ...env,
+    ...pickInheritedEnvironment(inherited),
     // airlock-request (in the agent's shell) reads the run token from here.
     AIRLOCK_RUN_TOKEN: config.apiKey,
     ANTHROPIC_BASE_URL: config.baseUrl,

@@ -11,9 +11,8 @@ export function buildOpenclawEnvironment(
   config: WrapperConfig,
   inherited: NodeJS.ProcessEnv,
 ): NodeJS.ProcessEnv {
-  const env = pickInheritedEnvironment(inherited);
   return {
-    ...env,
+    ...pickInheritedEnvironment(inherited),
     AIRLOCK_RUN_TOKEN: config.apiKey,
     TMPDIR: "/tmp",
     CI: "1",
