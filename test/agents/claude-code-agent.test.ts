@@ -7,7 +7,12 @@ import { runSandboxed } from "../../runner/sandbox/run-sandboxed.ts";
 import { newRunId } from "../../core/ids.ts";
 import { createTextSink } from "../helpers/create-text-sink.ts";
 import { git } from "../helpers/git-repo.ts";
-import { assertLedgerMatchesUpstream, assertNoNetworkAttempts } from "./assert-cli-agent-run.ts";
+import {
+  assertLedgerMatchesUpstream,
+  assertNoNetworkAttempts,
+  assertRevokedTokenEndsRun,
+  assertSpentBudgetEndsRun,
+} from "./assert-cli-agent-run.ts";
 import { startCliAgentHarness, type CliAgentHarness } from "./start-cli-agent-harness.ts";
 
 const logger = createLogger("silent");
@@ -120,45 +125,16 @@ describe("claude-code: Claude Code in its image, through the real proxy and rela
   });
 
   it("a spent budget ends it in seconds as budget_exhausted, the refusal the proxy's own", async () => {
-    h.upstream.define("ccbudget.0", {
-      ...tool("Write", { file_path: "/workspace/partial.txt", content: "half\n" }),
-      inputTokens: 60_000,
-    });
-    h.upstream.define("ccbudget.1", { text: "never reached" });
-    const before = { ...h.upstream.totals.anthropic };
-    const seen = h.upstream.requests.length;
-    const r = await h.runTask({
-      files: { "README.md": "# demo\n" },
-      prompt: "Spend it. [[script:ccbudget]]",
+    await assertSpentBudgetEndsRun(h, {
+      script: "ccbudget",
+      firstStep: tool("Write", { file_path: "/workspace/partial.txt", content: "half\n" }),
       budgetTokens: 60_000,
-      // The probe must see a lookup when one happens: this one is made on purpose.
-      after: "getent hosts example.com >/dev/null",
+      provider: "anthropic",
     });
-    assert.equal(r.result.outcome, "budget_exhausted", `${r.result.reason}\n${r.stderr}`);
-    assert.equal(h.upstream.requests.length - seen, 1, "the budget refusal must come from the proxy");
-    assert.ok(r.calls.some((c) => c.refusal === "budget"));
-    assert.match(r.stdout, /the run's LLM budget is exhausted/);
-    assertLedgerMatchesUpstream(
-      r.calls.filter((c) => c.refusal === null),
-      before,
-      h.upstream.totals.anthropic,
-      1,
-    );
-    assert.ok(r.wallMs < 45_000, `a spent budget took ${r.wallMs} ms to end the run`);
-    // The deliberate lookup after the agent: the probe sees it (so it can fail).
-    assert.ok(r.net.ipOutNoRoutes > 0, JSON.stringify(r.net));
   });
 
   it("a refused (revoked) token ends it in seconds, with nothing sent upstream", async () => {
-    const started = Date.now();
-    const r = await h.runSealed({ prompt: "Do something.", timeoutS: 120, refusedToken: true });
-    const ms = Date.now() - started;
-    assert.equal(r.sandbox.reason, "exited", r.stderr);
-    assert.equal(r.sandbox.exitCode, 2, r.stderr);
-    assert.equal(r.requests, 0);
-    assert.match(r.stdout, /the LLM endpoint refused a call \(.*401/);
-    assert.equal(decideRunOutcome(r.sandbox, [], h.agent).outcome, "failed");
-    assert.ok(ms < 30_000, `a refused token took ${ms} ms to end the run`);
+    await assertRevokedTokenEndsRun(h);
   });
 
   it("at the sandbox deadline, SIGTERM reaches Claude Code: exit 143, a summary that says so, timed_out", async () => {
