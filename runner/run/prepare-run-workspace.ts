@@ -1,3 +1,4 @@
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { mountWorkspaceVolume } from "../sandbox/mount-workspace-volume.ts";
 import { prepareRunCheckout, type RunCheckout } from "../relay/prepare-run-checkout.ts";
@@ -9,28 +10,39 @@ import { writeTaskFile } from "./write-task-file.ts";
  * task. With AIRLOCK_MAX_DISK_MB the workspace is first mounted as a filesystem of that
  * size (ctx.workspaceVolume). An http(s) remote is cloned with the source's credentials (the operator's own git
  * credential helper, or an installation token); they stay in this process and git's env.
+ * `onWorkspace` hears when the (still empty) workspace folder exists: what needs only the
+ * folder, not its files, can start then (openFirstSegment creates the container).
  */
-export async function prepareRunWorkspace(ctx: RunPhaseContext): Promise<RunCheckout> {
+export async function prepareRunWorkspace(
+  ctx: RunPhaseContext,
+  onWorkspace?: (dir: string) => void,
+): Promise<RunCheckout> {
   const { input } = ctx;
   const { maxDiskMb } = ctx.deps;
-  await ctx.enter("preparing");
+  // The state write and the credentials (an installation token, or the operator's helper) need nothing of each other.
+  const [, credentials] = await Promise.all([ctx.enter("preparing"), ctx.askCredentials()]);
   const checkout = await prepareRunCheckout({
     repo: input.source.remote,
     ref: input.source.ref,
     runId: input.runId,
     baseDir: ctx.runDir,
-    credentials: await ctx.askCredentials(),
+    credentials,
     logger: ctx.deps.logger,
     createWorkspace:
-      maxDiskMb === undefined
+      maxDiskMb === undefined && onWorkspace === undefined
         ? undefined
         : async (dir) => {
-            ctx.workspaceVolume = await mountWorkspaceVolume({
-              dir,
-              imagePath: join(ctx.runDir, "workspace.img"),
-              sizeMb: maxDiskMb,
-              logger: ctx.log,
-            });
+            if (maxDiskMb === undefined) {
+              await mkdir(dir, { mode: 0o755 });
+            } else {
+              ctx.workspaceVolume = await mountWorkspaceVolume({
+                dir,
+                imagePath: join(ctx.runDir, "workspace.img"),
+                sizeMb: maxDiskMb,
+                logger: ctx.log,
+              });
+            }
+            onWorkspace?.(dir);
           },
   });
   await writeTaskFile({ workspace: checkout.workspace, prompt: input.prompt });

@@ -12,12 +12,12 @@ import { redactCredentials } from "../relay/redact-credentials.ts";
 import { removeRunCheckout } from "../relay/remove-run-checkout.ts";
 import type { SandboxResult } from "../sandbox/run-sandboxed.ts";
 import type { RunOutcome } from "./decide-run-outcome.ts";
-import { prepareRunWorkspace } from "./prepare-run-workspace.ts";
+import { openFirstSegment } from "./open-first-segment.ts";
 import { publishRunBranch, type PublishedBranch } from "./publish-run-branch.ts";
 import { recordRunOutcome } from "./record-run-outcome.ts";
 import { recordRunPhase } from "./record-run-phase.ts";
 import type { RecordedRunInput } from "./recorded-run-input.ts";
-import { runAgentSealed } from "./run-agent-sealed.ts";
+import { runAgentSealed, type OpenedSegment } from "./run-agent-sealed.ts";
 import {
   closePendingCapabilityRequests,
   grantPreApprovedCapabilities,
@@ -25,7 +25,7 @@ import {
 } from "../../core/db/capability-requests.ts";
 import { decideRequestsInPlace } from "./decide-requests-in-place.ts";
 import { parkRunForApproval } from "./park-run-for-approval.ts";
-import { agentStateDir, prepareAgentState } from "./prepare-agent-state.ts";
+import { agentStateDir } from "./prepare-agent-state.ts";
 import { writeResumeNote } from "./write-resume-note.ts";
 import type { RunDeps } from "./run-deps.ts";
 import type { RunPhaseContext } from "./run-phase-context.ts";
@@ -35,7 +35,8 @@ import type { RunResult } from "./run-result.ts";
  * A run already recorded (DESIGN §1 steps 3, 4 and 7): `airlock run` records it just
  * before (recordAndRunLocalRun); a GitHub run was recorded by the app and claimed by a runner.
  *
- * 1. Prepare the workspace (prepareRunWorkspace).
+ * 1. Prepare the workspace, with the image and the container made beside it
+ *    (openFirstSegment, which maps what waits for what).
  * 2. Run the agent sealed behind the run's proxy (runAgentSealed).
  * 3. Record the outcome in the ledger (recordRunOutcome).
  * 4. Publish the branch, unless cancelled (publishRunBranch).
@@ -82,7 +83,7 @@ export async function runRecordedRun(deps: RunDeps, input: RecordedRunInput): Pr
   let parked = false;
   try {
     try {
-      checkout = await ctx.time("prepare", () => prepareRunWorkspace(ctx));
+      // Before the image is ensured, which reads them (beside the checkout: openFirstSegment).
       if (input.preapproved && input.preapproved.grants.length > 0) {
         await grantPreApprovedCapabilities(db, {
           runId,
@@ -92,12 +93,16 @@ export async function runRecordedRun(deps: RunDeps, input: RecordedRunInput): Pr
           secret: deps.tokenSecret,
         });
       }
-      const restored = await prepareAgentState(ctx, segment);
+      const first = await openFirstSegment(ctx, segment);
+      checkout = first.checkout;
+      const { restored } = first;
+      let opened: OpenedSegment | undefined = first.opened;
       for (;;) {
         const resuming = segment;
         const sealed = await runAgentSealed(ctx, checkout.workspace, {
           number: segment,
           stateDir: agentStateDir(ctx),
+          opened,
           beforeStart:
             resuming > 0
               ? async () => {
@@ -112,6 +117,7 @@ export async function runRecordedRun(deps: RunDeps, input: RecordedRunInput): Pr
               : undefined,
         });
         sandbox = sealed.sandbox;
+        opened = undefined;
         const decided = await recordRunOutcome(ctx, sealed, checkout.workspace);
         ({ outcome, reason } = decided);
         const pending = decided.outcome === "succeeded" ? await listPendingCapabilityRequests(db, runId) : [];

@@ -59,16 +59,21 @@ export interface RunSandboxedOptions {
 
 const streamDrainTimeoutMs = 2000;
 
+/** A sandbox container created (not started) by createSandbox, for runSandboxed to run. */
+export interface CreatedSandbox {
+  containerId: string;
+  /** The limits it was created with, after clamping to the ceiling. */
+  limits: SandboxLimits;
+}
+
 /**
- * Run one command in a hardened, throw-away container and report how it ended.
- *
- * 1. Clamp the limits, load the seccomp profile, build the spec (refuses to run without a profile).
- * 2. Create, attach (before start, so no output is lost), start.
- * 3. Forward output up to the cap; on the deadline TERM then KILL; on the cap or an abort KILL.
- * 4. Wait, drain the streams, inspect for an OOM kill.
- * 5. Always remove the container, however the run ended.
+ * Steps 1 and 2's create, alone: a run creates its container while its checkout is still
+ * being written (issue 15's overlap), and runs it once the files are there. Whoever holds
+ * the answer owns the container until runSandboxed takes it: remove it if it never runs.
  */
-export async function runSandboxed(opts: RunSandboxedOptions): Promise<SandboxResult> {
+export async function createSandbox(
+  opts: Omit<RunSandboxedOptions, "stdout" | "stderr" | "signal" | "onStarted" | "killGraceMs">,
+): Promise<CreatedSandbox> {
   const { limits } = resolveSandboxLimits(opts.limits, opts.ceiling);
   const seccompProfile = await loadSeccompProfile(opts.seccompProfilePath);
   const spec = buildSandboxSpec({
@@ -91,16 +96,10 @@ export async function runSandboxed(opts: RunSandboxedOptions): Promise<SandboxRe
   await requireDirectory(opts.workspaceDir, "workspace");
   await requireDirectory(opts.socketDir, "socket directory");
   await requireDirectory(opts.stateDir, "state directory");
-  const runtime = opts.runtime;
-  const killGraceMs = opts.killGraceMs ?? 5000;
-  const empty = { stdoutBytes: 0, stderrBytes: 0, limits };
-  if (opts.signal?.aborted) {
-    return { exitCode: null, reason: "cancelled", durationMs: 0, containerId: "", ...empty };
-  }
-
-  let containerId: string;
   try {
-    containerId = await runtime.createContainer(spec);
+    const containerId = await opts.runtime.createContainer(spec);
+    opts.logger.child({ runId: opts.runId, containerId }).info({ image: opts.image, limits }, "sandbox created");
+    return { containerId, limits };
   } catch (error) {
     if (error instanceof ContainerRuntimeError && error.statusCode === 404) {
       throw new SandboxError(
@@ -110,8 +109,33 @@ export async function runSandboxed(opts: RunSandboxedOptions): Promise<SandboxRe
     }
     throw error;
   }
+}
+
+/**
+ * Run one command in a hardened, throw-away container and report how it ended.
+ *
+ * 1. Clamp the limits, load the seccomp profile, build the spec (refuses to run without a profile).
+ * 2. Create (unless `created` was made by createSandbox), attach (before start, so no output
+ *    is lost), start.
+ * 3. Forward output up to the cap; on the deadline TERM then KILL; on the cap or an abort KILL.
+ * 4. Wait, drain the streams, inspect for an OOM kill.
+ * 5. Always remove the container, however the run ended (a `created` one included).
+ */
+export async function runSandboxed(
+  opts: RunSandboxedOptions & { created?: CreatedSandbox | undefined },
+): Promise<SandboxResult> {
+  const runtime = opts.runtime;
+  const killGraceMs = opts.killGraceMs ?? 5000;
+  if (opts.signal?.aborted) {
+    const limits = opts.created?.limits ?? resolveSandboxLimits(opts.limits, opts.ceiling).limits;
+    const containerId = opts.created?.containerId ?? "";
+    if (opts.created !== undefined) {
+      await removeSandbox(runtime, containerId, opts.logger.child({ runId: opts.runId, containerId }));
+    }
+    return { exitCode: null, reason: "cancelled", durationMs: 0, containerId, stdoutBytes: 0, stderrBytes: 0, limits };
+  }
+  const { containerId, limits } = opts.created ?? (await createSandbox(opts));
   const log = opts.logger.child({ runId: opts.runId, containerId });
-  log.info({ image: opts.image, limits }, "sandbox created");
 
   let reason: SandboxEndReason | undefined;
   let started = false;
@@ -237,7 +261,7 @@ async function wasOomKilled(
 }
 
 /** Remove with one retry; a leftover is logged loudly (the reaper gets it on the next start). */
-async function removeSandbox(runtime: ContainerRuntime, containerId: string, log: Logger): Promise<void> {
+export async function removeSandbox(runtime: ContainerRuntime, containerId: string, log: Logger): Promise<void> {
   for (let attempt = 1; ; attempt += 1) {
     try {
       await runtime.removeContainer(containerId);
