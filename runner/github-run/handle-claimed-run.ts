@@ -178,6 +178,19 @@ export async function handleClaimedRun(
     gh: GitHubApi,
     abort: AbortSignal,
   ): Promise<void> {
+    // Minted on the host for each clone and push, scoped to this one repository and to
+    // contents:write; it never enters the container (DESIGN §4, §7). The clone's is asked
+    // for now, beside the claim's bookkeeping below (issue 15); a push mints its own.
+    const mintToken = async () => {
+      const minted = await d.githubApp.createInstallationToken(installationId, {
+        repositories: [repo.repo],
+        permissions: { contents: "write" },
+      });
+      return { username: "x-access-token", password: minted.token };
+    };
+    let cloneToken: ReturnType<typeof mintToken> | undefined = mintToken();
+    // Awaited by the checkout's ask; a refusal counts there, not here.
+    void cloneToken.catch(() => undefined);
     if (run.attempt > 1) {
       // An earlier runner died mid-run: its container may still be running on this
       // Docker host, and its run folder and socket are stale.
@@ -222,14 +235,10 @@ export async function handleClaimedRun(
           source: {
             remote: run.cloneUrl,
             ref: resuming ? run.headBranch : (run.baseRef ?? undefined),
-            // Minted on the host for each clone and push, scoped to this one repository
-            // and to contents:write; it never enters the container (DESIGN §4, §7).
-            credentials: async () => {
-              const minted = await d.githubApp.createInstallationToken(installationId, {
-                repositories: [repo.repo],
-                permissions: { contents: "write" },
-              });
-              return { username: "x-access-token", password: minted.token };
+            credentials: () => {
+              const token = cloneToken ?? mintToken();
+              cloneToken = undefined;
+              return token;
             },
           },
           branch: run.headBranch,

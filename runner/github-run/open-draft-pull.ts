@@ -11,6 +11,10 @@ import { parseRepoName } from "./parse-repo-name.ts";
  * The run's draft pull request for `branch`: the open one with that head (its body replaced
  * when `replaceBody`), or a new draft. Found by its branch, so a runner that died half way
  * and the next one that publishes again never open two. The number is recorded on the run.
+ *
+ * The lookup and a new draft's title (the issue's) and base are read side by side (issue 15):
+ * only the create waits for all three. When the pull request exists, the title and base were
+ * read for nothing, and a failure to read them does not count.
  */
 export async function openDraftPull(
   deps: { db: Db; github: GitHubApi; logger: Logger },
@@ -20,6 +24,10 @@ export async function openDraftPull(
   const { github } = deps;
   const repo = parseRepoName(run.repo);
   const log = deps.logger.child({ runId: run.id, repo: run.repo });
+  const title = pullTitle(github, repo, run);
+  const base = run.baseRef ?? github.getRepository(repo).then((r) => r.defaultBranch);
+  // Only a new draft uses them: a read that failed counts only then, awaited below.
+  void Promise.allSettled([title, base]);
   const body = clipToGitHubLimit(pull.body);
   const existing = await github.findOpenPull(repo, pull.branch);
   let opened: { number: number; htmlUrl: string };
@@ -27,13 +35,7 @@ export async function openDraftPull(
     if (pull.replaceBody) await github.updatePull(repo, existing.number, { body });
     opened = existing;
   } else {
-    const draft = {
-      title: await pullTitle(github, repo, run),
-      head: pull.branch,
-      base: run.baseRef ?? (await github.getRepository(repo)).defaultBranch,
-      body,
-      draft: true,
-    };
+    const draft = { title: await title, head: pull.branch, base: await base, body, draft: true };
     opened = await github.createPull(repo, draft).catch(async (error: unknown) => {
       // Private repositories on GitHub Free have no drafts: open a regular pull request
       // that says it is a draft in spirit, rather than no pull request at all.

@@ -27,6 +27,12 @@ export interface PublishedRun {
  * "Fixes #N" with the audit summary (or updates it, for a follow-up or a second try),
  * tells the issue, closes the tracking comment, then marks the run published.
  *
+ * What needs what (issue 15): the reads (the issue's comments, the summary's rows, the
+ * open pull request, the issue's title, the base) need nothing but the run; the pull
+ * request's create needs them; the result comment names the pull request, and the
+ * tracking comment links to it (or, without one, to the result comment); the run is
+ * marked published only once all of them are on GitHub.
+ *
  * Safe to repeat: a runner may die half way, and the next one publishes again. The pull
  * request is found by its branch and the result comment by its marker, so nothing doubles.
  */
@@ -41,14 +47,23 @@ export async function publishGitHubRun(
     throw new Error(`run ${runId} is ${run.state}; only ended runs are published`);
   const log = deps.logger.child({ runId, repo: run.repo });
   const repo = parseRepoName(run.repo);
+  const issueNumber = run.issueNumber ?? undefined;
+  const marker = commentMarker("result", runId);
+  let prNumber = run.prNumber ?? undefined;
+  let prUrl: string | undefined;
+  // Where the result comment goes is known before the pull request when it is the issue (or
+  // a follow-up's pull request): its earlier comments are read beside the summary's load and
+  // the pull request's calls (issue 15).
+  const knownTarget = run.followUpOf !== null && prNumber !== undefined ? prNumber : issueNumber;
+  const earlierComments =
+    knownTarget === undefined
+      ? undefined
+      : { target: knownTarget, list: github.listIssueComments(repo, knownTarget) };
+  // Awaited in postResult; a failed read counts there, not while the pull request is opened.
+  if (earlierComments) void earlierComments.list.catch(() => undefined);
   const facts = await withholdSecretSummary(await loadRunSummaryFacts(db, runId));
   const summary = clipToGitHubLimit(renderRunSummary(facts));
   const pushed = findLastAuditData(facts.audit, "relay.pushed");
-  const issueNumber = run.issueNumber ?? undefined;
-  const marker = commentMarker("result", runId);
-
-  let prNumber = run.prNumber ?? undefined;
-  let prUrl: string | undefined;
   if (pushed?.branch) {
     if (run.followUpOf !== null && prNumber !== undefined) {
       prUrl = (await github.getPull(repo, prNumber)).htmlUrl;
@@ -68,19 +83,35 @@ export async function publishGitHubRun(
   if (target === undefined)
     throw new Error(`run ${runId} has neither an issue nor a pull request to report to`);
   const resultBody = renderResultComment(run, marker, pushed?.branch !== undefined, prNumber, summary);
-  const comments = await github.listIssueComments(repo, target);
-  const earlier = comments.find((c) => c.body.includes(marker));
+  const postResult = async (): Promise<string> => {
+    // Looked up before any create, as a retry after a crash must find the one posted before.
+    const comments = await (earlierComments?.target === target
+      ? earlierComments.list
+      : github.listIssueComments(repo, target));
+    const earlier = comments.find((c) => c.body.includes(marker));
+    if (earlier) {
+      await github.updateIssueComment(repo, earlier.id, resultBody);
+      return `#issuecomment-${earlier.id}`;
+    }
+    return (await github.createIssueComment(repo, target, resultBody)).htmlUrl;
+  };
+  const closeTracking = (link: string) =>
+    refreshTrackingComment({ db, github, log }, repo, run, { ended: { outcome: run.state, link } });
+
   let resultCommentUrl: string;
-  if (earlier) {
-    await github.updateIssueComment(repo, earlier.id, resultBody);
-    resultCommentUrl = `#issuecomment-${earlier.id}`;
+  if (prUrl === undefined) {
+    // The tracking comment links to the result comment: it waits for it.
+    resultCommentUrl = await postResult();
+    await closeTracking(resultCommentUrl);
   } else {
-    resultCommentUrl = (await github.createIssueComment(repo, target, resultBody)).htmlUrl;
+    // Both only need the pull request. Octokit still spaces the two writes; beside each
+    // other, the tracking comment's edit no longer waits the 3 s a new comment waits
+    // after the pull request. refreshTrackingComment never throws; a failed result comment
+    // does, once, and the run stays unpublished, to be published again (found by marker).
+    const link = prUrl;
+    [resultCommentUrl] = await Promise.all([postResult(), closeTracking(link)]);
   }
 
-  await refreshTrackingComment({ db, github, log }, repo, run, {
-    ended: { outcome: run.state, link: prUrl ?? resultCommentUrl },
-  });
   await markRunPublished(db, runId);
   await appendRunEvent(db, runId, "github.published", { prNumber: prNumber ?? null, prUrl: prUrl ?? null });
   log.info({ pr: prNumber, outcome: run.state }, "run published on GitHub");

@@ -42,7 +42,8 @@ import type { RunResult } from "./run-result.ts";
  * 4. Publish the branch, unless cancelled (publishRunBranch).
  * 5. Remove the run folder (only now that the relay is done) and the socket folder. When
  *    publishing fails the run ends failed and the folder is kept: it holds the only copy.
- * 6. Audit `run.finished`, set the final state, render the summary from the stored rows.
+ * 6. Audit `run.finished`, set the final state, render the summary from the stored rows
+ *    (beside step 5's removal: it reads only the database).
  */
 export async function runRecordedRun(deps: RunDeps, input: RecordedRunInput): Promise<RunResult> {
   const { db } = deps;
@@ -81,6 +82,7 @@ export async function runRecordedRun(deps: RunDeps, input: RecordedRunInput): Pr
   let reason: string;
   let keepRunDir = false;
   let parked = false;
+  let summary: Promise<string> | undefined;
   try {
     try {
       // Before the image is ensured, which reads them (beside the checkout: openFirstSegment).
@@ -164,6 +166,9 @@ export async function runRecordedRun(deps: RunDeps, input: RecordedRunInput): Pr
       await ctx.audit("relay.failed", { reason: message, keptIn: runDir });
     }
     if (!parked) await finish(outcome, reason);
+    // Read from the stored rows, which are final now: beside the run folder's removal.
+    summary = loadRunSummaryFacts(db, runId).then(renderRunSummary);
+    void summary.catch(() => undefined);
   } finally {
     // A kept folder keeps its workspace mounted, so it stays where the run's reason says.
     if (!keepRunDir) {
@@ -181,7 +186,7 @@ export async function runRecordedRun(deps: RunDeps, input: RecordedRunInput): Pr
     await rm(ctx.socketDir, { recursive: true, force: true });
   }
 
-  const summaryMarkdown = renderRunSummary(await loadRunSummaryFacts(db, runId));
+  const summaryMarkdown = await summary;
   const { relay, pushed } = published;
   return {
     runId,
