@@ -10,7 +10,7 @@
 // not counted. Rounds run one after another, `gap-ms` apart, so each measures one run alone.
 //
 // Per round: label → draft PR (the stand-in holds the pull request; polled every 10 ms), label
-// → published (runs.published_at), the webhook's own time (label → the run's record), and
+// → the tracking comment shows the result (polled the same way), label → published (runs.published_at), the webhook's own time (label → the run's record), and
 // each phase as the run stored it (`run.phase` events, core/run-phases.ts). "unaccounted" is
 // label → published less the webhook and every phase: state writes, the tracking comment,
 // audit appends between phases. Prints p50/p95 per line, then the rounds as JSON.
@@ -39,6 +39,8 @@ const baseline = "4.0–7.6 s";
 
 interface Round {
   toPullMs: number;
+  /** Label → the tracking comment says the run ended (its `Result:` link). */
+  toTrackingClosedMs: number;
   toPublishedMs: number;
   webhookMs: number;
   phases: Partial<Record<RunPhase, number>>;
@@ -88,6 +90,19 @@ async function runRound(w: E2eWorld, repo: string, name: string): Promise<Round>
   );
   if (delivery.status !== 200)
     throw new Error(`the webhook was answered ${delivery.status}: ${delivery.body}`);
+  // Polled beside the pull request's wait: when the tracking comment first shows the result.
+  const trackingClosedAt = new Map<string, number>();
+  let polling = true;
+  const watchTracking = (async () => {
+    while (polling) {
+      for (const c of w.gh.state.comments) {
+        const id = /<!-- airlock:tracking:([^ ]+) -->/.exec(c.body)?.[1];
+        if (id !== undefined && c.body.includes("Result:") && !trackingClosedAt.has(id))
+          trackingClosedAt.set(id, Date.now());
+      }
+      await sleep(10);
+    }
+  })();
   const pulledAt = await waitFor("the draft pull request", () =>
     w.gh.state.pulls.some((p) => p.repo === repo && p.head.startsWith(`airlock/${issue.number}-`))
       ? Date.now()
@@ -96,6 +111,7 @@ async function runRound(w: E2eWorld, repo: string, name: string): Promise<Round>
   const run = await waitFor("the run's record", async () =>
     (await w.runsOf(repo)).find((r) => r.issueNumber === issue.number && r.publishedAt !== null),
   );
+  const closedAt = await waitFor("the tracking comment's result", () => trackingClosedAt.get(run.id));
   if (run.state !== "succeeded")
     throw new Error(`run ${run.id} ended ${run.state}: ${run.outcomeReason}${w.diagnostics()}`);
   // The publish phase is stored just after published_at is set.
@@ -108,6 +124,8 @@ async function runRound(w: E2eWorld, repo: string, name: string): Promise<Round>
     const parsed = rows.map((r) => checkRunEventData("run.phase", r.data));
     return parsed.some((p) => p.phase === "publish") ? parsed : undefined;
   });
+  polling = false;
+  await watchTracking;
   const phases: Partial<Record<RunPhase, number>> = {};
   for (const e of events) phases[e.phase] = (phases[e.phase] ?? 0) + e.ms;
   const [stored] = await w.db.select().from(runs).where(eq(runs.id, run.id));
@@ -116,6 +134,7 @@ async function runRound(w: E2eWorld, repo: string, name: string): Promise<Round>
   const phaseSum = Object.values(phases).reduce((a, b) => a + b, 0);
   return {
     toPullMs: pulledAt - labelled,
+    toTrackingClosedMs: closedAt - labelled,
     toPublishedMs,
     webhookMs,
     phases,
@@ -165,6 +184,10 @@ try {
     line(
       "unaccounted (state writes, tracking comment, audit)",
       results.map((r) => r.unaccountedMs),
+    ),
+    line(
+      "label → tracking comment shows the result",
+      results.map((r) => r.toTrackingClosedMs),
     ),
     line(
       "**label → published**",

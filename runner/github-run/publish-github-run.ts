@@ -107,9 +107,11 @@ export async function publishGitHubRun(
     // Both only need the pull request. Octokit still spaces the two writes; beside each
     // other, the tracking comment's edit no longer waits the 3 s a new comment waits
     // after the pull request. refreshTrackingComment never throws; a failed result comment
-    // does, once, and the run stays unpublished, to be published again (found by marker).
-    const link = prUrl;
-    [resultCommentUrl] = await Promise.all([postResult(), closeTracking(link)]);
+    // does, once both ended, and the run stays unpublished, to be published again (the
+    // comment found by its marker).
+    const [posted] = await Promise.allSettled([postResult(), closeTracking(prUrl)]);
+    if (posted.status === "rejected") throw posted.reason;
+    resultCommentUrl = posted.value;
   }
 
   await markRunPublished(db, runId);

@@ -85,7 +85,11 @@ export async function openFirstSegment(ctx: RunPhaseContext, segment: number): P
   }
   const created = container.status === "fulfilled" ? container.value?.created : undefined;
   if (created !== undefined) {
-    await removeSandbox(ctx.deps.runtime, created.containerId, ctx.log.child({ containerId: created.containerId }));
+    await removeSandbox(
+      ctx.deps.runtime,
+      created.containerId,
+      ctx.log.child({ containerId: created.containerId }),
+    );
   }
   const failures = [checkout, image, container].flatMap((r) => (r.status === "rejected" ? [r.reason] : []));
   const [first, ...others] = failures as Error[];

@@ -140,7 +140,11 @@ export async function runAgentSealed(
     await proxy?.close();
     await egress?.close();
     if (created !== undefined) {
-      await removeSandbox(deps.runtime, created.containerId, ctx.log.child({ containerId: created.containerId }));
+      await removeSandbox(
+        deps.runtime,
+        created.containerId,
+        ctx.log.child({ containerId: created.containerId }),
+      );
     }
   }
 }
@@ -174,7 +178,12 @@ async function makeSocketDir(ctx: RunPhaseContext): Promise<void> {
   await chmod(ctx.socketDir, 0o755);
 }
 
-function sandboxOptions(ctx: RunPhaseContext, workspace: string, image: EnsuredImage, segment: SealedSegment) {
+function sandboxOptions(
+  ctx: RunPhaseContext,
+  workspace: string,
+  image: EnsuredImage,
+  segment: SealedSegment,
+) {
   const { deps, input } = ctx;
   const token = mintRunToken({
     runId: input.runId,

@@ -98,7 +98,9 @@ export async function createSandbox(
   await requireDirectory(opts.stateDir, "state directory");
   try {
     const containerId = await opts.runtime.createContainer(spec);
-    opts.logger.child({ runId: opts.runId, containerId }).info({ image: opts.image, limits }, "sandbox created");
+    opts.logger
+      .child({ runId: opts.runId, containerId })
+      .info({ image: opts.image, limits }, "sandbox created");
     return { containerId, limits };
   } catch (error) {
     if (error instanceof ContainerRuntimeError && error.statusCode === 404) {
@@ -132,7 +134,15 @@ export async function runSandboxed(
     if (opts.created !== undefined) {
       await removeSandbox(runtime, containerId, opts.logger.child({ runId: opts.runId, containerId }));
     }
-    return { exitCode: null, reason: "cancelled", durationMs: 0, containerId, stdoutBytes: 0, stderrBytes: 0, limits };
+    return {
+      exitCode: null,
+      reason: "cancelled",
+      durationMs: 0,
+      containerId,
+      stdoutBytes: 0,
+      stderrBytes: 0,
+      limits,
+    };
   }
   const { containerId, limits } = opts.created ?? (await createSandbox(opts));
   const log = opts.logger.child({ runId: opts.runId, containerId });
@@ -261,7 +271,11 @@ async function wasOomKilled(
 }
 
 /** Remove with one retry; a leftover is logged loudly (the reaper gets it on the next start). */
-export async function removeSandbox(runtime: ContainerRuntime, containerId: string, log: Logger): Promise<void> {
+export async function removeSandbox(
+  runtime: ContainerRuntime,
+  containerId: string,
+  log: Logger,
+): Promise<void> {
   for (let attempt = 1; ; attempt += 1) {
     try {
       await runtime.removeContainer(containerId);

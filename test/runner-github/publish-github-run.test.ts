@@ -7,6 +7,7 @@ import type { Database } from "../../core/db/open-database.ts";
 import { getRun, insertRun } from "../../core/db/runs.ts";
 import { runs } from "../../core/db/schema.ts";
 import { createGitHubApp } from "../../core/github/create-github-app.ts";
+import { GitHubApiError, type GitHubApi } from "../../core/github/github-api.ts";
 import { newRunId } from "../../core/ids.ts";
 import { createLogger } from "../../core/logger.ts";
 import { publishGitHubRun } from "../../runner/github-run/publish-github-run.ts";
@@ -116,6 +117,116 @@ describe("publishing a finished run on GitHub (through the stand-in)", () => {
     assert.equal(gh.state.pulls.filter((p) => p.repo === repo.fullName).length, 1);
     assert.equal(results().length, 1);
   });
+  it("the result comment fails after the pull request opened, beside the tracking comment's edit: reported once, the run stays unpublished, and publishing again doubles nothing", async () => {
+    const repo = await gh.createRepo({
+      owner: "acme",
+      name: "result-fails",
+      installationId,
+      files: { "a.txt": "a\n" },
+    });
+    const issue = gh.createIssue(repo.fullName, { title: "Fix a", body: "Please.", user: "maintainer" });
+    const tracking = gh.addIssueComment(repo.fullName, issue.number, {
+      body: "<!-- airlock:tracking:x --> working",
+      user: gh.botUser.login,
+    });
+    const runId = newRunId();
+    const branch = `airlock/${issue.number}-${runId}`;
+    await insertFinishedRun(repo, issue.number, {
+      id: runId,
+      branch,
+      state: "succeeded",
+      outcomeReason: "the agent finished (exit 0)",
+    });
+    await database.db.update(runs).set({ trackingCommentId: tracking.id }).where(eq(runs.id, runId));
+    await pushAgentBranch(repo, runId, branch);
+    const real = createGitHubApp({ appId, privateKey, apiUrl: gh.apiUrl }, logger).forInstallation(
+      installationId,
+    );
+    // GitHub answers the result comment's create with a 502 once; every other call is the stand-in's.
+    let refusals = 0;
+    const flaky: GitHubApi = new Proxy(real, {
+      get: (target, method: keyof GitHubApi) =>
+        method === "createIssueComment" && refusals === 0
+          ? async () => {
+              refusals += 1;
+              throw new GitHubApiError("Bad Gateway", { status: 502 });
+            }
+          : target[method],
+    });
+    const pullsOf = () => gh.state.pulls.filter((p) => p.repo === repo.fullName);
+    const resultsOf = () =>
+      gh.state.comments.filter((c) => c.repo === repo.fullName && c.body.includes(`airlock:result:${runId}`));
+    const trackingBody = () => gh.state.comments.find((c) => c.id === tracking.id)?.body ?? "";
+
+    await assert.rejects(publishGitHubRun({ db: database.db, github: flaky, logger }, runId), /Bad Gateway/);
+    assert.equal(refusals, 1);
+    assert.equal(pullsOf().length, 1, "the pull request was opened before the comment failed");
+    assert.equal(resultsOf().length, 0);
+    // The edit beside it went through: it needed only the pull request.
+    assert.match(trackingBody(), new RegExp(`pull/${pullsOf()[0]!.number}`));
+    assert.equal((await getRun(database.db, runId))?.publishedAt, null, "not published without its comment");
+
+    const second = await publishGitHubRun({ db: database.db, github: flaky, logger }, runId);
+    assert.equal(pullsOf().length, 1);
+    assert.equal(second.prNumber, pullsOf()[0]!.number);
+    assert.equal(resultsOf().length, 1);
+    assert.ok((await getRun(database.db, runId))?.publishedAt);
+    await database.db.update(runs).set({ publishedAt: null }).where(eq(runs.id, runId));
+    await publishGitHubRun({ db: database.db, github: flaky, logger }, runId);
+    assert.equal(pullsOf().length, 1);
+    assert.equal(resultsOf().length, 1);
+  });
+
+  it("a pull request that cannot be opened: no result comment is posted and the tracking comment is left as it was", async () => {
+    const repo = await gh.createRepo({
+      owner: "acme",
+      name: "pull-fails",
+      installationId,
+      files: { "a.txt": "a\n" },
+    });
+    const issue = gh.createIssue(repo.fullName, { title: "Fix a", body: "Please.", user: "maintainer" });
+    const tracking = gh.addIssueComment(repo.fullName, issue.number, {
+      body: "<!-- airlock:tracking:y --> working",
+      user: gh.botUser.login,
+    });
+    const runId = newRunId();
+    const branch = `airlock/${issue.number}-${runId}`;
+    await insertFinishedRun(repo, issue.number, {
+      id: runId,
+      branch,
+      state: "succeeded",
+      outcomeReason: "the agent finished (exit 0)",
+    });
+    await database.db.update(runs).set({ trackingCommentId: tracking.id }).where(eq(runs.id, runId));
+    await pushAgentBranch(repo, runId, branch);
+    const real = createGitHubApp({ appId, privateKey, apiUrl: gh.apiUrl }, logger).forInstallation(
+      installationId,
+    );
+    const refusing: GitHubApi = new Proxy(real, {
+      get: (target, method: keyof GitHubApi) =>
+        method === "createPull"
+          ? async () => {
+              throw new GitHubApiError("Service Unavailable", { status: 503 });
+            }
+          : target[method],
+    });
+    await assert.rejects(
+      publishGitHubRun({ db: database.db, github: refusing, logger }, runId),
+      /Service Unavailable/,
+    );
+    // The result comment names the pull request: it waits for it, however early its lookup ran.
+    assert.equal(
+      gh.state.comments.filter((c) => c.repo === repo.fullName && c.body.includes(`airlock:result:${runId}`))
+        .length,
+      0,
+    );
+    assert.equal(
+      gh.state.comments.find((c) => c.id === tracking.id)?.body,
+      "<!-- airlock:tracking:y --> working",
+    );
+    assert.equal((await getRun(database.db, runId))?.publishedAt, null);
+  });
+
   it("shows the outcome reason and the agent's words as text: no markup, no HTML, no @mention", async () => {
     const repo = await gh.createRepo({
       owner: "acme",
