@@ -26,7 +26,8 @@ export interface OpenedFirstSegment {
  * not their files: the engine binds them at start, and runAgentSealed starts it only after
  * the checkout ended. Kept in order, whatever finishes first:
  * - the ledger: the image's entries are appended after `workspace.prepared` (none when the
- *   checkout failed: the image was never used), so the chain reads as the run depends;
+ *   checkout failed: the image was never used), so the chain reads as the run depends; the
+ *   container's create does not wait for them, the container's start does;
  * - the stored phases: `prepare` then `image`, each its own duration (they overlap);
  * - fencing: no container is created once the run's signal aborted (a lost lease, a stop);
  *   one created before is removed by runSandboxed, which starts nothing when aborted.
@@ -42,7 +43,11 @@ export async function openFirstSegment(ctx: RunPhaseContext, segment: number): P
 
   const preparing = ctx.time("prepare", () => prepareRunWorkspace(ctx, madeWorkspace));
   preparing.then(
-    () => checkoutEnded(true),
+    (checkout) => {
+      // Already heard from the hook, unless a checkout that made its folder otherwise never called it.
+      madeWorkspace(checkout.workspace);
+      checkoutEnded(true);
+    },
     () => {
       madeWorkspace(undefined);
       checkoutEnded(false);
@@ -50,9 +55,18 @@ export async function openFirstSegment(ctx: RunPhaseContext, segment: number): P
   );
 
   let imageMs = 0;
+  // The image's ledger entries are queued behind the checkout's, not awaited by the image:
+  // the container's create needs the image, not its entry. All are chained (or the run
+  // fails) before this returns, so before the container can start.
+  const imageEntries: Promise<unknown>[] = [];
   const imageCtx: RunPhaseContext = {
     ...ctx,
-    audit: async (type, data) => ((await checkoutDone) ? ctx.audit(type, data) : undefined),
+    audit: (type, data) => {
+      const entry = checkoutDone.then((ok) => (ok ? ctx.audit(type, data) : undefined));
+      void entry.catch(() => undefined);
+      imageEntries.push(entry);
+      return Promise.resolve();
+    },
   };
   const imaging = (async () => {
     const started = performance.now();
@@ -75,7 +89,13 @@ export async function openFirstSegment(ctx: RunPhaseContext, segment: number): P
   })();
 
   const [checkout, image, container] = await Promise.allSettled([preparing, imaging, creating]);
-  if (checkout.status === "fulfilled" && image.status === "fulfilled" && container.status === "fulfilled") {
+  const entries = await Promise.allSettled(imageEntries);
+  if (
+    checkout.status === "fulfilled" &&
+    image.status === "fulfilled" &&
+    container.status === "fulfilled" &&
+    entries.every((e) => e.status === "fulfilled")
+  ) {
     await ctx.recordPhase("image", imageMs);
     return {
       checkout: checkout.value,
@@ -91,7 +111,9 @@ export async function openFirstSegment(ctx: RunPhaseContext, segment: number): P
       ctx.log.child({ containerId: created.containerId }),
     );
   }
-  const failures = [checkout, image, container].flatMap((r) => (r.status === "rejected" ? [r.reason] : []));
+  const failures = [checkout, image, container, ...entries].flatMap((r) =>
+    r.status === "rejected" ? [r.reason] : [],
+  );
   const [first, ...others] = failures as Error[];
   for (const other of others) {
     if (other !== first) ctx.log.warn({ err: other.message }, "a step beside the failed one failed too");
