@@ -1,6 +1,12 @@
 import type { Db } from "../../core/db/open-database.ts";
 import { findLastAuditData } from "../../core/audit/find-last-audit-data.ts";
-import { appendRunEvent, getRun, markRunPublished } from "../../core/db/runs.ts";
+import {
+  appendRunEvent,
+  getRun,
+  markRunPublished,
+  readRunProgress,
+  type RunProgress,
+} from "../../core/db/runs.ts";
 import type { Run } from "../../core/db/schema.ts";
 import type { GitHubApi } from "../../core/github/github-api.ts";
 import type { Logger } from "../../core/logger.ts";
@@ -95,8 +101,8 @@ export async function publishGitHubRun(
     }
     return (await github.createIssueComment(repo, target, resultBody)).htmlUrl;
   };
-  const closeTracking = (link: string) =>
-    refreshTrackingComment({ db, github, log }, repo, run, { ended: { outcome: run.state, link } });
+  const closeTracking = (link: string, progress?: RunProgress) =>
+    refreshTrackingComment({ db, github, log }, repo, run, { ended: { outcome: run.state, link } }, progress);
 
   let resultCommentUrl: string;
   if (prUrl === undefined) {
@@ -109,7 +115,11 @@ export async function publishGitHubRun(
     // after the pull request. refreshTrackingComment never throws; a failed result comment
     // does, once both ended, and the run stays unpublished, to be published again (the
     // comment found by its marker).
-    const [posted] = await Promise.allSettled([postResult(), closeTracking(prUrl)]);
+    // The edit is asked for first, its rows read before: Octokit queues it ahead of the
+    // comment's create, so it takes the next write slot (1 s after the pull request) while
+    // the comment waits for its own 3 s anyway.
+    const progress = await readRunProgress(db, runId);
+    const [, posted] = await Promise.allSettled([closeTracking(prUrl, progress), postResult()]);
     if (posted.status === "rejected") throw posted.reason;
     resultCommentUrl = posted.value;
   }

@@ -1,5 +1,5 @@
 import type { Db } from "../../core/db/open-database.ts";
-import { readRunProgress } from "../../core/db/runs.ts";
+import { readRunProgress, type RunProgress } from "../../core/db/runs.ts";
 import type { Run } from "../../core/db/schema.ts";
 import type { GitHubApi, RepoRef } from "../../core/github/github-api.ts";
 import type { Logger } from "../../core/logger.ts";
@@ -18,9 +18,11 @@ export async function refreshTrackingComment(
   repo: RepoRef,
   run: Run,
   extras: TrackingCommentExtras,
+  /** Already read by the caller, so the edit is asked for at once (publishGitHubRun orders its writes). */
+  read?: RunProgress | undefined,
 ): Promise<void> {
   if (run.trackingCommentId === null) return;
-  const progress = await readRunProgress(deps.db, run.id);
+  const progress = read ?? (await readRunProgress(deps.db, run.id));
   await deps.github
     .updateIssueComment(repo, run.trackingCommentId, renderTrackingComment(run, progress, extras))
     .catch((error: unknown) =>
