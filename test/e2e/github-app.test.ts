@@ -479,7 +479,15 @@ describe(
       const run = await published(queued.id);
       assert.equal(run.state, "succeeded", diagnostics());
       assert.equal(run.attempt, 2);
-      assert.equal(run.leaseOwner, null);
+      // The runner gives the lease back just after marking the run published (two writes later).
+      await waitFor(
+        "the lease to be released",
+        async () => {
+          const [row] = await db.select().from(runs).where(eq(runs.id, run.id));
+          return row?.leaseOwner === null ? true : undefined;
+        },
+        30_000,
+      );
       assert.equal((await runsOf(full)).length, 1, "the redelivery did not start a second run");
       const ledger = await db.select().from(auditEvents).where(eq(auditEvents.runId, run.id));
       assert.ok(ledger.some((e) => e.type === "run.reclaimed"));
