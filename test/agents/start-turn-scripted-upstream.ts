@@ -1,5 +1,6 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { pipeline } from "node:stream";
 
 /**
  * A pass-through in front of the scripted upstream that lets one conversation follow a
@@ -35,7 +36,11 @@ export async function startTurnScriptedUpstream(
         { host: target.hostname, port: target.port, method: req.method, path: req.url, headers },
         (upstream) => {
           res.writeHead(upstream.statusCode ?? 502, upstream.headers);
-          upstream.pipe(res);
+          res.flushHeaders();
+          // pipeline, not pipe: a stream the stand-in cuts mid-way (reset-mid-stream) must reach
+          // the client as a cut, not as a response that never ends; a client that hangs up
+          // stops the upstream's answer too.
+          pipeline(upstream, res, () => {});
         },
       );
       forward.on("error", () => res.destroy());
