@@ -27,6 +27,7 @@
 //
 // Figures (bench/count-chaos-figures.ts), goal beside each, then the details as JSON.
 // Process logs of killed processes are kept in the output folder it prints.
+import { randomUUID } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -87,7 +88,7 @@ const pg = await startThrowawayPostgres();
 // The e2e world makes its scratch database under TEST_DATABASE_URL: here, the throwaway cluster.
 process.env.TEST_DATABASE_URL = pg.url;
 let w: E2eWorld | undefined;
-const record: ChaosRecord = { issues: [], kills: [], pgRestart: undefined, redeliveries: 0 };
+const record: ChaosRecord = { issues: [], kills: [], pgRestart: undefined, redelivered: 0, redeliveries: 0 };
 try {
   w = await startE2eWorld({
     env: { AIRLOCK_LOG_LEVEL: "warn", AIRLOCK_RUNNER_CONCURRENCY: "2", AIRLOCK_LEASE_S: "4" },
@@ -174,17 +175,18 @@ try {
       cut,
     };
     record.issues.push(entry);
-    let deliveryId: string | undefined;
-    for (;;) {
+    // One id for every try: a redelivery on GitHub keeps the delivery's GUID, which is what
+    // the app's idempotency keys on.
+    const deliveryId = randomUUID();
+    for (let tries = 0; ; tries++) {
+      if (tries === 1) record.redelivered += 1;
+      if (tries > 0) record.redeliveries += 1;
       try {
-        const answer = await world.gh.deliver("issues", payload, deliveryId ? { deliveryId } : {});
-        deliveryId = answer.deliveryId;
+        const answer = await world.gh.deliver("issues", payload, { deliveryId });
         if (answer.status >= 200 && answer.status < 300) break;
       } catch {
-        // The app is down (killed): GitHub marks the delivery failed; it is redelivered below.
+        // The app is down (killed): GitHub marks the delivery failed; it is sent again.
       }
-      deliveryId ??= crypto.randomUUID();
-      record.redeliveries += 1;
       await sleep(250);
     }
     labelled += 1;

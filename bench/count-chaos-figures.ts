@@ -13,7 +13,9 @@ export interface ChaosRecord {
   /** `heldRuns`: the unpublished runs whose lease the process held when it was killed. */
   kills: { victim: string; at: number; heldRuns: string[] }[];
   pgRestart: { at: number; ms: number } | undefined;
-  /** Deliveries answered other than 2xx (or not at all), sent again with the same delivery id. */
+  /** Deliveries answered other than 2xx (or not at all), sent again with the same delivery id… */
+  redelivered: number;
+  /** …and how many tries that took in all. */
   redeliveries: number;
 }
 
@@ -217,7 +219,7 @@ export function renderChaosTable(
     .map(([state, n]) => `${n} ${state}`)
     .join(", ");
   const kills = record
-    ? `${record.kills.filter((k) => k.victim !== "app").length} runner kills, ${record.kills.filter((k) => k.victim === "app").length} app kills, Postgres restarted ${record.pgRestart ? `once (${seconds(record.pgRestart.ms)})` : "never"}, ${record.redeliveries} webhook redelivery attempts`
+    ? `${record.kills.filter((k) => k.victim !== "app").length} runner kills, ${record.kills.filter((k) => k.victim === "app").length} app kills, Postgres restarted ${record.pgRestart ? `once (${seconds(record.pgRestart.ms)})` : "never"}, ${record.redelivered} webhook deliveries sent again (${record.redeliveries} tries)`
     : "";
   return [
     `chaos: ${about.date} UTC, N = ${about.total} issues, seed ${about.seed}; ${kills}`,

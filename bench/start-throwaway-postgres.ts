@@ -59,7 +59,20 @@ export async function startThrowawayPostgres(
     port,
     dataDir,
     async restart(mode = "immediate") {
-      await pg("pg_ctl", ["restart", "-w", "-t", "60", "-m", mode, "-D", dataDir, "-l", logFile, "-o", serverOptions]);
+      await pg("pg_ctl", [
+        "restart",
+        "-w",
+        "-t",
+        "60",
+        "-m",
+        mode,
+        "-D",
+        dataDir,
+        "-l",
+        logFile,
+        "-o",
+        serverOptions,
+      ]);
     },
     async stop() {
       try {
