@@ -108,14 +108,18 @@ try {
   async function kill(victim: string): Promise<void> {
     const owner = victim === "app" ? appLeaseOwner : victim;
     const held = await world.db
-      .select({ id: runs.id })
+      .select({ id: runs.id, leaseExpiresAt: runs.leaseExpiresAt })
       .from(runs)
       .where(and(isNull(runs.publishedAt), eq(runs.leaseOwner, owner)))
       .catch(() => []);
     const proc = victim === "app" ? world.app : runners.get(victim)!;
     const at = Date.now();
     await proc.stop("SIGKILL");
-    record.kills.push({ victim, at, heldRuns: held.map((r) => r.id) });
+    record.kills.push({
+      victim,
+      at,
+      heldRuns: held.map((r) => ({ id: r.id, leaseLeftMs: (r.leaseExpiresAt?.getTime() ?? at) - at })),
+    });
     await keepLogs(victim, proc);
     await sleep(between(0, 2000));
     if (victim === "app") {

@@ -10,8 +10,11 @@ const run = promisify(execFile);
 /** What the chaos benchmark did, as it did it. */
 export interface ChaosRecord {
   issues: { number: number; name: string; agent: string; labelledAt: number; cut: boolean }[];
-  /** `heldRuns`: the unpublished runs whose lease the process held when it was killed. */
-  kills: { victim: string; at: number; heldRuns: string[] }[];
+  /**
+   * `heldRuns`: the unpublished runs whose lease the process held when it was killed, and how
+   * long that lease still ran (no other runner may claim the run before it lapses).
+   */
+  kills: { victim: string; at: number; heldRuns: { id: string; leaseLeftMs: number }[] }[];
   pgRestart: { at: number; ms: number } | undefined;
   /** Deliveries answered other than 2xx (or not at all), sent again with the same delivery id… */
   redelivered: number;
@@ -41,7 +44,7 @@ export interface ChaosFigures {
     mismatches: { issue: number; served: number; recorded: number; killedDuring: boolean }[];
   };
   /** From a kill to the next ledger or run event of a run the killed process held (ms). */
-  pickup: { victim: string; runId: string; ms: number | undefined }[];
+  pickup: { victim: string; runId: string; ms: number | undefined; leaseLeftMs: number }[];
 }
 
 const modelRoutes = new Set(["/v1/chat/completions", "/v1/messages", "/v1/responses"]);
@@ -168,14 +171,14 @@ export async function countChaosFigures(
         issue: issue.number,
         served: mine.length,
         recorded,
-        killedDuring: record.kills.some((k) => k.heldRuns.some((id) => ids.has(id))),
+        killedDuring: record.kills.some((k) => k.heldRuns.some((h) => ids.has(h.id))),
       });
     }
   }
 
   // 5. Pick-up: the first ledger or run event written after the kill, by whoever took the run.
   for (const kill of record.kills) {
-    for (const runId of kill.heldRuns) {
+    for (const { id: runId, leaseLeftMs } of kill.heldRuns) {
       const after = new Date(kill.at);
       const [audit] = await w.db
         .select({ at: min(auditEvents.at) })
@@ -192,6 +195,7 @@ export async function countChaosFigures(
         victim: kill.victim === "app" ? "app" : "runner",
         runId,
         ms: times.length > 0 ? Math.min(...times) - kill.at : undefined,
+        leaseLeftMs,
       });
     }
   }
@@ -212,8 +216,9 @@ export function renderChaosTable(
   const duplicates = f.duplicates.reduce((n, d) => n + d.count - 1, 0);
   const pick = (victim: string) => {
     const ms = f.pickup.filter((p) => p.victim === victim && p.ms !== undefined).map((p) => p.ms!);
+    const lapse = f.pickup.filter((p) => p.victim === victim).map((p) => Math.max(0, p.leaseLeftMs));
     const never = f.pickup.filter((p) => p.victim === victim && p.ms === undefined).length;
-    return `${ms.length} runs: p50 ${seconds(percentile(ms, 50))}, max ${seconds(ms.length ? Math.max(...ms) : undefined)}${never ? `; ${never} never picked up` : ""}`;
+    return `${ms.length} runs: p50 ${seconds(percentile(ms, 50))}, max ${seconds(ms.length ? Math.max(...ms) : undefined)} (of which the lease still ran: p50 ${seconds(percentile(lapse, 50))})${never ? `; ${never} never picked up` : ""}`;
   };
   const outcomes = Object.entries(f.outcomes)
     .map(([state, n]) => `${n} ${state}`)
