@@ -107,11 +107,20 @@ try {
   /** SIGKILL one process; note the runs it held (for the pick-up time); start it again. */
   async function kill(victim: string): Promise<void> {
     const owner = victim === "app" ? appLeaseOwner : victim;
-    const held = await world.db
-      .select({ id: runs.id, leaseExpiresAt: runs.leaseExpiresAt })
-      .from(runs)
-      .where(and(isNull(runs.publishedAt), eq(runs.leaseOwner, owner)))
-      .catch(() => []);
+    // Tried again, not swallowed: just after the Postgres restart the first query on a pooled
+    // connection fails, and an empty answer would hide the runs the process held.
+    let held: { id: string; leaseExpiresAt: Date | null }[] | undefined;
+    for (let tries = 0; held === undefined; tries++) {
+      held = await world.db
+        .select({ id: runs.id, leaseExpiresAt: runs.leaseExpiresAt })
+        .from(runs)
+        .where(and(isNull(runs.publishedAt), eq(runs.leaseOwner, owner)))
+        .catch((error: unknown) => {
+          if (tries >= 20) throw error;
+          return undefined;
+        });
+      if (held === undefined) await sleep(100);
+    }
     const proc = victim === "app" ? world.app : runners.get(victim)!;
     const at = Date.now();
     await proc.stop("SIGKILL");

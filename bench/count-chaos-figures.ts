@@ -41,7 +41,15 @@ export interface ChaosFigures {
     cutServed: number;
     /** llm_calls rows of the cut streams: each should be there, with its error. */
     cutRows: { runId: string; status: number; error: string | null; clientAborted: boolean }[];
-    mismatches: { issue: number; served: number; recorded: number; killedDuring: boolean }[];
+    mismatches: {
+      issue: number;
+      served: number;
+      recorded: number;
+      /** A kill of a process holding the issue's run, or of a runner between its first and last call. */
+      killedDuring: boolean;
+      calls: string[];
+      rows: string[];
+    }[];
   };
   /** From a kill to the next ledger or run event of a run the killed process held (ms). */
   pickup: { victim: string; runId: string; ms: number | undefined; leaseLeftMs: number }[];
@@ -167,11 +175,23 @@ export async function countChaosFigures(
     }
     if (mine.length !== recorded) {
       const ids = new Set((runsByIssue.get(issue.number) ?? []).map((r) => r.id));
+      const first = Math.min(...mine.map((r) => r.at));
+      const last = Math.max(...mine.map((r) => r.at));
       figures.llm.mismatches.push({
         issue: issue.number,
         served: mine.length,
         recorded,
-        killedDuring: record.kills.some((k) => k.heldRuns.some((h) => ids.has(h.id))),
+        killedDuring: record.kills.some(
+          (k) =>
+            k.heldRuns.some((h) => ids.has(h.id)) || (k.victim !== "app" && k.at >= first && k.at <= last),
+        ),
+        calls: mine.map((r) => `${new Date(r.at).toISOString()} ${r.script} ${r.status}`),
+        rows: rows
+          .filter((row) => ids.has(row.runId))
+          .map(
+            (row) =>
+              `${row.startedAt.toISOString()} attempt ${row.attempt} ${row.status}${row.error ? ` ${row.error}` : ""}`,
+          ),
       });
     }
   }
