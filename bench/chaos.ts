@@ -25,7 +25,12 @@
 // (4 in 5) or the app (1 in 5), and started again 0–2 s later, up to `--kills` kills; once,
 // when half the issues are labelled, Postgres restarts. Kills go on while runs are unfinished.
 //
-// Figures (bench/count-chaos-figures.ts), goal beside each, then the details as JSON.
+// Figures (bench/count-chaos-figures.ts), goal beside each, then the details as JSON. LLM
+// calls: "served" is every request the upstream received on a model route, a stream it cut
+// counted once; "recorded" is the sum of `upstream_attempts` over the llm_calls rows the proxy
+// did not refuse itself (a cut stream is one row, status 200 with its error, the usage seen).
+// Containers: the runners' reaper (same runner id on restart), the run's re-claim, and the
+// e2e world's close remove the sandboxes of these runner ids, and only those.
 // Process logs of killed processes are kept in the output folder it prints.
 import { randomUUID } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
