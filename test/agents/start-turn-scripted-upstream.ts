@@ -1,5 +1,6 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { pipeline } from "node:stream";
 
 /**
  * A pass-through in front of the scripted upstream that lets one conversation follow a
@@ -10,9 +11,13 @@ import type { AddressInfo } from "node:net";
  * its own (a reminder), the marker is moved to it. Everything else — path, headers,
  * status, body — passes unchanged, so the stand-in stays the strict judge of requests.
  */
-export async function startTurnScriptedUpstream(
-  upstreamUrl: string,
-): Promise<{ url: string; turns: number[]; close(): Promise<void> }> {
+export async function startTurnScriptedUpstream(upstreamUrl: string): Promise<{
+  url: string;
+  turns: number[];
+  /** Client connections open now: lets a test wait until a hang-up has been seen. */
+  openConnections(): Promise<number>;
+  close(): Promise<void>;
+}> {
   const target = new URL(upstreamUrl);
   const turns: number[] = [];
   const server = http.createServer((req, res) => {
@@ -34,11 +39,23 @@ export async function startTurnScriptedUpstream(
       const forward = http.request(
         { host: target.hostname, port: target.port, method: req.method, path: req.url, headers },
         (upstream) => {
+          // The client hung up before the answer started (its runner was killed, say).
+          if (res.destroyed) {
+            upstream.destroy();
+            return;
+          }
           res.writeHead(upstream.statusCode ?? 502, upstream.headers);
-          upstream.pipe(res);
+          res.flushHeaders();
+          // pipeline, not pipe: a stream the stand-in cuts mid-way (reset-mid-stream) must reach
+          // the client as a cut, not as a response that never ends; a client that hangs up
+          // stops the upstream's answer too.
+          pipeline(upstream, res, () => {});
         },
       );
       forward.on("error", () => res.destroy());
+      res.on("close", () => {
+        if (!res.writableFinished) forward.destroy();
+      });
       forward.end(body);
     });
   });
@@ -47,6 +64,10 @@ export async function startTurnScriptedUpstream(
   return {
     url: `http://127.0.0.1:${port}`,
     turns,
+    openConnections: () =>
+      new Promise<number>((resolve, reject) =>
+        server.getConnections((error, count) => (error ? reject(error) : resolve(count))),
+      ),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
