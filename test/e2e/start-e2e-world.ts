@@ -40,7 +40,8 @@ export interface E2eWorld {
   runtime: ReturnType<typeof createDockerContainerRuntime>;
   /** A repository of the installation with `maintainer` (write), `maintainer2` (write), `reader` (read). */
   newRepo(name: string, files?: Record<string, string>): Promise<string>;
-  startRunner(id: string): Promise<AirlockProcess>;
+  /** An `airlock runner` process; `env` adds to or overrides the world's (AIRLOCK_RUNNER_CONCURRENCY, say). */
+  startRunner(id: string, env?: Record<string, string>): Promise<AirlockProcess>;
   /** The logs of the app and every runner, and the stand-in's violations, for failure messages. */
   diagnostics(): string;
   runsOf(repo: string): Promise<Run[]>;
@@ -113,9 +114,9 @@ export async function startE2eWorld(
       gh.setPermission(full, "reader", "read");
       return full;
     },
-    async startRunner(id) {
+    async startRunner(id, extra = {}) {
       runnerIds.push(id);
-      const runner = await startAirlockProcess("runner", { ...env, AIRLOCK_RUNNER_ID: id });
+      const runner = await startAirlockProcess("runner", { ...env, ...extra, AIRLOCK_RUNNER_ID: id });
       world.runners.push(runner);
       return runner;
     },
