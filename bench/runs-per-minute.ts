@@ -134,7 +134,7 @@ async function runBatch(
       }),
     ),
   );
-  let done: Run[] = [];
+  let done: Run[];
   let cpuReport: CpuReport;
   let pgReport: PostgresReport;
   let load1: number;
