@@ -3,8 +3,8 @@ import type { E2eWorld } from "../test/e2e/start-e2e-world.ts";
 /**
  * One benchmark run through the app, as a maintainer starts it: scripts the model for
  * `name` (edit one file, then finish), opens an issue in `repo` that names the script, and
- * labels it `airlock:builtin`. Resolves once the app answered the webhook (the run is
- * recorded); returns the issue's number and when it was labelled.
+ * labels it `airlock:builtin`. Resolves once the app answered the webhook (200: the run is
+ * recorded; 202: it is being recorded); returns the issue's number and when it was labelled.
  */
 export async function labelIssueForRun(
   w: E2eWorld,
@@ -35,7 +35,9 @@ export async function labelIssueForRun(
       sender: "maintainer",
     }),
   );
-  if (delivery.status !== 200)
+  // 202: Octokit's webhook middleware answers so after 9 s while the handler goes on (a
+  // loaded machine); the run is recorded all the same.
+  if (delivery.status !== 200 && delivery.status !== 202)
     throw new Error(`the webhook was answered ${delivery.status}: ${delivery.body}`);
   return { issue: issue.number, labelledAt };
 }
