@@ -84,6 +84,9 @@ export async function startE2eWorld(
     ANTHROPIC_API_KEY: scriptedUpstreamDefaults.anthropicApiKey,
     AIRLOCK_DATA_DIR: join(dir, "data"),
     AIRLOCK_LEASE_S: "4",
+    // One run at a time per runner, as the tests' flows are written; unset, the default
+    // depends on the host's CPUs and free memory (chooseRunnerConcurrency).
+    AIRLOCK_RUNNER_CONCURRENCY: "1",
     AIRLOCK_LOG_LEVEL: "info",
     PORT: "0",
     HOST: "127.0.0.1",
