@@ -254,6 +254,8 @@ try {
   await runBatch(w, repos, { runners: 1, concurrency: 1, runs: Math.min(installations, 4), tag: "warm" });
   const header = `Runs per minute, ${new Date().toISOString().slice(0, 16)} UTC, ${installations} installations; builtin agent, scripted model, one-file change each`;
   console.log(header + "\n");
+  // One runner at the concurrency the runner table uses is also a row of the concurrency table.
+  let reusable: Batch | undefined;
   if (flags.only !== "concurrency") {
     const batches: Batch[] = [];
     for (const n of runnerCounts) {
@@ -268,6 +270,7 @@ try {
           tag: `p${n}`,
         }),
       );
+      if (n === 1) reusable = batches.at(-1);
       process.stderr.write(`  ${f1(batches.at(-1)!.perMinute)} runs/min\n`);
     }
     printTable(
@@ -280,6 +283,10 @@ try {
   if (flags.only !== "runners") {
     const batches: Batch[] = [];
     for (const c of concurrencies) {
+      if (reusable?.concurrency === c) {
+        batches.push(reusable);
+        continue;
+      }
       process.stderr.write(`1 runner process, concurrency ${c}, ${concurrencyRuns} runs…\n`);
       batches.push(
         await runBatch(w, repos, { runners: 1, concurrency: c, runs: concurrencyRuns, tag: `c${c}` }),
