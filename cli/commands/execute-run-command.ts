@@ -111,8 +111,10 @@ export async function runCommand(ctx: CliContext, flags: RunFlags): Promise<numb
   }
 
   const controller = new AbortController();
+  let waitingForSlot = true;
   const onSignal = () => {
-    if (!controller.signal.aborted) say("cancelling: stopping the agent (the run is recorded as cancelled)");
+    if (!controller.signal.aborted && !waitingForSlot)
+      say("cancelling: stopping the agent (the run is recorded as cancelled)");
     controller.abort();
   };
   process.on("SIGINT", onSignal);
@@ -128,6 +130,7 @@ export async function runCommand(ctx: CliContext, flags: RunFlags): Promise<numb
     say("cancelled while waiting for a run slot; nothing was recorded");
     return exitCodes.cancelled;
   }
+  waitingForSlot = false;
   const database = await ctx.openMigratedDatabase().catch(async (error: unknown) => {
     await slot.release();
     throw error;
