@@ -285,7 +285,7 @@ async function waitForRunSlot(
       say(
         embedded
           ? `waiting for the embedded database in ${dataDir}: another airlock run (pid ${holders.join(", ") || "unknown"}) is using it, and it is one process's; this run starts when that one ends (set DATABASE_URL to run them side by side)`
-          : `waiting for a run slot: ${slots} airlock run${slots === 1 ? "" : "s"} sharing ${dataDir} already work (pids ${holders.join(", ") || "unknown"}); this run starts when one ends (AIRLOCK_RUNNER_CONCURRENCY, ${settings.runner.concurrencyReason})`,
+          : `waiting for a run slot: ${slots === 1 ? "another airlock run" : `${slots} airlock runs`} sharing ${dataDir} already ${slots === 1 ? "works" : "work"} (pid ${holders.join(", ") || "unknown"}); this run starts when ${slots === 1 ? "it ends" : "one ends"} (AIRLOCK_RUNNER_CONCURRENCY, ${settings.runner.concurrencyReason})`,
       ),
   });
 }
