@@ -7,7 +7,8 @@
 //                                 [--installations 8] [--only runners|concurrency]
 //
 // Needs Docker, Postgres (TEST_DATABASE_URL: a scratch database is made and dropped) and the
-// builtin agent image. Runs in about 10 minutes on the 2-core machine with the defaults.
+// builtin agent image. With the defaults: about 10 minutes on the quiet 2-core machine (22 under
+// a load average of 10-16).
 //
 // The runs are queued through the real `airlock app` and the GitHub stand-in, as a maintainer
 // queues them (bench/label-issue-for-run.ts): the app records each run, posts its tracking
