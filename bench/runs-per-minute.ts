@@ -7,7 +7,7 @@
 //                                 [--installations 8] [--only runners|concurrency]
 //
 // Needs Docker, Postgres (TEST_DATABASE_URL: a scratch database is made and dropped) and the
-// builtin agent image. With the defaults: about 10 minutes on the quiet 2-core machine (22 under
+// builtin agent image. With the defaults: about 10 minutes expected on a quiet 2-core machine (22 measured under
 // a load average of 10-16).
 //
 // The runs are queued through the real `airlock app` and the GitHub stand-in, as a maintainer
