@@ -25,6 +25,7 @@ import { createDockerContainerRuntime } from "../runner/container/docker-contain
 import { buildAgentImage } from "../runner/images/build-agent-image.ts";
 import { startAirlockProcess, type AirlockProcess } from "../test/e2e/start-airlock-process.ts";
 import { e2eOwner, startE2eWorld, type E2eWorld } from "../test/e2e/start-e2e-world.ts";
+import { labelIssueForRun } from "./label-issue-for-run.ts";
 
 const rounds = Number(process.argv[2] ?? 9);
 // Octokit spaces an installation's content-creating writes 3 s apart in each process: a
@@ -64,32 +65,7 @@ async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T |
 }
 
 async function runRound(w: E2eWorld, repo: string, name: string): Promise<Round> {
-  w.upstream.define(`${name}.0`, {
-    toolCall: {
-      name: "edit_file",
-      arguments: JSON.stringify({ path: "src/greet.js", old: "hello", new: `hello, ${name}` }),
-    },
-  });
-  w.upstream.define(`${name}.1`, {
-    toolCall: { name: "finish", arguments: JSON.stringify({ summary: "Done." }) },
-  });
-  const issue = w.gh.createIssue(repo, {
-    title: `Greet ${name}`,
-    body: `The greeting should say hello, ${name}. [[script:${name}]]`,
-    user: "maintainer",
-  });
-  const labelled = Date.now();
-  const delivery = await w.gh.deliver(
-    "issues",
-    w.gh.payloads.issuesLabeled({
-      repo,
-      issue: issue.number,
-      label: "airlock:builtin",
-      sender: "maintainer",
-    }),
-  );
-  if (delivery.status !== 200)
-    throw new Error(`the webhook was answered ${delivery.status}: ${delivery.body}`);
+  const { issue, labelledAt: labelled } = await labelIssueForRun(w, repo, name);
   // Polled beside the pull request's wait: when the tracking comment first shows the result.
   const trackingClosedAt = new Map<string, number>();
   let polling = true;
@@ -104,12 +80,12 @@ async function runRound(w: E2eWorld, repo: string, name: string): Promise<Round>
     }
   })();
   const pulledAt = await waitFor("the draft pull request", () =>
-    w.gh.state.pulls.some((p) => p.repo === repo && p.head.startsWith(`airlock/${issue.number}-`))
+    w.gh.state.pulls.some((p) => p.repo === repo && p.head.startsWith(`airlock/${issue}-`))
       ? Date.now()
       : undefined,
   );
   const run = await waitFor("the run's record", async () =>
-    (await w.runsOf(repo)).find((r) => r.issueNumber === issue.number && r.publishedAt !== null),
+    (await w.runsOf(repo)).find((r) => r.issueNumber === issue && r.publishedAt !== null),
   );
   const closedAt = await waitFor("the tracking comment's result", () => trackingClosedAt.get(run.id));
   if (run.state !== "succeeded")

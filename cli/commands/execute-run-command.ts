@@ -1,11 +1,11 @@
-import { access } from "node:fs/promises";
+import { access, mkdir, realpath } from "node:fs/promises";
 import { resolve } from "node:path";
 import { Writable } from "node:stream";
 import { getAgent } from "../../core/agents/get-agent.ts";
 import { UsageError } from "../../core/errors.ts";
 import { createLogger } from "../../core/logger.ts";
 import { chooseLlmUpstreams } from "../../core/settings/choose-llm-upstreams.ts";
-import { requireSettings } from "../../core/settings/load-settings.ts";
+import { requireSettings, type Settings } from "../../core/settings/load-settings.ts";
 import { createDockerContainerRuntime } from "../../runner/container/docker-container-runtime.ts";
 import { assertEngineReachable } from "../../runner/images/assert-engine-reachable.ts";
 import { buildAgentImage } from "../../runner/images/build-agent-image.ts";
@@ -14,6 +14,7 @@ import { formatImageGrant } from "../../runner/images/image-grant.ts";
 import type { ProxyUpstreams } from "../../runner/proxy/choose-upstreams.ts";
 import type { RunOutcome } from "../../runner/run/decide-run-outcome.ts";
 import { demoModelId, startDemoModel, type DemoModel } from "../../runner/run/demo-model.ts";
+import { acquireRunSlot, type RunSlot } from "../../runner/run/acquire-run-slot.ts";
 import { recordAndRunLocalRun } from "../../runner/run/record-and-run-local-run.ts";
 import { readRunProgress } from "../../core/db/runs.ts";
 import { parseGitRemote } from "../../runner/relay/parse-git-remote.ts";
@@ -109,14 +110,31 @@ export async function runCommand(ctx: CliContext, flags: RunFlags): Promise<numb
     say(demoNotice);
   }
 
-  const database = await ctx.openMigratedDatabase();
   const controller = new AbortController();
+  let waitingForSlot = true;
   const onSignal = () => {
-    if (!controller.signal.aborted) say("cancelling: stopping the agent (the run is recorded as cancelled)");
+    if (!controller.signal.aborted && !waitingForSlot)
+      say("cancelling: stopping the agent (the run is recorded as cancelled)");
     controller.abort();
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  let slot: RunSlot;
+  try {
+    slot = await waitForRunSlot(settings, controller.signal, say);
+  } catch (error) {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    await demo?.close();
+    if (!controller.signal.aborted) throw error;
+    say("cancelled while waiting for a run slot; nothing was recorded");
+    return exitCodes.cancelled;
+  }
+  waitingForSlot = false;
+  const database = await ctx.openMigratedDatabase().catch(async (error: unknown) => {
+    await slot.release();
+    throw error;
+  });
   const startedAt = Date.now();
   let runId: string | undefined;
   let state = "queued";
@@ -239,7 +257,37 @@ export async function runCommand(ctx: CliContext, flags: RunFlags): Promise<numb
     process.off("SIGTERM", onSignal);
     await demo?.close();
     await database.close();
+    await slot.release();
   }
+}
+
+/**
+ * Waits for one of the host's run slots (issue 15): `airlock run` processes that share a data
+ * folder run at most AIRLOCK_RUNNER_CONCURRENCY at once (default: what the host carries), so
+ * sixteen started together take turns instead of fighting over two CPUs and the Docker
+ * engine. On the embedded database the folder's database is one process's (PGlite aborts
+ * when a second opens it), so its runs go one at a time.
+ */
+async function waitForRunSlot(
+  settings: Settings,
+  signal: AbortSignal,
+  say: (line: string) => void,
+): Promise<RunSlot> {
+  const dataDir = resolve(settings.dataDir);
+  await mkdir(dataDir, { recursive: true });
+  const embedded = settings.databaseUrl === undefined;
+  const slots = embedded ? 1 : settings.runner.concurrency;
+  return acquireRunSlot({
+    key: await realpath(dataDir),
+    slots,
+    signal,
+    onWait: (holders) =>
+      say(
+        embedded
+          ? `waiting for the embedded database in ${dataDir}: another airlock run (pid ${holders.join(", ") || "unknown"}) is using it, and it is one process's; this run starts when that one ends (set DATABASE_URL to run them side by side)`
+          : `waiting for a run slot: ${slots === 1 ? "another airlock run" : `${slots} airlock runs`} sharing ${dataDir} already ${slots === 1 ? "works" : "work"} (pid ${holders.join(", ") || "unknown"}); this run starts when ${slots === 1 ? "it ends" : "one ends"} (AIRLOCK_RUNNER_CONCURRENCY, ${settings.runner.concurrencyReason})`,
+      ),
+  });
 }
 
 function parsePositive(value: string | undefined, flag: string, integer: boolean): number | undefined {

@@ -98,6 +98,10 @@ export async function serveAirlock(ctx: CliContext, parts: { app: boolean; runne
       // Containers this runner id left behind in an earlier life (a crash, a kill -9).
       await reapContainers({ runtime, logger, scope: { runnerId } });
       const prices = await loadPrices(ctx.env.AIRLOCK_PRICES_FILE);
+      logger.info(
+        { concurrency: settings.runner.concurrency, reason: settings.runner.concurrencyReason },
+        "runs worked on at once",
+      );
       const runner: RunnerService = startRunner({
         db: database.db,
         runtime: observeSandboxStarts(runtime, (seconds) => metrics.sandboxStart.observe(seconds)),

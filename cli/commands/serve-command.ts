@@ -1,4 +1,6 @@
 import type { Command } from "commander";
+import { chooseRunnerConcurrency } from "../../core/settings/choose-runner-concurrency.ts";
+import { readHostCapacity } from "../../core/settings/read-host-capacity.ts";
 import type { CliContext } from "../cli-context.ts";
 
 const environmentHelp = `
@@ -11,9 +13,25 @@ Environment (see the README's Configuration section):
   OPENAI_API_KEY / OPENAI_BASE_URL, ANTHROPIC_API_KEY / ANTHROPIC_BASE_URL   the LLM upstreams (runner, up)
   PORT, HOST            where the app listens (default 0.0.0.0:3000); webhooks at /api/github/webhooks
   WEBHOOK_PROXY_URL     a smee channel for development
-  AIRLOCK_LEASE_S, AIRLOCK_RUNNER_CONCURRENCY, AIRLOCK_RUNNER_ID   runner tuning
+  AIRLOCK_LEASE_S, AIRLOCK_RUNNER_CONCURRENCY, AIRLOCK_RUNNER_ID   runner tuning; runs beyond
+                        the concurrency wait in the queue for a free slot
   AIRLOCK_HISTORY_TOKEN the operators' token for the run-history page at /history (app, up);
                         unset, the page is off`;
+
+/**
+ * The runner's concurrency on this host and why (issue 15): the setting if set, else the
+ * default chooseRunnerConcurrency picks. `--help` works with a broken environment, so a
+ * setting that does not parse falls back to the default ceiling.
+ */
+function describeConcurrency(ctx: CliContext): string {
+  let reason: string;
+  try {
+    reason = ctx.settings().runner.concurrencyReason;
+  } catch {
+    reason = chooseRunnerConcurrency(readHostCapacity(), 4096).reason;
+  }
+  return `\n\nAIRLOCK_RUNNER_CONCURRENCY on this host: ${reason}.\n  (Default: the fewer of 2 runs per CPU and the sandboxes that fit in 75 % of the free memory\n  at AIRLOCK_MAX_MEMORY_MB each; measured in the README, "Runs per minute".)`;
+}
 
 /** `airlock up`, `airlock app`, `airlock runner` (DESIGN §3): the long-running services. */
 export function registerServeCommands(program: Command, ctx: CliContext): void {
@@ -24,7 +42,7 @@ export function registerServeCommands(program: Command, ctx: CliContext): void {
   program
     .command("up")
     .description("the GitHub App and a runner in one process (the single-machine default)")
-    .addHelpText("after", environmentHelp)
+    .addHelpText("after", () => environmentHelp + describeConcurrency(ctx))
     .action(() => serve({ app: true, runner: true }));
   program
     .command("app")
@@ -36,6 +54,6 @@ export function registerServeCommands(program: Command, ctx: CliContext): void {
   program
     .command("runner")
     .description("a runner alone: claims runs from the database and works them (run several to scale out)")
-    .addHelpText("after", environmentHelp)
+    .addHelpText("after", () => environmentHelp + describeConcurrency(ctx))
     .action(() => serve({ app: false, runner: true }));
 }

@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { UsageError } from "../errors.ts";
+import { chooseRunnerConcurrency, type HostCapacity } from "./choose-runner-concurrency.ts";
+import { readHostCapacity } from "./read-host-capacity.ts";
 
 /**
  * Every setting Airlock reads from the environment, validated in one place.
@@ -88,7 +90,9 @@ const envSchema = z.object({
   HOST: optionalString,
   WEBHOOK_PROXY_URL: url("a webhook relay channel for development, e.g. a smee channel URL"),
   AIRLOCK_LEASE_S: positiveInt("seconds a runner's claim on a run holds without renewal"),
-  AIRLOCK_RUNNER_CONCURRENCY: positiveInt("runs one runner process works on at once"),
+  AIRLOCK_RUNNER_CONCURRENCY: positiveInt(
+    "runs one runner process works on at once, and `airlock run` processes sharing a data folder; unset: what the host carries",
+  ),
   AIRLOCK_ALLOWED_MODELS: optionalString
     .refine((v) => v === undefined || /^[A-Za-z0-9._:/*-]+(\s*,\s*[A-Za-z0-9._:/*-]+)*$/.test(v.trim()), {
       message: "must be a comma-separated list of model ids or globs, e.g. gpt-4.1-mini,claude-*",
@@ -145,7 +149,13 @@ export interface Settings {
   /** Interface `airlock app` listens on (default all interfaces: GitHub must reach it). */
   host: string;
   webhookProxyUrl: string | undefined;
-  runner: { leaseS: number; concurrency: number };
+  runner: {
+    leaseS: number;
+    /** AIRLOCK_RUNNER_CONCURRENCY, or what the host carries (chooseRunnerConcurrency). */
+    concurrency: number;
+    /** Where `concurrency` came from, for the start-up log. */
+    concurrencyReason: string;
+  };
   sandboxCeiling: { memoryMb: number; cpus: number; pids: number; timeoutS: number };
   /** AIRLOCK_MAX_DISK_MB: each run's workspace is a filesystem of this size; undefined = no cap. */
   maxDiskMb: number | undefined;
@@ -163,8 +173,14 @@ export interface Settings {
   historyToken: string | undefined;
 }
 
-/** Parse and validate the environment. Throws a UsageError listing every problem at once. */
-export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+/**
+ * Parse and validate the environment. Throws a UsageError listing every problem at once.
+ * `host` sizes the defaults that depend on the machine (the runner's concurrency).
+ */
+export function loadSettings(
+  env: NodeJS.ProcessEnv = process.env,
+  host: HostCapacity = readHostCapacity(),
+): Settings {
   const parsed = envSchema.safeParse(env);
   const problems: string[] = [];
   if (!parsed.success) {
@@ -198,6 +214,14 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   if (problems.length > 0 || raw === undefined) {
     throw new UsageError(`invalid environment:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
   }
+  const maxMemoryMb = raw.AIRLOCK_MAX_MEMORY_MB ?? 4096;
+  const concurrency =
+    raw.AIRLOCK_RUNNER_CONCURRENCY === undefined
+      ? chooseRunnerConcurrency(host, maxMemoryMb)
+      : {
+          concurrency: raw.AIRLOCK_RUNNER_CONCURRENCY,
+          reason: `${raw.AIRLOCK_RUNNER_CONCURRENCY}, set by AIRLOCK_RUNNER_CONCURRENCY`,
+        };
   return {
     github: {
       appId: raw.APP_ID,
@@ -224,9 +248,13 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     port: raw.PORT ?? 3000,
     host: raw.HOST ?? "0.0.0.0",
     webhookProxyUrl: raw.WEBHOOK_PROXY_URL,
-    runner: { leaseS: raw.AIRLOCK_LEASE_S ?? 60, concurrency: raw.AIRLOCK_RUNNER_CONCURRENCY ?? 1 },
+    runner: {
+      leaseS: raw.AIRLOCK_LEASE_S ?? 60,
+      concurrency: concurrency.concurrency,
+      concurrencyReason: concurrency.reason,
+    },
     sandboxCeiling: {
-      memoryMb: raw.AIRLOCK_MAX_MEMORY_MB ?? 4096,
+      memoryMb: maxMemoryMb,
       cpus: raw.AIRLOCK_MAX_CPUS ?? 2,
       pids: raw.AIRLOCK_MAX_PIDS ?? 512,
       timeoutS: raw.AIRLOCK_MAX_TIMEOUT_S ?? 3600,

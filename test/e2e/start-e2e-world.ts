@@ -40,7 +40,8 @@ export interface E2eWorld {
   runtime: ReturnType<typeof createDockerContainerRuntime>;
   /** A repository of the installation with `maintainer` (write), `maintainer2` (write), `reader` (read). */
   newRepo(name: string, files?: Record<string, string>): Promise<string>;
-  startRunner(id: string): Promise<AirlockProcess>;
+  /** An `airlock runner` process; `env` adds to or overrides the world's (AIRLOCK_RUNNER_CONCURRENCY, say). */
+  startRunner(id: string, env?: Record<string, string>): Promise<AirlockProcess>;
   /** The logs of the app and every runner, and the stand-in's violations, for failure messages. */
   diagnostics(): string;
   runsOf(repo: string): Promise<Run[]>;
@@ -83,6 +84,9 @@ export async function startE2eWorld(
     ANTHROPIC_API_KEY: scriptedUpstreamDefaults.anthropicApiKey,
     AIRLOCK_DATA_DIR: join(dir, "data"),
     AIRLOCK_LEASE_S: "4",
+    // One run at a time per runner, as the tests' flows are written; unset, the default
+    // depends on the host's CPUs and free memory (chooseRunnerConcurrency).
+    AIRLOCK_RUNNER_CONCURRENCY: "1",
     AIRLOCK_LOG_LEVEL: "info",
     PORT: "0",
     HOST: "127.0.0.1",
@@ -113,9 +117,9 @@ export async function startE2eWorld(
       gh.setPermission(full, "reader", "read");
       return full;
     },
-    async startRunner(id) {
+    async startRunner(id, extra = {}) {
       runnerIds.push(id);
-      const runner = await startAirlockProcess("runner", { ...env, AIRLOCK_RUNNER_ID: id });
+      const runner = await startAirlockProcess("runner", { ...env, ...extra, AIRLOCK_RUNNER_ID: id });
       world.runners.push(runner);
       return runner;
     },
