@@ -13,7 +13,7 @@ export const cliBundleManifestName = "manifest.json";
 
 /**
  * Modules dockerode and docker-modem load at require time but Airlock reaches only with an
- * ssh:// DOCKER_HOST or a BuildKit build (see runner/container/defer-dockerode-extras.ts,
+ * ssh:// or TLS DOCKER_HOST or a BuildKit build (see runner/container/defer-dockerode-extras.ts,
  * which does the same for the unbundled sources). In the bundle each becomes a stand-in
  * that requires the real module on first use, so they are neither loaded nor bundled (the
  * last two use __dirname to find their .proto files, which a bundle would break).
@@ -24,6 +24,8 @@ const deferred = [
   { specifier: "@grpc/proto-loader", shape: "object" },
   { specifier: "./session", shape: "function" },
   { specifier: "./buildkit", shape: "object" },
+  // Only for a TLS DOCKER_HOST; node:https brings TLS and crypto with it (~15 ms of start).
+  { specifier: "https", shape: "object" },
 ] as const;
 
 /**
@@ -132,23 +134,27 @@ function deferDockerodeExtras(outDir: string): Plugin {
             pluginData: { deferred: true },
           });
           if (real.errors.length > 0) return { errors: real.errors };
-          // The real file, relative to the bundle: the stand-in requires exactly what
-          // dockerode would have.
-          return { path: relative(outDir, real.path), namespace: "deferred", pluginData: { shape } };
+          // The real file, relative to the bundle (or node's own module, by name): the
+          // stand-in requires exactly what dockerode would have.
+          const path = real.external ? real.path : relative(outDir, real.path);
+          return { path, namespace: "deferred", pluginData: { shape, builtin: real.external } };
         });
       }
       b.onLoad({ filter: /.*/, namespace: "deferred" }, (args) => ({
         loader: "js",
-        contents: standInSource(args.path, (args.pluginData as { shape: string }).shape),
+        contents: standInSource(args.path, args.pluginData as { shape: string; builtin: boolean }),
       }));
     },
   };
 }
 
-function standInSource(pathFromBundle: string, shape: string): string {
+function standInSource(
+  pathFromBundle: string,
+  { shape, builtin }: { shape: string; builtin: boolean },
+): string {
   // `require` is the bundle's own (the banner's, anchored at the chunk, which sits in the
   // bundle's folder); through a variable, so esbuild leaves the call alone.
-  const path = pathFromBundle.startsWith(".") ? pathFromBundle : `./${pathFromBundle}`;
+  const path = builtin || pathFromBundle.startsWith(".") ? pathFromBundle : `./${pathFromBundle}`;
   const load = `(real ??= require(path))`;
   const head = `const path = ${JSON.stringify(path)}; let real;`;
   if (shape === "ssh2") {

@@ -70,7 +70,7 @@ describe("the CLI bundle bin/airlock.js starts from", () => {
     await withManifest(() => undefined);
   });
 
-  it("runs `sandbox exec` from the bundle, without loading dockerode's SSH or gRPC parts", async () => {
+  it("runs `sandbox exec` from the bundle, without loading dockerode's SSH, gRPC or TLS parts", async () => {
     const { image, init } = pickSandboxTestImage();
     const entry = new URL("sandbox-main.js", bundleDir).href;
     // A fresh process: the module cache must start empty for the check to mean anything.
@@ -83,6 +83,7 @@ describe("the CLI bundle bin/airlock.js starts from", () => {
       const argv = ["sandbox", "exec", "--image", ${JSON.stringify(image)}, ${init ? '"--init", ' : ""}"--", "sh", "-c", "echo out; exit 7"];
       const code = await main(argv, { PATH: process.env.PATH, AIRLOCK_LOG_LEVEL: "silent" }, stdout, process.stderr);
       const loaded = Object.keys(createRequire(import.meta.url).cache).filter((k) => /node_modules[\\\\/](ssh2|@grpc|protobufjs)[\\\\/]/.test(k));
+      if (process.moduleLoadList.includes("NativeModule https")) loaded.push("node:https");
       console.log(JSON.stringify({ code, out, loaded }));
       process.exitCode = 0;
     `;
