@@ -17,7 +17,10 @@ try {
   process.exit(0);
 }
 const staging = `${outDir}.${process.pid}`;
-const { bytes, inputs } = await bundleCli(staging);
+const { bytes, inputs } = await bundleCli(staging).catch(async (error: unknown) => {
+  await rm(staging, { recursive: true, force: true });
+  throw error;
+});
 await rm(outDir, { recursive: true, force: true });
 await rename(staging, outDir);
 console.log(`.build/cli: ${(bytes / 1024).toFixed(0)} KiB from ${inputs} files`);

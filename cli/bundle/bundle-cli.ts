@@ -36,6 +36,9 @@ const deferred = [
  * bundle saves at start (issue 15).
  */
 export async function bundleCli(outDir: string): Promise<{ bytes: number; inputs: number }> {
+  // A file saved while esbuild ran may be in the bundle in its old content with its new
+  // mtime in the manifest: such a bundle would pass for fresh, so it is refused.
+  const startedAt = Date.now();
   const result = await build({
     absWorkingDir: repoRoot,
     entryPoints: cliBundleEntries.map((name) => `cli/${name}.ts`),
@@ -68,6 +71,9 @@ export async function bundleCli(outDir: string): Promise<{ bytes: number; inputs
       inputs: await Promise.all(
         inputs.map(async (path): Promise<[string, number, number]> => {
           const info = await stat(path);
+          if (info.mtimeMs >= startedAt) {
+            throw new Error(`${path} changed while the CLI was being bundled; bundle it again`);
+          }
           return [relative(outDir, path), info.size, info.mtimeMs];
         }),
       ),
