@@ -7,10 +7,10 @@ import { fileURLToPath } from "node:url";
 /**
  * The bundled entry `<bundleDir>/<entryName>.js` as a URL, when the bundle in bundleDir
  * (cli/bundle/bundle-cli.ts) was built from exactly the files now on disk: each input the
- * entry's code came from (for a package: its package.json) still has its size and mtime, and each
- * of its output files is there. Anything else
- * — no bundle, an edited or checked-out source, an `npm install` since, a manifest it
- * cannot read — gives undefined, and the caller runs the sources, as a fresh clone does.
+ * entry's code came from (for a package: its package.json) still has its size and mtime,
+ * and each of its output files is there. Anything else (no bundle, an edited or
+ * checked-out source, an `npm install` since, a manifest it cannot read) gives undefined,
+ * and the caller runs the sources, as a fresh clone does.
  *
  * @param {URL} bundleDir a folder URL, ending in "/"
  * @param {string} entryName
