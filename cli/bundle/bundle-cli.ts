@@ -57,7 +57,7 @@ export async function bundleCli(outDir: string): Promise<{ bytes: number; inputs
     // Only the CLI's start-up path is bundled: packages it reaches on use stay in
     // node_modules, loaded as before (and not exposed to a bundler's changes of meaning).
     external: ["@electric-sql/pglite", "probot", "postgres", "drizzle-orm", "drizzle-orm/*", "undici"],
-    plugins: [deferDockerodeExtras(outDir), keepSourceUrls(outDir)],
+    plugins: [deferDockerodeExtras(outDir), keepPackagesLoadedOnUse(), keepSourceUrls(outDir)],
     legalComments: "none",
     logLevel: "warning",
     metafile: true,
@@ -171,6 +171,23 @@ function standInSource(
     return `${head} module.exports = function (...args) { return ${load}.apply(this, args); };`;
   }
   return `${head} module.exports = new Proxy({}, { get(_t, key) { return ${load}[key]; }, has(_t, key) { return key in ${load}; } });`;
+}
+
+/**
+ * A package Airlock imports on use (`await import("yaml")`) stays outside the bundle, loaded
+ * by Node as before. Besides keeping the start small, this keeps Node's meaning: a bundled
+ * CommonJS package imported dynamically gets only a default export from esbuild, where
+ * Node also gives its named ones (`const { parse } = await import("yaml")` was undefined).
+ */
+function keepPackagesLoadedOnUse(): Plugin {
+  return {
+    name: "keep-packages-loaded-on-use",
+    setup(b) {
+      b.onResolve({ filter: /^[^./]/ }, (args) =>
+        args.kind === "dynamic-import" ? { path: args.path, external: true } : undefined,
+      );
+    },
+  };
 }
 
 /**

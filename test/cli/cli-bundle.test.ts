@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { bundleCli, cliBundleEntries, cliBundleManifestName } from "../../cli/bundle/bundle-cli.ts";
 import { findFreshBundle } from "../../cli/bundle/find-fresh-bundle.js";
@@ -22,7 +21,11 @@ describe("the CLI bundle bin/airlock.js starts from", () => {
   let manifest: Manifest;
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), "airlock-cli-bundle-"));
+    // Inside the repository, as .build/cli is: the packages the bundle leaves out are found
+    // from there.
+    const buildDir = fileURLToPath(new URL("../../.build/", import.meta.url));
+    await mkdir(buildDir, { recursive: true });
+    dir = await mkdtemp(join(buildDir, "cli-bundle-test-"));
     await bundleCli(dir);
     bundleDir = pathToFileURL(`${dir}/`);
     manifest = JSON.parse(await readFile(join(dir, cliBundleManifestName), "utf8")) as Manifest;
@@ -108,5 +111,21 @@ describe("the CLI bundle bin/airlock.js starts from", () => {
     assert.equal(version.stdout, "0.1.0\n");
     const help = await airlock(["run", "--help"]);
     assert.match(help.stdout, /^Usage: airlock run \[options\]/);
+  });
+
+  it("keeps Node's meaning for a package imported on use (yaml's named exports)", async () => {
+    // `airlock proxy` imports yaml on use and takes `parse` from it: bundled, a CommonJS
+    // package imported that way had only a default export, and the proxy never started.
+    const config = join(dir, "proxy.yml");
+    await writeFile(config, "routing: 5\n");
+    const probe = `
+      const { main } = await import(${JSON.stringify(new URL("main.js", bundleDir).href)});
+      const env = { PATH: process.env.PATH, AIRLOCK_DATA_DIR: ${JSON.stringify(dir)}, AIRLOCK_PROXY_CONFIG: ${JSON.stringify(config)},
+        OPENAI_API_KEY: "sk-test-0123456789abcdef", AIRLOCK_TOKEN_SECRET: "cli-bundle-test-secret-0123456789abcdef" };
+      const code = await main(["proxy", "--port", "0"], env);
+      process.exitCode = code === 2 ? 0 : 1;
+    `;
+    const { stderr } = await run(process.execPath, ["--input-type=module", "-e", probe]);
+    assert.match(stderr, /not a valid proxy configuration:\n {2}- routing: Invalid input: expected array/);
   });
 });
