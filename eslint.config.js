@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "action/dist/", "**/dist/", ".airlock/", "migrations/"] },
+  { ignores: ["node_modules/", "action/dist/", "**/dist/", ".airlock/", ".build/", "migrations/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

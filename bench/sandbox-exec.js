@@ -16,9 +16,7 @@ import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { buildSandboxSpec } from "../runner/sandbox/build-sandbox-spec.ts";
-import { defaultSeccompProfilePath } from "../runner/sandbox/load-seccomp-profile.ts";
-import { defaultSandboxLimits } from "../runner/sandbox/sandbox-limits.ts";
+import { dockerHardeningFlags } from "./docker-hardening-flags.ts";
 
 const goalMs = 150;
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -52,34 +50,9 @@ const contenders = [
   {
     name: "docker run --rm <Airlock's hardening as flags> … true",
     cmd: "docker",
-    args: ["run", "--rm", ...hardeningFlags(), image, "true"],
+    args: ["run", "--rm", ...dockerHardeningFlags(image), image, "true"],
   },
 ];
-
-/** The sandbox policy as docker CLI flags (the CLI reads the seccomp profile from its path). */
-function hardeningFlags() {
-  const spec = buildSandboxSpec({
-    image,
-    argv: ["true"],
-    limits: defaultSandboxLimits,
-    labels: {},
-    seccompProfile: "{}",
-  });
-  return [
-    ...["--user", spec.user, "--network", spec.networkMode, "--pids-limit", String(spec.pidsLimit)],
-    ...["--memory", `${spec.memoryBytes}b`, "--memory-swap", `${spec.memorySwapBytes}b`],
-    ...["--cpus", String(spec.nanoCpus / 1e9), "--log-driver", "none"],
-    ...(spec.readonlyRootfs ? ["--read-only"] : []),
-    ...spec.capDrop.flatMap((cap) => ["--cap-drop", cap]),
-    ...spec.securityOpt.flatMap((opt) => [
-      "--security-opt",
-      opt.startsWith("seccomp=") ? `seccomp=${defaultSeccompProfilePath}` : opt,
-    ]),
-    ...Object.entries(spec.tmpfs).flatMap(([path, options]) => ["--tmpfs", `${path}:${options}`]),
-    ...Object.entries(spec.env).flatMap(([name, value]) => ["--env", `${name}=${value}`]),
-    ...(spec.init ? ["--init"] : []),
-  ];
-}
 
 function timeOnce({ cmd, args, name }) {
   return new Promise((resolve, reject) => {

@@ -5,10 +5,12 @@ import { createRequire, registerHooks } from "node:module";
  * require time: ~100 ms of every `airlock sandbox exec`, for code Airlock only reaches
  * with an ssh:// DOCKER_HOST or a BuildKit build, neither of which it uses today. This
  * hook hands dockerode stand-ins that load the real module on first use, so nothing is
- * lost, only deferred. Imported for its side effect by docker-container-runtime.ts,
- * before dockerode itself.
+ * lost, only deferred. node:https too: docker-modem needs it only for a TLS DOCKER_HOST
+ * (which Airlock does not configure), and it brings TLS and crypto with it (~15 ms).
+ * Imported for its side effect by docker-container-runtime.ts, before dockerode itself.
+ * cli/bundle/bundle-cli.ts does the same in the CLI's bundle.
  */
-const deferred = new Set(["ssh2", "@grpc/grpc-js", "@grpc/proto-loader"]);
+const deferred = new Set(["ssh2", "@grpc/grpc-js", "@grpc/proto-loader", "https"]);
 const scheme = "airlock-deferred:";
 const owners = /[\\/]node_modules[\\/](dockerode|docker-modem)[\\/]/;
 // The stand-ins load the real modules through a require anchored here, which the hook

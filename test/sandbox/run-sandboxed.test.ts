@@ -197,6 +197,24 @@ describe("runSandboxed (real Docker)", () => {
     assert.deepEqual([result.reason, result.exitCode], ["oom_killed", 137]);
   });
 
+  it("reports a failed command whose child ran out of memory as out of memory", async () => {
+    const result = await run(["sh", "-c", "tail /dev/zero; echo tail ended $?; exit 3"], {
+      limits: { memoryMb: 32 },
+    });
+    assert.equal(result.out, "tail ended 137\n");
+    assert.deepEqual([result.reason, result.exitCode], ["oom_killed", 3]);
+  });
+
+  it("keeps the exit of a command that survived its child's OOM kill and exited 0", async () => {
+    // The engine marks this container OOM-killed as it does the one above; the command itself
+    // was not killed and said it succeeded, so its exit stands (no inspect is spent on 0).
+    const result = await run(["sh", "-c", "tail /dev/zero; echo tail ended $?; exit 0"], {
+      limits: { memoryMb: 32 },
+    });
+    assert.equal(result.out, "tail ended 137\n");
+    assert.deepEqual([result.reason, result.exitCode], ["exited", 0]);
+  });
+
   it("is cancelled by an abort signal, during the run and before it", async () => {
     const controller = new AbortController();
     // Cancelled once the command says it runs: during the run, whatever the machine's load.
