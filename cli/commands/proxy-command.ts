@@ -96,6 +96,8 @@ export function registerProxyCommand(program: Command, ctx: CliContext): void {
           port,
           host: options.host,
           db: database.db,
+          // On Postgres the calls are recorded in a worker thread, beside the requests (issue 9 §8).
+          ...(database.url ? { recordInWorker: { databaseUrl: database.url } } : {}),
           tokenSecret,
           upstreams,
           ...(config.routing ? { routing: config.routing } : {}),
