@@ -65,10 +65,15 @@ interface Target {
   pid?: number | undefined;
 }
 
-/** CPU time (user + system) a process has used so far, in ms; Linux /proc, 100 ticks per second. */
-function readCpuMs(pid: number | undefined): number {
+/**
+ * CPU time (user + system) a process has used so far, in ms; Linux /proc, 100 ticks per
+ * second. With `mainThread`, only its main thread's: Airlock records calls in a worker
+ * thread (issue 9 §8), whose CPU runs beside the requests rather than between them.
+ */
+function readCpuMs(pid: number | undefined, mainThread = false): number {
   if (pid === undefined) return Number.NaN;
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  const path = mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`;
+  const fields = readFileSync(path, "utf8").split(") ")[1]!.split(" ");
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
@@ -383,6 +388,7 @@ async function measureRate(target: Target) {
   // Warm the 64 connections and the JIT at a low rate first; not counted.
   await runRateStep(target, 200, 1);
   const cpuBefore = readCpuMs(target.pid);
+  const mainCpuBefore = readCpuMs(target.pid, true);
   const sentBefore = sentCount.get(target.name) ?? 0;
   for (const rate of steps) {
     await sleep(500);
@@ -400,9 +406,10 @@ async function measureRate(target: Target) {
     if (!step.ok) break;
     best = rate;
   }
-  const cpuMsPerRequest =
-    (readCpuMs(target.pid) - cpuBefore) / ((sentCount.get(target.name) ?? 0) - sentBefore);
-  return { best, capped: best === steps.at(-1), results, cpuMsPerRequest };
+  const requests = (sentCount.get(target.name) ?? 0) - sentBefore;
+  const cpuMsPerRequest = (readCpuMs(target.pid) - cpuBefore) / requests;
+  const mainThreadCpuMsPerRequest = (readCpuMs(target.pid, true) - mainCpuBefore) / requests;
+  return { best, capped: best === steps.at(-1), results, cpuMsPerRequest, mainThreadCpuMsPerRequest };
 }
 
 async function readStream(
@@ -544,6 +551,7 @@ interface PathFigures {
   /** The rate passed the generator's top step: a floor, not a limit found. */
   capped?: boolean;
   cpuMsPerRequest?: number;
+  mainThreadCpuMsPerRequest?: number;
   ttfb?: number;
   addedTtfb?: number;
   streams?: number;
@@ -629,6 +637,7 @@ async function measureOnce(): Promise<RunFigures> {
       rate: r?.best,
       capped: r?.capped,
       cpuMsPerRequest: r?.cpuMsPerRequest,
+      mainThreadCpuMsPerRequest: r?.mainThreadCpuMsPerRequest,
       ttfb: ttfb.get(t.name)?.ttfb,
       addedTtfb: ttfb.get(t.name)?.added,
       streams: streams.get(t.name)?.held,
@@ -657,6 +666,7 @@ function medianFigures(runs: readonly RunFigures[]): RunFigures {
     "addedP99",
     "rate",
     "cpuMsPerRequest",
+    "mainThreadCpuMsPerRequest",
     "ttfb",
     "addedTtfb",
     "streams",
@@ -747,6 +757,13 @@ function formatTable(figures: RunFigures): string {
       "proxy CPU per request during (2) (ms)",
       ...per((f) => ms(f.cpuMsPerRequest), true),
       before((f) => ms(f.cpuMsPerRequest)),
+      "",
+      "",
+    ],
+    [
+      "… of which the main thread's (ms)",
+      ...per((f) => ms(f.mainThreadCpuMsPerRequest), true),
+      before((f) => ms(f.mainThreadCpuMsPerRequest)),
       "",
       "",
     ],

@@ -20,6 +20,12 @@ export interface WorkerCallRecorderOptions {
   maxQueuedRows?: number;
   /** Body characters of those rows past which new calls are refused (default 128 Mi). */
   maxQueuedChars?: number;
+  /**
+   * How long a new row may wait here for others to go over with it (ms; default 5). Each
+   * message wakes the worker's thread, which costs more than the copying; the rows then
+   * linger in the worker (lingerMs) anyway, and a flush sends at once.
+   */
+  postIntervalMs?: number;
 }
 
 export interface WorkerCallRecorder extends CallRecorder {
@@ -42,7 +48,7 @@ const workerUrl = new URL("./call-recorder-worker.ts", import.meta.url);
  * pauses never land on a request.
  *
  * Nothing is lost on the way: each row stays here until the worker says it is written
- * (or refused for good), rows go over in batches once per turn of the event loop, and a
+ * (or refused for good), rows go over in batches every few milliseconds, and a
  * worker that stops is started again and sent every row it had not written. While it is
  * down, or while more than `maxQueuedRows` rows or `maxQueuedChars` of bodies wait,
  * `healthy` is false and the proxy refuses new calls with 503 (step 2), as it does when
@@ -52,6 +58,7 @@ const workerUrl = new URL("./call-recorder-worker.ts", import.meta.url);
 export function createWorkerCallRecorder(options: WorkerCallRecorderOptions): WorkerCallRecorder {
   const maxQueuedRows = options.maxQueuedRows ?? 20_000;
   const maxQueuedChars = options.maxQueuedChars ?? 128 * 1024 * 1024;
+  const postIntervalMs = options.postIntervalMs ?? 5;
   const data: CallRecorderWorkerData = {
     databaseUrl: options.databaseUrl,
     secret: options.secret,
@@ -74,7 +81,7 @@ export function createWorkerCallRecorder(options: WorkerCallRecorderOptions): Wo
   let closing = false;
   let restarts = 0;
   let crashesInARow = 0;
-  let postScheduled = false;
+  let postTimer: NodeJS.Timeout | undefined;
   let overloaded = false;
   const tracked = new Set<Promise<unknown>>();
   const waiters: { target: number; resolve: () => void }[] = [];
@@ -153,7 +160,8 @@ export function createWorkerCallRecorder(options: WorkerCallRecorderOptions): Wo
 
   /** Send the rows the worker has not been sent yet, in one message. */
   function postRows(): void {
-    postScheduled = false;
+    clearTimeout(postTimer);
+    postTimer = undefined;
     if (!workerUp) return;
     const from = head + sent;
     if (from >= pending.length) return;
@@ -180,10 +188,7 @@ export function createWorkerCallRecorder(options: WorkerCallRecorderOptions): Wo
       pending.push({ row, secrets, chars });
       pendingChars += chars;
       enqueued += 1;
-      if (!postScheduled) {
-        postScheduled = true;
-        setImmediate(postRows);
-      }
+      postTimer ??= setTimeout(postRows, postIntervalMs);
     },
     track(write) {
       const tracked_ = write.catch((error: unknown) => {
@@ -236,6 +241,7 @@ export function createWorkerCallRecorder(options: WorkerCallRecorderOptions): Wo
         await this.flush(timeoutMs);
       } finally {
         closing = true;
+        clearTimeout(postTimer);
         if (workerUp) {
           // The worker closes its database connection; a worker that does not answer is ended.
           const answered = new Promise<void>((resolve) => (closed = resolve));
