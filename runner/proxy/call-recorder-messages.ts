@@ -17,12 +17,12 @@ export interface CallRecorderWorkerData {
 
 /** Parent → worker. `rows` are queued in the order sent; `close` flushes, closes the database and ends the worker. */
 export type ToRecorderWorker =
-  | { type: "rows"; rows: QueuedCall[] }
-  | { type: "flush" }
-  | { type: "close"; timeoutMs: number };
+  { type: "rows"; rows: QueuedCall[] } | { type: "flush" } | { type: "close"; timeoutMs: number };
 
 /** Worker → parent. `progress.written` counts this worker's rows, in the order they were sent. */
 export type FromRecorderWorker =
+  /** Loaded, its database client built: rows sent from now on are recorded. */
+  | { type: "ready" }
   | ({ type: "progress" } & RecorderProgress)
   | { type: "log"; fields: Record<string, unknown>; message: string }
   | { type: "closed"; error?: string };

@@ -27,6 +27,8 @@ const recorder = createCallRecorder({
   ...(options.maxRetryDelayMs === undefined ? {} : { maxRetryDelayMs: options.maxRetryDelayMs }),
 });
 
+send({ type: "ready" });
+
 port.on("message", (message: ToRecorderWorker) => {
   if (message.type === "rows") {
     for (const queued of message.rows) recorder.record(queued.row, queued.secrets);
@@ -34,16 +36,19 @@ port.on("message", (message: ToRecorderWorker) => {
     // The parent keeps its own deadline; this only stops the rows lingering.
     recorder.flush(60_000).catch(() => undefined);
   } else {
-    recorder
-      .close(message.timeoutMs)
-      .then(
-        () => undefined,
-        (error: unknown) => (error as Error).message,
-      )
-      .then(async (error) => {
-        await database.close().catch(() => undefined);
-        send(error === undefined ? { type: "closed" } : { type: "closed", error });
-        port.close();
-      });
+    void closeRecorder(message.timeoutMs);
   }
 });
+
+/** Flush, close the database, tell the parent (which then ends this thread). Never rejects. */
+async function closeRecorder(timeoutMs: number): Promise<void> {
+  let error: string | undefined;
+  try {
+    await recorder.close(timeoutMs);
+  } catch (e) {
+    error = (e as Error).message;
+  }
+  await database.close().catch(() => undefined);
+  send(error === undefined ? { type: "closed" } : { type: "closed", error });
+  port!.close();
+}

@@ -24,6 +24,8 @@ export interface CallRecorder {
   track(write: Promise<unknown>): void;
   readonly healthy: boolean;
   readonly queued: number;
+  /** Resolves when the recorder can take rows; the proxy listens only after it (a worker loads first). */
+  ready(): Promise<void>;
   flush(timeoutMs?: number): Promise<void>;
   close(timeoutMs?: number): Promise<void>;
 }
@@ -201,6 +203,7 @@ export function createCallRecorder(options: CallRecorderOptions): CallRecorder {
     get queued() {
       return queue.length;
     },
+    ready: () => Promise.resolve(),
     async flush(timeoutMs = 30_000) {
       hurry();
       const target = enqueued;

@@ -86,6 +86,14 @@ export function createWorkerCallRecorder(options: WorkerCallRecorderOptions): Wo
   const tracked = new Set<Promise<unknown>>();
   const waiters: { target: number; resolve: () => void }[] = [];
   let closed: (() => void) | undefined;
+  let isReady = false;
+  let markReady!: () => void;
+  let failToStart!: (error: Error) => void;
+  const ready = new Promise<void>((resolve, reject) => {
+    markReady = resolve;
+    failToStart = reject;
+  });
+  ready.catch(() => undefined); // read through ready(); a proxy that never asks is not an unhandled rejection
   let worker = startWorker();
 
   function startWorker(): Worker {
@@ -102,6 +110,10 @@ export function createWorkerCallRecorder(options: WorkerCallRecorderOptions): Wo
   function onMessage(from: Worker, message: FromRecorderWorker): void {
     if (from !== worker) return;
     if (message.type === "log") return options.logger.error(message.fields, message.message);
+    if (message.type === "ready") {
+      isReady = true;
+      return markReady();
+    }
     if (message.type === "closed") {
       if (message.error)
         options.logger.error({ err: { message: message.error } }, "call recorder closed with rows unwritten");
@@ -134,6 +146,16 @@ export function createWorkerCallRecorder(options: WorkerCallRecorderOptions): Wo
     if (from !== worker) return;
     workerUp = false;
     closed?.();
+    if (!isReady) {
+      // The first worker did not even load: a broken install, not a passing fault. Say so at start-up.
+      failToStart(
+        new AirlockError(
+          "recorder_worker_failed",
+          `the call recorder's worker thread stopped (exit code ${code}) before it was ready; see the error logged above`,
+        ),
+      );
+      return;
+    }
     if (closing) return;
     const unwritten = pending.length - head;
     options.logger.error(
@@ -206,6 +228,7 @@ export function createWorkerCallRecorder(options: WorkerCallRecorderOptions): Wo
     get restarts() {
       return restarts;
     },
+    ready: () => ready,
     async killWorkerForTests() {
       await worker.terminate();
     },

@@ -5,11 +5,13 @@ import { verifyAuditChain } from "../../core/audit/verify-audit-chain.ts";
 import type { Database } from "../../core/db/open-database.ts";
 import { auditEvents, type NewLlmCall } from "../../core/db/schema.ts";
 import { ensureRun, listRunCalls } from "../../core/db/runs.ts";
+import { AirlockError } from "../../core/errors.ts";
 import { newRunId } from "../../core/ids.ts";
 import {
   createWorkerCallRecorder,
   type WorkerCallRecorder,
 } from "../../runner/proxy/create-worker-call-recorder.ts";
+import { serveProxyOnPort } from "../../runner/proxy/serve-proxy.ts";
 import { createCapturingLogger } from "../helpers/create-capturing-logger.ts";
 import { startProxyHarness } from "../helpers/start-proxy-harness.ts";
 import { testDatabaseKinds } from "../helpers/test-databases.ts";
@@ -138,6 +140,33 @@ describe("the call recorder in a worker thread", { skip: postgres.skip }, () => 
     } finally {
       await recorder.close(20_000);
     }
+  });
+
+  it("says at start-up when its worker cannot start, and the proxy does not listen", async () => {
+    const { logger, lines } = createCapturingLogger();
+    const recorder = createWorkerCallRecorder({ databaseUrl: "not a database url", logger, secret });
+    await assert.rejects(
+      recorder.ready(),
+      (e: unknown) => e instanceof AirlockError && e.code === "recorder_worker_failed",
+    );
+    assert.equal(recorder.healthy, false);
+    assert.equal(recorder.restarts, 0);
+    assert.ok(
+      lines.some((l) => l.includes("worker failed")),
+      lines.join(""),
+    );
+    await recorder.close(1_000);
+    await assert.rejects(
+      serveProxyOnPort({
+        port: 0,
+        db: database.db,
+        recordInWorker: { databaseUrl: "not a database url" },
+        tokenSecret: secret,
+        upstreams: { openai: { baseUrl: "http://127.0.0.1:9/v1", apiKey: "never-used-key-0123" } },
+        logger,
+      }),
+      (e: unknown) => e instanceof AirlockError && e.code === "recorder_worker_failed",
+    );
   });
 
   it("through the proxy: every call served is recorded, though the worker dies mid-traffic", async () => {
