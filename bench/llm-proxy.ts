@@ -1,7 +1,7 @@
 /**
  * Benchmark of the metered LLM proxy (issue 3), run by hand, not a test:
  *
- *   node bench/llm-proxy.ts [--quick] [--repeat N] [--profile <dir>]
+ *   node bench/llm-proxy.ts [--quick] [--repeat N] [--profile <dir>] [--record-in-process]
  *
  * Three paths to the same scripted upstream, side by side in one run, all on loopback:
  *   direct   — the load generator talks to the upstream itself;
@@ -12,6 +12,8 @@
  * generates load. Every request, connection and child is bounded and stopped at the end.
  *
  * `--profile <dir>` starts Airlock under `node --cpu-prof` and leaves the profile there.
+ * `--record-in-process` starts it with calls recorded on its serving thread rather than in
+ * its worker thread (issue 9 §8), to compare the two on the same machine.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -28,6 +30,7 @@ const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const profileIndex = args.indexOf("--profile");
 const profileDir = profileIndex >= 0 ? args[profileIndex + 1] : undefined;
+const recordInProcess = args.includes("--record-in-process");
 const repeatIndex = args.indexOf("--repeat");
 /** `--repeat 3` runs the whole benchmark three times (fresh servers each time) and prints the medians too. */
 const repeat = repeatIndex >= 0 ? Math.max(1, Number(args[repeatIndex + 1] ?? 1)) : 1;
@@ -235,7 +238,14 @@ async function startAirlock(upstreamUrl: string, keys: { openai: string; anthrop
   const nodeArgs = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
   const child = spawn(
     process.execPath,
-    [...nodeArgs, join(repoRoot, "bin/airlock.js"), "proxy", "--port", String(port)],
+    [
+      ...nodeArgs,
+      join(repoRoot, "bin/airlock.js"),
+      "proxy",
+      "--port",
+      String(port),
+      ...(recordInProcess ? ["--record-in-process"] : []),
+    ],
     {
       env,
       stdio: ["ignore", "ignore", "inherit"],
@@ -813,7 +823,7 @@ async function main() {
     const figures = runs.at(-1)!;
     process.stdout.write(
       `\nLLM proxy benchmark${repeat > 1 ? `, run ${run} of ${repeat}` : ""} — ${new Date().toISOString()}, node ${process.version}, ${cpus().length} CPUs, loopback${quick ? ", --quick" : ""}, load average at start ${figures.loadAtStart}\n` +
-        `nginx ${nginxVersion()} (1 worker, proxy_buffering off, keep-alive upstream); airlock = node bin/airlock.js proxy, rows to Postgres\n` +
+        `nginx ${nginxVersion()} (1 worker, proxy_buffering off, keep-alive upstream); airlock = node bin/airlock.js proxy${recordInProcess ? " --record-in-process" : ""}, rows to Postgres\n` +
         `("+" = the generator's top step passed: a floor, not a limit found; "airlock before" = before issue 9 §8, quiet machine)\n\n` +
         `${formatTable(figures)}\n`,
     );
