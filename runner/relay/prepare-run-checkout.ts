@@ -1,12 +1,15 @@
-import { access, mkdir, readdir, writeFile } from "node:fs/promises";
+import { access, mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
 import type { Logger } from "../../core/logger.ts";
 import { chownTree } from "./chown-tree.ts";
 import { exportCommitFiles } from "./export-commit-files.ts";
 import { gitCredentialsSchema, type GitCredentials } from "./git-credentials.ts";
 import { openGitRunner, type GitAuth, type GitRunner } from "./git-runner.ts";
+import { linkMirrorObjects } from "./link-mirror-objects.ts";
 import { parseGitRemote, type GitRemote } from "./parse-git-remote.ts";
+import { pruneMirrorCache } from "./prune-mirror-cache.ts";
 import { RelayError } from "./relay-error.ts";
+import { MirrorReadError, syncRepositoryMirror, type MirrorCache } from "./sync-repository-mirror.ts";
 import { trustLocalRepository } from "./trust-local-repository.ts";
 import { airlockIdentity } from "./write-relay-commit.ts";
 
@@ -29,6 +32,12 @@ export type PrepareRunCheckoutInput = {
   createWorkspace?: ((dir: string) => Promise<void>) | undefined;
   /** Give the workspace a throwaway `.git` with one commit so agents can `git diff`; the relay ignores it. */
   initWorkspaceGit?: boolean | undefined;
+  /**
+   * Issue 15: keep a mirror of the repository here and fetch only what changed since the
+   * last run; absent, every run clones the whole repository.
+   */
+  mirrorCache?: MirrorCache | undefined;
+  signal?: AbortSignal | undefined;
 };
 
 export type RunCheckout = { hostClone: string; workspace: string; baseCommit: string; defaultBranch: string };
@@ -75,25 +84,41 @@ export async function prepareRunCheckout(input: PrepareRunCheckoutInput): Promis
     });
   }
   const git = await openGitRunner({ logger });
+  const createWorkspace =
+    input.createWorkspace ?? ((dir: string) => mkdir(dir, { mode: 0o755 }).then(() => undefined));
   try {
-    logger.info({ remoteKind: remote.kind }, "cloning the repository into the host clone");
-    // --no-local: a local source is read through the pack protocol, not by copying or
-    // hard-linking its .git (whose symlinks a crafted repository could aim elsewhere).
-    const cloneEnv = remote.kind === "path" ? await trustLocalRepository(git, remote.location) : undefined;
-    await git.run(["clone", "--no-checkout", "--no-local", "--quiet", "--", remote.location, hostClone], {
-      auth,
-      env: cloneEnv,
-    });
-    const gitDir = join(hostClone, ".git");
-    await writeFile(join(gitDir, "info", "attributes"), neutralAttributes);
-    const defaultBranch = await readDefaultBranch(git, gitDir);
-    const baseCommit = await resolveBase(git, gitDir, input.ref);
-    await git.run(["update-ref", "--no-deref", "HEAD", baseCommit], { gitDir });
-    await (input.createWorkspace ?? ((dir: string) => mkdir(dir, { mode: 0o755 }).then(() => undefined)))(
-      workspace,
+    const remoteEnv = remote.kind === "path" ? await trustLocalRepository(git, remote.location) : undefined;
+    logger.info(
+      { remoteKind: remote.kind, mirror: input.mirrorCache !== undefined },
+      "fetching the repository",
     );
-    await exportCommitFiles(git, gitDir, baseCommit, workspace);
-    if (input.initWorkspaceGit ?? true) await initWorkspaceGit(git, workspace, baseCommit);
+    const { baseCommit, defaultBranch } =
+      input.mirrorCache === undefined
+        ? await cloneAndExport({
+            git,
+            remote,
+            auth,
+            remoteEnv,
+            hostClone,
+            workspace,
+            createWorkspace,
+            ref: input.ref,
+          })
+        : await exportFromMirror({
+            git,
+            remote,
+            auth,
+            remoteEnv,
+            hostClone,
+            workspace,
+            createWorkspace,
+            ref: input.ref,
+            cache: input.mirrorCache,
+            logger,
+            signal: input.signal,
+          });
+    if (input.initWorkspaceGit ?? true)
+      await initWorkspaceGit(git, join(hostClone, ".git"), workspace, baseCommit);
     const owner = input.workspaceOwner ?? { uid: 1001, gid: 1001 };
     if (process.getuid?.() === 0) {
       await chownTree(workspace, owner.uid, owner.gid);
@@ -107,6 +132,103 @@ export async function prepareRunCheckout(input: PrepareRunCheckoutInput): Promis
   }
 }
 
+type ExportInput = {
+  git: GitRunner;
+  remote: GitRemote;
+  auth: GitAuth | undefined;
+  remoteEnv: Record<string, string> | undefined;
+  hostClone: string;
+  workspace: string;
+  createWorkspace: (dir: string) => Promise<void>;
+  ref: string | undefined;
+};
+
+type ExportedBase = { baseCommit: string; defaultBranch: string };
+
+/** Without a mirror: a full clone of the repository per run. */
+async function cloneAndExport(input: ExportInput): Promise<ExportedBase> {
+  const { git } = input;
+  // --no-local: a local source is read through the pack protocol, not by copying or
+  // hard-linking its .git (whose symlinks a crafted repository could aim elsewhere).
+  await git.run(
+    ["clone", "--no-checkout", "--no-local", "--quiet", "--", input.remote.location, input.hostClone],
+    {
+      auth: input.auth,
+      env: input.remoteEnv,
+    },
+  );
+  const gitDir = join(input.hostClone, ".git");
+  await writeFile(join(gitDir, "info", "attributes"), neutralAttributes);
+  const defaultBranch = await readDefaultBranch(git, gitDir);
+  const baseCommit = await resolveBase(git, gitDir, input.ref, "refs/remotes/origin/");
+  await git.run(["update-ref", "--no-deref", "HEAD", baseCommit], { gitDir });
+  await input.createWorkspace(input.workspace);
+  await exportCommitFiles(git, gitDir, baseCommit, input.workspace);
+  return { baseCommit, defaultBranch };
+}
+
+/**
+ * With a mirror (issue 15): fetch what changed into the host's mirror, give the host clone
+ * the mirror's objects by hard link (no copy, and no `alternates` path back into the
+ * cache), and write the base's files, all under the mirror's lock. The export reads every
+ * blob of the base, so a corrupt mirror shows here and is rebuilt once (MirrorReadError).
+ * The workspace only ever receives files, never an object or a path of the mirror.
+ */
+async function exportFromMirror(
+  input: ExportInput & {
+    cache: MirrorCache;
+    logger: Logger;
+    signal: AbortSignal | undefined;
+  },
+): Promise<ExportedBase> {
+  const { git } = input;
+  const gitDir = join(input.hostClone, ".git");
+  await input.createWorkspace(input.workspace);
+  const exported = await syncRepositoryMirror(
+    {
+      git,
+      cacheDir: input.cache.dir,
+      remote: input.remote,
+      auth: input.auth,
+      remoteEnv: input.remoteEnv,
+      logger: input.logger,
+      signal: input.signal,
+    },
+    async (mirror) => {
+      const defaultBranch = await readDefaultBranch(git, mirror.gitDir);
+      const baseCommit = await resolveBase(git, mirror.gitDir, input.ref, "refs/heads/");
+      await rm(input.hostClone, { recursive: true, force: true });
+      await emptyFolder(input.workspace);
+      await git.run(["init", "--quiet", "--", input.hostClone]);
+      await writeFile(join(gitDir, "info", "attributes"), neutralAttributes);
+      await linkMirrorObjects(mirror.gitDir, gitDir);
+      await git.run(["update-ref", "--no-deref", "HEAD", baseCommit], { gitDir });
+      await exportCommitFiles(git, gitDir, baseCommit, input.workspace).catch((error: unknown) => {
+        throw new MirrorReadError(`Could not write the files of ${baseCommit} from the mirror.`, {
+          cause: error,
+        });
+      });
+      return { baseCommit, defaultBranch, mirror: mirror.name };
+    },
+  );
+  const pruned = await pruneMirrorCache({
+    dir: input.cache.dir,
+    maxMb: input.cache.maxMb,
+    keep: exported.mirror,
+    logger: input.logger,
+  });
+  input.logger.debug({ mirrorCacheBytes: pruned.bytes }, "mirror cache measured");
+  return { baseCommit: exported.baseCommit, defaultBranch: exported.defaultBranch };
+}
+
+/** Empties a folder that may be a mount point (AIRLOCK_MAX_DISK_MB), keeping the folder itself. */
+async function emptyFolder(dir: string): Promise<void> {
+  for (const entry of await readdir(dir)) {
+    if (entry === "lost+found") continue;
+    await rm(join(dir, entry), { recursive: true, force: true });
+  }
+}
+
 function authFor(remote: GitRemote, credentials: GitCredentials | undefined): GitAuth | undefined {
   if (credentials === undefined || remote.httpOrigin === undefined) return undefined;
   return { credentials, httpOrigin: remote.httpOrigin };
@@ -117,11 +239,16 @@ async function readDefaultBranch(git: GitRunner, gitDir: string): Promise<string
   return head.stdout.toString().trim();
 }
 
-async function resolveBase(git: GitRunner, gitDir: string, ref: string | undefined): Promise<string> {
+async function resolveBase(
+  git: GitRunner,
+  gitDir: string,
+  ref: string | undefined,
+  branchPrefix: "refs/remotes/origin/" | "refs/heads/",
+): Promise<string> {
   if (ref !== undefined && (ref.startsWith("-") || /[\0-\x20~^:?*[\\]/.test(ref))) {
     throw new RelayError(`The ref "${ref}" is not a branch, tag or commit name.`);
   }
-  const candidates = ref === undefined ? ["HEAD"] : [`refs/remotes/origin/${ref}`, `refs/tags/${ref}`, ref];
+  const candidates = ref === undefined ? ["HEAD"] : [`${branchPrefix}${ref}`, `refs/tags/${ref}`, ref];
   for (const candidate of candidates) {
     const found = await git.run(
       ["rev-parse", "--verify", "--quiet", "--end-of-options", `${candidate}^{commit}`],
@@ -143,22 +270,53 @@ async function resolveBase(git: GitRunner, gitDir: string, ref: string | undefin
 /**
  * A throwaway repository for the agent's own `git diff`/`git status`. Created before
  * the agent starts, so its content is ours; afterwards it is the agent's, and the relay
- * never reads it.
+ * never reads it. It holds the base's tree and blobs (one pack, copied out of the host
+ * clone: as many objects as files, no history and no link to the host clone) and one
+ * commit of that tree by Airlock; `git add` of every file wrote them loose and cost
+ * seconds on a big tree (issue 15).
  */
-async function initWorkspaceGit(git: GitRunner, workspace: string, baseCommit: string): Promise<void> {
+async function initWorkspaceGit(
+  git: GitRunner,
+  hostGitDir: string,
+  workspace: string,
+  baseCommit: string,
+): Promise<void> {
   const gitDir = join(workspace, ".git");
   const options = { gitDir, cwd: workspace, env: { GIT_WORK_TREE: workspace } };
   await git.run(["init", "--quiet"], options);
   await writeFile(join(gitDir, "info", "exclude"), ".airlock/\n");
-  await git.run(["add", "--all"], options);
-  await git.run(["commit", "--quiet", "--no-verify", "--allow-empty", "-m", `Base ${baseCommit}`], {
-    ...options,
-    env: {
-      ...options.env,
-      GIT_AUTHOR_NAME: airlockIdentity.name,
-      GIT_AUTHOR_EMAIL: airlockIdentity.email,
-      GIT_COMMITTER_NAME: airlockIdentity.name,
-      GIT_COMMITTER_EMAIL: airlockIdentity.email,
-    },
+  const tree = (
+    await git.run(["rev-parse", "--verify", `${baseCommit}^{tree}`], { gitDir: hostGitDir })
+  ).stdout
+    .toString()
+    .trim();
+  const listed = await git.run(["ls-tree", "-r", "-t", "-z", "--full-tree", tree], { gitDir: hostGitDir });
+  const objects = [tree];
+  for (const record of listed.stdout.toString("utf8").split("\0")) {
+    // `<mode> <type> <oid>\t<path>`; a submodule's commit is not in this repository.
+    const [, type, oid] = /^\d{6} (\w+) ([0-9a-f]+)\t/.exec(record) ?? [];
+    if ((type === "blob" || type === "tree") && oid !== undefined) objects.push(oid);
+  }
+  await git.run(["pack-objects", "-q", join(gitDir, "objects", "pack", "pack")], {
+    gitDir: hostGitDir,
+    input: `${objects.join("\n")}\n`,
   });
+  await git.run(["read-tree", tree], options);
+  // Stat data in the index, so the agent's first `git status` does not hash every file.
+  await git.run(["update-index", "-q", "--refresh"], { ...options, okExitCodes: [1] });
+  const identity = {
+    GIT_AUTHOR_NAME: airlockIdentity.name,
+    GIT_AUTHOR_EMAIL: airlockIdentity.email,
+    GIT_COMMITTER_NAME: airlockIdentity.name,
+    GIT_COMMITTER_EMAIL: airlockIdentity.email,
+  };
+  const commit = (
+    await git.run(["commit-tree", tree, "-m", `Base ${baseCommit}`], {
+      ...options,
+      env: { ...options.env, ...identity },
+    })
+  ).stdout
+    .toString()
+    .trim();
+  await git.run(["update-ref", "HEAD", commit], options);
 }

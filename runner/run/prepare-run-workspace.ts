@@ -5,7 +5,8 @@ import type { RunPhaseContext } from "./run-phase-context.ts";
 import { writeTaskFile } from "./write-task-file.ts";
 
 /**
- * Phase 1: clone into `<runDir>/host`, export the workspace the agent edits, write the
+ * Phase 1: clone into `<runDir>/host` (from the host's mirror of the repository when
+ * deps.mirrorCache is set: only what changed since the last run is fetched), export the workspace the agent edits, write the
  * task. With AIRLOCK_MAX_DISK_MB the workspace is first mounted as a filesystem of that
  * size (ctx.workspaceVolume). An http(s) remote is cloned with the source's credentials (the operator's own git
  * credential helper, or an installation token); they stay in this process and git's env.
@@ -21,6 +22,8 @@ export async function prepareRunWorkspace(ctx: RunPhaseContext): Promise<RunChec
     baseDir: ctx.runDir,
     credentials: await ctx.askCredentials(),
     logger: ctx.deps.logger,
+    mirrorCache: ctx.deps.mirrorCache,
+    signal: ctx.deps.signal,
     createWorkspace:
       maxDiskMb === undefined
         ? undefined
