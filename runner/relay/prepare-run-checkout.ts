@@ -199,15 +199,19 @@ async function exportFromMirror(
       const baseCommit = await resolveBase(git, mirror.gitDir, input.ref, "refs/heads/");
       await rm(input.hostClone, { recursive: true, force: true });
       await emptyFolder(input.workspace);
-      await git.run(["init", "--quiet", "--", input.hostClone]);
+      // No template: nothing to copy (sample hooks), and nothing of ours runs anyway.
+      await git.run(["init", "--quiet", "--template=", "--", input.hostClone]);
+      await mkdir(join(gitDir, "info"));
       await writeFile(join(gitDir, "info", "attributes"), neutralAttributes);
-      await linkMirrorObjects(mirror.gitDir, gitDir);
+      const linked = await linkMirrorObjects(mirror.gitDir, gitDir);
+      input.logger.debug({ linked }, "mirror objects linked into the host clone");
       await git.run(["update-ref", "--no-deref", "HEAD", baseCommit], { gitDir });
       await exportCommitFiles(git, gitDir, baseCommit, input.workspace).catch((error: unknown) => {
         throw new MirrorReadError(`Could not write the files of ${baseCommit} from the mirror.`, {
           cause: error,
         });
       });
+      input.logger.debug("base files written");
       return { baseCommit, defaultBranch, mirror: mirror.name };
     },
   );
@@ -301,9 +305,9 @@ async function initWorkspaceGit(
     gitDir: hostGitDir,
     input: `${objects.join("\n")}\n`,
   });
+  // No stat data in this index: the agent's first `git status` hashes the files once, in
+  // the sandbox's time; refreshing here cost the prepare as much (issue 15).
   await git.run(["read-tree", tree], options);
-  // Stat data in the index, so the agent's first `git status` does not hash every file.
-  await git.run(["update-index", "-q", "--refresh"], { ...options, okExitCodes: [1] });
   const identity = {
     GIT_AUTHOR_NAME: airlockIdentity.name,
     GIT_AUTHOR_EMAIL: airlockIdentity.email,
