@@ -52,9 +52,11 @@ const neutralAttributes =
 
 /**
  * Step 3 of DESIGN §1: clones the repository into `<baseDir>/host` (the host's own
- * clone; never mounted) and writes the files of the base commit into
+ * clone; never mounted), or with `mirrorCache` fills it from the host's mirror of the
+ * repository after fetching what changed, and writes the files of the base commit into
  * `<baseDir>/workspace` (mounted at /workspace) without the host clone's `.git`, so
- * nothing the agent can read holds a credential or the host's git config.
+ * nothing the agent can read holds a credential, the host's git config, or a path into
+ * the mirror cache.
  */
 export async function prepareRunCheckout(input: PrepareRunCheckoutInput): Promise<RunCheckout> {
   const logger = input.logger.child({ runId: input.runId });
