@@ -1,4 +1,4 @@
-import { access, mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { access, copyFile, mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
 import type { Logger } from "../../core/logger.ts";
 import { chownTree } from "./chown-tree.ts";
@@ -94,7 +94,8 @@ export async function prepareRunCheckout(input: PrepareRunCheckoutInput): Promis
       { remoteKind: remote.kind, mirror: input.mirrorCache !== undefined },
       "fetching the repository",
     );
-    const { baseCommit, defaultBranch } =
+    const packWorkspaceTree = input.initWorkspaceGit ?? true;
+    const { baseCommit, defaultBranch, workspacePack } =
       input.mirrorCache === undefined
         ? await cloneAndExport({
             git,
@@ -105,6 +106,7 @@ export async function prepareRunCheckout(input: PrepareRunCheckoutInput): Promis
             workspace,
             createWorkspace,
             ref: input.ref,
+            packWorkspaceTree,
           })
         : await exportFromMirror({
             git,
@@ -115,12 +117,12 @@ export async function prepareRunCheckout(input: PrepareRunCheckoutInput): Promis
             workspace,
             createWorkspace,
             ref: input.ref,
+            packWorkspaceTree,
             cache: input.mirrorCache,
             logger,
             signal: input.signal,
           });
-    if (input.initWorkspaceGit ?? true)
-      await initWorkspaceGit(git, join(hostClone, ".git"), workspace, baseCommit);
+    if (workspacePack !== undefined) await initWorkspaceGit(git, workspace, baseCommit, workspacePack);
     const owner = input.workspaceOwner ?? { uid: 1001, gid: 1001 };
     if (process.getuid?.() === 0) {
       await chownTree(workspace, owner.uid, owner.gid);
@@ -143,9 +145,11 @@ type ExportInput = {
   workspace: string;
   createWorkspace: (dir: string) => Promise<void>;
   ref: string | undefined;
+  /** Also pack the base tree for the workspace's own `.git`, beside the export (2 cores). */
+  packWorkspaceTree: boolean;
 };
 
-type ExportedBase = { baseCommit: string; defaultBranch: string };
+type ExportedBase = { baseCommit: string; defaultBranch: string; workspacePack?: PackedTree | undefined };
 
 /** Without a mirror: a full clone of the repository per run. */
 async function cloneAndExport(input: ExportInput): Promise<ExportedBase> {
@@ -165,8 +169,11 @@ async function cloneAndExport(input: ExportInput): Promise<ExportedBase> {
   const baseCommit = await resolveBase(git, gitDir, input.ref, "refs/remotes/origin/");
   await git.run(["update-ref", "--no-deref", "HEAD", baseCommit], { gitDir });
   await input.createWorkspace(input.workspace);
-  await exportCommitFiles(git, gitDir, baseCommit, input.workspace);
-  return { baseCommit, defaultBranch };
+  const workspacePack = await exportBeside(
+    exportCommitFiles(git, gitDir, baseCommit, input.workspace),
+    input.packWorkspaceTree ? packBaseTree(git, gitDir, baseCommit) : undefined,
+  );
+  return { baseCommit, defaultBranch, workspacePack };
 }
 
 /**
@@ -208,13 +215,16 @@ async function exportFromMirror(
       const linked = await linkMirrorObjects(mirror.gitDir, gitDir);
       input.logger.debug({ linked }, "mirror objects linked into the host clone");
       await git.run(["update-ref", "--no-deref", "HEAD", baseCommit], { gitDir });
-      await exportCommitFiles(git, gitDir, baseCommit, input.workspace).catch((error: unknown) => {
+      const workspacePack = await exportBeside(
+        exportCommitFiles(git, gitDir, baseCommit, input.workspace),
+        input.packWorkspaceTree ? packBaseTree(git, gitDir, baseCommit) : undefined,
+      ).catch((error: unknown) => {
         throw new MirrorReadError(`Could not write the files of ${baseCommit} from the mirror.`, {
           cause: error,
         });
       });
       input.logger.debug("base files written");
-      return { baseCommit, defaultBranch, mirror: mirror.name };
+      return { baseCommit, defaultBranch, workspacePack, mirror: mirror.name };
     },
   );
   const pruned = await pruneMirrorCache({
@@ -224,7 +234,11 @@ async function exportFromMirror(
     logger: input.logger,
   });
   input.logger.debug({ mirrorCacheBytes: pruned.bytes }, "mirror cache measured");
-  return { baseCommit: exported.baseCommit, defaultBranch: exported.defaultBranch };
+  return {
+    baseCommit: exported.baseCommit,
+    defaultBranch: exported.defaultBranch,
+    workspacePack: exported.workspacePack,
+  };
 }
 
 /** Empties a folder that may be a mount point (AIRLOCK_MAX_DISK_MB), keeping the folder itself. */
@@ -273,24 +287,26 @@ async function resolveBase(
   );
 }
 
+type PackedTree = { tree: string; dir: string };
+
+/** Waits for both (neither left running when the other fails), then throws the first failure. */
+async function exportBeside(
+  exported: Promise<void>,
+  packed: Promise<PackedTree> | undefined,
+): Promise<PackedTree | undefined> {
+  const [files, pack] = await Promise.allSettled([exported, packed]);
+  if (files.status === "rejected") throw files.reason;
+  if (pack.status === "rejected") throw pack.reason;
+  return pack.value;
+}
+
 /**
- * A throwaway repository for the agent's own `git diff`/`git status`. Created before
- * the agent starts, so its content is ours; afterwards it is the agent's, and the relay
- * never reads it. It holds the base's tree and blobs (one pack, copied out of the host
- * clone: as many objects as files, no history and no link to the host clone) and one
- * commit of that tree by Airlock; `git add` of every file wrote them loose and cost
- * seconds on a big tree (issue 15).
+ * One pack of the base tree's trees and blobs (as many objects as files, no commit, no
+ * history), written into a folder of the host clone for the workspace's own `.git`.
  */
-async function initWorkspaceGit(
-  git: GitRunner,
-  hostGitDir: string,
-  workspace: string,
-  baseCommit: string,
-): Promise<void> {
-  const gitDir = join(workspace, ".git");
-  const options = { gitDir, cwd: workspace, env: { GIT_WORK_TREE: workspace } };
-  await git.run(["init", "--quiet"], options);
-  await writeFile(join(gitDir, "info", "exclude"), ".airlock/\n");
+async function packBaseTree(git: GitRunner, hostGitDir: string, baseCommit: string): Promise<PackedTree> {
+  const dir = join(hostGitDir, "airlock-workspace-pack");
+  await mkdir(dir);
   const tree = (
     await git.run(["rev-parse", "--verify", `${baseCommit}^{tree}`], { gitDir: hostGitDir })
   ).stdout
@@ -303,13 +319,42 @@ async function initWorkspaceGit(
     const [, type, oid] = /^\d{6} (\w+) ([0-9a-f]+)\t/.exec(record) ?? [];
     if ((type === "blob" || type === "tree") && oid !== undefined) objects.push(oid);
   }
-  await git.run(["pack-objects", "-q", join(gitDir, "objects", "pack", "pack")], {
+  await git.run(["pack-objects", "-q", join(dir, "pack")], {
     gitDir: hostGitDir,
     input: `${objects.join("\n")}\n`,
   });
+  return { tree, dir };
+}
+
+/**
+ * A throwaway repository for the agent's own `git diff`/`git status`. Created before
+ * the agent starts, so its content is ours; afterwards it is the agent's, and the relay
+ * never reads it. It holds the base tree's pack (packBaseTree: moved in, no link to the
+ * host clone) and one commit of that tree by Airlock; `git add` of every file wrote the
+ * same objects loose and cost seconds on a big tree (issue 15).
+ */
+async function initWorkspaceGit(
+  git: GitRunner,
+  workspace: string,
+  baseCommit: string,
+  pack: PackedTree,
+): Promise<void> {
+  const gitDir = join(workspace, ".git");
+  const options = { gitDir, cwd: workspace, env: { GIT_WORK_TREE: workspace } };
+  await git.run(["init", "--quiet"], options);
+  await writeFile(join(gitDir, "info", "exclude"), ".airlock/\n");
+  for (const name of await readdir(pack.dir)) {
+    const target = join(gitDir, "objects", "pack", name);
+    // The workspace may be its own filesystem (AIRLOCK_MAX_DISK_MB): then copy.
+    await rename(join(pack.dir, name), target).catch(async (error: NodeJS.ErrnoException) => {
+      if (error.code !== "EXDEV") throw error;
+      await copyFile(join(pack.dir, name), target);
+    });
+  }
+  await rm(pack.dir, { recursive: true, force: true });
   // No stat data in this index: the agent's first `git status` hashes the files once, in
   // the sandbox's time; refreshing here cost the prepare as much (issue 15).
-  await git.run(["read-tree", tree], options);
+  await git.run(["read-tree", pack.tree], options);
   const identity = {
     GIT_AUTHOR_NAME: airlockIdentity.name,
     GIT_AUTHOR_EMAIL: airlockIdentity.email,
@@ -317,7 +362,7 @@ async function initWorkspaceGit(
     GIT_COMMITTER_EMAIL: airlockIdentity.email,
   };
   const commit = (
-    await git.run(["commit-tree", tree, "-m", `Base ${baseCommit}`], {
+    await git.run(["commit-tree", pack.tree, "-m", `Base ${baseCommit}`], {
       ...options,
       env: { ...options.env, ...identity },
     })
