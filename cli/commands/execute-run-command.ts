@@ -182,6 +182,10 @@ export async function runCommand(ctx: CliContext, flags: RunFlags): Promise<numb
         dataDir: resolve(settings.dataDir),
         ceiling: settings.sandboxCeiling,
         maxDiskMb: settings.maxDiskMb,
+        mirrorCache:
+          settings.mirrorCache === undefined
+            ? undefined
+            : { ...settings.mirrorCache, dir: resolve(settings.mirrorCache.dir) },
         runnerId: settings.runnerId ?? "local",
         ensureImage: async (a, granted) => {
           const onProgress = (line: string) => {

@@ -116,6 +116,10 @@ export async function serveAirlock(ctx: CliContext, parts: { app: boolean; runne
         dataDir: resolve(settings.dataDir),
         ceiling: settings.sandboxCeiling,
         maxDiskMb: settings.maxDiskMb,
+        mirrorCache:
+          settings.mirrorCache === undefined
+            ? undefined
+            : { ...settings.mirrorCache, dir: resolve(settings.mirrorCache.dir) },
         runnerId,
         githubApp,
         ensureImage: createImageCheckCache(runtime, {

@@ -86,6 +86,13 @@ const envSchema = z.object({
     (mb) => mb === undefined || mb >= 8,
     { message: "must be at least 8 (MiB): the workspace's own filesystem needs room for its metadata" },
   ),
+  AIRLOCK_MIRROR_DIR: optionalString,
+  AIRLOCK_MIRROR_CACHE_MB: optionalString
+    .refine((v) => v === undefined || /^(0|[1-9][0-9]*)$/.test(v), {
+      message:
+        "must be a whole number of MiB (the repository mirror cache's size cap; 0 turns the cache off)",
+    })
+    .transform((v) => (v === undefined ? undefined : Number(v))),
   PORT: tcpPort("the HTTP port for `airlock app`, `airlock up` and a runner's /healthz and /metrics"),
   HOST: optionalString,
   WEBHOOK_PROXY_URL: url("a webhook relay channel for development, e.g. a smee channel URL"),
@@ -159,6 +166,12 @@ export interface Settings {
   sandboxCeiling: { memoryMb: number; cpus: number; pids: number; timeoutS: number };
   /** AIRLOCK_MAX_DISK_MB: each run's workspace is a filesystem of this size; undefined = no cap. */
   maxDiskMb: number | undefined;
+  /**
+   * Issue 15: one git mirror per repository in `dir` (AIRLOCK_MIRROR_DIR, default
+   * `<dataDir>/mirrors`), least recently used evicted past `maxMb` (AIRLOCK_MIRROR_CACHE_MB,
+   * default 10240); undefined when AIRLOCK_MIRROR_CACHE_MB=0: every run clones in full.
+   */
+  mirrorCache: { dir: string; maxMb: number } | undefined;
   /** Models every run may call, besides its agent's and its repository's (AIRLOCK_ALLOWED_MODELS). */
   allowedModels: string[];
   /**
@@ -260,6 +273,14 @@ export function loadSettings(
       timeoutS: raw.AIRLOCK_MAX_TIMEOUT_S ?? 3600,
     },
     maxDiskMb: raw.AIRLOCK_MAX_DISK_MB,
+    mirrorCache:
+      raw.AIRLOCK_MIRROR_CACHE_MB === 0
+        ? undefined
+        : {
+            dir:
+              raw.AIRLOCK_MIRROR_DIR ?? `${(raw.AIRLOCK_DATA_DIR ?? ".airlock").replace(/\/+$/, "")}/mirrors`,
+            maxMb: raw.AIRLOCK_MIRROR_CACHE_MB ?? 10_240,
+          },
     allowedModels: raw.AIRLOCK_ALLOWED_MODELS,
     egressPorts: { connectPorts: raw.AIRLOCK_EGRESS_CONNECT_PORTS, httpPorts: raw.AIRLOCK_EGRESS_HTTP_PORTS },
     historyToken: raw.AIRLOCK_HISTORY_TOKEN?.trim(),

@@ -6,7 +6,8 @@ import type { RunPhaseContext } from "./run-phase-context.ts";
 import { writeTaskFile } from "./write-task-file.ts";
 
 /**
- * Phase 1: clone into `<runDir>/host`, export the workspace the agent edits, write the
+ * Phase 1: clone into `<runDir>/host` (from the host's mirror of the repository when
+ * deps.mirrorCache is set: only what changed since the last run is fetched), export the workspace the agent edits, write the
  * task. With AIRLOCK_MAX_DISK_MB the workspace is first mounted as a filesystem of that
  * size (ctx.workspaceVolume). An http(s) remote is cloned with the source's credentials (the operator's own git
  * credential helper, or an installation token); they stay in this process and git's env.
@@ -28,6 +29,8 @@ export async function prepareRunWorkspace(
     baseDir: ctx.runDir,
     credentials,
     logger: ctx.deps.logger,
+    mirrorCache: ctx.deps.mirrorCache,
+    signal: ctx.deps.signal,
     createWorkspace:
       maxDiskMb === undefined && onWorkspace === undefined
         ? undefined

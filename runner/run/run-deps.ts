@@ -12,6 +12,7 @@ import type { SharedProxyMetrics } from "../proxy/create-proxy-metrics.ts";
 import type { PriceTable } from "../proxy/price-table.ts";
 import type { RetryPolicy } from "../proxy/send-upstream.ts";
 import type { RelayPolicy } from "../relay/relay-workspace.ts";
+import type { MirrorCache } from "../relay/sync-repository-mirror.ts";
 import type { SandboxCeiling } from "../sandbox/run-sandboxed.ts";
 import type { RunPhase } from "../../core/run-phases.ts";
 
@@ -43,6 +44,8 @@ export interface RunDeps {
   ceiling: SandboxCeiling;
   /** AIRLOCK_MAX_DISK_MB: the workspace is a filesystem of this size (needs root); undefined = no cap. */
   maxDiskMb?: number | undefined;
+  /** Issue 15: the host's repository mirrors (AIRLOCK_MIRROR_DIR, AIRLOCK_MIRROR_CACHE_MB); undefined = a full clone per run. */
+  mirrorCache?: MirrorCache | undefined;
   runnerId: string;
   catalog?: readonly AgentDefinition[] | undefined;
   /**

@@ -15,6 +15,27 @@ describe("loadSettings", () => {
     assert.equal(loadSettings({ AIRLOCK_MAX_DISK_MB: "2048" }).maxDiskMb, 2048);
   });
 
+  it("keeps repository mirrors under the data folder, capped at 10 GiB, unless told otherwise (issue 15)", () => {
+    assert.deepEqual(loadSettings({}).mirrorCache, { dir: ".airlock/mirrors", maxMb: 10_240 });
+    assert.deepEqual(loadSettings({ AIRLOCK_DATA_DIR: "/var/lib/airlock/" }).mirrorCache, {
+      dir: "/var/lib/airlock/mirrors",
+      maxMb: 10_240,
+    });
+    assert.deepEqual(
+      loadSettings({ AIRLOCK_MIRROR_DIR: "/cache/git", AIRLOCK_MIRROR_CACHE_MB: "512" }).mirrorCache,
+      {
+        dir: "/cache/git",
+        maxMb: 512,
+      },
+    );
+    assert.equal(
+      loadSettings({ AIRLOCK_MIRROR_CACHE_MB: "0" }).mirrorCache,
+      undefined,
+      "0 turns mirrors off",
+    );
+    assert.throws(() => loadSettings({ AIRLOCK_MIRROR_CACHE_MB: "-1" }), /AIRLOCK_MIRROR_CACHE_MB: /);
+  });
+
   it("reports every bad variable at once, each by name", () => {
     assert.throws(
       () =>
