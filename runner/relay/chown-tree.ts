@@ -1,17 +1,17 @@
-import { lchown, readdir } from "node:fs/promises";
-import { join } from "node:path";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 
-/** `chown -R` without following symlinks (lchown), so a link in the repository cannot redirect it. */
+const run = promisify(execFile);
+
+/**
+ * `chown -R` that never follows a symlink: `-P` does not traverse links to directories and
+ * `-h` changes a link itself, not its target, so a link in the repository cannot redirect
+ * it. One coreutils process instead of an lchown per entry through libuv's pool: on a
+ * 20,000-file workspace that was 0.7 s of a warm run's prepare (issue 15).
+ */
 export async function chownTree(root: string, uid: number, gid: number): Promise<void> {
-  await lchown(root, uid, gid);
-  const pending = [root];
-  while (pending.length > 0) {
-    const dir = pending.pop();
-    if (dir === undefined) break;
-    for (const entry of await readdir(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      await lchown(path, uid, gid);
-      if (entry.isDirectory()) pending.push(path);
-    }
+  if (!Number.isInteger(uid) || !Number.isInteger(gid) || uid < 0 || gid < 0) {
+    throw new RangeError(`chownTree needs whole, non-negative ids (got ${uid}:${gid})`);
   }
+  await run("chown", ["-R", "-P", "-h", `${uid}:${gid}`, "--", root]);
 }
