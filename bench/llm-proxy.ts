@@ -1,7 +1,7 @@
 /**
  * Benchmark of the metered LLM proxy (issue 3), run by hand, not a test:
  *
- *   node bench/llm-proxy.ts [--quick] [--repeat N] [--profile <dir>]
+ *   node bench/llm-proxy.ts [--quick] [--repeat N] [--profile <dir>] [--record-in-process]
  *
  * Three paths to the same scripted upstream, side by side in one run, all on loopback:
  *   direct   — the load generator talks to the upstream itself;
@@ -12,6 +12,8 @@
  * generates load. Every request, connection and child is bounded and stopped at the end.
  *
  * `--profile <dir>` starts Airlock under `node --cpu-prof` and leaves the profile there.
+ * `--record-in-process` starts it with calls recorded on its serving thread rather than in
+ * its worker thread (issue 9 §8), to compare the two on the same machine.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -28,6 +30,7 @@ const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const profileIndex = args.indexOf("--profile");
 const profileDir = profileIndex >= 0 ? args[profileIndex + 1] : undefined;
+const recordInProcess = args.includes("--record-in-process");
 const repeatIndex = args.indexOf("--repeat");
 /** `--repeat 3` runs the whole benchmark three times (fresh servers each time) and prints the medians too. */
 const repeat = repeatIndex >= 0 ? Math.max(1, Number(args[repeatIndex + 1] ?? 1)) : 1;
@@ -65,10 +68,15 @@ interface Target {
   pid?: number | undefined;
 }
 
-/** CPU time (user + system) a process has used so far, in ms; Linux /proc, 100 ticks per second. */
-function readCpuMs(pid: number | undefined): number {
+/**
+ * CPU time (user + system) a process has used so far, in ms; Linux /proc, 100 ticks per
+ * second. With `mainThread`, only its main thread's: Airlock records calls in a worker
+ * thread (issue 9 §8), whose CPU runs beside the requests rather than between them.
+ */
+function readCpuMs(pid: number | undefined, mainThread = false): number {
   if (pid === undefined) return Number.NaN;
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  const path = mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`;
+  const fields = readFileSync(path, "utf8").split(") ")[1]!.split(" ");
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
@@ -230,7 +238,14 @@ async function startAirlock(upstreamUrl: string, keys: { openai: string; anthrop
   const nodeArgs = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
   const child = spawn(
     process.execPath,
-    [...nodeArgs, join(repoRoot, "bin/airlock.js"), "proxy", "--port", String(port)],
+    [
+      ...nodeArgs,
+      join(repoRoot, "bin/airlock.js"),
+      "proxy",
+      "--port",
+      String(port),
+      ...(recordInProcess ? ["--record-in-process"] : []),
+    ],
     {
       env,
       stdio: ["ignore", "ignore", "inherit"],
@@ -383,6 +398,7 @@ async function measureRate(target: Target) {
   // Warm the 64 connections and the JIT at a low rate first; not counted.
   await runRateStep(target, 200, 1);
   const cpuBefore = readCpuMs(target.pid);
+  const mainCpuBefore = readCpuMs(target.pid, true);
   const sentBefore = sentCount.get(target.name) ?? 0;
   for (const rate of steps) {
     await sleep(500);
@@ -400,9 +416,10 @@ async function measureRate(target: Target) {
     if (!step.ok) break;
     best = rate;
   }
-  const cpuMsPerRequest =
-    (readCpuMs(target.pid) - cpuBefore) / ((sentCount.get(target.name) ?? 0) - sentBefore);
-  return { best, capped: best === steps.at(-1), results, cpuMsPerRequest };
+  const requests = (sentCount.get(target.name) ?? 0) - sentBefore;
+  const cpuMsPerRequest = (readCpuMs(target.pid) - cpuBefore) / requests;
+  const mainThreadCpuMsPerRequest = (readCpuMs(target.pid, true) - mainCpuBefore) / requests;
+  return { best, capped: best === steps.at(-1), results, cpuMsPerRequest, mainThreadCpuMsPerRequest };
 }
 
 async function readStream(
@@ -544,6 +561,7 @@ interface PathFigures {
   /** The rate passed the generator's top step: a floor, not a limit found. */
   capped?: boolean;
   cpuMsPerRequest?: number;
+  mainThreadCpuMsPerRequest?: number;
   ttfb?: number;
   addedTtfb?: number;
   streams?: number;
@@ -629,6 +647,7 @@ async function measureOnce(): Promise<RunFigures> {
       rate: r?.best,
       capped: r?.capped,
       cpuMsPerRequest: r?.cpuMsPerRequest,
+      mainThreadCpuMsPerRequest: r?.mainThreadCpuMsPerRequest,
       ttfb: ttfb.get(t.name)?.ttfb,
       addedTtfb: ttfb.get(t.name)?.added,
       streams: streams.get(t.name)?.held,
@@ -657,6 +676,7 @@ function medianFigures(runs: readonly RunFigures[]): RunFigures {
     "addedP99",
     "rate",
     "cpuMsPerRequest",
+    "mainThreadCpuMsPerRequest",
     "ttfb",
     "addedTtfb",
     "streams",
@@ -750,6 +770,13 @@ function formatTable(figures: RunFigures): string {
       "",
       "",
     ],
+    [
+      "… of which the main thread's (ms)",
+      ...per((f) => ms(f.mainThreadCpuMsPerRequest), true),
+      before((f) => ms(f.mainThreadCpuMsPerRequest)),
+      "",
+      "",
+    ],
     ["stream time to first byte, median (ms)", ...per((f) => ms(f.ttfb)), before((f) => ms(f.ttfb)), "", ""],
     [
       "stream added TTFB vs direct (ms)",
@@ -796,7 +823,7 @@ async function main() {
     const figures = runs.at(-1)!;
     process.stdout.write(
       `\nLLM proxy benchmark${repeat > 1 ? `, run ${run} of ${repeat}` : ""} — ${new Date().toISOString()}, node ${process.version}, ${cpus().length} CPUs, loopback${quick ? ", --quick" : ""}, load average at start ${figures.loadAtStart}\n` +
-        `nginx ${nginxVersion()} (1 worker, proxy_buffering off, keep-alive upstream); airlock = node bin/airlock.js proxy, rows to Postgres\n` +
+        `nginx ${nginxVersion()} (1 worker, proxy_buffering off, keep-alive upstream); airlock = node bin/airlock.js proxy${recordInProcess ? " --record-in-process" : ""}, rows to Postgres\n` +
         `("+" = the generator's top step passed: a floor, not a limit found; "airlock before" = before issue 9 §8, quiet machine)\n\n` +
         `${formatTable(figures)}\n`,
     );

@@ -13,6 +13,7 @@ interface ProxyOptions {
   port: string;
   host: string;
   maxConcurrency: string;
+  recordInProcess?: boolean;
 }
 
 /** Read a JSON or YAML file an environment variable names; undefined when the variable is unset. */
@@ -60,6 +61,10 @@ export function registerProxyCommand(program: Command, ctx: CliContext): void {
     .requiredOption("--port <n>", "TCP port")
     .option("--host <address>", "address to listen on", "127.0.0.1")
     .option("--max-concurrency <n>", "requests of one run in flight at once", "256")
+    .option(
+      "--record-in-process",
+      "record calls on the serving thread, not in a worker thread (on Postgres the default is a worker; this is for comparison)",
+    )
     .action(async (options: ProxyOptions) => {
       const port = Number(options.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -96,6 +101,10 @@ export function registerProxyCommand(program: Command, ctx: CliContext): void {
           port,
           host: options.host,
           db: database.db,
+          // On Postgres the calls are recorded in a worker thread, beside the requests (issue 9 §8).
+          ...(database.url && !options.recordInProcess
+            ? { recordInWorker: { databaseUrl: database.url } }
+            : {}),
           tokenSecret,
           upstreams,
           ...(config.routing ? { routing: config.routing } : {}),

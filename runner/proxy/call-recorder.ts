@@ -1,7 +1,6 @@
 import { performance } from "node:perf_hooks";
 import type { Db } from "../../core/db/open-database.ts";
 import { AirlockError } from "../../core/errors.ts";
-import type { Logger } from "../../core/logger.ts";
 import type { NewLlmCall } from "../../core/db/schema.ts";
 import { writeCallBatch, type QueuedCall } from "./write-call-batch.ts";
 
@@ -25,13 +24,26 @@ export interface CallRecorder {
   track(write: Promise<unknown>): void;
   readonly healthy: boolean;
   readonly queued: number;
+  /** Resolves when the recorder can take rows; the proxy listens only after it (a worker loads first). */
+  ready(): Promise<void>;
   flush(timeoutMs?: number): Promise<void>;
   close(timeoutMs?: number): Promise<void>;
 }
 
+/** What the recorder logs through: a pino Logger, or the worker's bridge to its parent's (call-recorder-worker.ts). */
+export interface RecorderLog {
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
+/** Rows written so far (committed, or dropped as refused for good), in queue order, and the database's state. */
+export interface RecorderProgress {
+  written: number;
+  healthy: boolean;
+}
+
 export interface CallRecorderOptions {
   db: Db;
-  logger: Logger;
+  logger: RecorderLog;
   /** AIRLOCK_TOKEN_SECRET: the llm.call entries are signed with the ledger key derived from it. */
   secret: string;
   batchSize?: number;
@@ -43,6 +55,8 @@ export interface CallRecorderOptions {
    */
   lingerMs?: number;
   maxRetryDelayMs?: number;
+  /** Told after every batch, written or failed: the worker reports it to its parent (create-worker-call-recorder.ts). */
+  onProgress?: (progress: RecorderProgress) => void;
 }
 
 interface QueuedRow extends QueuedCall {
@@ -88,6 +102,7 @@ export function createCallRecorder(options: CallRecorderOptions): CallRecorder {
 
   function markWritten(count: number): void {
     written += count;
+    options.onProgress?.({ written, healthy });
     for (let i = waiters.length - 1; i >= 0; i--) {
       if (waiters[i]!.target <= written) waiters.splice(i, 1)[0]!.resolve();
     }
@@ -157,6 +172,7 @@ export function createCallRecorder(options: CallRecorderOptions): CallRecorder {
         healthy = false;
         failures += 1;
         queue.unshift(...batch);
+        options.onProgress?.({ written, healthy });
         options.logger.error(
           { err: { message: (error as Error).message }, rows: batch.length, failures },
           "llm_calls write failed; refusing new calls until the database answers",
@@ -187,6 +203,7 @@ export function createCallRecorder(options: CallRecorderOptions): CallRecorder {
     get queued() {
       return queue.length;
     },
+    ready: () => Promise.resolve(),
     async flush(timeoutMs = 30_000) {
       hurry();
       const target = enqueued;

@@ -1,6 +1,7 @@
 import { Agent, type Dispatcher } from "undici";
 import { Registry } from "prom-client";
 import { createCallRecorder, type CallRecorder } from "./call-recorder.ts";
+import { createWorkerCallRecorder } from "./create-worker-call-recorder.ts";
 import { createRunTokenVerifier, type RunTokenVerifier } from "./create-run-token-verifier.ts";
 import {
   compileRouting,
@@ -99,7 +100,13 @@ export function createProxyContext(deps: ProxyDeps): ProxyContext {
     ownsDispatcher: deps.dispatcher === undefined,
     registry,
     metrics: createProxyMetrics(registry, () => admission.totalBodyBytes(), deps.sharedMetrics),
-    recorder: createCallRecorder({ db: deps.db, logger: deps.logger, secret: deps.tokenSecret }),
+    recorder: deps.recordInWorker
+      ? createWorkerCallRecorder({
+          databaseUrl: deps.recordInWorker.databaseUrl,
+          logger: deps.logger,
+          secret: deps.tokenSecret,
+        })
+      : createCallRecorder({ db: deps.db, logger: deps.logger, secret: deps.tokenSecret }),
     ledger: createRunLedger({
       db: deps.db,
       now,

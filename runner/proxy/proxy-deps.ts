@@ -40,6 +40,11 @@ export interface ProxyBudgetPolicy {
 
 export interface ProxyDeps {
   db: Db;
+  /**
+   * Record calls in a worker thread with its own connection to this Postgres (the same
+   * database as `db`), off the request path (issue 9 §8). Absent: in this thread, through `db`.
+   */
+  recordInWorker?: { databaseUrl: string };
   tokenSecret: string;
   upstreams: ProxyUpstreams;
   /** Model → upstream; defaults to claude-* → anthropic, everything else → openai. */

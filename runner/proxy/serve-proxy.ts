@@ -29,6 +29,18 @@ function closeServer(server: Server, handler: ProxyHandler): () => Promise<void>
   };
 }
 
+/** A handler whose call recorder can take rows: no call is served before it could be recorded. */
+async function createReadyHandler(deps: ProxyDeps): Promise<ProxyHandler> {
+  const handler = createProxyHandler(deps);
+  try {
+    await handler.recorder.ready();
+  } catch (error) {
+    await handler.close(1_000).catch(() => undefined);
+    throw error;
+  }
+  return handler;
+}
+
 /**
  * Serve the proxy for one run on a unix socket (the runner mounts its directory at
  * /run/airlock). Only tokens naming `runId` are accepted. The socket is mode 0666 so the
@@ -38,7 +50,7 @@ export async function serveProxyOnSocket(
   options: { socketPath: string; runId: string } & Omit<ProxyDeps, "runId">,
 ): Promise<ServedProxy> {
   const { socketPath, ...deps } = options;
-  const handler = createProxyHandler(deps);
+  const handler = await createReadyHandler(deps);
   const server = createProxyServer(handler);
   await listenServer(server, { path: socketPath });
   const close = closeServer(server, handler);
@@ -60,7 +72,7 @@ export async function serveProxyOnPort(
   options: { port: number; host?: string } & ProxyDeps,
 ): Promise<ServedProxy & { port: number; host: string }> {
   const { port, host = "127.0.0.1", ...deps } = options;
-  const handler = createProxyHandler(deps);
+  const handler = await createReadyHandler(deps);
   const registry = handler.metricsRegistry;
   const server = createProxyServer(handler, (req: IncomingMessage, res: ServerResponse) => {
     if (req.method === "GET" && req.url === "/metrics") {
