@@ -40,6 +40,11 @@ export interface CallJournalOptions {
   maxBytes?: number;
 }
 
+/** The runner's (or `airlock proxy`'s) journals: host-side, beside `runs/` and `sockets/`, never mounted. */
+export function locateCallJournalDir(dataDir: string): string {
+  return join(dataDir, "call-journal");
+}
+
 /** `<pid>-<random>.jsonl`: recovery reads the writer's pid from the name (recover-call-journals.ts). */
 export const journalFileName = /^(\d+)-[0-9a-z-]+\.jsonl$/;
 
