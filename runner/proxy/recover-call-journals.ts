@@ -123,13 +123,20 @@ async function recordMissing(
   for (const call of byKey.values()) {
     try {
       // One call per transaction: one that cannot be written does not hold the others back.
-      await writeCallBatch(options.db, [{ row: toInterruptedRow(call, writerPid), secrets: [] }], options.secret);
+      await writeCallBatch(
+        options.db,
+        [{ row: toInterruptedRow(call, writerPid), secrets: [] }],
+        options.secret,
+      );
       recorded += 1;
     } catch (error) {
       if (hasCallKeyConflict(error)) {
         onRecord += 1;
       } else if (error instanceof AirlockError && error.code === "unknown_run") {
-        options.logger.warn({ runId: call.runId }, "a journaled call's run is gone; the call is not recorded");
+        options.logger.warn(
+          { runId: call.runId },
+          "a journaled call's run is gone; the call is not recorded",
+        );
       } else {
         throw error;
       }
@@ -180,7 +187,10 @@ export async function recoverCallJournals(options: RecoverCallJournalsOptions): 
     }
     const { calls, unreadable } = parseJournal(await readFile(claimed, "utf8"));
     if (unreadable > 0) {
-      options.logger.warn({ file: name, unreadable }, "call journal lines that could not be read were skipped");
+      options.logger.warn(
+        { file: name, unreadable },
+        "call journal lines that could not be read were skipped",
+      );
     }
     let done: { recorded: number; onRecord: number };
     try {
@@ -188,9 +198,13 @@ export async function recoverCallJournals(options: RecoverCallJournalsOptions): 
     } catch (error) {
       // Given back under its writer's name, so the next recovery tries it again.
       await rename(claimed, path).catch(() => undefined);
-      throw new AirlockError("journal_recovery_failed", `could not record the calls in ${name}; kept for the next recovery`, {
-        cause: error,
-      });
+      throw new AirlockError(
+        "journal_recovery_failed",
+        `could not record the calls in ${name}; kept for the next recovery`,
+        {
+          cause: error,
+        },
+      );
     }
     await unlink(claimed);
     total.files += 1;

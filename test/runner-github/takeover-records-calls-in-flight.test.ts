@@ -76,7 +76,10 @@ describe("a runner taking over a run from a killed attempt on this host", () => 
     assert.equal((await readdir(journalDir)).length, 1);
 
     // The dead runner's lease runs out; another runner on this host claims the run.
-    await db.update(runs).set({ leaseExpiresAt: new Date(Date.now() - 1000) }).where(eq(runs.id, id));
+    await db
+      .update(runs)
+      .set({ leaseExpiresAt: new Date(Date.now() - 1000) })
+      .where(eq(runs.id, id));
     const second = await claimRun(db, { runnerId: "alive", leaseS: 60 });
     assert.equal(second?.attempt, 2);
     // GitHub is not reachable here: publishing fails and, past one failure, is set aside.
