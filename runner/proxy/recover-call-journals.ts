@@ -80,7 +80,8 @@ function toInterruptedRow(call: JournaledCall, writerPid: number): NewLlmCall {
     startedAt: new Date(call.at),
     latencyMs: 0,
     ttfbMs: null,
-    // Issue 9: when the real usage cannot be known, the whole reservation is charged.
+    // Issue 9: when the real usage cannot be known, the whole reservation is charged. The
+    // reservation is one bound (input upper bound + output cap), booked as input tokens.
     inputTokens: call.tokens,
     outputTokens: 0,
     costUsd: formatCostUnits(call.units),
