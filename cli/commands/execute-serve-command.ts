@@ -31,6 +31,8 @@ import { startRunner, type RunnerService } from "../../runner/start-runner.ts";
 import type { Database } from "../../core/db/open-database.ts";
 import type { CliContext } from "../cli-context.ts";
 import { loadPrices } from "./proxy-command.ts";
+import { locateCallJournalDir } from "../../runner/proxy/create-call-journal.ts";
+import { recoverCallJournals } from "../../runner/proxy/recover-call-journals.ts";
 
 /**
  * The wiring of `airlock up` / `app` / `runner`: settings, database, clients and servers
@@ -97,6 +99,13 @@ export async function serveAirlock(ctx: CliContext, parts: { app: boolean; runne
       const runnerId = settings.runnerId ?? `${hostname()}-${process.pid}`;
       // Containers this runner id left behind in an earlier life (a crash, a kill -9).
       await reapContainers({ runtime, logger, scope: { runnerId } });
+      // Calls a killed runner or proxy on this host left in flight (create-call-journal.ts).
+      await recoverCallJournals({
+        db: database.db,
+        secret: tokenSecret,
+        dir: locateCallJournalDir(resolve(settings.dataDir)),
+        logger,
+      });
       const prices = await loadPrices(ctx.env.AIRLOCK_PRICES_FILE);
       logger.info(
         { concurrency: settings.runner.concurrency, reason: settings.runner.concurrencyReason },

@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
 import type { Command } from "commander";
 import { UsageError } from "../../core/errors.ts";
 import { chooseLlmUpstreams } from "../../core/settings/choose-llm-upstreams.ts";
@@ -95,10 +96,20 @@ export function registerProxyCommand(program: Command, ctx: CliContext): void {
       // Loaded on use, so that other commands do not pay for the proxy's HTTP stack.
       const { serveProxyOnPort: serve } = await import("../../runner/proxy/serve-proxy.ts");
       const database = await ctx.openMigratedDatabase();
+      const { locateCallJournalDir } = await import("../../runner/proxy/create-call-journal.ts");
+      const { recoverCallJournals } = await import("../../runner/proxy/recover-call-journals.ts");
+      // An in-memory database keeps nothing across a restart: no journal to recover into it.
+      const callJournalDir =
+        settings.dataDir === "memory://" ? undefined : locateCallJournalDir(resolve(settings.dataDir));
       let served: Awaited<ReturnType<typeof serveProxyOnPort>>;
       try {
+        // Calls a killed proxy or runner on this host left in flight, before serving new ones.
+        if (callJournalDir) {
+          await recoverCallJournals({ db: database.db, secret: tokenSecret, dir: callJournalDir, logger });
+        }
         served = await serve({
           port,
+          callJournalDir,
           host: options.host,
           db: database.db,
           // On Postgres the calls are recorded in a worker thread, beside the requests (issue 9 §8).

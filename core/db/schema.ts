@@ -161,6 +161,12 @@ export const llmCalls = pgTable(
     upstreamAttempts: integer("upstream_attempts").notNull().default(1),
     requestBody: text("request_body"),
     responseBody: text("response_body"),
+    /**
+     * The proxy's key for a forwarded call, also written to its call journal before the
+     * call left (runner/proxy/create-call-journal.ts): recovery after a crash records a
+     * journaled call only when no row carries its key, so it is never recorded twice.
+     */
+    callKey: text("call_key").unique("llm_calls_call_key_unique"),
   },
   (t) => [index("llm_calls_run_idx").on(t.runId, t.id)],
 );

@@ -18,6 +18,9 @@ import type { Run } from "../../core/db/schema.ts";
 import { parseStoredRepoConfig } from "../../core/repo-config/parse-stored-repo-config.ts";
 import type { GitHubApi, GitHubApp } from "../../core/github/github-api.ts";
 import { isTerminalRunState } from "../../core/run-states.ts";
+import type { Logger } from "../../core/logger.ts";
+import { locateCallJournalDir } from "../proxy/create-call-journal.ts";
+import { recoverCallJournals } from "../proxy/recover-call-journals.ts";
 import { sandboxLabelKeys } from "../sandbox/sandbox-labels.ts";
 import type { RunDeps } from "../run/run-deps.ts";
 import { recordRunPhase } from "../run/record-run-phase.ts";
@@ -41,6 +44,20 @@ export interface HandleClaimedRunDeps extends Omit<RunDeps, "signal"> {
   progressIntervalMs?: number | undefined;
   /** Where a capability review's facts come from (default: this host's apt, npm, pip, DNS). */
   factSources?: HostFactSources | undefined;
+}
+
+async function recoverStoppedProxiesCalls(deps: HandleClaimedRunDeps, log: Logger): Promise<void> {
+  try {
+    await recoverCallJournals({
+      db: deps.db,
+      secret: deps.tokenSecret,
+      dir: locateCallJournalDir(deps.dataDir),
+      logger: log,
+    });
+  } catch (error) {
+    // The run goes on; the journal is kept and tried again at the next takeover or start.
+    log.error({ err: (error as Error).message }, "could not record a stopped proxy's calls in flight");
+  }
 }
 
 function isPastDeadline(run: Run): boolean {
@@ -74,6 +91,9 @@ export async function handleClaimedRun(
     await appendRunEvent(db, runId, "run.waited", { segment: claimed.segment, ms: waitingMs });
   }
   if (queuedMs !== undefined) await recordRunPhase(deps, phaseOf, "queued", queuedMs);
+  // Taken over from an attempt that stopped: the calls its proxy had in flight on this
+  // host are recorded first, so they precede the run's end (create-call-journal.ts).
+  if (claimed.attempt > 1) await recoverStoppedProxiesCalls(deps, log);
   if (claimed.installationId === null) throw new Error(`run ${runId} has no installation id`);
   const installationId: number = claimed.installationId;
   const github = deps.githubApp.forInstallation(installationId);

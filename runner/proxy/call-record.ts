@@ -36,6 +36,8 @@ export interface CallRecord extends CallStart {
   reservation: Reservation | undefined;
   /** The run's request slot and body bytes; released when the call is recorded. */
   admission: AdmissionTicket | undefined;
+  /** Its line in the call journal, written just before it was forwarded (create-call-journal.ts). */
+  callKey: string | undefined;
 }
 
 export function startCallRecord(start: CallStart): CallRecord {
@@ -57,5 +59,6 @@ export function startCallRecord(start: CallStart): CallRecord {
     responseBody: undefined,
     reservation: undefined,
     admission: undefined,
+    callKey: undefined,
   };
 }

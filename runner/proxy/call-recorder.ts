@@ -55,6 +55,8 @@ export interface CallRecorderOptions {
    */
   lingerMs?: number;
   maxRetryDelayMs?: number;
+  /** Told the call keys of rows written (committed, or dropped for good): their journal lines are obsolete. */
+  onRowsDone?: (callKeys: readonly string[]) => void;
   /** Told after every batch, written or failed: the worker reports it to its parent (create-worker-call-recorder.ts). */
   onProgress?: (progress: RecorderProgress) => void;
 }
@@ -67,18 +69,43 @@ interface QueuedRow extends QueuedCall {
 /**
  * SQLSTATE class 23 (integrity: foreign key, not null…) or 22 (data exception: a value
  * the column cannot hold): the row itself is refused, and retrying will not help.
- * Except 23505: the only unique index the batch can hit is the ledger's (run_id, seq),
- * which means another writer raced the chain lock; no row is at fault, so it is retried.
+ * Except 23505 on the ledger's (run_id, seq): another writer raced the chain lock; no
+ * row is at fault, so it is retried. 23505 on llm_calls' call_key means the call is on
+ * the record already (a worker that died after its commit, or a journal's recovery):
+ * isolated and dropped like a refused row, so it is never recorded twice.
  */
+/** postgres.js names the violated constraint `constraint_name`, PGlite `constraint`. */
+function isCallKeyConflict(error: unknown): boolean {
+  const e = error as { code?: unknown; constraint_name?: unknown; constraint?: unknown };
+  return e.code === "23505" && (e.constraint_name ?? e.constraint) === callKeyConstraint;
+}
+
+/** The error, or one of its causes, says a row with this call key exists already. */
+export function hasCallKeyConflict(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if (isCallKeyConflict(e)) return true;
+  }
+  return false;
+}
+
+const callKeyConstraint = "llm_calls_call_key_unique";
+
 function isIntegrityViolation(error: unknown): boolean {
   for (let e: unknown = error, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
     // The pipelined writer finds a deleted run before the foreign key would.
     if (e instanceof AirlockError && e.code === "unknown_run") return true;
     const code = (e as { code?: unknown }).code;
-    if (code === "23505") return false;
+    if (code === "23505") return isCallKeyConflict(e);
     if (typeof code === "string" && /^2[23][0-9A-Z]{3}$/.test(code)) return true;
   }
   return false;
+}
+
+/** The journaled calls among these rows. */
+export function readCallKeys(rows: readonly QueuedCall[]): string[] {
+  const keys: string[] = [];
+  for (const { row } of rows) if (row.callKey) keys.push(row.callKey);
+  return keys;
 }
 
 export function createCallRecorder(options: CallRecorderOptions): CallRecorder {
@@ -100,7 +127,9 @@ export function createCallRecorder(options: CallRecorderOptions): CallRecorder {
   // bad row (its run deleted meanwhile) cannot hold every other row back forever.
   let isolate = 0;
 
-  function markWritten(count: number): void {
+  function markWritten(rows: readonly QueuedRow[]): void {
+    const count = rows.length;
+    if (options.onRowsDone) options.onRowsDone(readCallKeys(rows));
     written += count;
     options.onProgress?.({ written, healthy });
     for (let i = waiters.length - 1; i >= 0; i--) {
@@ -148,7 +177,7 @@ export function createCallRecorder(options: CallRecorderOptions): CallRecorder {
         healthy = true;
         failures = 0;
         isolate = Math.max(0, isolate - batch.length);
-        markWritten(batch.length);
+        markWritten(batch);
         writing = false;
         scheduleQueued();
       },
@@ -161,10 +190,12 @@ export function createCallRecorder(options: CallRecorderOptions): CallRecorder {
           } else {
             options.logger.error(
               { runId: batch[0]!.row.runId, err: { message: (error as Error).message } },
-              "the database refused an llm_calls row for its content (was the run deleted?); row dropped",
+              hasCallKeyConflict(error)
+                ? "this call is on the record already (a row carries its call key); row dropped"
+                : "the database refused an llm_calls row for its content (was the run deleted?); row dropped",
             );
             isolate = Math.max(0, isolate - 1);
-            markWritten(1);
+            markWritten(batch);
           }
           if (queue.length > 0) schedule(0);
           return;

@@ -76,6 +76,8 @@ export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
         try {
           await ctx.recorder.close(timeoutMs);
         } finally {
+          // Kept on disk when a call is still unsettled: recovered once this process is gone.
+          ctx.journal?.close();
           if (ctx.ownsDispatcher) await ctx.dispatcher.close();
         }
       },
@@ -202,7 +204,17 @@ async function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: Serve
       ? Buffer.from(JSON.stringify(parsed.json))
       : body;
 
-  // 7. Forward, with retries and fallback.
+  // 7. Journal the call (its key goes into its row), then forward, with retries and fallback.
+  call.callKey = ctx.journal?.open({
+    runId: account.runId,
+    attempt: account.attempt,
+    endpoint: path,
+    model: call.model ?? null,
+    provider: call.provider,
+    tokens: reserved.reservation.tokens,
+    units: reserved.reservation.units,
+    at: call.startedAt.toISOString(),
+  });
   const abort = watchClientAbort(res, call);
   const forwarded = await forwardRequest(
     ctx,

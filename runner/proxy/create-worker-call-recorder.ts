@@ -1,6 +1,6 @@
 import { Worker } from "node:worker_threads";
 import { AirlockError } from "../../core/errors.ts";
-import type { CallRecorder, RecorderLog } from "./call-recorder.ts";
+import { readCallKeys, type CallRecorder, type RecorderLog } from "./call-recorder.ts";
 import type {
   CallRecorderWorkerData,
   FromRecorderWorker,
@@ -26,6 +26,8 @@ export interface WorkerCallRecorderOptions {
    * linger in the worker (lingerMs) anyway, and a flush sends at once.
    */
   postIntervalMs?: number;
+  /** Told the call keys of rows written (committed, or dropped for good): their journal lines are obsolete. */
+  onRowsDone?: (callKeys: readonly string[]) => void;
 }
 
 export interface WorkerCallRecorder extends CallRecorder {
@@ -128,6 +130,7 @@ export function createWorkerCallRecorder(options: WorkerCallRecorderOptions): Wo
   }
 
   function markWritten(count: number): void {
+    if (options.onRowsDone) options.onRowsDone(readCallKeys(pending.slice(head, head + count)));
     for (let i = 0; i < count; i++) pendingChars -= pending[head + i]!.chars;
     head += count;
     sent -= count;

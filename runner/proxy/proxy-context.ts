@@ -1,5 +1,6 @@
 import { Agent, type Dispatcher } from "undici";
 import { Registry } from "prom-client";
+import { createCallJournal, type CallJournal } from "./create-call-journal.ts";
 import { createCallRecorder, type CallRecorder } from "./call-recorder.ts";
 import { createWorkerCallRecorder } from "./create-worker-call-recorder.ts";
 import { createRunTokenVerifier, type RunTokenVerifier } from "./create-run-token-verifier.ts";
@@ -39,6 +40,8 @@ export interface ProxyContext {
   registry: Registry;
   metrics: ProxyMetrics;
   recorder: CallRecorder;
+  /** Calls in flight, written before each is forwarded (absent without deps.callJournalDir). */
+  journal: CallJournal | undefined;
   ledger: RunLedger;
   /** Per-run request slots and body bytes, claimed before a body is read. */
   admission: RunAdmission;
@@ -83,6 +86,8 @@ export function createProxyContext(deps: ProxyDeps): ProxyContext {
     maxBodyBytesPerRun: deps.maxBodyBytesPerRun ?? 32 * 1024 * 1024,
     maxBodyBytes: bodyLimit,
   });
+  const journal = deps.callJournalDir ? createCallJournal({ dir: deps.callJournalDir }) : undefined;
+  const onRowsDone = journal ? (keys: readonly string[]) => journal.settle(keys) : undefined;
   return {
     deps,
     now,
@@ -105,8 +110,15 @@ export function createProxyContext(deps: ProxyDeps): ProxyContext {
           databaseUrl: deps.recordInWorker.databaseUrl,
           logger: deps.logger,
           secret: deps.tokenSecret,
+          onRowsDone,
         })
-      : createCallRecorder({ db: deps.db, logger: deps.logger, secret: deps.tokenSecret }),
+      : createCallRecorder({
+          db: deps.db,
+          logger: deps.logger,
+          secret: deps.tokenSecret,
+          onRowsDone,
+        }),
+    journal,
     ledger: createRunLedger({
       db: deps.db,
       now,

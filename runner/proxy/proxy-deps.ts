@@ -46,6 +46,12 @@ export interface ProxyDeps {
    */
   recordInWorker?: { databaseUrl: string };
   tokenSecret: string;
+  /**
+   * Where this proxy's journal of calls in flight lives (`<dataDir>/call-journal`; never
+   * a run's workspace or anything mounted into a container). Absent: no journal, and a
+   * call in flight when the process is killed stays off the record (create-call-journal.ts).
+   */
+  callJournalDir?: string | undefined;
   upstreams: ProxyUpstreams;
   /** Model → upstream; defaults to claude-* → anthropic, everything else → openai. */
   routing?: readonly RoutingRule[];

@@ -49,6 +49,7 @@ const columns = [
   "upstream_attempts",
   "request_body",
   "response_body",
+  "call_key",
 ].join(", ");
 /** $1: the rows as JSON (toColumns), ids already taken. */
 const insertCalls = `insert into llm_calls (${columns}) select ${columns} from json_populate_recordset(null::llm_calls, $1::text::json)`;
@@ -94,6 +95,7 @@ function toColumns(id: number, row: NewLlmCall, secrets: readonly (string | unde
     upstream_attempts: row.upstreamAttempts ?? 1,
     request_body: redact(row.requestBody),
     response_body: redact(row.responseBody),
+    call_key: row.callKey ?? null,
   };
 }
 

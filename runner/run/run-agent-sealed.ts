@@ -2,6 +2,7 @@ import { chmod, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { serveRunEgress, type ServedRunEgress } from "../egress/serve-run-egress.ts";
 import { mintRunToken } from "../proxy/run-token.ts";
+import { locateCallJournalDir } from "../proxy/create-call-journal.ts";
 import { serveProxyOnSocket, type ServedProxy } from "../proxy/serve-proxy.ts";
 import {
   createSandbox,
@@ -90,6 +91,7 @@ export async function runAgentSealed(
       runId,
       db: deps.db,
       tokenSecret: deps.tokenSecret,
+      callJournalDir: locateCallJournalDir(deps.dataDir),
       upstreams: deps.upstreams,
       prices: deps.prices,
       allowedModels: deps.allowedModels ?? [],

@@ -28,6 +28,7 @@ function call(overrides: Partial<LlmCall>): LlmCall {
     outputTokens: 0,
     cacheCreationTokens: 0,
     cacheReadTokens: 0,
+    callKey: null,
     costUsd: "0",
     priced: true,
     clientAborted: false,

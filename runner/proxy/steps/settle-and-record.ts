@@ -111,6 +111,7 @@ export function settleAndRecord(ctx: ProxyContext, call: CallRecord): void {
     upstreamAttempts: call.attempts,
     requestBody: call.requestBody ?? null,
     responseBody: call.responseBody ?? null,
+    callKey: call.callKey ?? null,
   };
   ctx.recorder.record(row, [call.token, ...ctx.realKeys]);
   ctx.deps.logger.debug(
