@@ -2,7 +2,9 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "action/dist/", "**/dist/", ".airlock/", ".build/", "migrations/"] },
+  {
+    ignores: ["node_modules/", "action/dist/", "**/dist/", ".airlock/", ".build/", ".cache/", "migrations/"],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
