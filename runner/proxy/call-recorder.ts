@@ -1,6 +1,7 @@
 import { performance } from "node:perf_hooks";
 import type { Db } from "../../core/db/open-database.ts";
 import { AirlockError } from "../../core/errors.ts";
+import { awaitRecorderFlush } from "./await-recorder-flush.ts";
 import type { NewLlmCall } from "../../core/db/schema.ts";
 import { writeCallBatch, type QueuedCall } from "./write-call-batch.ts";
 
@@ -242,24 +243,7 @@ export function createCallRecorder(options: CallRecorderOptions): CallRecorder {
         written >= target
           ? Promise.resolve()
           : new Promise<void>((resolve) => waiters.push({ target, resolve }));
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () =>
-            reject(
-              new AirlockError(
-                "proxy_flush_timeout",
-                `${target - written} LLM call rows could not be written to the database within ${timeoutMs} ms; check the database connection`,
-              ),
-            ),
-          timeoutMs,
-        );
-      });
-      try {
-        await Promise.race([Promise.all([rowsDone, ...tracked]), timeout]);
-      } finally {
-        clearTimeout(timer);
-      }
+      await awaitRecorderFlush(rowsDone, tracked, timeoutMs, () => target - written);
     },
     async close(timeoutMs = 30_000) {
       try {

@@ -1,5 +1,6 @@
 import { Worker } from "node:worker_threads";
 import { AirlockError } from "../../core/errors.ts";
+import { awaitRecorderFlush } from "./await-recorder-flush.ts";
 import { readCallKeys, type CallRecorder, type RecorderLog } from "./call-recorder.ts";
 import type {
   CallRecorderWorkerData,
@@ -243,24 +244,7 @@ export function createWorkerCallRecorder(options: WorkerCallRecorderOptions): Wo
         written >= target
           ? Promise.resolve()
           : new Promise<void>((resolve) => waiters.push({ target, resolve }));
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () =>
-            reject(
-              new AirlockError(
-                "proxy_flush_timeout",
-                `${target - written} LLM call rows could not be written to the database within ${timeoutMs} ms; check the database connection`,
-              ),
-            ),
-          timeoutMs,
-        );
-      });
-      try {
-        await Promise.race([Promise.all([rowsDone, ...tracked]), timeout]);
-      } finally {
-        clearTimeout(timer);
-      }
+      await awaitRecorderFlush(rowsDone, tracked, timeoutMs, () => target - written);
     },
     async close(timeoutMs = 30_000) {
       try {
