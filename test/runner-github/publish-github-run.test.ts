@@ -62,6 +62,30 @@ describe("publishing a finished run on GitHub (through the stand-in)", () => {
   }
 
   /** The branch the relay would have pushed (one commit on top of main), and its audit event. */
+  /** A succeeded run with a tracking comment and its branch pushed, ready to publish. */
+  async function prepareTrackedRun(name: string, marker: string) {
+    const repo = await gh.createRepo({ owner: "acme", name, installationId, files: { "a.txt": "a\n" } });
+    const issue = gh.createIssue(repo.fullName, { title: "Fix a", body: "Please.", user: "maintainer" });
+    const tracking = gh.addIssueComment(repo.fullName, issue.number, {
+      body: `<!-- airlock:tracking:${marker} --> working`,
+      user: gh.botUser.login,
+    });
+    const runId = newRunId();
+    const branch = `airlock/${issue.number}-${runId}`;
+    await insertFinishedRun(repo, issue.number, {
+      id: runId,
+      branch,
+      state: "succeeded",
+      outcomeReason: "the agent finished (exit 0)",
+    });
+    await database.db.update(runs).set({ trackingCommentId: tracking.id }).where(eq(runs.id, runId));
+    await pushAgentBranch(repo, runId, branch);
+    const real = createGitHubApp({ appId, privateKey, apiUrl: gh.apiUrl }, logger).forInstallation(
+      installationId,
+    );
+    return { repo, tracking, runId, real };
+  }
+
   async function pushAgentBranch(repo: { gitDir: string }, runId: string, branch: string) {
     const tree = (await runGit(repo.gitDir, ["rev-parse", "main^{tree}"])).toString().trim();
     const commit = (await runGit(repo.gitDir, ["commit-tree", tree, "-p", "main", "-m", "agent work"]))
@@ -118,30 +142,7 @@ describe("publishing a finished run on GitHub (through the stand-in)", () => {
     assert.equal(results().length, 1);
   });
   it("the result comment fails after the pull request opened, beside the tracking comment's edit: reported once, the run stays unpublished, and publishing again doubles nothing", async () => {
-    const repo = await gh.createRepo({
-      owner: "acme",
-      name: "result-fails",
-      installationId,
-      files: { "a.txt": "a\n" },
-    });
-    const issue = gh.createIssue(repo.fullName, { title: "Fix a", body: "Please.", user: "maintainer" });
-    const tracking = gh.addIssueComment(repo.fullName, issue.number, {
-      body: "<!-- airlock:tracking:x --> working",
-      user: gh.botUser.login,
-    });
-    const runId = newRunId();
-    const branch = `airlock/${issue.number}-${runId}`;
-    await insertFinishedRun(repo, issue.number, {
-      id: runId,
-      branch,
-      state: "succeeded",
-      outcomeReason: "the agent finished (exit 0)",
-    });
-    await database.db.update(runs).set({ trackingCommentId: tracking.id }).where(eq(runs.id, runId));
-    await pushAgentBranch(repo, runId, branch);
-    const real = createGitHubApp({ appId, privateKey, apiUrl: gh.apiUrl }, logger).forInstallation(
-      installationId,
-    );
+    const { repo, tracking, runId, real } = await prepareTrackedRun("result-fails", "x");
     // GitHub answers the result comment's create with a 502 once; every other call is the stand-in's.
     let refusals = 0;
     const flaky: GitHubApi = new Proxy(real, {
@@ -178,30 +179,7 @@ describe("publishing a finished run on GitHub (through the stand-in)", () => {
   });
 
   it("a pull request that cannot be opened: no result comment is posted and the tracking comment is left as it was", async () => {
-    const repo = await gh.createRepo({
-      owner: "acme",
-      name: "pull-fails",
-      installationId,
-      files: { "a.txt": "a\n" },
-    });
-    const issue = gh.createIssue(repo.fullName, { title: "Fix a", body: "Please.", user: "maintainer" });
-    const tracking = gh.addIssueComment(repo.fullName, issue.number, {
-      body: "<!-- airlock:tracking:y --> working",
-      user: gh.botUser.login,
-    });
-    const runId = newRunId();
-    const branch = `airlock/${issue.number}-${runId}`;
-    await insertFinishedRun(repo, issue.number, {
-      id: runId,
-      branch,
-      state: "succeeded",
-      outcomeReason: "the agent finished (exit 0)",
-    });
-    await database.db.update(runs).set({ trackingCommentId: tracking.id }).where(eq(runs.id, runId));
-    await pushAgentBranch(repo, runId, branch);
-    const real = createGitHubApp({ appId, privateKey, apiUrl: gh.apiUrl }, logger).forInstallation(
-      installationId,
-    );
+    const { repo, tracking, runId, real } = await prepareTrackedRun("pull-fails", "y");
     const refusing: GitHubApi = new Proxy(real, {
       get: (target, method: keyof GitHubApi) =>
         method === "createPull"
