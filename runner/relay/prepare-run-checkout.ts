@@ -95,29 +95,22 @@ export async function prepareRunCheckout(input: PrepareRunCheckoutInput): Promis
       "fetching the repository",
     );
     const packWorkspaceTree = input.initWorkspaceGit ?? true;
+    const exportInput: ExportInput = {
+      git,
+      remote,
+      auth,
+      remoteEnv,
+      hostClone,
+      workspace,
+      createWorkspace,
+      ref: input.ref,
+      packWorkspaceTree,
+    };
     const { baseCommit, defaultBranch, workspacePack } =
       input.mirrorCache === undefined
-        ? await cloneAndExport({
-            git,
-            remote,
-            auth,
-            remoteEnv,
-            hostClone,
-            workspace,
-            createWorkspace,
-            ref: input.ref,
-            packWorkspaceTree,
-          })
+        ? await cloneAndExport(exportInput)
         : await exportFromMirror({
-            git,
-            remote,
-            auth,
-            remoteEnv,
-            hostClone,
-            workspace,
-            createWorkspace,
-            ref: input.ref,
-            packWorkspaceTree,
+            ...exportInput,
             cache: input.mirrorCache,
             logger,
             signal: input.signal,
