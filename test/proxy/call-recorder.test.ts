@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
+import { llmCallRow as row } from "./llm-call-row.ts";
 import { describe, it } from "node:test";
 import { asc, eq, sql } from "drizzle-orm";
 import { appendAuditEvent } from "../../core/audit/append-audit-event.ts";
 import { verifyAuditChain } from "../../core/audit/verify-audit-chain.ts";
-import { auditEvents, llmCalls, type NewLlmCall } from "../../core/db/schema.ts";
+import { auditEvents, llmCalls } from "../../core/db/schema.ts";
 import { ensureRun, listRunCalls } from "../../core/db/runs.ts";
 import { newRunId } from "../../core/ids.ts";
 import { AirlockError } from "../../core/errors.ts";
@@ -14,22 +15,6 @@ import { createCapturingLogger } from "../helpers/create-capturing-logger.ts";
 import { waitUntil } from "../helpers/wait-until.ts";
 
 const secret = "call-recorder-test-secret-0123456789abcdef";
-
-function row(runId: string, n: number): NewLlmCall {
-  return {
-    runId,
-    attempt: 0,
-    provider: "openai",
-    model: "gpt-4o-mini",
-    endpoint: "/v1/chat/completions",
-    status: 200,
-    startedAt: new Date(),
-    latencyMs: n,
-    inputTokens: n,
-    costUsd: "0.0000000001",
-    requestBody: `{"token":"run-token-literal-value-${n}"}`,
-  };
-}
 
 /** The run's llm_calls rows in id order, and its audit chain in order. */
 async function readRun(db: Db, runId: string) {

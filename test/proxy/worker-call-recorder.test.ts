@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
+import { llmCallRow as row } from "./llm-call-row.ts";
 import { after, before, describe, it } from "node:test";
 import { eq } from "drizzle-orm";
 import { verifyAuditChain } from "../../core/audit/verify-audit-chain.ts";
 import type { Database } from "../../core/db/open-database.ts";
-import { auditEvents, type NewLlmCall } from "../../core/db/schema.ts";
+import { auditEvents } from "../../core/db/schema.ts";
 import { ensureRun, listRunCalls } from "../../core/db/runs.ts";
 import { AirlockError } from "../../core/errors.ts";
 import { newRunId } from "../../core/ids.ts";
@@ -19,22 +20,6 @@ import { waitUntil } from "../helpers/wait-until.ts";
 
 const secret = "worker-call-recorder-test-secret-0123456789";
 const postgres = testDatabaseKinds().find((k) => k.name === "postgres")!;
-
-function row(runId: string, n: number): NewLlmCall {
-  return {
-    runId,
-    attempt: 0,
-    provider: "openai",
-    model: "gpt-4o-mini",
-    endpoint: "/v1/chat/completions",
-    status: 200,
-    startedAt: new Date(),
-    latencyMs: n,
-    inputTokens: n,
-    costUsd: "0.0000000001",
-    requestBody: `{"token":"run-token-literal-value-${n}"}`,
-  };
-}
 
 /** Each stored row's n (latencyMs), sorted, and whether the run's chain has exactly those rows once each and verifies. */
 async function readRecorded(database: Database, runId: string) {
