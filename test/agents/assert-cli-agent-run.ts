@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { LlmCall } from "../../core/db/schema.ts";
 import { decideRunOutcome } from "../../runner/run/decide-run-outcome.ts";
+import { git } from "../helpers/git-repo.ts";
 import type { Script, UsageTotals } from "../stand-ins/scripted-llm-upstream.ts";
 import type { CliAgentHarness, ContainerNetCounters } from "./start-cli-agent-harness.ts";
 
@@ -99,5 +100,32 @@ export async function assertRevokedTokenEndsRun(
   assert.match(r.stdout, /the LLM endpoint refused a call \(.*401/);
   assert.equal(decideRunOutcome(r.sandbox, [], h.agent).outcome, "failed");
   assert.ok(ms < 30_000, `a refused token took ${ms} ms to end the run`);
+  return r;
+}
+
+/**
+ * The shared task of the CLI agents' tests: a one-file repository, "change the greeting to
+ * Howdy and leave a note" scripted as `script`. Asserts the run succeeded with exactly that
+ * change on its branch (the note says `note`; the greeting was run into greeting.txt) and
+ * the agent's closing words in the summary.
+ */
+export async function runGreetingTask(h: CliAgentHarness, script: string, note: string) {
+  const r = await h.runTask({
+    files: { "src/greet.js": 'console.log("Hello, world");\n', "README.md": "# demo\n" },
+    prompt: `Change the greeting to Howdy and leave a note. [[script:${script}]]`,
+  });
+  assert.equal(r.result.outcome, "succeeded", `${r.result.reason}\n${r.stderr}`);
+  const branch = r.result.branch!;
+  assert.equal(
+    git(r.repo, ["diff", "--name-status", "main", branch]).trim(),
+    "A\tgreeting.txt\nA\tnotes/hello.txt\nM\tsrc/greet.js",
+  );
+  assert.equal(git(r.repo, ["show", `${branch}:notes/hello.txt`]), note);
+  assert.equal(git(r.repo, ["show", `${branch}:src/greet.js`]), 'console.log("Howdy, world");\n');
+  assert.equal(git(r.repo, ["show", `${branch}:greeting.txt`]), "Howdy, world\n");
+  assert.match(
+    r.result.summaryMarkdown,
+    /### The agent's summary[^\n]*\n\n> Added notes\/hello\.txt and changed the greeting to Howdy\./,
+  );
   return r;
 }

@@ -12,6 +12,7 @@ import {
   assertNoNetworkAttempts,
   assertRevokedTokenEndsRun,
   assertSpentBudgetEndsRun,
+  runGreetingTask,
 } from "./assert-cli-agent-run.ts";
 import { startCliAgentHarness, type CliAgentHarness } from "./start-cli-agent-harness.ts";
 
@@ -83,24 +84,7 @@ describe("claude-code: Claude Code in its image, through the real proxy and rela
     const before = { ...h.upstream.totals.anthropic };
     const seen = h.upstream.requests.length;
 
-    const r = await h.runTask({
-      files: { "src/greet.js": 'console.log("Hello, world");\n', "README.md": "# demo\n" },
-      prompt: "Change the greeting to Howdy and leave a note. [[script:cc]]",
-    });
-
-    assert.equal(r.result.outcome, "succeeded", `${r.result.reason}\n${r.stderr}`);
-    const branch = r.result.branch!;
-    assert.equal(
-      git(r.repo, ["diff", "--name-status", "main", branch]).trim(),
-      "A\tgreeting.txt\nA\tnotes/hello.txt\nM\tsrc/greet.js",
-    );
-    assert.equal(git(r.repo, ["show", `${branch}:notes/hello.txt`]), "hello from claude\n");
-    assert.equal(git(r.repo, ["show", `${branch}:src/greet.js`]), 'console.log("Howdy, world");\n');
-    assert.equal(git(r.repo, ["show", `${branch}:greeting.txt`]), "Howdy, world\n");
-    assert.match(
-      r.result.summaryMarkdown,
-      /### The agent's summary[^\n]*\n\n> Added notes\/hello\.txt and changed the greeting to Howdy\./,
-    );
+    const r = await runGreetingTask(h, "cc", "hello from claude\n");
 
     // Five calls, one per turn, each on the run's model, each with ?beta=true passed on.
     const requests = h.upstream.requests.slice(seen);

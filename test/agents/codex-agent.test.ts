@@ -12,6 +12,7 @@ import {
   assertNoNetworkAttempts,
   assertRevokedTokenEndsRun,
   assertSpentBudgetEndsRun,
+  runGreetingTask,
 } from "./assert-cli-agent-run.ts";
 import { startCliAgentHarness, type CliAgentHarness } from "./start-cli-agent-harness.ts";
 
@@ -85,24 +86,7 @@ describe("codex: the Codex CLI in its image, through the real proxy and relay", 
     const before = { ...h.upstream.totals.openai };
     const seen = h.upstream.requests.length;
 
-    const r = await h.runTask({
-      files: { "src/greet.js": 'console.log("Hello, world");\n', "README.md": "# demo\n" },
-      prompt: "Change the greeting to Howdy and leave a note. [[script:cx]]",
-    });
-
-    assert.equal(r.result.outcome, "succeeded", `${r.result.reason}\n${r.stderr}`);
-    const branch = r.result.branch!;
-    assert.equal(
-      git(r.repo, ["diff", "--name-status", "main", branch]).trim(),
-      "A\tgreeting.txt\nA\tnotes/hello.txt\nM\tsrc/greet.js",
-    );
-    assert.equal(git(r.repo, ["show", `${branch}:notes/hello.txt`]), "hello from codex\n");
-    assert.equal(git(r.repo, ["show", `${branch}:src/greet.js`]), 'console.log("Howdy, world");\n');
-    assert.equal(git(r.repo, ["show", `${branch}:greeting.txt`]), "Howdy, world\n");
-    assert.match(
-      r.result.summaryMarkdown,
-      /### The agent's summary[^\n]*\n\n> Added notes\/hello\.txt and changed the greeting to Howdy\./,
-    );
+    const r = await runGreetingTask(h, "cx", "hello from codex\n");
 
     // Streaming Responses over HTTP on the run's model, one call per turn.
     const requests = h.upstream.requests.slice(seen);

@@ -6,8 +6,11 @@ import { createDockerContainerRuntime } from "../../runner/container/docker-cont
 import { decideRunOutcome } from "../../runner/run/decide-run-outcome.ts";
 import { runSandboxed } from "../../runner/sandbox/run-sandboxed.ts";
 import { createTextSink } from "../helpers/create-text-sink.ts";
-import { git } from "../helpers/git-repo.ts";
-import { assertLedgerMatchesUpstream, assertNoNetworkAttempts } from "./assert-cli-agent-run.ts";
+import {
+  assertLedgerMatchesUpstream,
+  assertNoNetworkAttempts,
+  runGreetingTask,
+} from "./assert-cli-agent-run.ts";
 import { startCliAgentHarness, type CliAgentHarness } from "./start-cli-agent-harness.ts";
 
 const logger = createLogger("silent");
@@ -75,24 +78,7 @@ describe("openclaw: OpenClaw in its image, through the real proxy and relay", ()
     const before = { ...h.upstream.totals.anthropic };
     const seen = h.upstream.requests.length;
 
-    const r = await h.runTask({
-      files: { "src/greet.js": 'console.log("Hello, world");\n', "README.md": "# demo\n" },
-      prompt: "Change the greeting to Howdy and leave a note. [[script:oc]]",
-    });
-
-    assert.equal(r.result.outcome, "succeeded", `${r.result.reason}\n${r.stderr}`);
-    const branch = r.result.branch!;
-    assert.equal(
-      git(r.repo, ["diff", "--name-status", "main", branch]).trim(),
-      "A\tgreeting.txt\nA\tnotes/hello.txt\nM\tsrc/greet.js",
-    );
-    assert.equal(git(r.repo, ["show", `${branch}:notes/hello.txt`]), "hello from openclaw\n");
-    assert.equal(git(r.repo, ["show", `${branch}:src/greet.js`]), 'console.log("Howdy, world");\n');
-    assert.equal(git(r.repo, ["show", `${branch}:greeting.txt`]), "Howdy, world\n");
-    assert.match(
-      r.result.summaryMarkdown,
-      /### The agent's summary[^\n]*\n\n> Added notes\/hello\.txt and changed the greeting to Howdy\./,
-    );
+    const r = await runGreetingTask(h, "oc", "hello from openclaw\n");
     const requests = h.upstream.requests.slice(seen);
     assert.deepEqual(
       requests.map((q) => `${q.method} ${q.path}${q.query} ${q.script} ${(q.body as AnthropicBody).model}`),
