@@ -52,6 +52,31 @@ describe("redactSecrets", () => {
     assert.match(parsed.messages[0]!.content, /openai \[REDACTED\]/);
   });
 
+  it("finds each kind of secret on its own, in any letter case the pattern allows", () => {
+    // One secret per text: each pattern's quick pre-check (redact-secrets.ts) must let its own match through.
+    const cases: [text: string, secret: string][] = [
+      ["BEARER abcdefghijklmnop1234", "abcdefghijklmnop1234"],
+      ["Basic dXNlcjpwYXNzd29yZDEyMw==", "dXNlcjpwYXNzd29yZDEyMw=="],
+      ["TOKEN abcdefghijklmnop1234", "abcdefghijklmnop1234"],
+      ["key=sk-abcdefghijklmnop1234", "sk-abcdefghijklmnop1234"],
+      ["github_pat_abcdefghijklmnopqrstuv_0123", "github_pat_abcdefghijklmnopqrstuv_0123"],
+      ["gho_abcdefghijklmnopqrstuvwxyz", "gho_abcdefghijklmnopqrstuvwxyz"],
+      ["ASIAABCDEFGHIJKLMNOP", "ASIAABCDEFGHIJKLMNOP"],
+      [`google AIza${"a".repeat(35)}`, `AIza${"a".repeat(35)}`],
+      ["slack xoxb-1234567890-abcdef", "xoxb-1234567890-abcdef"],
+      ['{"API_KEY": "short1"}', "short1"],
+      ['{"Client_Secret":"short2"}', "short2"],
+      ['{"X-Api-Key" : "short3"}', "short3"],
+      ['{"ACCESS_TOKEN":"short4"}', "short4"],
+      ["-----BEGIN EC PRIVATE KEY-----\\nMHcCAQEE\\n-----END EC PRIVATE KEY-----", "MHcCAQEE"],
+    ];
+    for (const [text, secret] of cases) {
+      const out = redactSecrets(text);
+      assert.ok(!out.includes(secret), `${JSON.stringify(text)}: ${secret} was redacted (got ${out})`);
+      assert.ok(out.includes("[REDACTED]"), `${JSON.stringify(text)}: marked`);
+    }
+  });
+
   it("leaves text without secrets alone", () => {
     const text =
       '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Tokenize the 3.5.2 release notes"}]}';
