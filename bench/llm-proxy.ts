@@ -3,13 +3,17 @@
  *
  *   node bench/llm-proxy.ts [--quick] [--repeat N] [--profile <dir>] [--record-in-process]
  *
- * Three paths to the same scripted upstream, side by side in one run, all on loopback:
+ * Four paths to the same scripted upstream, side by side in one run, all on loopback:
  *   direct   — the load generator talks to the upstream itself;
  *   nginx    — Debian's nginx as a reverse proxy (proxy_buffering off, keep-alive upstream);
+ *   node     — a bare forwarder on node:http and undici, as Airlock is, doing only what any
+ *              proxy of LLM calls must (bench/start-bare-node-forwarder.ts): the floor under
+ *              Airlock on this machine, before its policy, budget and audit;
  *   airlock  — `node bin/airlock.js proxy --port N` in a child process, audit rows going to
  *              the Postgres at BENCH_DATABASE_URL (default: TEST_DATABASE_URL).
- * The upstream, nginx and Airlock each run in their own process; this process only
- * generates load. Every request, connection and child is bounded and stopped at the end.
+ * The upstream, nginx, the bare forwarder and Airlock each run in their own process; this
+ * process only generates load. Every request, connection and child is bounded and stopped
+ * at the end.
  *
  * `--profile <dir>` starts Airlock under `node --cpu-prof` and leaves the profile there.
  * `--record-in-process` starts it with calls recorded on its serving thread rather than in
@@ -35,14 +39,16 @@ const repeatIndex = args.indexOf("--repeat");
 /** `--repeat 3` runs the whole benchmark three times (fresh servers each time) and prints the medians too. */
 const repeat = repeatIndex >= 0 ? Math.max(1, Number(args[repeatIndex + 1] ?? 1)) : 1;
 const pathsIndex = args.indexOf("--paths");
-/** `--paths direct,nginx` measures a subset (the table shows — for the rest); direct is always measured. */
+/** `--paths nginx,node` measures a subset (the table shows — for the rest); direct is always measured. */
 const onlyIndex = args.indexOf("--only");
 /** `--only streams` (or latency, rate, streams, comma-separated) runs a subset of the measurements, e.g. to profile one. */
 const sections = new Set(
   onlyIndex >= 0 ? (args[onlyIndex + 1] ?? "").split(",") : ["latency", "rate", "streams"],
 );
 const paths = new Set(
-  pathsIndex >= 0 ? ["direct", ...(args[pathsIndex + 1] ?? "").split(",")] : ["direct", "nginx", "airlock"],
+  pathsIndex >= 0
+    ? ["direct", ...(args[pathsIndex + 1] ?? "").split(",")]
+    : ["direct", "nginx", "node", "airlock"],
 );
 const databaseUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
 if (!databaseUrl) {
@@ -61,7 +67,7 @@ const goals = {
 };
 
 interface Target {
-  name: "direct" | "nginx" | "airlock";
+  name: "direct" | "nginx" | "node" | "airlock";
   origin: string;
   headers: Record<string, string>;
   /** The proxy's process, to read its CPU time; undefined for direct. */
@@ -158,20 +164,31 @@ function airlockCli(cliArgs: string[], env: NodeJS.ProcessEnv): string {
 
 // ---- the three servers -----------------------------------------------------------------
 
-async function startUpstream(keys: { openai: string; anthropic: string }): Promise<string> {
-  const child = spawn(process.execPath, [join(repoRoot, "bench/start-scripted-upstream.ts")], {
+/** Start a bench/ script that prints `{"url": …}` when it listens; its URL and process. */
+async function startUrlServer(
+  name: string,
+  script: string,
+  scriptArgs: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ url: string; pid: number | undefined }> {
+  const child = spawn(process.execPath, [join(repoRoot, script), ...scriptArgs], {
     stdio: ["pipe", "pipe", "inherit"],
-    env: { ...process.env, BENCH_OPENAI_KEY: keys.openai, BENCH_ANTHROPIC_KEY: keys.anthropic },
+    env,
   });
   children.push(child);
   const lines = createInterface({ input: child.stdout! });
   const [line] = (await Promise.race([
     once(lines, "line"),
     sleep(15_000).then(() => {
-      throw new Error("the scripted upstream did not start within 15 s");
+      throw new Error(`the ${name} did not start within 15 s`);
     }),
   ])) as [string];
-  return (JSON.parse(line) as { url: string }).url;
+  return { url: (JSON.parse(line) as { url: string }).url, pid: child.pid };
+}
+
+async function startUpstream(keys: { openai: string; anthropic: string }): Promise<string> {
+  const env = { ...process.env, BENCH_OPENAI_KEY: keys.openai, BENCH_ANTHROPIC_KEY: keys.anthropic };
+  return (await startUrlServer("scripted upstream", "bench/start-scripted-upstream.ts", [], env)).url;
 }
 
 async function startNginx(upstreamUrl: string): Promise<{ origin: string; pid: number | undefined }> {
@@ -287,14 +304,19 @@ async function timedRequest(dispatcher: Dispatcher, target: Target, body: string
   return performance.now() - started;
 }
 
-/** (1) Added latency at concurrency 1: rounds of requests, paths interleaved request by request. */
+/**
+ * (1) Added latency at concurrency 1: rounds of requests, paths interleaved request by request.
+ * 7 rounds of 150 per path: a p99 of 1,050 pairs rests on its ten worst, where the 175 pairs
+ * measured before rested on the second worst alone. 300 requests per path come first, unmeasured,
+ * so the figures are of warm servers (JIT compiled, connections open), as a proxy runs for hours.
+ */
 async function measureLatency(targets: Target[]) {
   const clients = new Map(targets.map((t) => [t.name, new Client(t.origin, { pipelining: 1 })]));
   const rounds = quick ? 3 : 7;
-  const perRound = 25;
+  const perRound = quick ? 50 : 150;
   const samples = new Map<string, number[][]>(targets.map((t) => [t.name, []]));
   try {
-    for (let i = 0; i < 15; i += 1) {
+    for (let i = 0; i < (quick ? 50 : 300); i += 1) {
       for (const t of targets) await timedRequest(clients.get(t.name)!, t, plainBody);
     }
     for (let round = 0; round < rounds; round += 1) {
@@ -391,7 +413,7 @@ async function runRateStep(target: Target, rate: number, seconds: number): Promi
 async function measureRate(target: Target) {
   const steps = quick
     ? [500, 1000, 2000, 3000]
-    : [500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 5000, 6000, 7000, 8000, 10000];
+    : [500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 5000, 6000, 7000, 8000, 10000, 12000, 14000, 16000];
   const seconds = quick ? 2 : 3;
   const results: RateStep[] = [];
   let best = 0;
@@ -614,6 +636,17 @@ async function measureOnce(): Promise<RunFigures> {
       headers: { ...json, authorization: `Bearer ${keys.openai}` },
     });
   }
+  if (paths.has("node")) {
+    const forwarder = await startUrlServer("bare node forwarder", "bench/start-bare-node-forwarder.ts", [
+      upstreamUrl,
+    ]);
+    targets.push({
+      name: "node",
+      origin: forwarder.url,
+      pid: forwarder.pid,
+      headers: { ...json, authorization: `Bearer ${keys.openai}` },
+    });
+  }
   let airlock: Awaited<ReturnType<typeof startAirlock>> | undefined;
   if (paths.has("airlock")) {
     airlock = await startAirlock(upstreamUrl, keys);
@@ -705,7 +738,7 @@ function medianFigures(runs: readonly RunFigures[]): RunFigures {
 }
 
 function formatTable(figures: RunFigures): string {
-  const names = ["direct", "nginx", "airlock"] as const;
+  const names = ["direct", "nginx", "node", "airlock"] as const;
   const get = (name: string) => figures.paths.get(name);
   const per = (value: (f: PathFigures) => string, skipDirect = false) =>
     names.map((name) => {
@@ -721,7 +754,7 @@ function formatTable(figures: RunFigures): string {
   const nginxRate = get("nginx")?.rate ?? Number.NaN;
   const ms = (value: number | undefined) => fmt(value, 3);
   const rows: string[][] = [
-    ["figure", "direct", "nginx", "airlock", "airlock before", "goal (airlock)", "met"],
+    ["figure", "direct", "nginx", "bare node", "airlock", "airlock before", "goal (airlock)", "met"],
     [
       "c=1 latency: median of 7 round medians (ms)",
       ...per((f) => ms(f.p50)),
@@ -796,6 +829,7 @@ function formatTable(figures: RunFigures): string {
       "llm_calls rows / requests sent to airlock",
       "",
       "",
+      "",
       figures.auditRows === undefined ? "—" : `${figures.auditRows} / ${figures.auditSent}`,
       "",
       "equal",
@@ -823,7 +857,7 @@ async function main() {
     const figures = runs.at(-1)!;
     process.stdout.write(
       `\nLLM proxy benchmark${repeat > 1 ? `, run ${run} of ${repeat}` : ""} — ${new Date().toISOString()}, node ${process.version}, ${cpus().length} CPUs, loopback${quick ? ", --quick" : ""}, load average at start ${figures.loadAtStart}\n` +
-        `nginx ${nginxVersion()} (1 worker, proxy_buffering off, keep-alive upstream); airlock = node bin/airlock.js proxy${recordInProcess ? " --record-in-process" : ""}, rows to Postgres\n` +
+        `nginx ${nginxVersion()} (1 worker, proxy_buffering off, keep-alive upstream); bare node = bench/start-bare-node-forwarder.ts (node:http + undici, no policy or audit); airlock = node bin/airlock.js proxy${recordInProcess ? " --record-in-process" : ""}, rows to Postgres\n` +
         `("+" = the generator's top step passed: a floor, not a limit found; "airlock before" = before issue 9 §8, quiet machine)\n\n` +
         `${formatTable(figures)}\n`,
     );
