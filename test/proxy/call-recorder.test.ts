@@ -237,3 +237,50 @@ for (const kind of testDatabaseKinds()) {
     });
   });
 }
+
+// PGlite names the violated constraint differently from postgres.js (call-recorder.ts): both are tried.
+for (const kind of testDatabaseKinds({ pglite: true })) {
+  describe(`call keys on ${kind.name}`, { skip: kind.skip }, () => {
+    it("drops a call whose key is on the record already, once, and writes its batch-mates", async () => {
+      const database = await kind.open();
+      const { logger, lines } = createCapturingLogger();
+      const done: string[] = [];
+      const recorder = createCallRecorder({
+        db: database.db,
+        logger,
+        secret,
+        onRowsDone: (keys) => done.push(...keys),
+      });
+      try {
+        const runId = newRunId();
+        await ensureRun(database.db, { id: runId, kind: "manual" });
+        // Call keys are unique across runs: this run's own, as a journal's id and sequence make them.
+        const [key1, key2] = [`${runId}.1`, `${runId}.2`];
+        recorder.record({ ...row(runId, 1), callKey: key1 }, []);
+        await recorder.flush(5000);
+        // A replay of call 1 (a worker that died after its commit, or a journal's recovery) between two new calls.
+        recorder.record({ ...row(runId, 2), callKey: key2 }, []);
+        recorder.record({ ...row(runId, 3), callKey: key1 }, []);
+        recorder.record(row(runId, 4), []);
+        await recorder.flush(5000);
+        const stored = await listRunCalls(database.db, runId);
+        assert.deepEqual(
+          stored.map((r) => [r.inputTokens, r.callKey]),
+          [
+            [1, key1],
+            [2, key2],
+            [4, null],
+          ],
+        );
+        assert.equal(lines.filter((l) => l.includes("on the record already")).length, 1);
+        assert.deepEqual([...done].sort(), [key1, key1, key2]);
+        assert.equal(recorder.healthy, true);
+        assert.equal((await verifyAuditChain(database.db, runId, secret)).ok, true);
+      } finally {
+        // Also stops the retries of a recorder that took the conflict for a passing fault.
+        await recorder.close(1_000).catch(() => undefined);
+        await database.close();
+      }
+    });
+  });
+}
