@@ -12,6 +12,8 @@ import { buildAgentImage } from "../../runner/images/build-agent-image.ts";
 import { buildGrantedImage } from "../../runner/images/build-granted-image.ts";
 import { formatImageGrant } from "../../runner/images/image-grant.ts";
 import type { ProxyUpstreams } from "../../runner/proxy/choose-upstreams.ts";
+import { locateCallJournalDir } from "../../runner/proxy/create-call-journal.ts";
+import { recoverCallJournals } from "../../runner/proxy/recover-call-journals.ts";
 import type { RunOutcome } from "../../runner/run/decide-run-outcome.ts";
 import { demoModelId, startDemoModel, type DemoModel } from "../../runner/run/demo-model.ts";
 import { acquireRunSlot, type RunSlot } from "../../runner/run/acquire-run-slot.ts";
@@ -169,6 +171,21 @@ export async function runCommand(ctx: CliContext, flags: RunFlags): Promise<numb
   try {
     // Leftovers of crashed `airlock run` processes on this host (DESIGN §4: the reaper).
     await reapContainers({ runtime, logger, scope: { deadOwnersOnThisHost: true } }).catch(() => []);
+    // Calls a killed `airlock run` (or runner, or proxy) sharing this data folder left in flight
+    // (create-call-journal.ts): recorded, whole reservation charged, before this run starts.
+    await recoverCallJournals({
+      db: database.db,
+      secret: tokenSecret,
+      dir: locateCallJournalDir(resolve(settings.dataDir)),
+      logger,
+    }).catch((error: unknown) => {
+      // Not this run's fault: it goes ahead, and the journal is kept for the next start.
+      // The database's own words, not the query the driver wraps them in.
+      let root = error as Error;
+      while (root.cause instanceof Error) root = root.cause;
+      const why = root === error ? "" : ` (${root.message.split("\n")[0]})`;
+      say(`${(error as Error).message}${why}; this run goes ahead`);
+    });
     const result = await recordAndRunLocalRun(
       {
         db: database.db,

@@ -106,6 +106,18 @@ function parseJournal(text: string): { calls: JournaledCall[]; unreadable: numbe
   return { calls, unreadable };
 }
 
+/**
+ * The call's run is not in this database: the pipelined writer (Postgres) says so itself,
+ * PGlite through the rows' foreign key (SQLSTATE 23503), possibly wrapped by drizzle.
+ */
+function isRunGone(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof AirlockError && e.code === "unknown_run") return true;
+    if ((e as { code?: unknown }).code === "23503") return true;
+  }
+  return false;
+}
+
 /** Record each journaled call that has no row yet; a row that appeared meanwhile (another recovery) is skipped. */
 async function recordMissing(
   options: RecoverCallJournalsOptions,
@@ -133,7 +145,7 @@ async function recordMissing(
     } catch (error) {
       if (hasCallKeyConflict(error)) {
         onRecord += 1;
-      } else if (error instanceof AirlockError && error.code === "unknown_run") {
+      } else if (isRunGone(error)) {
         options.logger.warn(
           { runId: call.runId },
           "a journaled call's run is gone; the call is not recorded",

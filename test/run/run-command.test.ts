@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { execFile, spawnSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -35,9 +36,21 @@ async function airlock(
   }
 }
 
+/** The demo run's llm.call entries in its exported ledger. */
+function llmCallEntries(exported: string): { status: number; inputTokens: number }[] {
+  return exported
+    .trim()
+    .split("\n")
+    .map((line) => JSON.parse(line) as { type: string; data: { status: number; inputTokens: number } })
+    .filter((entry) => entry.type === "llm.call")
+    .map((entry) => entry.data);
+}
+
 describe("airlock run (the README's first command) as a child process", () => {
   let dir: string;
   let repo: string;
+  /** The first test's run, in the embedded database of <dir>/.airlock. */
+  let demoRunId: string | undefined;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "airlock-run-command-"));
@@ -61,6 +74,7 @@ describe("airlock run (the README's first command) as a child process", () => {
     assert.match(r.stdout, /^> \*\*Note:\*\* no LLM configured: using Airlock's scripted demo model/);
     const runId = /^## Airlock run `(r[a-z0-9]+)`: succeeded$/m.exec(r.stdout)?.[1];
     assert.ok(runId, r.stdout);
+    demoRunId = runId;
     assert.match(r.stdout, /^\| Models \| `airlock-demo` \(3\) \|$/m);
     assert.match(r.stdout, /^\| LLM calls \| 3 \|$/m);
     assert.match(r.stdout, /^\| Cost \| \$0\.00 \|$/m);
@@ -92,6 +106,52 @@ describe("airlock run (the README's first command) as a child process", () => {
       pinned.stdout,
       new RegExp(`^checkpoint ${trailer} is entry \\d+; 3 later entries follow it$`, "m"),
     );
+  });
+
+  it("records the calls a killed airlock run left in flight when the next one starts on the same data folder", async () => {
+    assert.ok(demoRunId, "the demo run above must have run");
+    const env = cleanEnv({ AIRLOCK_TOKEN_SECRET: secret });
+    // A writer that is gone: a process that has exited. Its journal holds one call of the demo
+    // run and one of a run this database never had.
+    const gone = spawnSync("true").pid;
+    const journalDir = join(dir, ".airlock", "call-journal");
+    await mkdir(journalDir, { recursive: true });
+    const line = (runId: string, k: string) =>
+      JSON.stringify({
+        k,
+        runId,
+        attempt: 0,
+        endpoint: "/v1/chat/completions",
+        model: "airlock-demo",
+        provider: "openai",
+        tokens: 4242,
+        units: 0,
+        at: new Date().toISOString(),
+      });
+    await writeFile(
+      join(journalDir, `${gone}-${randomUUID()}.jsonl`),
+      `${line(demoRunId, `${randomUUID()}.1`)}\n${line("rnosuchrun", `${randomUUID()}.2`)}\n`,
+    );
+    const r = await airlock(
+      ["run", "--repo", repo, "--agent", "builtin", "--prompt", "Add a SECURITY.md"],
+      env,
+      dir,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /recorded LLM calls a stopped proxy left in flight/);
+    assert.match(r.stderr, /a journaled call's run is gone/);
+    assert.deepEqual(await readdir(journalDir), [], "the recovered journal is gone");
+    const exported = await airlock(["audit", "export", demoRunId], env, dir);
+    assert.equal(exported.code, 0, exported.stderr);
+    const calls = llmCallEntries(exported.stdout);
+    assert.equal(calls.length, 4, "the demo's three calls and the interrupted one");
+    assert.deepEqual(
+      calls.filter((c) => c.status === 0).map((c) => c.inputTokens),
+      [4242],
+      "charged its whole reservation",
+    );
+    const verify = await airlock(["audit", "verify", demoRunId], env, dir);
+    assert.equal(verify.code, 0, verify.stderr + verify.stdout);
   });
 
   it("refuses to start without AIRLOCK_TOKEN_SECRET and says how to make one; an unknown agent lists the catalog", async () => {
