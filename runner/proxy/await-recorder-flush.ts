@@ -1,3 +1,4 @@
+import type { RecorderLog } from "./call-recorder.ts";
 import { AirlockError } from "../../core/errors.ts";
 
 /**
@@ -29,4 +30,38 @@ export async function awaitRecorderFlush(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The flushes waiting for the count of written rows to reach their targets. */
+export function createRowWaiters() {
+  const waiters: { target: number; resolve: () => void }[] = [];
+  return {
+    get waiting(): boolean {
+      return waiters.length > 0;
+    },
+    /** Resolves once `written` reaches `target`; at once when it has already. */
+    until(target: number, written: number): Promise<void> {
+      if (written >= target) return Promise.resolve();
+      return new Promise<void>((resolve) => waiters.push({ target, resolve }));
+    },
+    /** The count of written rows moved on to `written`: release the flushes it satisfies. */
+    release(written: number): void {
+      for (let i = waiters.length - 1; i >= 0; i--) {
+        if (waiters[i]!.target <= written) waiters.splice(i, 1)[0]!.resolve();
+      }
+    },
+  };
+}
+
+/** Keep a side write (a run event, say) in `tracked` until it settles; a failure is logged, never thrown. */
+export function trackSideWrite(
+  tracked: Set<Promise<unknown>>,
+  write: Promise<unknown>,
+  logger: Pick<RecorderLog, "error">,
+): void {
+  const settled = write.catch((error: unknown) => {
+    logger.error({ err: { message: (error as Error).message } }, "proxy side write failed");
+  });
+  tracked.add(settled);
+  void settled.finally(() => tracked.delete(settled));
 }

@@ -1,7 +1,7 @@
 import { performance } from "node:perf_hooks";
 import type { Db } from "../../core/db/open-database.ts";
 import { AirlockError } from "../../core/errors.ts";
-import { awaitRecorderFlush } from "./await-recorder-flush.ts";
+import { awaitRecorderFlush, createRowWaiters, trackSideWrite } from "./await-recorder-flush.ts";
 import type { NewLlmCall } from "../../core/db/schema.ts";
 import { writeCallBatch, type QueuedCall } from "./write-call-batch.ts";
 
@@ -115,7 +115,7 @@ export function createCallRecorder(options: CallRecorderOptions): CallRecorder {
   const lingerMs = options.lingerMs ?? 10;
   const queue: QueuedRow[] = [];
   const tracked = new Set<Promise<unknown>>();
-  const waiters: { target: number; resolve: () => void }[] = [];
+  const waiters = createRowWaiters();
   let enqueued = 0;
   let written = 0;
   let writing = false;
@@ -133,9 +133,7 @@ export function createCallRecorder(options: CallRecorderOptions): CallRecorder {
     if (options.onRowsDone) options.onRowsDone(readCallKeys(rows));
     written += count;
     options.onProgress?.({ written, healthy });
-    for (let i = waiters.length - 1; i >= 0; i--) {
-      if (waiters[i]!.target <= written) waiters.splice(i, 1)[0]!.resolve();
-    }
+    waiters.release(written);
   }
 
   function schedule(delayMs: number): void {
@@ -150,7 +148,7 @@ export function createCallRecorder(options: CallRecorderOptions): CallRecorder {
     if (writing || closed || queue.length === 0) return;
     const wait = queue[0]!.queuedAt + lingerMs - performance.now();
     // A flush waiting for rows (waiters) does not linger either.
-    if (queue.length >= batchSize || isolate > 0 || waiters.length > 0 || wait <= 0) return schedule(0);
+    if (queue.length >= batchSize || isolate > 0 || waiters.waiting || wait <= 0) return schedule(0);
     writing = true;
     lingerTimer = setTimeout(() => {
       lingerTimer = undefined;
@@ -223,11 +221,7 @@ export function createCallRecorder(options: CallRecorderOptions): CallRecorder {
       scheduleQueued();
     },
     track(write) {
-      const tracked_ = write.catch((error: unknown) => {
-        options.logger.error({ err: { message: (error as Error).message } }, "proxy side write failed");
-      });
-      tracked.add(tracked_);
-      void tracked_.finally(() => tracked.delete(tracked_));
+      trackSideWrite(tracked, write, options.logger);
     },
     get healthy() {
       return healthy;
@@ -239,11 +233,7 @@ export function createCallRecorder(options: CallRecorderOptions): CallRecorder {
     async flush(timeoutMs = 30_000) {
       hurry();
       const target = enqueued;
-      const rowsDone =
-        written >= target
-          ? Promise.resolve()
-          : new Promise<void>((resolve) => waiters.push({ target, resolve }));
-      await awaitRecorderFlush(rowsDone, tracked, timeoutMs, () => target - written);
+      await awaitRecorderFlush(waiters.until(target, written), tracked, timeoutMs, () => target - written);
     },
     async close(timeoutMs = 30_000) {
       try {

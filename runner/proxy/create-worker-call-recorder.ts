@@ -1,6 +1,6 @@
 import { Worker } from "node:worker_threads";
 import { AirlockError } from "../../core/errors.ts";
-import { awaitRecorderFlush } from "./await-recorder-flush.ts";
+import { awaitRecorderFlush, createRowWaiters, trackSideWrite } from "./await-recorder-flush.ts";
 import { readCallKeys, type CallRecorder, type RecorderLog } from "./call-recorder.ts";
 import type {
   CallRecorderWorkerData,
@@ -96,7 +96,7 @@ export function createWorkerCallRecorder(options: WorkerCallRecorderOptions): Wo
   let postTimer: NodeJS.Timeout | undefined;
   let overloaded = false;
   const tracked = new Set<Promise<unknown>>();
-  const waiters: { target: number; resolve: () => void }[] = [];
+  const waiters = createRowWaiters();
   let closed: (() => void) | undefined;
   let isReady = false;
   let markReady!: () => void;
@@ -150,9 +150,7 @@ export function createWorkerCallRecorder(options: WorkerCallRecorderOptions): Wo
       pending.splice(0, head);
       head = 0;
     }
-    for (let i = waiters.length - 1; i >= 0; i--) {
-      if (waiters[i]!.target <= written) waiters.splice(i, 1)[0]!.resolve();
-    }
+    waiters.release(written);
   }
 
   function onExit(from: Worker, code: number): void {
@@ -226,11 +224,7 @@ export function createWorkerCallRecorder(options: WorkerCallRecorderOptions): Wo
       postTimer ??= setTimeout(postRows, postIntervalMs);
     },
     track(write) {
-      const tracked_ = write.catch((error: unknown) => {
-        options.logger.error({ err: { message: (error as Error).message } }, "proxy side write failed");
-      });
-      tracked.add(tracked_);
-      void tracked_.finally(() => tracked.delete(tracked_));
+      trackSideWrite(tracked, write, options.logger);
     },
     get healthy() {
       return workerUp && workerHealthy && !isOverloaded();
@@ -249,11 +243,7 @@ export function createWorkerCallRecorder(options: WorkerCallRecorderOptions): Wo
       postRows();
       post({ type: "flush" });
       const target = enqueued;
-      const rowsDone =
-        written >= target
-          ? Promise.resolve()
-          : new Promise<void>((resolve) => waiters.push({ target, resolve }));
-      await awaitRecorderFlush(rowsDone, tracked, timeoutMs, () => target - written);
+      await awaitRecorderFlush(waiters.until(target, written), tracked, timeoutMs, () => target - written);
     },
     async close(timeoutMs = 30_000) {
       try {
