@@ -10,6 +10,7 @@ import { hasCallKeyConflict } from "./call-recorder.ts";
 import { journalFileName, type JournaledCall } from "./create-call-journal.ts";
 import { formatCostUnits } from "./usage.ts";
 import { writeCallBatch } from "./write-call-batch.ts";
+import { isProcessAlive } from "../is-process-alive.ts";
 
 export interface RecoverCallJournalsOptions {
   db: Db;
@@ -41,16 +42,6 @@ const journaledCallSchema = z.object({
   units: z.number().int().nonnegative(),
   at: z.iso.datetime(),
 }) satisfies z.ZodType<JournaledCall>;
-
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists, under another user.
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /**
  * Is the journal's writer gone? Its pid is in the file's name. A file with this process's

@@ -2,6 +2,7 @@ import { hostname } from "node:os";
 import type { Logger } from "../../core/logger.ts";
 import type { ContainerRuntime } from "../container/container-runtime.ts";
 import { sandboxLabelKeys } from "./sandbox-labels.ts";
+import { isProcessAlive } from "../is-process-alive.ts";
 
 export type ReapScope =
   /** At runner start: every container of this runner id is a leftover of its previous life. */
@@ -59,14 +60,4 @@ export async function reapContainers(options: ReapOptions): Promise<string[]> {
     }
   }
   return removed;
-}
-
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the pid exists but belongs to another user, so it is alive.
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
