@@ -17,31 +17,19 @@
 // "after" runs the bundle .build/cli/ when it is fresh (npm ci builds it; npm run build:cli
 // rebuilds it); the header says which. Goal: sandbox exec adds ≤ 150 ms p50 over docker run.
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync } from "node:fs";
+import { existsSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { findFreshBundle } from "../cli/bundle/find-fresh-bundle.js";
+import { benchOption, readRunsAndImage } from "./sandbox-bench-options.ts";
 
 const goalMs = 150;
 const root = fileURLToPath(new URL("..", import.meta.url));
 
-function option(name, fallback) {
-  const at = process.argv.indexOf(name);
-  return at >= 0 && process.argv[at + 1] !== undefined ? process.argv[at + 1] : fallback;
-}
-
-const runs = Number(option("--runs", "20"));
-const baseline = option("--baseline", "43e8bb3");
-const image = option(
-  "--image",
-  `airlock/base:${readFileSync(join(root, "agent-images/base/VERSION"), "utf8").trim()}`,
-);
-if (!Number.isInteger(runs) || runs < 1) {
-  process.stderr.write("--runs must be a positive integer\n");
-  process.exit(2);
-}
+const baseline = benchOption("--baseline", "43e8bb3");
+const { runs, image } = readRunsAndImage(20);
 
 // The baseline's files, with this tree's dependencies (the lock file did not change).
 const before = mkdtempSync(join(tmpdir(), "airlock-baseline-"));

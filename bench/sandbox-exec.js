@@ -12,29 +12,16 @@
 // the same policy, runner/sandbox/build-sandbox-spec.ts), splits the difference into what
 // the hardening costs the engine and what Airlock's own process costs.
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { dockerHardeningFlags } from "./docker-hardening-flags.ts";
+import { readRunsAndImage } from "./sandbox-bench-options.ts";
 
 const goalMs = 150;
 const root = fileURLToPath(new URL("..", import.meta.url));
 
-function option(name, fallback) {
-  const at = process.argv.indexOf(name);
-  return at >= 0 && process.argv[at + 1] !== undefined ? process.argv[at + 1] : fallback;
-}
-
-const runs = Number(option("--runs", "30"));
-const image = option(
-  "--image",
-  `airlock/base:${readFileSync(new URL("../agent-images/base/VERSION", import.meta.url), "utf8").trim()}`,
-);
-if (!Number.isInteger(runs) || runs < 1) {
-  process.stderr.write("--runs must be a positive integer\n");
-  process.exit(2);
-}
+const { runs, image } = readRunsAndImage(30);
 
 const contenders = [
   {

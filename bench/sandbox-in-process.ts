@@ -15,7 +15,6 @@
 // in-process sandbox, started by the docker CLI). All rows interleaved, the order rotating
 // each round, after two warm-up runs each. Goal: in-process p50 ≤ engine time p50 + 50 ms.
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { createLogger } from "../core/logger.ts";
 import { loadSettings } from "../core/settings/load-settings.ts";
@@ -23,23 +22,11 @@ import type { ContainerRuntime } from "../runner/container/container-runtime.ts"
 import { createDockerContainerRuntime } from "../runner/container/docker-container-runtime.ts";
 import { runSandboxed } from "../runner/sandbox/run-sandboxed.ts";
 import { dockerHardeningFlags } from "./docker-hardening-flags.ts";
+import { readRunsAndImage } from "./sandbox-bench-options.ts";
 
 const goalMs = 50;
 
-function option(name: string, fallback: string): string {
-  const at = process.argv.indexOf(name);
-  return at >= 0 && process.argv[at + 1] !== undefined ? process.argv[at + 1]! : fallback;
-}
-
-const runs = Number(option("--runs", "20"));
-const image = option(
-  "--image",
-  `airlock/base:${readFileSync(new URL("../agent-images/base/VERSION", import.meta.url), "utf8").trim()}`,
-);
-if (!Number.isInteger(runs) || runs < 1) {
-  process.stderr.write("--runs must be a positive integer\n");
-  process.exit(2);
-}
+const { runs, image } = readRunsAndImage(20);
 
 const logger = createLogger("silent");
 const ceiling = loadSettings({}).sandboxCeiling;
